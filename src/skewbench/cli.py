@@ -1,0 +1,142 @@
+"""The ``skewbench`` command: run, report, validate, datasets, profile, metrics."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+from skewbench.errors import SkewbenchError
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from skewbench.report.build import build_report
+    from skewbench.runner.config import load_config
+    from skewbench.runner.run import run_config
+
+    config = load_config(args.config)
+    output = Path(args.output) if args.output else config.output_dir()
+    summary = run_config(
+        config,
+        output,
+        workers=args.workers,
+        executor=args.executor,
+        max_cells=args.max_cells,
+        progress=not args.quiet,
+    )
+    print(
+        f"{summary.total} cells: {summary.skipped} already finished, {summary.finished} run now, "
+        f"{summary.failed} failed; results in {output}"
+    )
+    if not args.no_report:
+        md, page = build_report(output)
+        print(f"report: {md} and {page}")
+    return 1 if summary.failed else 0
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from collections import Counter
+
+    from skewbench.runner.config import load_config
+    from skewbench.runner.grid import expand
+
+    config = load_config(args.config)
+    cells = expand(config)
+    print(f"{args.config}: valid; {len(cells)} cells")
+    for task, n in sorted(Counter(c.task for c in cells).items()):
+        print(f"  {task}: {n}")
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from skewbench.report.build import build_report
+
+    target = Path(args.target)
+    if target.suffix in (".yaml", ".yml"):
+        from skewbench.runner.config import load_config
+
+        target = load_config(target).output_dir()
+    md, page = build_report(target)
+    print(f"report: {md} and {page}")
+    return 0
+
+
+def _cmd_datasets(args: argparse.Namespace) -> int:
+    from skewbench.data.cli_support import datasets_table
+
+    print(datasets_table())
+    return 0
+
+
+def _cmd_profile(args: argparse.Namespace) -> int:
+    from skewbench.data.cli_support import profile_command
+
+    out = Path(args.out) if args.out else Path(f"lorenz_{args.name}_{args.label}.png")
+    print(profile_command(args.name, args.label, out, args.rule))
+    return 0
+
+
+def _cmd_metrics(args: argparse.Namespace) -> int:
+    from skewbench.metrics.registry import metric_table_markdown
+
+    print(metric_table_markdown())
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="skewbench", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("run", help="run a config's grid (resumes: finished cells are skipped)")
+    p.add_argument("config")
+    p.add_argument("--output", help="results folder (default: results/<config name>)")
+    p.add_argument("--workers", type=int, help="parallel worker processes (default: config)")
+    p.add_argument("--executor", choices=["local", "ray"], help="default: config")
+    p.add_argument("--max-cells", type=int, help="run at most this many unfinished cells")
+    p.add_argument("--no-report", action="store_true", help="do not write the report")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("validate", help="validate a config and count its cells")
+    p.add_argument("config")
+    p.set_defaults(func=_cmd_validate)
+
+    p = sub.add_parser("report", help="write the report of a results folder (or of a config)")
+    p.add_argument("target")
+    p.set_defaults(func=_cmd_report)
+
+    p = sub.add_parser("datasets", help="list the bundled data sets")
+    p.set_defaults(func=_cmd_datasets)
+
+    p = sub.add_parser("profile", help="imbalance profile of a data set's label + Lorenz PNG")
+    p.add_argument("name")
+    p.add_argument("--label", required=True, help="the column whose imbalance to profile")
+    p.add_argument("--out", help="Lorenz-curve PNG path")
+    p.add_argument("--rule", default=None, help="head/mid/tail rule (see README)")
+    p.set_defaults(func=_cmd_profile)
+
+    p = sub.add_parser("metrics", help="print every metric's definition (the README table)")
+    p.set_defaults(func=_cmd_metrics)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return args.func(args)
+    except (SkewbenchError, FileNotFoundError) as err:
+        print(f"skewbench: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,72 @@
+"""What the report shows for each task: its leaderboard columns, primary metric and plots."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class TaskReport:
+    """Report layout of one task. Metrics absent from a run are left out, never invented."""
+
+    primary: str  # the metric tested for significance against the base treatment
+    columns: list[str]  # leaderboard columns, in order
+    higher_is_better: dict[str, bool] = field(default_factory=dict)
+    unit_metric: str | None = None  # per-unit column used for paired tests
+    tradeoff: tuple[str, str] | None = None  # (accuracy metric, exposure metric) for Pareto plots
+    vs_imbalance: list[str] = field(default_factory=list)  # metrics plotted against imbalance
+
+
+REPORTS: dict[str, TaskReport] = {
+    "categorize": TaskReport(
+        primary="balanced_accuracy",
+        columns=[
+            "accuracy",
+            "macro_f1",
+            "balanced_accuracy",
+            "recall_head",
+            "recall_mid",
+            "recall_tail",
+            "worst_class_recall",
+            "auc_ovr",
+            "ece",
+            "bal_macro_f1",
+        ],
+        higher_is_better={"ece": False},
+        unit_metric="balanced_accuracy",
+        vs_imbalance=["macro_f1", "recall_tail"],
+    ),
+    "recommend": TaskReport(
+        primary="ndcg@10",
+        columns=[
+            "ndcg@10",
+            "recall@20",
+            "mrr@10",
+            "exposure_gini",
+            "tail_share",
+            "aplt",
+            "arp",
+            "coverage",
+            "novelty",
+        ],
+        higher_is_better={"exposure_gini": False, "arp": False},
+        unit_metric="ndcg@10",
+        tradeoff=("ndcg@10", "exposure_gini"),
+    ),
+    "search": TaskReport(
+        primary="ndcg@10",
+        columns=[
+            "ndcg@10",
+            "recall@10",
+            "mrr@10",
+            "ndcg@10[head]",
+            "ndcg@10[tail]",
+            "exposure_gini_manufacturer",
+            "private_share@10",
+            "ties_in_topk",
+        ],
+        higher_is_better={"exposure_gini_manufacturer": False},
+        unit_metric="ndcg@10",
+        tradeoff=("ndcg@10", "exposure_gini_manufacturer"),
+    ),
+}

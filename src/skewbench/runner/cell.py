@@ -1,0 +1,113 @@
+"""The unit of work: one cell of the grid, and what running it returns.
+
+A cell is a pure function of its resolved config and seed (see ``skewbench.seeds``), so it can
+run in any process or on any Ray worker and be re-run to the same numbers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from skewbench.seeds import SeedKey, derive_seed, int_seed, make_rng
+
+
+@dataclass(frozen=True)
+class Component:
+    """A named, parametrised part of a cell: a data set, a model or a treatment."""
+
+    name: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        """Human-readable label, e.g. ``class_weight(scheme=inverse)``."""
+        if not self.params:
+            return self.name
+        inner = ",".join(f"{k}={_fmt(v)}" for k, v in sorted(self.params.items()))
+        return f"{self.name}({inner})"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "params": dict(sorted(self.params.items()))}
+
+
+def _fmt(v: Any) -> str:
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One (dataset × imbalance × task × model × treatment × seed) combination.
+
+    ``imbalance`` is task-specific: the target imbalance ratio ρ for categorization, a target
+    item-popularity Gini for recommendation; ``None`` leaves the data as it is.
+    ``master_seed`` is the config's seed; ``seed`` is the replicate index.
+    """
+
+    task: str
+    dataset: Component
+    model: Component
+    treatment: Component
+    imbalance: float | None
+    seed: int
+    master_seed: int = 0
+    options: dict[str, Any] = field(default_factory=dict)  # task-level options (k, split …)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "task": self.task,
+            "dataset": self.dataset.to_dict(),
+            "imbalance": self.imbalance,
+            "model": self.model.to_dict(),
+            "treatment": self.treatment.to_dict(),
+            "seed": self.seed,
+            "master_seed": self.master_seed,
+            "options": dict(sorted(self.options.items())),
+        }
+
+    @property
+    def key(self) -> str:
+        """Content hash of the resolved config: the cell's identity in the results store."""
+        blob = json.dumps(self.to_dict(), sort_keys=True, default=str)
+        return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:20]
+
+    # Random streams. Data-side streams (split, imbalance) are keyed without model or treatment,
+    # so every model and treatment in a replicate sees the very same split and subsample.
+    def data_keys(self) -> tuple[SeedKey, ...]:
+        return (self.task, self.dataset.label, self.seed)
+
+    def rng(self, stream: str, *, data_side: bool = False) -> np.random.Generator:
+        """Generator for a named stream; ``data_side=True`` shares it across models/treatments."""
+        keys = self.data_keys() + ((self.imbalance,) if stream != "split" else ())
+        if not data_side:
+            keys = keys + (self.model.label, self.treatment.label)
+        return make_rng(self.master_seed, *keys, stream)
+
+    def seed_int(self, stream: str, *, data_side: bool = False) -> int:
+        keys = self.data_keys() + ((self.imbalance,) if stream != "split" else ())
+        if not data_side:
+            keys = keys + (self.model.label, self.treatment.label)
+        return int_seed(self.master_seed, *keys, stream)
+
+    def seed_sequence(self, stream: str) -> np.random.SeedSequence:
+        return derive_seed(self.master_seed, *self.data_keys(), self.model.label, stream)
+
+
+@dataclass
+class CellResult:
+    """What a task returns for one cell.
+
+    ``metrics``: the cell's scalar metrics (name → value; NaN where undefined, never missing).
+    ``units``: one row per evaluation unit (test example, user or query) with its per-unit metric
+    values and/or predictions, for bootstrap CIs and paired tests in the report.
+    ``info``: sizes, timings, achieved imbalance and other facts worth reporting.
+    """
+
+    metrics: dict[str, float]
+    units: pd.DataFrame
+    info: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,174 @@
+"""The YAML experiment config, validated with pydantic before any work starts.
+
+Shape::
+
+    name: quick                 # results go to results/<name>/ unless `output` is set
+    seed: 20261127              # master seed: derives every random stream
+    seeds: [0, 1, 2]            # replicate indices (or a count: 3 → [0, 1, 2])
+    workers: 2
+    experiments:
+      - task: categorize
+        datasets: [{name: clothing, label: class_name}]
+        imbalance: [1, 10, 100]   # task-specific; null = data as is
+        models: [tfidf_lr, minilm_frozen]
+        treatments:
+          - none
+          - {name: class_weight, scheme: inverse}
+          - {name: xquad, sweep: {lambda: [0.25, 0.5, 1.0]}}   # one cell per value
+        options: {}               # task-level options passed to every cell
+
+A component is a bare name or a mapping with ``name``, its parameters, and an optional
+``sweep`` of parameter → list of values, expanded into one component per combination.
+"""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from skewbench.errors import ConfigError
+from skewbench.runner.cell import Component
+
+_SCALAR = (str, int, float, bool, type(None))
+
+
+class ComponentSpec(BaseModel):
+    """A data set, model or treatment as written in the config."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1)
+    params: dict[str, Any] = Field(default_factory=dict)
+    sweep: dict[str, list[Any]] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_yaml(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return {"name": value}
+        if isinstance(value, dict) and "params" not in value:
+            rest = {k: v for k, v in value.items() if k not in ("name", "sweep")}
+            out = {"params": rest}
+            for key in ("name", "sweep"):
+                if key in value:
+                    out[key] = value[key]
+            return out
+        return value
+
+    @model_validator(mode="after")
+    def _check(self) -> ComponentSpec:
+        for key, values in self.sweep.items():
+            if not values:
+                raise ValueError(f"sweep of {key!r} is empty")
+            if key in self.params:
+                raise ValueError(f"{key!r} is both a fixed parameter and swept")
+        return self
+
+    def expand(self) -> list[Component]:
+        """One Component per combination of swept values (in the order written)."""
+        if not self.sweep:
+            return [Component(self.name, dict(self.params))]
+        keys = list(self.sweep)
+        return [
+            Component(self.name, {**self.params, **dict(zip(keys, combo, strict=True))})
+            for combo in itertools.product(*(self.sweep[k] for k in keys))
+        ]
+
+
+class Experiment(BaseModel):
+    """One block of the grid: datasets × imbalance × models × treatments (× the run's seeds)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    task: Literal["categorize", "recommend", "search"]
+    datasets: list[ComponentSpec] = Field(min_length=1)
+    imbalance: list[float | None] = Field(default_factory=lambda: [None])
+    models: list[ComponentSpec] = Field(min_length=1)
+    treatments: list[ComponentSpec] = Field(default_factory=lambda: [ComponentSpec(name="none")])
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("imbalance", mode="before")
+    @classmethod
+    def _listify(cls, value: Any) -> Any:
+        return value if isinstance(value, list) else [value]
+
+    @field_validator("imbalance")
+    @classmethod
+    def _positive(cls, values: list[float | None]) -> list[float | None]:
+        for v in values:
+            if v is not None and v <= 0:
+                raise ValueError(f"imbalance values must be positive or null, got {v}")
+        if len(set(values)) != len(values):
+            raise ValueError(f"imbalance values repeat: {values}")
+        return values
+
+
+class RunConfig(BaseModel):
+    """A whole benchmark run."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    seed: int = Field(default=0, ge=0)
+    seeds: list[int] = Field(default_factory=lambda: [0])
+    workers: int = Field(default=1, ge=1, le=256)
+    executor: Literal["local", "ray"] = "local"
+    ray_address: str | None = None
+    output: str | None = None
+    experiments: list[Experiment] = Field(min_length=1)
+
+    @field_validator("seeds", mode="before")
+    @classmethod
+    def _seed_count(cls, value: Any) -> Any:
+        if isinstance(value, int) and not isinstance(value, bool):
+            if value < 1:
+                raise ValueError("seeds must be a positive count or a list of integers")
+            return list(range(value))
+        return value
+
+    @field_validator("seeds")
+    @classmethod
+    def _unique(cls, values: list[int]) -> list[int]:
+        if not values or len(set(values)) != len(values) or min(values) < 0:
+            raise ValueError(f"seeds must be distinct non-negative integers, got {values}")
+        return values
+
+    def output_dir(self, base: Path | None = None) -> Path:
+        return Path(self.output) if self.output else (base or Path("results")) / self.name
+
+
+def _format_errors(source: str, err: ValidationError) -> str:
+    lines = [f"{source}: invalid config ({err.error_count()} problem(s))"]
+    for e in err.errors():
+        loc = ".".join(str(p) for p in e["loc"] if p not in ("function-after", "function-before"))
+        value = e.get("input")
+        shown = f" (got {value!r})" if isinstance(value, _SCALAR) else ""
+        msg = e["msg"].removeprefix("Value error, ")
+        lines.append(f"  - {loc or '<top>'}: {msg}{shown}")
+    return "\n".join(lines)
+
+
+def parse_config(data: Any, source: str = "<config>") -> RunConfig:
+    """Validate a loaded YAML document; errors name the source and the dotted field path."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: a config must be a mapping, got {type(data).__name__}")
+    try:
+        return RunConfig.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(_format_errors(source, err)) from None
+
+
+def load_config(path: str | Path) -> RunConfig:
+    """Read and validate a YAML config file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file {str(path)!r} does not exist")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: not valid YAML: {err}") from None
+    return parse_config(data, str(path))
