@@ -1,0 +1,184 @@
+"""Data sources: the bundled real data sets and the user's own tables, behind one registry.
+
+``list_datasets()`` describes them; ``load(name, **params)`` returns a validated DataFrame.
+Every real source reads files shipped inside installed packages; nothing is downloaded.
+
+Tables per source (``table=`` parameter, first one is the default):
+
+- ``clothing``: ``reviews`` — labelled text (see :mod:`.clothing`).
+- ``completejourney``: ``purchases`` (interactions), ``products`` (catalog), ``demographics``.
+- ``movielens100k``: ``ratings`` (interactions), ``items`` (catalog), ``users``.
+- ``table``: the user's CSV/Parquet file, ``path=``, ``kind=``, ``columns={ours: theirs}``.
+
+Heavy loads are cached in-process (``functools.lru_cache``; callers get a shallow copy, which
+copy-on-write keeps independent of the cache) and, with ``disk_cache=True``, as Parquet under
+``.cache/skewbench/`` (the ``SKEWBENCH_CACHE`` environment variable overrides the folder).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.util
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from skewbench.errors import ConfigError, SchemaError
+
+CACHE_VERSION = 1  # bump when a loader's output changes, so stale disk caches are not reused
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """What a data source holds. ``sizes`` are facts about the shipped data (rows, classes)."""
+
+    name: str
+    tasks: tuple[str, ...]
+    description: str
+    licence: str
+    tables: tuple[str, ...] = ()
+    sizes: dict[str, int] = field(default_factory=dict)
+
+
+_DATASETS: dict[str, tuple[DatasetInfo, str]] = {
+    "clothing": (
+        DatasetInfo(
+            name="clothing",
+            tasks=("categorize",),
+            description=(
+                "Women's E-Commerce Clothing Reviews: review title + text labelled with "
+                "Division > Department > Class (20 classes, 6,319 vs 1)"
+            ),
+            licence="CC0",
+            tables=("reviews",),
+            sizes={"raw_rows": 23_486, "items": 1_206, "classes": 20},
+        ),
+        "skewbench.data.sources.clothing",
+    ),
+    "completejourney": (
+        DatasetInfo(
+            name="completejourney",
+            tasks=("recommend", "search", "categorize"),
+            description=(
+                "84.51 Complete Journey 2.0 grocery purchases (2017): household x product "
+                "interactions and a product catalog with department > category > type, "
+                "National/Private brand, manufacturer and median unit price"
+            ),
+            licence="data CC0, package MIT",
+            tables=("purchases", "products", "demographics"),
+            sizes={
+                "purchase_lines": 1_469_307,
+                "households": 2_469,
+                "products": 92_331,
+                "departments": 32,
+                "demographics_households": 801,
+            },
+        ),
+        "skewbench.data.sources.completejourney",
+    ),
+    "movielens100k": (
+        DatasetInfo(
+            name="movielens100k",
+            tasks=("recommend",),
+            description="MovieLens 100k: explicit ratings 1-5 with timestamps, 19 genre flags",
+            licence="GroupLens research terms",
+            tables=("ratings", "items", "users"),
+            sizes={"ratings": 100_000, "users": 943, "items": 1_682},
+        ),
+        "skewbench.data.sources.movielens",
+    ),
+    "table": (
+        DatasetInfo(
+            name="table",
+            tasks=("categorize", "recommend", "search"),
+            description=(
+                "your own CSV/Parquet file: path=, kind= (catalog | interactions | queries | "
+                "qrels | labelled_text), columns={our_column: your_column}"
+            ),
+            licence="yours",
+            tables=("catalog", "interactions", "queries", "qrels", "labelled_text"),
+        ),
+        "skewbench.data.sources.table",
+    ),
+}
+
+
+def register(info: DatasetInfo, module: str) -> None:
+    """Add a source (e.g. the search helper's ESCI loader); ``module`` must define ``load``."""
+    _DATASETS[info.name] = (info, module)
+
+
+def list_datasets() -> list[DatasetInfo]:
+    """Every registered source, in registration order."""
+    return [info for info, _ in _DATASETS.values()]
+
+
+def get_info(name: str) -> DatasetInfo:
+    if name not in _DATASETS:
+        raise ConfigError(f"dataset: unknown name {name!r}; choose one of {sorted(_DATASETS)}")
+    return _DATASETS[name][0]
+
+
+def load(name: str, **params: Any) -> pd.DataFrame:
+    """Load data set ``name``; ``params`` go to that source's ``load`` (e.g. ``table=``)."""
+    get_info(name)
+    module = importlib.import_module(_DATASETS[name][1])
+    try:
+        return module.load(**params)
+    except TypeError as exc:
+        # an unknown keyword is a config mistake: say which data set and parameter
+        if "unexpected keyword argument" in str(exc):
+            raise ConfigError(f"dataset {name!r}: {exc}") from None
+        raise
+
+
+# --------------------------------------------------------------------------------------------
+# helpers for the source modules
+
+
+def package_dir(package: str) -> Path:
+    """Folder of an installed package, found without importing it."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise SchemaError(package, f"package {package!r} is not installed")
+    return Path(list(spec.submodule_search_locations)[0])
+
+
+def package_file(package: str, relative: str) -> Path:
+    """A data file inside an installed package; SchemaError if it is missing."""
+    path = package_dir(package) / relative
+    if not path.is_file():
+        raise SchemaError(f"{package}/{relative}", f"path does not exist: {str(path)!r}")
+    return path
+
+
+def cache_dir() -> Path:
+    """Disk cache folder: ``$SKEWBENCH_CACHE`` or ``.cache/skewbench`` under the working dir."""
+    return Path(os.environ.get("SKEWBENCH_CACHE", ".cache/skewbench"))
+
+
+def disk_cached(
+    name: str, inputs: list[Path], params: dict[str, Any], build: Callable[[], pd.DataFrame]
+) -> pd.DataFrame:
+    """Return ``build()``, cached as Parquet keyed by name, params and the inputs' size/mtime."""
+    stamp = [CACHE_VERSION, name, sorted(params.items())]
+    stamp += [(str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in inputs]
+    key = hashlib.sha256(repr(stamp).encode()).hexdigest()[:16]
+    path = cache_dir() / f"{name}-{key}.parquet"
+    if path.is_file():
+        return pd.read_parquet(path)
+    df = build()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    df.to_parquet(tmp, index=True)
+    os.replace(tmp, path)  # atomic: a concurrent reader sees the old state or the whole file
+    return df
+
+
+def unknown_table(source: str, table: str, tables: tuple[str, ...]) -> ConfigError:
+    return ConfigError(f"dataset {source!r}: unknown table {table!r}; choose one of {tables}")
