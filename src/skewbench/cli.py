@@ -115,7 +115,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name")
     p.add_argument("--label", required=True, help="the column whose imbalance to profile")
     p.add_argument("--out", help="Lorenz-curve PNG path")
-    p.add_argument("--rule", default=None, help="head/mid/tail rule (see README)")
+    p.add_argument(
+        "--rule",
+        default="share",
+        choices=["share", "rank"],
+        help="head/mid/tail rule: 'share' of examples (default) or 'rank' share of classes",
+    )
     p.set_defaults(func=_cmd_profile)
 
     p = sub.add_parser("metrics", help="print every metric's definition (the README table)")
