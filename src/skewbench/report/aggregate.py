@@ -81,7 +81,7 @@ def significance(
             if not a_parts or sum(len(p) for p in a_parts) < 2:
                 continue
             a_all, b_all = np.concatenate(a_parts), np.concatenate(b_parts)
-            p = paired_test(a_all, b_all, method=method, n_resamples=n_resamples, rng=rng)
+            p = paired_test(a_all, b_all, method=method, n_perm=n_resamples, rng=rng).pvalue
             base_mean = float(b_all.mean())
             delta = float(a_all.mean() - base_mean)
             out.append(
