@@ -1,0 +1,249 @@
+"""Benchmark: skewbench's ranking metrics against ranx, and the exposure + diversity set at scale.
+
+Run: ``.venv/bin/python benchmarks/bench_metrics.py [--units N] [--quick]``.
+
+1. Accuracy: (units × k) ranked lists + CSR truth, 10 cutoffs, the 8 metrics both libraries
+   define the same way. ranx is timed (after a warm-up: numba compiles on first use) on its
+   already-built inputs (numba typed lists, the arrays its kernels take, and its Qrels/Run
+   objects), then including their construction from the same arrays. Means are cross-checked.
+2. Exposure + diversity: the full set for ``--exp-units`` × ``--exp-k`` lists (default
+   1,000,000 × 20), wall time and peak memory (tracemalloc of the call; ru_maxrss of the
+   process).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import time
+import tracemalloc
+import warnings
+
+import numpy as np
+import scipy.sparse as sp
+
+from skewbench.metrics.diversity import diversity_metrics
+from skewbench.metrics.exposure import exposure_metrics
+from skewbench.metrics.ranking import aggregate, ranking_metrics
+
+CUTOFFS = [1, 3, 5, 10, 20, 30, 40, 50, 75, 100]
+# ours → ranx names, same definitions (checked in tests/metrics/test_ranking.py).
+PAIRS = {
+    "precision": "precision",
+    "recall": "recall",
+    "f1": "f1",
+    "hit_rate": "hit_rate",
+    "mrr": "mrr",
+    "map": "map",
+    "ndcg": "ndcg",
+    "ndcg_exp": "ndcg_burges",
+}
+
+
+def make_lists(rng: np.random.Generator, n_units: int, k: int, n_items: int) -> np.ndarray:
+    """Distinct items per row, popular items more often (Zipf-like start offsets)."""
+    gaps = rng.integers(1, max(2, n_items // k), size=(n_units, k))
+    offsets = np.cumsum(gaps, axis=1)  # strictly increasing, < n_items
+    start = np.minimum(rng.zipf(1.3, size=(n_units, 1)) - 1, n_items - 1)
+    items = (start + offsets) % n_items
+    order = np.argsort(rng.random((n_units, k)), axis=1)
+    return np.take_along_axis(items, order, axis=1).astype(np.int64)
+
+
+def make_truth(rng: np.random.Generator, ranked: np.ndarray, n_items: int) -> sp.csr_matrix:
+    """Graded truth (1..3): ~5% of listed items plus 1–10 random items per unit; some empty."""
+    n_units, k = ranked.shape
+    pick = (rng.random(ranked.shape) < 0.05) & (ranked >= 0)
+    rows_a, cols_a = np.nonzero(pick)
+    cols_a = ranked[rows_a, cols_a]
+    n_extra = rng.integers(0, 11, size=n_units)
+    rows_b = np.repeat(np.arange(n_units), n_extra)
+    cols_b = rng.integers(0, n_items, size=rows_b.size)
+    rows = np.concatenate([rows_a, rows_b])
+    cols = np.concatenate([cols_a, cols_b])
+    t = sp.csr_matrix((np.ones(rows.size), (rows, cols)), shape=(n_units, n_items))
+    t.sum_duplicates()
+    t.data = rng.integers(1, 4, size=t.nnz).astype(np.float64)
+    return t
+
+
+def ranx_typed_lists(ranked: np.ndarray, truth: sp.csr_matrix):
+    """ranx's kernel inputs: per unit [doc, score] arrays, run by score desc, qrels by grade."""
+    from numba.typed import List as TypedList
+
+    k = ranked.shape[1]
+    score = (k - np.arange(k)).astype(np.float64)
+    run, qrels = TypedList(), TypedList()
+    for u in range(ranked.shape[0]):
+        items = ranked[u]
+        items = items[items >= 0]
+        run.append(np.column_stack((items.astype(np.float64), score[: items.size])))
+        a, b = truth.indptr[u], truth.indptr[u + 1]
+        order = np.argsort(-truth.data[a:b], kind="stable")
+        qrels.append(np.column_stack((truth.indices[a:b][order].astype(np.float64),
+                                      truth.data[a:b][order])))  # fmt: skip
+    return qrels, run
+
+
+def ranx_objects(ranked: np.ndarray, truth: sp.csr_matrix):
+    import ranx
+
+    k = ranked.shape[1]
+    qd, rd = {}, {}
+    for u in range(ranked.shape[0]):
+        a, b = truth.indptr[u], truth.indptr[u + 1]
+        q = f"q{u}"
+        qd[q] = {f"d{i}": int(g) for i, g in zip(truth.indices[a:b], truth.data[a:b], strict=True)}
+        rd[q] = {f"d{i}": float(k - r) for r, i in enumerate(ranked[u]) if i >= 0}
+    return ranx.Qrels.from_dict(qd), ranx.Run.from_dict(rd)
+
+
+def timed(fn, *args, **kwargs):
+    """(result, wall seconds); CPU seconds of this process are kept in CPU_TIMES."""
+    t, c = time.perf_counter(), time.process_time()
+    out = fn(*args, **kwargs)
+    CPU_TIMES[getattr(fn, "__name__", "fn")] = time.process_time() - c
+    return out, time.perf_counter() - t
+
+
+CPU_TIMES: dict[str, float] = {}
+
+
+def bench_accuracy(n_units: int, k: int, n_items: int, seed: int, objects: bool) -> None:
+    import ranx
+
+    rng = np.random.default_rng(seed)
+    ranked = make_lists(rng, n_units, k, n_items)
+    truth = make_truth(rng, ranked, n_items)
+    has = np.diff(truth.indptr) > 0
+    ranked, truth = ranked[has], truth[has]  # ranx cannot take units without relevant items
+    n_units = ranked.shape[0]
+    names = [f"{PAIRS[m]}@{c}" for m in PAIRS for c in CUTOFFS]
+    print(
+        f"\n== accuracy: {n_units:,} units × top-{k}, {n_items:,} items, nnz(truth)={truth.nnz:,}"
+    )
+    print(f"   {len(PAIRS)} metrics × {len(CUTOFFS)} cutoffs = {len(names)} values per unit")
+
+    (tq, tr), t_build = timed(ranx_typed_lists, ranked, truth)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        warm = min(200, n_units)
+        ranx.evaluate(_head(tq, warm), _head(tr, warm), names)  # numba compile / cache load
+        ranx_means, t_ranx = timed(ranx.evaluate, tq, tr, names)
+    ranking_metrics(ranked[:200], truth[:200], list(PAIRS), CUTOFFS)  # warm caches
+    ours_units, t_ours = timed(ranking_metrics, ranked, truth, list(PAIRS), CUTOFFS)
+    cpu_ours, cpu_ranx = CPU_TIMES["ranking_metrics"], CPU_TIMES["evaluate"]
+    ours = aggregate(ours_units)
+    worst = max(
+        abs(ours[f"{m}@{c}"] - ranx_means[f"{PAIRS[m]}@{c}"]) for m in PAIRS for c in CUTOFFS
+    )
+    all_metrics = ["precision", "recall", "recall_capped", "f1", "hit_rate", "mrr", "map",
+                   "map_capped", "ndcg", "ndcg_exp", "ndcg_binary", "auc"]  # fmt: skip
+    _, t_all = timed(ranking_metrics, ranked, truth, all_metrics, CUTOFFS)
+    threads = os.environ.get("NUMBA_NUM_THREADS") or os.cpu_count()
+    print(f"   load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print(f"   skewbench ranking_metrics (1 thread, numpy): {t_ours:8.3f} s "
+          f"({cpu_ours:.3f} s CPU)")  # fmt: skip
+    print(f"   ranx.evaluate on built typed lists ({threads} threads): {t_ranx:8.3f} s "
+          f"({cpu_ranx:.3f} s CPU, all threads)")  # fmt: skip
+    print(f"   ranx typed-list construction from the arrays:       {t_build:8.3f} s")
+    print(f"   speed-up vs ranx (inputs built):        {t_ranx / t_ours:6.1f}x")
+    print(f"   speed-up vs ranx (incl. construction):  {(t_ranx + t_build) / t_ours:6.1f}x")
+    print(f"   max |mean difference| over {len(names)} metrics: {worst:.2e}")
+    print(f"   all 12 skewbench metrics (incl. capped, binary, auc) × 10 cutoffs: {t_all:.3f} s")
+    if objects:
+        (qo, ro), t_obj = timed(ranx_objects, ranked, truth)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            _, t_eval_obj = timed(ranx.evaluate, qo, ro, names, save_results_in_run=False)
+        print(f"   ranx.evaluate(Qrels, Run) objects built:  {t_eval_obj:8.3f} s "
+              f"({t_eval_obj / t_ours:.1f}x)")  # fmt: skip
+        print(f"   ranx Qrels/Run construction from dicts:   {t_obj:8.3f} s "
+              f"(incl.: {(t_obj + t_eval_obj) / t_ours:.1f}x)")  # fmt: skip
+
+
+def _head(typed_list, n: int):
+    from numba.typed import List as TypedList
+
+    out = TypedList()
+    for i in range(n):
+        out.append(typed_list[i])
+    return out
+
+
+def bench_exposure_diversity(n_units: int, k: int, n_items: int, dim: int, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    ranked = make_lists(rng, n_units, k, n_items)
+    ranked[rng.random(n_units) < 0.01, k // 2 :] = -1  # some short lists
+    truth = make_truth(rng, ranked[:, :k], n_items)
+    pop = np.bincount(ranked[ranked >= 0], minlength=n_items).astype(np.float64) + rng.poisson(
+        3.0, n_items
+    )
+    order = np.argsort(-pop)
+    share = np.cumsum(pop[order]) / pop.sum()
+    tail = np.zeros(n_items, dtype=bool)
+    tail[order[share > 0.2]] = True  # head = most popular items holding 20% of interactions
+    groups = {
+        "brand": rng.choice(np.array(["National", "Private"]), n_items),
+        "price_band": rng.integers(0, 5, n_items),
+    }
+    category = rng.integers(0, 200, n_items)
+    emb = rng.normal(size=(n_items, dim)).astype(np.float32)
+    print(f"\n== exposure + diversity (load average {os.getloadavg()[0]:.1f}): {n_units:,} units × top-{k}, {n_items:,} items, "
+          f"embedding dim {dim}, nnz(truth)={truth.nnz:,}")  # fmt: skip
+
+    def run() -> dict[str, float]:
+        out = exposure_metrics(ranked, n_items, pop, groups, truth, "log", tail=tail)
+        out |= diversity_metrics(ranked, n_items, pop, category, emb, groups=groups)
+        return out
+
+    run_small = exposure_metrics(ranked[:1000], n_items, pop, groups, truth[:1000], tail=tail)
+    assert run_small  # warm-up
+    res, t = timed(run)
+    _, t_exp = timed(exposure_metrics, ranked, n_items, pop, groups, truth, "log", tail=tail)
+    _, t_div = timed(diversity_metrics, ranked, n_items, pop, category, emb, groups=groups)
+    tracemalloc.start()
+    tracemalloc.reset_peak()
+    run()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    inputs = ranked.nbytes + emb.nbytes + truth.data.nbytes * 2 + truth.indptr.nbytes
+    maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2  # KiB → GiB
+    print(
+        f"   {len(res)} values; full set {t:.3f} s wall, {CPU_TIMES['run']:.3f} s CPU "
+        f"(exposure {t_exp:.3f} s / {CPU_TIMES['exposure_metrics']:.3f} s CPU, "
+        f"diversity {t_div:.3f} s / {CPU_TIMES['diversity_metrics']:.3f} s CPU)"
+    )
+    print(f"   peak extra memory during the call (tracemalloc): {peak / 1024**3:.3f} GiB; "
+          f"inputs {inputs / 1024**3:.3f} GiB; process ru_maxrss {maxrss:.2f} GiB")  # fmt: skip
+    for key in ("exposure_gini", "arp", "aplt", "aclt", "poprsp", "popreo", "coverage",
+                "entropy", "ild_category", "ild_embedding", "novelty"):  # fmt: skip
+        print(f"   {key:>14} = {res[key]:.6g}")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--units", type=int, default=100_000)
+    p.add_argument("--k", type=int, default=100)
+    p.add_argument("--items", type=int, default=50_000)
+    p.add_argument("--exp-units", type=int, default=1_000_000)
+    p.add_argument("--exp-k", type=int, default=20)
+    p.add_argument("--exp-items", type=int, default=100_000)
+    p.add_argument("--dim", type=int, default=64, help="embedding dimension for ild_embedding")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--ranx-objects", action="store_true",
+                   help="also time ranx Qrels/Run built from Python dicts (slow)")  # fmt: skip
+    p.add_argument("--quick", action="store_true", help="small sizes (a smoke run)")
+    p.add_argument("--only", choices=["accuracy", "exposure"], help="run one part")
+    a = p.parse_args()
+    if a.quick:
+        a.units, a.exp_units, a.items, a.exp_items = 5_000, 50_000, 5_000, 10_000
+    if a.only != "exposure":
+        bench_accuracy(a.units, a.k, a.items, a.seed, a.ranx_objects)
+    if a.only != "accuracy":
+        bench_exposure_diversity(a.exp_units, a.exp_k, a.exp_items, a.dim, a.seed)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,273 @@
+r"""Exposure and popularity-bias metrics of a set of ranked lists (one number per system).
+
+``ranked`` is (units × k) int64 item indices, -1 padding; L_u is unit u's list without padding.
+Item exposure with position weight w(r), rank r = 1..k:
+
+    E_i = Σ_u Σ_r w(r) · 1[L_u(r) = i],  w(r) = 1 ("uniform"), 1/log2(r+1) ("log", default),
+    or p^(r−1) ("geometric", p = ``geometric_p``, default 0.5).
+
+Keys returned (all floats; NaN where undefined, e.g. no tail split given):
+
+- ``exposure_gini``: :func:`gini` of (E_1..E_n) over the whole catalogue of n = ``n_items``
+  (never-shown items count as 0), normaliser ``gini_normalizer`` ("n" default, or "n-1").
+- ``exposure_vs_relevance``: ½ Σ_i |E_i/ΣE − ρ_i/Σρ| with ρ_i the number of units for which
+  item i is relevant in ``truth`` (total-variation distance; 0 = exposure proportional to
+  relevance, 1 = disjoint). Needs ``truth``.
+- ``arp`` = mean_u Σ_{i∈L_u} φ_i / |L_u| (Abdollahpouri et al. 2019), φ = ``item_popularity``
+  as given (e.g. training interactions or distinct users).
+- ``aplt`` = mean_u |L_u ∩ Γ| / |L_u| and ``aclt`` = mean_u |L_u ∩ Γ| (Abdollahpouri et al.
+  2019), Γ = long-tail items given by the caller as the boolean ``tail``.
+- ``poprsp`` / ``popreo``: ranking-based statistical parity / equal opportunity (Zhu, Wang &
+  Caverlee 2020; popularity groups as in Zhu et al. 2021) over the groups head = ¬Γ and tail = Γ:
+  P_RSP(g) = #{(u, i): i ∈ L_u ∩ g} / #{(u, i): i ∈ g, i not excluded for u} and
+  P_REO(g) = #{(u, i): i ∈ L_u ∩ g, i relevant for u} / #{(u, i): i ∈ g, i relevant for u};
+  metric = std(P(g))/mean(P(g)) over the groups (population std, ddof = 0), which for two groups
+  is |P_head − P_tail| / (P_head + P_tail). 0 = parity. ``exclude`` (e.g. training pairs)
+  removes candidate pairs from the RSP denominator; REO needs ``truth``.
+- For each grouping ``name`` in ``groups`` (per-item labels; category, brand, price band, …) and
+  each label v: ``exposure_share[name=v]`` = Σ_{i∈v} E_i / ΣE, ``catalog_share[name=v]`` =
+  |v| / n, ``relevant_share[name=v]`` = Σ_{i∈v} ρ_i / Σρ (needs ``truth``); per grouping
+  ``exposure_vs_catalog[name]`` and ``exposure_vs_relevance[name]`` (total-variation distance
+  between the group shares), ``rsp[name]`` and ``reo[name]`` (as above over its groups).
+
+Units with an empty list are not averaged in ``arp``/``aplt``/``aclt``. Counts ignore position
+weights except E (and everything built from E).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import NamedTuple
+
+import numpy as np
+import scipy.sparse as sp
+
+from skewbench.errors import ConfigError, SchemaError
+from skewbench.metrics.ranking import lookup_grades
+
+POSITION_WEIGHTS = ("uniform", "log", "geometric")
+_UNIT_CHUNK = 1 << 18
+
+
+def position_weights(k: int, scheme: str = "log", geometric_p: float = 0.5) -> np.ndarray:
+    """w(r) for r = 1..k: "uniform" 1, "log" 1/log2(r+1), "geometric" p^(r−1)."""
+    r = np.arange(1, k + 1, dtype=np.float64)
+    if scheme == "uniform":
+        return np.ones(k)
+    if scheme == "log":
+        return 1.0 / np.log2(r + 1.0)
+    if scheme == "geometric":
+        if not 0.0 < geometric_p <= 1.0:
+            raise ConfigError(f"geometric_p: must be in (0, 1], got {geometric_p!r}")
+        return geometric_p ** (r - 1.0)
+    raise ConfigError(f"position_weight: expected one of {POSITION_WEIGHTS}, got {scheme!r}")
+
+
+def gini(values: np.ndarray, normalizer: str = "n") -> float:
+    r"""Gini coefficient of non-negative values x_1..x_n.
+
+    G = Σ_i (2i − n − 1) x_(i) / (D · Σ x) with x_(i) sorted ascending and D = n
+    (``normalizer="n"``, default: the Gini of the empirical distribution, max (n−1)/n) or
+    D = n − 1 (``"n-1"``: rescaled so one non-zero value gives 1). All-zero or empty → NaN.
+    """
+    x = np.sort(np.asarray(values, dtype=np.float64).reshape(-1))
+    n = x.size
+    if normalizer not in ("n", "n-1"):
+        raise ConfigError(f"gini normalizer: expected 'n' or 'n-1', got {normalizer!r}")
+    if n == 0 or (normalizer == "n-1" and n < 2):
+        return float("nan")
+    if (x < 0).any():
+        raise SchemaError("gini", "values must be non-negative")
+    total = x.sum()
+    if total == 0:
+        return float("nan")
+    coef = 2.0 * np.arange(1, n + 1) - n - 1.0
+    denom = n if normalizer == "n" else n - 1
+    return float(coef @ x / (denom * total))
+
+
+class ListItemStats(NamedTuple):
+    """Per-item sums over the lists: exposure E_i = Σ_u Σ_r w(r) 1[L_u(r) = i], counts
+    c_i = Σ_u 1[i ∈ L_u], share_i = Σ_u 1[i ∈ L_u] / |L_u|, and the number of non-empty lists."""
+
+    exposure: np.ndarray
+    counts: np.ndarray
+    share: np.ndarray
+    n_lists: int
+
+
+def list_item_stats(ranked: np.ndarray, n_items: int, w: np.ndarray | None = None) -> ListItemStats:
+    """One pass, one rank (column) at a time: k bincounts, no (units × k) temporaries.
+
+    ``w`` are the position weights (default uniform)."""
+    n_units, k = ranked.shape
+    w = np.ones(k) if w is None else w
+    exposure, counts, share = np.zeros(n_items), np.zeros(n_items), np.zeros(n_items)
+    n_lists = 0
+    for s in range(0, n_units, _UNIT_CHUNK):
+        block = ranked[s : s + _UNIT_CHUNK]
+        length = (block >= 0).sum(axis=1)
+        n_lists += int((length > 0).sum())
+        full = bool((length == k).all())
+        inv_len = 1.0 / np.maximum(length, 1)
+        for j in range(k):
+            col = block[:, j]
+            if full:
+                c = np.bincount(col, minlength=n_items)
+                share += c / k
+            else:
+                ok = col >= 0
+                c = np.bincount(col[ok], minlength=n_items)
+                share += np.bincount(col[ok], weights=inv_len[ok], minlength=n_items)
+            counts += c
+            exposure += w[j] * c
+    return ListItemStats(exposure, counts, share, n_lists)
+
+
+def check_ranked(ranked: np.ndarray, n_items: int, source: str = "ranked") -> np.ndarray:
+    """Validate a (units × k) ranked array: integer, 2-D, entries in [-1, n_items)."""
+    ranked = np.asarray(ranked)
+    if ranked.ndim != 2 or not np.issubdtype(ranked.dtype, np.integer):
+        raise SchemaError(source, f"must be a 2-D integer array, got {ranked.dtype} {ranked.shape}")
+    if ranked.size:
+        lo, hi = int(ranked.min()), int(ranked.max())
+        if lo < -1 or hi >= n_items:
+            bad = lo if lo < -1 else hi
+            row = int(np.argwhere(ranked == bad)[0, 0])
+            raise SchemaError(source, f"item index {bad} outside [-1, {n_items})", row=row)
+    return ranked
+
+
+def item_array(values: object, n_items: int, name: str) -> np.ndarray:
+    """A per-item 1-D array of length n_items, or a SchemaError naming ``name``."""
+    arr = np.asarray(values)
+    if arr.ndim != 1 or arr.shape[0] != n_items:
+        raise SchemaError(name, f"must have one value per item ({n_items}), got shape {arr.shape}")
+    return arr
+
+
+def group_codes(labels: object, n_items: int, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """(sorted distinct labels as str, per-item int code) for a per-item label array."""
+    arr = item_array(labels, n_items, f"groups[{name!r}]")
+    values, codes = np.unique(arr.astype(str), return_inverse=True)
+    return values, codes.reshape(-1)
+
+
+def exposure_metrics(
+    ranked: np.ndarray,
+    n_items: int,
+    item_popularity: np.ndarray | None = None,
+    groups: Mapping[str, np.ndarray] | None = None,
+    truth: sp.csr_matrix | sp.csr_array | None = None,
+    position_weight: str = "log",
+    *,
+    tail: np.ndarray | None = None,
+    exclude: sp.csr_matrix | sp.csr_array | None = None,
+    geometric_p: float = 0.5,
+    gini_normalizer: str = "n",
+) -> dict[str, float]:
+    """Exposure and popularity-bias metrics; definitions and keys in the module docstring."""
+    ranked = check_ranked(ranked, n_items)
+    n_units, k = ranked.shape
+    w = position_weights(k, position_weight, geometric_p)
+    pop = (
+        None if item_popularity is None else item_array(item_popularity, n_items, "item_popularity")
+    )
+    if pop is not None:
+        pop = pop.astype(np.float64)
+    is_tail = None if tail is None else item_array(tail, n_items, "tail").astype(bool)
+    if truth is not None:
+        truth = sp.csr_matrix(truth)
+        if truth.shape != (n_units, n_items):
+            raise SchemaError("truth", f"shape {truth.shape}, expected {(n_units, n_items)}")
+        if not truth.has_canonical_format:  # the grade lookup needs sorted, unique entries
+            truth = truth.copy()
+            truth.sum_duplicates()
+    if exclude is not None:
+        exclude = sp.csr_matrix(exclude)
+        if exclude.shape != (n_units, n_items):
+            raise SchemaError("exclude", f"shape {exclude.shape}, expected {(n_units, n_items)}")
+
+    stats = list_item_stats(ranked, n_items, w)
+    exposure, counts, n_lists = stats.exposure, stats.counts, stats.n_lists
+    hit_counts = np.zeros(n_items)
+    if truth is not None:
+        for s in range(0, n_units, _UNIT_CHUNK):
+            block = ranked[s : s + _UNIT_CHUNK]
+            hit_counts += np.bincount(block[lookup_grades(truth, block, s) > 0], minlength=n_items)
+
+    nan = float("nan")
+    out: dict[str, float] = {"exposure_gini": gini(exposure, gini_normalizer)}
+    total_e = exposure.sum()
+    rel_counts = None
+    if truth is not None:
+        rel = truth.data > 0
+        rel_counts = np.bincount(truth.indices[rel], minlength=n_items).astype(np.float64)
+        out["exposure_vs_relevance"] = _tv(exposure, rel_counts)
+    else:
+        out["exposure_vs_relevance"] = nan
+    # Per-list means as item sums: mean_u (1/|L_u|) Σ_{i∈L_u} x_i = Σ_i share_i x_i / #lists.
+    out["arp"] = float(stats.share @ pop) / n_lists if pop is not None and n_lists else nan
+    out["aplt"] = float(stats.share @ is_tail) / n_lists if is_tail is not None and n_lists else nan
+    out["aclt"] = float(counts @ is_tail) / n_lists if is_tail is not None and n_lists else nan
+
+    # Candidate pairs per item: every unit, minus the excluded (unit, item) pairs.
+    candidates = np.full(n_items, float(n_units))
+    if exclude is not None:
+        candidates -= np.bincount(exclude.indices, minlength=n_items)
+    if is_tail is not None:
+        codes = is_tail.astype(np.int64)
+        out["poprsp"] = _parity(counts, candidates, codes, 2)
+        out["popreo"] = _parity(hit_counts, rel_counts, codes, 2) if rel_counts is not None else nan
+    else:
+        out["poprsp"] = out["popreo"] = nan
+
+    for name, labels in (groups or {}).items():
+        values, codes = group_codes(labels, n_items, name)
+        g = values.size
+        e_share = _shares(np.bincount(codes, weights=exposure, minlength=g))
+        c_share = np.bincount(codes, minlength=g) / n_items
+        for v, es, cs in zip(values, e_share, c_share, strict=True):
+            out[f"exposure_share[{name}={v}]"] = float(es)
+            out[f"catalog_share[{name}={v}]"] = float(cs)
+        out[f"exposure_vs_catalog[{name}]"] = _tv(e_share, c_share)
+        out[f"rsp[{name}]"] = _parity(counts, candidates, codes, g)
+        if rel_counts is not None:
+            r_share = _shares(np.bincount(codes, weights=rel_counts, minlength=g))
+            for v, rs in zip(values, r_share, strict=True):
+                out[f"relevant_share[{name}={v}]"] = float(rs)
+            out[f"exposure_vs_relevance[{name}]"] = _tv(e_share, r_share)
+            out[f"reo[{name}]"] = _parity(hit_counts, rel_counts, codes, g)
+        else:
+            for v in values:
+                out[f"relevant_share[{name}={v}]"] = nan
+            out[f"exposure_vs_relevance[{name}]"] = out[f"reo[{name}]"] = nan
+    if total_e == 0:  # nothing recommended: shares are undefined
+        for key in out:
+            if key.startswith("exposure_share["):
+                out[key] = nan
+    return out
+
+
+def _shares(x: np.ndarray) -> np.ndarray:
+    total = x.sum()
+    return x / total if total > 0 else np.full(x.shape, np.nan)
+
+
+def _tv(a: np.ndarray, b: np.ndarray) -> float:
+    """Total-variation distance ½ Σ |a/Σa − b/Σb| (NaN if either sums to 0)."""
+    return float(0.5 * np.abs(_shares(np.asarray(a, float)) - _shares(np.asarray(b, float))).sum())
+
+
+def _parity(num: np.ndarray, den: np.ndarray, codes: np.ndarray, n_groups: int) -> float:
+    """std/mean (ddof 0) over groups of P(g) = Σ_{i∈g} num_i / Σ_{i∈g} den_i.
+
+    Groups with an empty denominator are left out; fewer than 2 groups left → NaN."""
+    n = np.bincount(codes, weights=num, minlength=n_groups)
+    d = np.bincount(codes, weights=den, minlength=n_groups)
+    keep = d > 0
+    if keep.sum() < 2:
+        return float("nan")
+    p = n[keep] / d[keep]
+    mean = p.mean()
+    return float(p.std() / mean) if mean > 0 else float("nan")

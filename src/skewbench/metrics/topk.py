@@ -1,0 +1,83 @@
+"""Top-k selection from a dense score matrix with a deterministic tie-break.
+
+Order: score descending, then item index ascending (stable). Items whose score is ``-inf`` or
+NaN, and items in ``exclude``, are not candidates and never appear; a row with fewer than k
+candidates is padded with -1 on the right.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from skewbench.errors import SchemaError
+
+# Elements of the working copy per row chunk (float64: 2**22 → 32 MiB), so memory stays flat in
+# the number of units.
+_CHUNK_ELEMENTS = 1 << 22
+
+
+def topk(
+    scores: np.ndarray,
+    k: int,
+    exclude: sp.csr_matrix | sp.csr_array | None = None,
+) -> np.ndarray:
+    """Return the k best items per row as a (units × k) int64 array of item indices.
+
+    Ranking: score descending; ties broken by item index ascending (so the result does not
+    depend on the sort algorithm); ``exclude[u, i] != 0`` (any stored entry, e.g. the training
+    interactions) removes item i for unit u, as does a score of ``-inf`` or NaN. Rows with fewer
+    than k candidates are padded with -1. Rows are processed in chunks of about 4M elements,
+    so extra memory is O(chunk), not O(units × items).
+    """
+    scores = np.asarray(scores)
+    if scores.ndim != 2:
+        raise SchemaError("topk", f"scores must be 2-D (units × items), got shape {scores.shape}")
+    if not isinstance(k, int | np.integer) or k < 1:
+        raise SchemaError("topk", f"k must be a positive integer, got {k!r}")
+    n_units, n_items = scores.shape
+    if exclude is not None:
+        exclude = sp.csr_matrix(exclude)
+        if exclude.shape != scores.shape:
+            raise SchemaError(
+                "topk", f"exclude has shape {exclude.shape}, scores have shape {scores.shape}"
+            )
+    k = int(k)
+    kk = min(k, n_items)
+    out = np.full((n_units, k), -1, dtype=np.int64)
+    if n_units == 0 or kk == 0:
+        return out
+    step = max(1, _CHUNK_ELEMENTS // max(n_items, 1))
+    for start in range(0, n_units, step):
+        stop = min(n_units, start + step)
+        block = np.array(scores[start:stop], dtype=np.float64)  # a copy we may overwrite
+        block[np.isnan(block)] = -np.inf
+        if exclude is not None:
+            a, b = exclude.indptr[start], exclude.indptr[stop]
+            rows = np.repeat(np.arange(stop - start), np.diff(exclude.indptr[start : stop + 1]))
+            block[rows, exclude.indices[a:b]] = -np.inf
+        out[start:stop, :kk] = _topk_block(block, kk)
+    return out
+
+
+def _topk_block(block: np.ndarray, k: int) -> np.ndarray:
+    """Top-k of one chunk; ``-inf`` marks non-candidates. Returns (rows × k), -1 padded."""
+    n_rows, n_items = block.shape
+    if k == n_items:
+        selected = np.ones_like(block, dtype=bool)
+    else:
+        # The k-th largest score per row; everything strictly above it is in, and the ties at it
+        # are filled by ascending item index (argpartition alone would pick an arbitrary subset).
+        kth = -np.partition(-block, k - 1, axis=1)[:, k - 1 : k]
+        above = block > kth
+        at = block == kth
+        need = k - above.sum(axis=1, keepdims=True)
+        selected = above | (at & (np.cumsum(at, axis=1) <= need))
+    # Exactly k per row, item indices ascending within the row.
+    cand = np.nonzero(selected)[1].reshape(n_rows, k)
+    cand_scores = np.take_along_axis(block, cand, axis=1)
+    # A stable sort on -score keeps ascending item index among equal scores.
+    order = np.argsort(-cand_scores, axis=1, kind="stable")
+    result = np.take_along_axis(cand, order, axis=1)
+    result[np.take_along_axis(cand_scores, order, axis=1) == -np.inf] = -1
+    return result

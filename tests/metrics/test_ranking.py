@@ -1,0 +1,232 @@
+"""Accuracy metrics against pytrec_eval and ranx on 1,200 random fixtures, plus hand fixtures."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from skewbench.errors import SchemaError
+from skewbench.metrics.ranking import METRICS, aggregate, metric_names, ranking_metrics
+from skewbench.metrics.topk import topk
+
+CUTOFFS = [1, 2, 3, 5, 10, 20]  # 20 exceeds every list width below: tests padding to the cutoff
+N_FIXTURES = 1200
+
+
+def _fixture(rng: np.random.Generator):
+    """One small random case: tied integer scores, graded truth (0..3), some empty rows."""
+    n_units = int(rng.integers(1, 5))
+    n_items = int(rng.integers(2, 40))
+    width = int(rng.integers(1, min(n_items, 15) + 1))
+    scores = rng.integers(0, 4, size=(n_units, n_items)).astype(float)  # many ties
+    density = rng.uniform(0.0, 0.4)
+    grades = rng.integers(1, 4, size=(n_units, n_items)) * (
+        rng.random((n_units, n_items)) < density
+    )
+    if rng.random() < 0.3:
+        grades[rng.integers(n_units)] = 0  # an empty-truth unit
+    exclude = sp.csr_matrix(rng.random((n_units, n_items)) < 0.1) if rng.random() < 0.5 else None
+    ranked = topk(scores, width, exclude)
+    return ranked, sp.csr_matrix(grades.astype(float)), n_items
+
+
+@pytest.fixture(scope="module")
+def cases():
+    rng = np.random.default_rng(20240501)
+    return [_fixture(rng) for _ in range(N_FIXTURES)]
+
+
+@pytest.fixture(scope="module")
+def ours(cases):
+    per = [ranking_metrics(r, t, METRICS, CUTOFFS) for r, t, _ in cases]
+    return {name: np.concatenate([p[name] for p in per]) for name in per[0]}
+
+
+def _as_dicts(cases, binary: bool = False):
+    """TREC-style dicts; scores strictly decrease with rank so pytrec_eval's own tie-break (doc
+    id) never applies and the order is exactly ours. Empty-truth units get a zero-grade doc so
+    pytrec_eval evaluates (and zeroes) them rather than skipping them."""
+    qrels, run, nrel = {}, {}, []
+    for c, (ranked, truth, _) in enumerate(cases):
+        dense = truth.toarray()
+        for u in range(ranked.shape[0]):
+            q = f"q{c:05d}_{u}"
+            rel = {f"d{i}": int(g > 0) if binary else int(g) for i, g in enumerate(dense[u]) if g}
+            nrel.append(len(rel))
+            qrels[q] = rel or {"d0": 0}
+            items = [i for i in ranked[u] if i >= 0]
+            run[q] = {f"d{i}": float(len(items) - r) for r, i in enumerate(items)}
+    return qrels, run, np.asarray(nrel, dtype=float)
+
+
+@pytest.fixture(scope="module")
+def trec(cases):
+    pytrec_eval = pytest.importorskip("pytrec_eval")
+    cut = ",".join(map(str, CUTOFFS))
+    measures = {f"P.{cut}", f"recall.{cut}", f"success.{cut}", f"map_cut.{cut}", f"ndcg_cut.{cut}"}
+    measures |= {"recip_rank", "map"}
+    qrels, run, nrel = _as_dicts(cases)
+    res = pytrec_eval.RelevanceEvaluator(qrels, measures).evaluate(run)
+    qbin, _, _ = _as_dicts(cases, binary=True)
+    res_bin = pytrec_eval.RelevanceEvaluator(qbin, {f"ndcg_cut.{cut}"}).evaluate(run)
+    keys = sorted(qrels)  # q ids are zero-padded, so sorted == our unit order
+    table = {m: np.array([res[q][m] for q in keys]) for m in res[keys[0]]}
+    table |= {f"bin_{m}": np.array([res_bin[q][m] for q in keys]) for m in res_bin[keys[0]]}
+    return table, nrel
+
+
+def _close(a: np.ndarray, b: np.ndarray) -> None:
+    np.testing.assert_allclose(a, b, rtol=0, atol=1e-9)
+
+
+def test_fixture_mix(cases, trec):
+    _, nrel = trec
+    widths = np.concatenate([np.full(r.shape[0], r.shape[1]) for r, _, _ in cases])
+    graded = any((t.data > 1).any() for _, t, _ in cases)
+    assert len(cases) >= 1000 and graded
+    assert (nrel == 0).sum() > 50 and ((nrel > 0) & (nrel < widths)).sum() > 200
+
+
+def test_matches_pytrec_eval(ours, trec):
+    table, nrel = trec
+    has = nrel > 0
+    capped = {k: np.minimum(nrel, k) for k in CUTOFFS}
+    for k in CUTOFFS:
+        for name, peer in [
+            ("precision", f"P_{k}"),
+            ("recall", f"recall_{k}"),
+            ("hit_rate", f"success_{k}"),
+            ("map", f"map_cut_{k}"),
+            ("ndcg", f"ndcg_cut_{k}"),
+            ("ndcg_binary", f"bin_ndcg_cut_{k}"),
+        ]:
+            _close(ours[f"{name}@{k}"][has], table[peer][has])
+            # Empty truth: NaN by default; trec_eval reports 0 (our empty="zero").
+            assert np.isnan(ours[f"{name}@{k}"][~has]).all()
+            assert (table[peer][~has] == 0).all()
+        # Deliberate conventions, as exact mappings of trec_eval's numbers:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            _close(ours[f"recall_capped@{k}"][has], (table[f"recall_{k}"] * nrel / capped[k])[has])
+            _close(ours[f"map_capped@{k}"][has], (table[f"map_cut_{k}"] * nrel / capped[k])[has])
+    # The list is all trec_eval sees, so its uncut measures equal ours at the largest cutoff.
+    kmax = max(CUTOFFS)
+    _close(ours[f"mrr@{kmax}"][has], table["recip_rank"][has])
+    _close(ours[f"map@{kmax}"][has], table["map"][has])
+
+
+def test_matches_ranx(cases, ours, trec):
+    ranx = pytest.importorskip("ranx")
+    from numba.typed import List as TypedList
+
+    _, nrel = trec
+    # ranx's own input form: per unit [doc, score] arrays, run by score descending (strictly,
+    # so no ties), qrels by grade descending (ranx's IDCG reads them in that order).
+    qrels, run = TypedList(), TypedList()
+    for ranked, truth, _ in cases:
+        for u in range(ranked.shape[0]):
+            a, b = truth.indptr[u], truth.indptr[u + 1]
+            if a == b:
+                continue  # ranx needs at least one relevant item
+            order = np.argsort(-truth.data[a:b], kind="stable")
+            qrels.append(np.column_stack((truth.indices[a:b][order], truth.data[a:b][order])))
+            items = ranked[u][ranked[u] >= 0]
+            if items.size == 0:
+                items = np.array([-1])  # ranx rejects empty runs; -1 is never relevant
+            run.append(np.column_stack((items, items.size - np.arange(items.size))).astype(float))
+    names = [f"{m}@{k}" for k in CUTOFFS for m in ("f1", "mrr", "ndcg_burges", "map")]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # numba type-safety chatter
+        res = ranx.evaluate(qrels, run, names, return_mean=False)
+    has = nrel > 0
+    for k in CUTOFFS:
+        for ours_name, peer in [
+            ("f1", "f1"),
+            ("mrr", "mrr"),
+            ("ndcg_exp", "ndcg_burges"),
+            ("map", "map"),  # ranx's map@k also divides by |R|
+        ]:
+            _close(ours[f"{ours_name}@{k}"][has], res[f"{peer}@{k}"])
+
+
+def test_auc_matches_sklearn(cases):
+    metrics = pytest.importorskip("sklearn.metrics")
+    checked = 0
+    for ranked, truth, n_items in cases[:150]:
+        auc = ranking_metrics(ranked, truth, ["auc"], [])["auc"]
+        dense = truth.toarray() > 0
+        for u in range(ranked.shape[0]):
+            if not (0 < dense[u].sum() < n_items):
+                assert np.isnan(auc[u])
+                continue
+            # Listed items score by rank; unlisted items all tie below the list.
+            score = np.full(n_items, -1e9)
+            items = ranked[u][ranked[u] >= 0]
+            score[items] = -np.arange(items.size)
+            assert auc[u] == pytest.approx(metrics.roc_auc_score(dense[u], score), abs=1e-12)
+            checked += 1
+    assert checked > 100
+
+
+def test_hand_fixture():
+    # One unit, 6 items, truth grades {0: 3, 2: 1, 5: 2}, list [2, 1, 0, -1].
+    truth = sp.csr_matrix(np.array([[3.0, 0, 1, 0, 0, 2]]))
+    ranked = np.array([[2, 1, 0, -1]])
+    r = ranking_metrics(ranked, truth, METRICS, [2, 4])
+    d = [1 / math.log2(i + 1) for i in range(1, 5)]
+    assert r["precision@2"][0] == 0.5 and r["precision@4"][0] == 0.5
+    assert r["recall@4"][0] == pytest.approx(2 / 3)
+    assert r["recall_capped@2"][0] == pytest.approx(1 / 2)
+    assert r["mrr@2"][0] == 1.0 and r["hit_rate@2"][0] == 1.0
+    assert r["map@4"][0] == pytest.approx((1 + 2 / 3) / 3)
+    assert r["map_capped@2"][0] == pytest.approx(1 / 2)
+    assert r["ndcg@2"][0] == pytest.approx(1 * d[0] / (3 * d[0] + 2 * d[1]))
+    assert r["ndcg_exp@4"][0] == pytest.approx((1 * d[0] + 7 * d[2]) / (7 * d[0] + 3 * d[1] + d[2]))
+    assert r["ndcg_binary@4"][0] == pytest.approx((d[0] + d[2]) / (d[0] + d[1] + d[2]))
+    # AUC: 3 positives, 3 negatives; item 1 (neg) above item 0; items 3,4 (neg) and 5 (pos) unlisted.
+    assert r["auc"][0] == pytest.approx((3 + 2 + 0.5 * 2) / 9)
+    assert r["f1@4"][0] == pytest.approx(2 * 0.5 * (2 / 3) / (0.5 + 2 / 3))
+
+
+def test_empty_truth_and_aggregate():
+    truth = sp.csr_matrix(np.array([[1.0, 0, 0], [0, 0, 0]]))
+    ranked = np.array([[0, 1], [1, 2]])
+    r = ranking_metrics(ranked, truth, ["ndcg", "recall"], [2])
+    assert r["ndcg@2"][0] == 1.0 and np.isnan(r["ndcg@2"][1])
+    z = ranking_metrics(ranked, truth, ["ndcg"], [2], empty="zero")
+    assert z["ndcg@2"][1] == 0.0
+    assert aggregate(r)["ndcg@2"] == 1.0
+    assert aggregate(r, empty="zero")["ndcg@2"] == 0.5
+    assert metric_names(["ndcg", "auc"], [10, 5]) == ["ndcg@5", "ndcg@10", "auc"]
+
+
+def test_large_catalogue_lookup_path():
+    # n_items too large for the dense scratch block: the binary-search path must agree.
+    rng = np.random.default_rng(3)
+    n_units, n_items = 50, 5_000_000
+    rows = np.repeat(np.arange(n_units), 4)
+    cols = rng.integers(0, n_items, rows.size)
+    grades = rng.integers(1, 4, rows.size).astype(float)
+    truth = sp.csr_matrix((grades, (rows, cols)), shape=(n_units, n_items))
+    ranked = rng.integers(0, n_items, (n_units, 8))
+    ranked[:, [1, 5]] = cols.reshape(n_units, 4)[:, [0, 2]]  # two hits per list
+    ranked[::3, 7] = -1
+    r = ranking_metrics(ranked, truth, ["precision", "ndcg"], [8])
+    dense_rows = [dict(zip(truth[u].indices, truth[u].data, strict=True)) for u in range(n_units)]
+    expect = [sum(i in dense_rows[u] for i in ranked[u]) / 8 for u in range(n_units)]
+    _close(r["precision@8"], np.array(expect))
+
+
+def test_bad_input():
+    truth = sp.csr_matrix(np.eye(3))
+    with pytest.raises(SchemaError, match="item index 3"):
+        ranking_metrics(np.array([[0, 3], [0, 1], [1, 2]]), truth, ["ndcg"], [2])
+    with pytest.raises(SchemaError, match="unknown metrics"):
+        ranking_metrics(np.zeros((3, 2), dtype=np.int64), truth, ["nope"], [2])
+    with pytest.raises(SchemaError, match="rows"):
+        ranking_metrics(np.zeros((2, 2), dtype=np.int64), truth, ["ndcg"], [2])
+    with pytest.raises(SchemaError, match="cutoffs"):
+        ranking_metrics(np.zeros((3, 2), dtype=np.int64), truth, ["ndcg"], [0])

@@ -1,0 +1,46 @@
+"""Every key the metric functions return has a registry entry; the README table renders."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from skewbench.metrics.diversity import diversity_metrics
+from skewbench.metrics.exposure import exposure_metrics
+from skewbench.metrics.ranking import METRICS, ranking_metrics
+from skewbench.metrics.registry import REGISTRY, metric_table_markdown, spec_for_key
+
+
+def test_every_returned_key_is_registered():
+    ranked = np.array([[0, 1, 2], [3, 0, -1]])
+    truth = sp.csr_matrix(np.array([[1.0, 0, 0, 2], [0, 1, 0, 0]]))
+    groups = {"brand": np.array(["A", "B", "A", "C"])}
+    seen = set()
+    for key in ranking_metrics(ranked, truth, METRICS, [1, 3]):
+        assert spec_for_key(key).function is ranking_metrics
+        seen.add(spec_for_key(key).name)
+    ex = exposure_metrics(
+        ranked, 4, np.array([5.0, 3, 1, 1]), groups, truth, tail=np.array([0, 0, 1, 1], bool)
+    )
+    for key in ex:
+        assert spec_for_key(key).function is exposure_metrics, key
+        seen.add(spec_for_key(key).name)
+    dv = diversity_metrics(
+        ranked, 4, np.array([5.0, 3, 1, 1]), np.array([0, 0, 1, 1]), np.eye(4), groups=groups
+    )
+    for key in dv:
+        assert spec_for_key(key).function is diversity_metrics, key
+        seen.add(spec_for_key(key).name)
+    assert seen == set(REGISTRY)  # and every entry is produced by something
+    with pytest.raises(KeyError):
+        spec_for_key("ndcg")
+
+
+def test_markdown_table():
+    table = metric_table_markdown()
+    rows = table.strip().splitlines()
+    assert len(rows) == 2 + len(REGISTRY)
+    assert rows[1] == "|---|---|---|---|"
+    assert all(r.startswith("| ") and r.count(" | ") >= 3 for r in rows[:1] + rows[2:])
+    assert "`ndcg@k`" in table and "log2(r+1)" in table and "`exposure_share[g=v]`" in table
