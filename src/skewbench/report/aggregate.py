@@ -35,10 +35,14 @@ def summarise(table: pd.DataFrame, metrics: list[str], alpha: float = 0.05) -> p
     return pd.DataFrame(rows)
 
 
+UNIT_ID_COLUMNS = ("unit", "user_id", "query_id", "example_id")
+
+
 def _unit_vector(units: pd.DataFrame, metric: str) -> pd.Series:
     if metric not in units.columns:
         raise KeyError(metric)
-    index = units["unit"] if "unit" in units.columns else pd.RangeIndex(len(units))
+    id_col = next((c for c in UNIT_ID_COLUMNS if c in units.columns), None)
+    index = units[id_col].to_numpy() if id_col else pd.RangeIndex(len(units))
     return pd.Series(units[metric].to_numpy(dtype=float), index=index)
 
 

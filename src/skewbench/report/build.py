@@ -117,7 +117,12 @@ def _categorize_blocks(summary: pd.DataFrame) -> list[Block]:
 
 def _group_exposure_blocks(table: pd.DataFrame) -> list[Block]:
     """Per-group exposure share against relevance share (metrics named ``…share[group=…]``)."""
-    cols = [c for c in table.columns if c.startswith(("exposure_share[", "relevance_share["))]
+    cols = [c for c in table.columns if c.startswith(("exposure_share[", "relevant_share["))]
+    if not cols:
+        return []
+    # Popularity and brand groups only: other groupings (department, manufacturer …) are in the
+    # store, but would make this table unreadably long.
+    cols = [c for c in cols if "[popularity=" in c or "[brand=" in c]
     if not cols:
         return []
     mean = table.groupby(["dataset", "model", "treatment"])[cols].mean().reset_index()
@@ -138,26 +143,10 @@ def _task_blocks(
     store: ResultStore, table: pd.DataFrame, task: str, spec: TaskReport, out: Path
 ) -> list[Block]:
     blocks: list[Block] = [Block("h2", f"Task: {task}")]
-    metrics = sorted(
-        {
-            c
-            for c in table.columns
-            if c
-            not in {
-                "key",
-                "task",
-                "dataset",
-                "imbalance",
-                "model",
-                "treatment",
-                "seed",
-                "seconds",
-                "info",
-            }
-        }
-    )
-    data = table.dropna(axis=1, how="all")
-    summary = summarise(data, [m for m in metrics if m in data.columns])
+    ids = ["key", "task", "dataset", "imbalance", "model", "treatment", "seed", "seconds", "info"]
+    metrics = [c for c in table.columns if c not in ids and table[c].notna().any()]
+    data = table[ids + metrics]
+    summary = summarise(data, metrics)
     for (dataset, imb), grp in summary.groupby(["dataset", "imbalance"], dropna=False):
         blocks.append(Block("h3", f"Leaderboard — {dataset}, imbalance {_imb(imb)}"))
         blocks.append(Block("p", "mean ± half-width of the 95 % t-interval over seeds"))
@@ -173,10 +162,10 @@ def _task_blocks(
             path = metric_vs_imbalance(grp, metric, out / name, f"{dataset}: {metric} vs ρ")
             if path:
                 blocks.append(Block("img", path))
-    if spec.tradeoff:
-        acc, exp = spec.tradeoff
+    for acc, exp in spec.tradeoff:
         for dataset, grp in summary.groupby("dataset"):
-            name = f"{task}_{dataset}_pareto.png".replace("/", "_")
+            name = f"{task}_{dataset}_{acc}_vs_{exp}.png"
+            name = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in name)
             path = pareto(grp, acc, exp, out / name, f"{task} — {dataset}: {acc} vs {exp}")
             if path:
                 blocks.append(Block("img", path))
@@ -198,8 +187,24 @@ def _task_blocks(
                 imbalance=sig["imbalance"].map(_imb),
                 sig=["★" if p < ALPHA_SIG else "" for p in sig["p_holm"]],
             )
+            if spec.unit_exposure and spec.unit_exposure in data.columns:
+                sig = _with_companion(sig, data, spec.unit_exposure)
             blocks.append(Block("table", sig.round(5)))
     return blocks
+
+
+def _with_companion(sig: pd.DataFrame, data: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """Add the mean (over seeds) change of ``metric`` beside each tested accuracy change, so a
+    row reads "tail exposure +X for accuracy −Y"."""
+    keys = ["dataset", "imbalance", "model", "treatment"]
+    cell_means = data.assign(imbalance=data["imbalance"].map(_imb)).groupby(keys)[metric].mean()
+    base = cell_means.xs(BASE_TREATMENT, level="treatment")
+    deltas = []
+    for _, r in sig.iterrows():
+        t = cell_means.get((r["dataset"], r["imbalance"], r["model"], r["treatment"]))
+        b = base.get((r["dataset"], r["imbalance"], r["model"]))
+        deltas.append(t - b if t is not None and b is not None else float("nan"))
+    return sig.assign(**{f"Δ {metric}": deltas})
 
 
 def build_report(output: Path) -> tuple[Path, Path]:

@@ -58,15 +58,27 @@ def pareto(summary: pd.DataFrame, acc: str, exp: str, path: Path, title: str) ->
         for _, r in grp.iterrows():
             if r["treatment"] != "none":
                 ax.annotate(r["treatment"], (r[exp], r[acc]), fontsize=5, alpha=0.7)
-    front = data.sort_values([exp, acc], ascending=[True, False])
+    # Front: points no other point beats on both accuracy and exposure.
+    front = data.sort_values([exp, acc], ascending=["gini" in exp, False])
     best, xs, ys = -float("inf"), [], []
     for _, r in front.iterrows():
         if r[acc] > best:
             best = r[acc]
             xs.append(r[exp])
             ys.append(r[acc])
-    ax.step(xs, ys, where="post", color="black", lw=0.8, alpha=0.6, label="Pareto front")
-    ax.set_xlabel(f"{exp} (lower = exposure spread more evenly)")
+    ax.step(
+        xs,
+        ys,
+        where="pre" if "gini" in exp else "post",
+        color="black",
+        lw=0.8,
+        alpha=0.6,
+        label="Pareto front",
+    )
+    lower_better = "gini" in exp
+    ax.set_xlabel(
+        f"{exp} ({'lower' if lower_better else 'higher'} = more exposure to the long tail)"
+    )
     ax.set_ylabel(acc)
     ax.set_title(title)
     ax.grid(alpha=0.3)

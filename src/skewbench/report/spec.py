@@ -13,7 +13,10 @@ class TaskReport:
     columns: list[str]  # leaderboard columns, in order
     higher_is_better: dict[str, bool] = field(default_factory=dict)
     unit_metric: str | None = None  # per-unit column used for paired tests
-    tradeoff: tuple[str, str] | None = None  # (accuracy metric, exposure metric) for Pareto plots
+    # (accuracy metric, exposure metric) pairs, one Pareto plot each
+    tradeoff: list[tuple[str, str]] = field(default_factory=list)
+    # per-unit exposure metric whose change is reported beside the primary one
+    unit_exposure: str | None = None
     vs_imbalance: list[str] = field(default_factory=list)  # metrics plotted against imbalance
 
 
@@ -34,6 +37,7 @@ REPORTS: dict[str, TaskReport] = {
         ],
         higher_is_better={"ece": False},
         unit_metric="balanced_accuracy",
+        unit_exposure="recall_tail",
         vs_imbalance=["macro_f1", "recall_tail"],
     ),
     "recommend": TaskReport(
@@ -41,7 +45,7 @@ REPORTS: dict[str, TaskReport] = {
         columns=[
             "ndcg@10",
             "recall@20",
-            "mrr@10",
+            "mrr",
             "exposure_gini",
             "tail_share",
             "aplt",
@@ -51,7 +55,8 @@ REPORTS: dict[str, TaskReport] = {
         ],
         higher_is_better={"exposure_gini": False, "arp": False},
         unit_metric="ndcg@10",
-        tradeoff=("ndcg@10", "exposure_gini"),
+        tradeoff=[("ndcg@10", "exposure_gini"), ("ndcg@10", "tail_share")],
+        unit_exposure="tail_share",
     ),
     "search": TaskReport(
         primary="ndcg@10",
@@ -67,6 +72,7 @@ REPORTS: dict[str, TaskReport] = {
         ],
         higher_is_better={"exposure_gini_manufacturer": False},
         unit_metric="ndcg@10",
-        tradeoff=("ndcg@10", "exposure_gini_manufacturer"),
+        tradeoff=[("ndcg@10", "exposure_gini_manufacturer"), ("ndcg@10", "private_share@10")],
+        unit_exposure="private_share@10",
     ),
 }
