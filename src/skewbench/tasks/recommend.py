@@ -31,6 +31,7 @@ most popular items holding 50 % of training interactions; tail: the least popula
 
 from __future__ import annotations
 
+import dataclasses
 import resource
 import time
 from functools import lru_cache
@@ -41,7 +42,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from skewbench.errors import ConfigError, IncompatibleError
-from skewbench.runner.cell import Cell, CellResult
+from skewbench.runner.cell import Cell, CellResult, Component
 
 MODELS: tuple[str, ...] = (
     "random",
@@ -456,13 +457,69 @@ def _history_share(X: sp.csr_matrix, codes: np.ndarray, n_groups: int) -> np.nda
     return counts / np.where(total > 0, total, 1.0)
 
 
+# Base rankings of the cells run last in this process. A re-ranker never changes training, so
+# every re-ranker cell of a replicate re-uses the base model's candidates instead of refitting.
+_BASE_CACHE: dict[str, tuple[np.ndarray, np.ndarray | None, float, float]] = {}
+_BASE_CACHE_SIZE = 2
+
+
+def _base_cell(cell: Cell) -> Cell:
+    """The cell whose model a re-ranker cell re-ranks: same everything, treatment ``none``."""
+    if cell.treatment.name not in RERANKERS:
+        return cell
+    return dataclasses.replace(cell, treatment=Component("none"))
+
+
+def _base_ranking(
+    cell: Cell,
+    data: Data,
+    X: sp.csr_matrix,
+    eval_users: np.ndarray,
+    depth: int,
+    embeddings: np.ndarray | None,
+) -> tuple[np.ndarray, np.ndarray | None, float, float]:
+    """Top-``depth`` items (and their scores for re-rankers) of the fitted base model.
+
+    The model's seed comes from the base cell, so a re-ranked list and the base cell's list
+    start from the very same fitted model — the paired comparison isolates the re-ranker.
+    """
+    from skewbench.metrics.topk import topk
+
+    base = _base_cell(cell)
+    key = f"{base.key}:{depth}:{eval_users.size}"
+    if key in _BASE_CACHE:
+        return _BASE_CACHE[key]
+    with_scores = cell.treatment.name in RERANKERS
+    model = _build_model(cell.model.name, dict(cell.model.params), base.treatment, embeddings)
+    t0 = time.perf_counter()
+    model.fit(X, seed=base.seed_int("model"))
+    fit_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    ranked_parts, score_parts = [], []
+    for start in range(0, eval_users.size, 512):
+        u = eval_users[start : start + 512]
+        S = model.score(u)
+        top = topk(S, depth, exclude=X[u])
+        ranked_parts.append(top)
+        if with_scores:
+            s = np.take_along_axis(S, np.maximum(top, 0), axis=1).astype(np.float64)
+            score_parts.append(np.where(top >= 0, s, -np.inf))
+    ranked = np.concatenate(ranked_parts) if ranked_parts else np.zeros((0, depth), np.int64)
+    scores = np.concatenate(score_parts) if score_parts else None
+    out = (ranked, scores, fit_s, time.perf_counter() - t0)
+    if with_scores:  # only re-ranker cells share a base ranking
+        while len(_BASE_CACHE) >= _BASE_CACHE_SIZE:
+            _BASE_CACHE.pop(next(iter(_BASE_CACHE)))
+        _BASE_CACHE[key] = out
+    return out
+
+
 def run(cell: Cell) -> CellResult:
     """Run one cell (see the module docstring)."""
     from skewbench.data.groups import group_codes, popularity_groups
     from skewbench.metrics.diversity import diversity_metrics
     from skewbench.metrics.exposure import exposure_metrics
     from skewbench.metrics.ranking import ranking_metrics
-    from skewbench.metrics.topk import topk
     from skewbench.models.recommend import item_popularity
     from skewbench.treatments.rerank import rerank
 
@@ -482,30 +539,15 @@ def run(cell: Cell) -> CellResult:
     long_tail = (pop_label != "head").astype(np.int64)  # 1 = long tail (mid + tail)
 
     embeddings = item_embeddings(data) if _needs_embeddings(cell) else None
-    model = _build_model(cell.model.name, dict(cell.model.params), cell.treatment, embeddings)
-    t0 = time.perf_counter()
-    model.fit(X, seed=cell.seed_int("model"))
-    fit_s = time.perf_counter() - t0
-
     treat = cell.treatment
     depth = opts["candidates"] if treat.name in RERANKERS else opts["k"]
-    t0 = time.perf_counter()
-    ranked_parts, score_parts = [], []
-    for start in range(0, eval_users.size, 512):
-        u = eval_users[start : start + 512]
-        S = model.score(u)
-        top = topk(S, depth, exclude=X[u])
-        ranked_parts.append(top)
-        if treat.name in RERANKERS:
-            s = np.take_along_axis(S, np.maximum(top, 0), axis=1).astype(np.float64)
-            score_parts.append(np.where(top >= 0, s, -np.inf))
-    ranked = np.concatenate(ranked_parts) if ranked_parts else np.zeros((0, depth), np.int64)
-    score_s = time.perf_counter() - t0
+    ranked, cand_scores, fit_s, score_s = _base_ranking(
+        cell, data, X, eval_users, depth, embeddings
+    )
 
     rerank_s = 0.0
     if treat.name in RERANKERS:
         t0 = time.perf_counter()
-        cand_scores = np.concatenate(score_parts)
         kw = _rerank_kwargs(treat.name, dict(treat.params))
         if treat.name == "calibrated":
             fam = treat.params.get(
