@@ -1,0 +1,1 @@
+"""skewbench.models.search."""
