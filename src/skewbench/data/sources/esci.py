@@ -134,7 +134,9 @@ def load_esci(
     ``version``: "small" (task 1, the usual one) or "large" keeps rows whose ``<version>_version``
     flag is 1; ``max_queries`` samples that many test queries (needs ``rng``).
     """
-    folder = check_path(path, "esci")
+    folder = Path(path).expanduser()
+    if not folder.is_dir():
+        raise SchemaError("esci", f"dataset.params.path is not a folder: {str(folder)!r}")
     if version not in ("small", "large"):
         raise ConfigError(f"dataset.params.version must be 'small' or 'large', got {version!r}")
     if split not in ("train", "test"):

@@ -1,0 +1,388 @@
+"""Search task: derived product-search queries, lexical/dense/trained retrievers, fair re-ranking.
+
+Datasets
+- ``completejourney``: queries built from purchases and the taxonomy (not a query log; see
+  :mod:`skewbench.data.queries`). Params: ``queries`` "type" (default) | "personalised",
+  ``test_weeks`` (8), ``min_item_count`` (0 = all 91.6k products; the quick config uses 20:
+  products bought at least 20 times in the training period, 11.8k products, 5.5k distinct
+  texts), ``max_queries`` (personalised only; default 1000), ``index_type`` (False),
+  ``head_share`` (0.5).
+- ``esci``: the Amazon ESCI parquet files (:mod:`skewbench.data.sources.esci`); params
+  ``path`` (required), ``version``, ``split``, ``locale``, ``gains``, ``max_queries``.
+
+Models (``MODELS``; params in their modules under :mod:`skewbench.models.search`): ``bm25``,
+``dense`` (``index`` exact|hnsw), ``hybrid`` (RRF of bm25 + dense, k_rrf 60), ``bm25_pop`` /
+``dense_pop`` (popularity prior, ``w``), ``personal`` (query + household history),
+``finetuned`` (MNRL bi-encoder), ``cross_encoder`` (re-ranks ``first_stage`` top ``depth``).
+
+Treatments (``TREATMENTS``), applied to each query's top ``candidate_k`` (100) list:
+``none``; ``fair`` (FA*IR), ``xquad``, ``calibrated`` via :func:`skewbench.treatments.rerank.rerank`;
+``group_norm`` (z-score per group, :mod:`skewbench.models.search.group_norm`). Param ``group``:
+``brand`` (Private label = 1, the protected group), ``manufacturer`` or ``category``
+(product_category) — for the last two, 1 = tail: the manufacturers/categories outside the
+shortest most-bought set that holds 50 % of training purchase lines (ESCI: brands by number of
+catalog products). Other params go to the re-ranker; FA*IR's ``p`` defaults to the protected
+group's share of the catalog; calibrated's ``target`` is the group distribution of the query's
+own candidate list (the top-k should mirror the candidate pool).
+
+Options: ``k`` (10, list length), ``cutoffs`` ([10]), ``candidate_k`` (100).
+
+Metrics (every cell): per cutoff c ``ndcg@c`` (linear gain = grade), ``recall@c``, ``mrr@c``,
+and ``ndcg@c_head``/``ndcg@c_tail``/``recall@c_head``/``recall@c_tail`` (mean over the query
+group; NaN if empty); over the top-k lists: ``exposure_gini`` (items, log position weights,
+engine), ``exposure_gini_manufacturer`` (Gini, normaliser n, of the summed item exposure per
+manufacturer over all catalog manufacturers), ``private_share`` (position-weighted share of
+exposure on Private-label products; NaN for ESCI), ``arp`` (mean training popularity).
+``info``: sizes, timings, encoding items/s, training stats and tie counts (``ties_within``:
+adjacent equal-score pairs in the candidate lists; ``ties_boundary``: items outside a list
+scoring exactly its last score, i.e. shut out by the item-index tie-break).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from skewbench.data.queries import (
+    SearchData,
+    build_search_data,
+    head_tail,
+    load_completejourney_raw,
+)
+from skewbench.errors import ConfigError, IncompatibleError
+from skewbench.metrics.exposure import exposure_metrics, gini, position_weights
+from skewbench.metrics.ranking import ranking_metrics
+from skewbench.models.search.base import QueryBatch, Retriever, search
+from skewbench.models.search.bm25 import BM25Retriever
+from skewbench.models.search.dense import DenseRetriever
+from skewbench.models.search.fusion import PopularityPrior, RRFHybrid
+from skewbench.models.search.group_norm import group_normalise
+from skewbench.models.search.personal import PersonalisedDense
+from skewbench.models.search.trained import CrossEncoderReranker, FineTunedBiEncoder
+from skewbench.runner.cell import Cell, CellResult
+
+DATASETS = ("completejourney", "esci")
+MODELS = (
+    "bm25",
+    "dense",
+    "hybrid",
+    "bm25_pop",
+    "dense_pop",
+    "personal",
+    "finetuned",
+    "cross_encoder",
+)
+RERANKERS = ("fair", "xquad", "calibrated")
+TREATMENTS = ("none", *RERANKERS, "group_norm")
+GROUPS = ("brand", "manufacturer", "category")
+RANK_METRICS = ("ndcg", "recall", "mrr")
+_CJ_PARAMS = {"queries", "test_weeks", "min_item_count", "max_queries", "index_type", "head_share"}
+_ESCI_PARAMS = {"path", "version", "split", "locale", "gains", "max_queries"}
+_MODEL_PARAMS: dict[str, set[str]] = {
+    "bm25": {"k1", "b", "method"},
+    "dense": {"index", "hnsw_m", "ef_search"},
+    "hybrid": {"depth", "k_rrf"},
+    "bm25_pop": {"w", "k1", "b"},
+    "dense_pop": {"w"},
+    "personal": {"alpha", "beta"},
+    "finetuned": {"epochs", "max_pairs", "batch_size", "lr", "scale"},
+    "cross_encoder": {
+        "first_stage",
+        "depth",
+        "max_queries",
+        "max_pairs",
+        "negatives",
+        "epochs",
+        "batch_size",
+        "lr",
+    },
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# config checks
+
+
+def _options(cell: Cell) -> tuple[int, list[int], int]:
+    o = cell.options
+    k = int(o.get("k", 10))
+    cutoffs = [int(c) for c in o.get("cutoffs", [k])]
+    cand_k = int(o.get("candidate_k", max(100, k)))
+    if k < 1 or not cutoffs or min(cutoffs) < 1 or max(cutoffs) > k:
+        raise ConfigError(f"options: need k >= 1 and 1 <= cutoffs <= k, got k={k}, {cutoffs}")
+    if cand_k < k:
+        raise ConfigError(f"options.candidate_k ({cand_k}) must be >= k ({k})")
+    return k, cutoffs, cand_k
+
+
+def check(cell: Cell) -> None:
+    """Reject unknown names and parameters, and combinations that cannot run."""
+    ds, model, tr = cell.dataset, cell.model, cell.treatment
+    if ds.name not in DATASETS:
+        raise ConfigError(f"dataset.name: {ds.name!r} is not a search dataset {DATASETS}")
+    allowed = _CJ_PARAMS if ds.name == "completejourney" else _ESCI_PARAMS
+    extra = sorted(set(ds.params) - allowed)
+    if extra:
+        raise ConfigError(
+            f"dataset.params.{extra[0]}: unknown for {ds.name}; allowed {sorted(allowed)}"
+        )
+    if ds.name == "esci" and "path" not in ds.params:
+        raise ConfigError(
+            "dataset.params.path: required for esci (the folder of the parquet files)"
+        )
+    queries = ds.params.get("queries", "type")
+    if queries not in ("type", "personalised"):
+        raise ConfigError(f"dataset.params.queries: {queries!r} is not 'type' or 'personalised'")
+    if model.name not in MODELS:
+        raise ConfigError(f"model.name: {model.name!r}; choose one of {MODELS}")
+    extra = sorted(set(model.params) - _MODEL_PARAMS[model.name])
+    if extra:
+        raise ConfigError(f"model.params.{extra[0]}: unknown for {model.name}")
+    if model.name == "personal" and (ds.name != "completejourney" or queries != "personalised"):
+        raise IncompatibleError(
+            "model personal needs dataset completejourney with queries=personalised (a household "
+            "per query)"
+        )
+    if tr.name not in TREATMENTS:
+        raise ConfigError(f"treatment.name: {tr.name!r}; choose one of {TREATMENTS}")
+    group = tr.params.get("group", "brand")
+    if tr.name != "none" and group not in GROUPS:
+        raise ConfigError(f"treatment.params.group: {group!r}; choose one of {GROUPS}")
+    if tr.name != "none" and ds.name == "esci" and group != "brand":
+        raise IncompatibleError("esci has brands only: use treatment.params.group=brand")
+    if cell.imbalance is not None:
+        raise IncompatibleError("search takes no imbalance level (imbalance: null)")
+    _options(cell)
+
+
+# ---------------------------------------------------------------------------------------------
+# data
+
+
+_DATA: dict[tuple, SearchData] = {}
+
+
+def load_data(cell: Cell) -> SearchData:
+    """The cell's SearchData (memoised per dataset, master seed and replicate)."""
+    key = (cell.dataset.label, cell.master_seed, cell.seed)
+    if key not in _DATA:
+        p = dict(cell.dataset.params)
+        rng = cell.rng("split", data_side=True)
+        if cell.dataset.name == "completejourney":
+            products, purchases = load_completejourney_raw()
+            if p.get("queries", "type") == "personalised":
+                p.setdefault("max_queries", 1000)
+            _DATA[key] = build_search_data(products, purchases, rng=rng, **p)
+        else:
+            from skewbench.data.sources.esci import load_esci
+
+            _DATA[key] = load_esci(p.pop("path"), rng=rng, **p)
+    return _DATA[key]
+
+
+def item_groups(data: SearchData, group: str) -> np.ndarray:
+    """Binary int codes per item for a fairness grouping (1 = protected; module docstring)."""
+    cat = data.catalog
+    if group == "brand" and "product_category" in cat.columns:
+        return (cat["brand"] == "Private").to_numpy().astype(np.int64)
+    if group == "category":
+        labels = cat["product_category"].astype(str)
+    else:  # manufacturer; ESCI brand
+        labels = cat["manufacturer"].astype(str).fillna("NA")
+    pop = data.item_popularity
+    if pop is None or not np.any(pop):  # ESCI: no purchases, so catalog presence
+        pop = np.ones(len(cat))
+    counts = pd.Series(pop).groupby(labels.to_numpy()).sum()
+    tail = head_tail(counts, 0.5) == "tail"
+    return labels.map(tail).to_numpy().astype(np.int64)
+
+
+# ---------------------------------------------------------------------------------------------
+# models
+
+
+def build_model(name: str, params: dict[str, Any]) -> Retriever:
+    """The retriever named ``name`` with its params (unset → the module defaults)."""
+    p = dict(params)
+    if name == "bm25":
+        return BM25Retriever(**p)
+    if name == "dense":
+        return DenseRetriever(**p)
+    if name == "hybrid":
+        return RRFHybrid([BM25Retriever(), DenseRetriever()], **p)
+    if name == "bm25_pop":
+        return PopularityPrior(
+            BM25Retriever(**{k: p[k] for k in ("k1", "b") if k in p}), p.get("w", 0.1)
+        )
+    if name == "dense_pop":
+        return PopularityPrior(DenseRetriever(), p.get("w", 0.01))
+    if name == "personal":
+        return PersonalisedDense(DenseRetriever(), **p)
+    if name == "finetuned":
+        return FineTunedBiEncoder(**p)
+    if name == "cross_encoder":
+        first = p.pop("first_stage", "dense")
+        if first not in ("bm25", "dense", "hybrid"):
+            raise ConfigError(f"model.params.first_stage: {first!r} is not bm25, dense or hybrid")
+        return CrossEncoderReranker(build_model(first, {}), **p)
+    raise ConfigError(f"model.name: {name!r}; choose one of {MODELS}")
+
+
+def _fit_data(data: SearchData, cell: Cell) -> dict[str, Any]:
+    fit: dict[str, Any] = {"seed": cell.seed_int("model")}
+    fit["popularity"] = (
+        data.item_popularity if data.item_popularity is not None else np.zeros(len(data.catalog))
+    )
+    if data.history is not None:
+        fit["history"] = data.history
+    if data.train_queries is not None and data.train_qrels is not None:
+        fit["train_queries"] = QueryBatch.from_frame(data.train_queries, data.user_index)
+        fit["train_truth"] = data.truth(data.train_queries, data.train_qrels)
+    return fit
+
+
+# ---------------------------------------------------------------------------------------------
+# treatments and metrics
+
+
+def apply_treatment(
+    cell: Cell, data: SearchData, items: np.ndarray, scores: np.ndarray, k: int
+) -> np.ndarray:
+    """Top-k lists after the cell's treatment (``none`` = the first k candidates)."""
+    tr = cell.treatment
+    if tr.name == "none":
+        return items[:, :k].copy()
+    params = dict(tr.params)
+    groups = item_groups(data, params.pop("group", "brand"))
+    if tr.name == "group_norm":
+        return group_normalise(items, scores, k, groups)
+    if tr.name == "fair":
+        params.setdefault("p", float(np.clip(groups.mean(), 0.01, 0.99)))
+        params.setdefault("protected", 1)
+    elif tr.name in ("xquad", "calibrated"):
+        params.setdefault("lambda", 0.5)
+    if tr.name == "calibrated" and "target" not in params:
+        cg = np.where(items >= 0, groups[np.maximum(items, 0)], -1)
+        params["target"] = np.stack([(cg == g).sum(1) for g in (0, 1)], axis=1).astype(float)
+    from skewbench.treatments.rerank import rerank
+
+    return rerank(tr.name, items, scores, k, groups, **params)
+
+
+def list_metrics(data: SearchData, ranked: np.ndarray) -> dict[str, float]:
+    """Exposure metrics of the final lists (module docstring)."""
+    n = len(data.catalog)
+    pop = data.item_popularity if data.item_popularity is not None else np.zeros(n)
+    is_cj = "product_category" in data.catalog.columns
+    groups = {"brand": data.catalog["brand"].astype(str).to_numpy()} if is_cj else None
+    ex = exposure_metrics(ranked, n, pop, groups=groups)
+    w = position_weights(ranked.shape[1], "log")
+    valid = ranked >= 0
+    exposure = np.bincount(ranked[valid], np.broadcast_to(w, ranked.shape)[valid], minlength=n)
+    manu = data.catalog["manufacturer"].astype(str).fillna("NA").to_numpy()
+    per_manu = pd.Series(exposure).groupby(manu).sum().to_numpy()
+    return {
+        "exposure_gini": float(ex["exposure_gini"]),
+        "exposure_gini_manufacturer": gini(per_manu) if exposure.sum() > 0 else float("nan"),
+        "private_share": float(ex.get("exposure_share[brand=Private]", 0.0))
+        if is_cj
+        else float("nan"),
+        "arp": float(ex["arp"]),
+    }
+
+
+def _group_mean(values: np.ndarray, mask: np.ndarray) -> float:
+    v = values[mask]
+    v = v[~np.isnan(v)]
+    return float(v.mean()) if v.size else float("nan")
+
+
+# ---------------------------------------------------------------------------------------------
+# task interface
+
+
+def prepare(cells: list[Cell]) -> None:
+    """Encode each distinct catalog (and its test queries) into the frozen-embedding cache."""
+    from skewbench.encoders import encode
+
+    done: set[tuple] = set()
+    for cell in cells:
+        if cell.model.name == "bm25" or cell.model.name == "bm25_pop":
+            continue
+        data = load_data(cell)
+        key = (cell.dataset.label, cell.master_seed, cell.seed)
+        if key in done:
+            continue
+        done.add(key)
+        encode(list(dict.fromkeys(data.catalog["text"])))
+        encode(list(dict.fromkeys(data.queries["text"])))
+
+
+def run(cell: Cell) -> CellResult:
+    """Fit the model on the catalog, retrieve, treat, and score the test queries."""
+    check(cell)
+    k, cutoffs, cand_k = _options(cell)
+    t0 = time.perf_counter()
+    data = load_data(cell)
+    t_data = time.perf_counter() - t0
+    texts = list(data.catalog["text"])
+    model = build_model(cell.model.name, cell.model.params)
+    t1 = time.perf_counter()
+    model.fit(texts, **_fit_data(data, cell))
+    t_fit = time.perf_counter() - t1
+    queries = QueryBatch.from_frame(data.queries, data.user_index)
+    t2 = time.perf_counter()
+    cand = search(model, queries, cand_k)
+    t_search = time.perf_counter() - t2
+    ranked = apply_treatment(cell, data, cand.items, cand.scores, k)
+    truth = data.truth()
+    per_unit = ranking_metrics(ranked, truth, list(RANK_METRICS), cutoffs)
+    metrics = {
+        name: float(np.nanmean(v)) if np.any(~np.isnan(v)) else float("nan")
+        for name, v in per_unit.items()
+    }
+    group = (
+        data.queries["group"].to_numpy()
+        if "group" in data.queries
+        else np.array(["all"] * len(queries))
+    )
+    for c in cutoffs:
+        for m in ("ndcg", "recall"):
+            for g in ("head", "tail"):
+                metrics[f"{m}@{c}_{g}"] = _group_mean(per_unit[f"{m}@{c}"], group == g)
+    metrics.update(list_metrics(data, ranked))
+    units = pd.DataFrame({"query_id": data.queries["query_id"].to_numpy(), "group": group})
+    if "user_id" in data.queries:
+        units["user_id"] = data.queries["user_id"].to_numpy()
+    for name, v in per_unit.items():
+        units[name] = v
+    units["ranked"] = [r[r >= 0].tolist() for r in ranked]
+    info: dict[str, Any] = dict(data.info)
+    info.update(
+        {
+            "n_queries_evaluated": int(np.sum(np.diff(truth.indptr) > 0)),
+            "n_head_queries": int(np.sum(group == "head")),
+            "n_tail_queries": int(np.sum(group == "tail")),
+            "data_s": t_data,
+            "fit_s": t_fit,
+            "search_s": t_search,
+            "queries_per_s": len(queries) / t_search if t_search > 0 else float("nan"),
+            "candidate_k": cand_k,
+            **cand.tie_info(),
+        }
+    )
+    for obj in (
+        model,
+        getattr(model, "base", None),
+        getattr(model, "dense", None),
+        getattr(model, "dense_", None),
+        getattr(model, "first_stage", None),
+    ):
+        if obj is None:
+            continue
+        for attr in ("encode_stats_", "train_info_"):
+            info.update({f"{attr[:-1]}_{k2}": v for k2, v in getattr(obj, attr, {}).items()})
+    return CellResult(metrics=metrics, units=units, info=info)
