@@ -146,7 +146,18 @@ class ResultStore:
             }
             rec.update(json.loads(metrics))
             records.append(rec)
-        return pd.DataFrame.from_records(records)
+        columns = [
+            "key",
+            "task",
+            "dataset",
+            "imbalance",
+            "model",
+            "treatment",
+            "seed",
+            "seconds",
+            "info",
+        ]
+        return pd.DataFrame.from_records(records, columns=None if records else columns)
 
     def units(self, key: str) -> pd.DataFrame:
         """The per-unit table of one cell."""

@@ -40,6 +40,7 @@ scoring exactly its last score, i.e. shut out by the item-index tie-break).
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Any
 
@@ -62,7 +63,7 @@ from skewbench.models.search.fusion import PopularityPrior, RRFHybrid
 from skewbench.models.search.group_norm import group_normalise
 from skewbench.models.search.personal import PersonalisedDense
 from skewbench.models.search.trained import CrossEncoderReranker, FineTunedBiEncoder
-from skewbench.runner.cell import Cell, CellResult
+from skewbench.runner.cell import Cell, CellResult, Component
 
 DATASETS = ("completejourney", "esci")
 MODELS = (
@@ -321,6 +322,45 @@ def prepare(cells: list[Cell]) -> None:
         encode(list(dict.fromkeys(data.queries["text"])))
 
 
+# Candidates of the cells run last in this process. Every treatment is list-side, so all
+# treatments of a (dataset, model, replicate) re-rank the same fitted model's candidates.
+_CANDIDATES: dict[str, tuple[Any, float, float, dict[str, Any]]] = {}
+_CANDIDATES_SIZE = 2
+
+
+def _candidates(
+    cell: Cell, data: SearchData, queries: QueryBatch, cand_k: int
+) -> tuple[Any, float, float, dict[str, Any]]:
+    """Fit the cell's model (seeded from the untreated cell) and retrieve top ``cand_k``."""
+    base = dataclasses.replace(cell, treatment=Component("none"))
+    key = f"{base.key}:{cand_k}"
+    if key in _CANDIDATES:
+        return _CANDIDATES[key]
+    model = build_model(cell.model.name, cell.model.params)
+    t1 = time.perf_counter()
+    model.fit(list(data.catalog["text"]), **_fit_data(data, base))
+    t_fit = time.perf_counter() - t1
+    t2 = time.perf_counter()
+    cand = search(model, queries, cand_k)
+    t_search = time.perf_counter() - t2
+    model_info: dict[str, Any] = {}
+    for obj in (
+        model,
+        getattr(model, "base", None),
+        getattr(model, "dense", None),
+        getattr(model, "dense_", None),
+        getattr(model, "first_stage", None),
+    ):
+        if obj is None:
+            continue
+        for attr in ("encode_stats_", "train_info_"):
+            model_info.update({f"{attr[:-1]}_{k2}": v for k2, v in getattr(obj, attr, {}).items()})
+    while len(_CANDIDATES) >= _CANDIDATES_SIZE:
+        _CANDIDATES.pop(next(iter(_CANDIDATES)))
+    _CANDIDATES[key] = (cand, t_fit, t_search, model_info)
+    return _CANDIDATES[key]
+
+
 def run(cell: Cell) -> CellResult:
     """Fit the model on the catalog, retrieve, treat, and score the test queries."""
     check(cell)
@@ -328,15 +368,8 @@ def run(cell: Cell) -> CellResult:
     t0 = time.perf_counter()
     data = load_data(cell)
     t_data = time.perf_counter() - t0
-    texts = list(data.catalog["text"])
-    model = build_model(cell.model.name, cell.model.params)
-    t1 = time.perf_counter()
-    model.fit(texts, **_fit_data(data, cell))
-    t_fit = time.perf_counter() - t1
     queries = QueryBatch.from_frame(data.queries, data.user_index)
-    t2 = time.perf_counter()
-    cand = search(model, queries, cand_k)
-    t_search = time.perf_counter() - t2
+    cand, t_fit, t_search, model_info = _candidates(cell, data, queries, cand_k)
     ranked = apply_treatment(cell, data, cand.items, cand.scores, k)
     truth = data.truth()
     per_unit = ranking_metrics(ranked, truth, list(RANK_METRICS), cutoffs)
@@ -374,15 +407,5 @@ def run(cell: Cell) -> CellResult:
             **cand.tie_info(),
         }
     )
-    for obj in (
-        model,
-        getattr(model, "base", None),
-        getattr(model, "dense", None),
-        getattr(model, "dense_", None),
-        getattr(model, "first_stage", None),
-    ):
-        if obj is None:
-            continue
-        for attr in ("encode_stats_", "train_info_"):
-            info.update({f"{attr[:-1]}_{k2}": v for k2, v in getattr(obj, attr, {}).items()})
+    info.update(model_info)
     return CellResult(metrics=metrics, units=units, info=info)
