@@ -1,0 +1,150 @@
+"""Frozen MiniLM sentence embeddings (cached) + a linear softmax head trained in torch.
+
+Embeddings: :func:`skewbench.encoders.encode` (all-MiniLM-L6-v2, unit norm, from the disk
+cache), standardised per dimension with the training rows' mean and std. Head: z = xW + b,
+trained with the treatment's loss (:func:`.base.make_torch_loss`) plus L2 ``weight_decay`` on
+W, by full-batch Adam (``batch_size=None``) or minibatch Adam with a seeded shuffle.
+Early stopping: every ``eval_every`` epochs the same loss is computed on the validation split;
+training stops after ``patience`` checks without improvement and the best weights are kept.
+Every treatment applies; resampling (SMOTE included) runs on the training embeddings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+
+from skewbench.models.categorize.base import CategorizeModel, make_torch_loss
+from skewbench.treatments.losses import log_prior, posthoc_logit_adjust, softmax
+from skewbench.treatments.sampling import resample
+
+
+class MiniLMFrozen(CategorizeModel):
+    name: ClassVar[str] = "minilm_frozen"
+    PARAMS: ClassVar[dict[str, Any]] = {
+        "encoder": "minilm",
+        "lr": 0.01,
+        "weight_decay": 1e-4,
+        "max_epochs": 300,
+        "batch_size": None,
+        "eval_every": 10,
+        "patience": 3,
+    }
+
+    def _embed(self, texts: Sequence[str]) -> np.ndarray:
+        from skewbench.encoders import encode
+
+        return encode(list(texts), model_name=self.params["encoder"])
+
+    def fit(
+        self,
+        texts: Sequence[str],
+        y: np.ndarray,
+        val_texts: Sequence[str],
+        val_y: np.ndarray,
+        n_classes: int,
+    ) -> MiniLMFrozen:
+        y = np.asarray(y, dtype=np.int64)
+        counts = np.bincount(y, minlength=n_classes)
+        self.n_classes_ = n_classes
+        self.log_prior_ = log_prior(counts)
+        X = self._embed(texts)
+        self.mean_ = X.mean(axis=0)
+        self.std_ = X.std(axis=0) + 1e-6
+        if self.treatment.sampling:
+            X, y, self.resample_source_ = resample(
+                X,
+                y,
+                self.treatment.sampling,
+                self.seed,
+                k_neighbors=int(self.treatment.params.get("k_neighbors", 5)),
+            )
+        Xv = self._embed(val_texts)
+        self.W_, self.b_, self.epochs_ = train_linear_head(
+            (X - self.mean_) / self.std_,
+            y,
+            (Xv - self.mean_) / self.std_,
+            np.asarray(val_y, dtype=np.int64),
+            n_classes,
+            make_torch_loss(self.treatment, counts),
+            seed=self.seed,
+            **{
+                k: self.params[k]
+                for k in (
+                    "lr",
+                    "weight_decay",
+                    "max_epochs",
+                    "batch_size",
+                    "eval_every",
+                    "patience",
+                )
+            },
+        )
+        return self
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        X = (self._embed(texts) - self.mean_) / self.std_
+        z = X.astype(np.float64) @ self.W_ + self.b_
+        return softmax(posthoc_logit_adjust(z, self.log_prior_, self.treatment.posthoc_tau))
+
+
+def train_linear_head(
+    X: np.ndarray,
+    y: np.ndarray,
+    Xv: np.ndarray,
+    yv: np.ndarray,
+    n_classes: int,
+    loss_fn: Any,
+    *,
+    seed: int,
+    lr: float = 0.01,
+    weight_decay: float = 1e-4,
+    max_epochs: int = 300,
+    batch_size: int | None = None,
+    eval_every: int = 10,
+    patience: int = 3,
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Adam on loss_fn(xW + b, y) + weight_decay/2 · ‖W‖²; returns (W, b, epochs run).
+
+    Deterministic under ``seed`` on CPU (seeded init and shuffle, deterministic algorithms).
+    """
+    import torch
+
+    prev = torch.are_deterministic_algorithms_enabled()
+    torch.use_deterministic_algorithms(True)
+    try:
+        gen = torch.Generator().manual_seed(int(seed))
+        Xt = torch.as_tensor(X, dtype=torch.float32)
+        yt = torch.as_tensor(y, dtype=torch.long)
+        Xvt = torch.as_tensor(Xv, dtype=torch.float32)
+        yvt = torch.as_tensor(yv, dtype=torch.long)
+        d = Xt.shape[1]
+        W = (torch.randn(d, n_classes, generator=gen) * 0.01).requires_grad_()
+        b = torch.zeros(n_classes, requires_grad=True)
+        opt = torch.optim.Adam([W, b], lr=lr)
+        n = Xt.shape[0]
+        bs = n if batch_size is None else int(batch_size)
+        best = (np.inf, W.detach().clone(), b.detach().clone())
+        bad, epoch = 0, 0
+        for epoch in range(1, int(max_epochs) + 1):
+            order = torch.randperm(n, generator=gen) if bs < n else None
+            for s in range(0, n, bs):
+                idx = order[s : s + bs] if order is not None else slice(None)
+                opt.zero_grad()
+                loss = loss_fn(Xt[idx] @ W + b, yt[idx]) + 0.5 * weight_decay * (W * W).sum()
+                loss.backward()
+                opt.step()
+            if epoch % eval_every == 0 or epoch == max_epochs:
+                with torch.no_grad():
+                    v = float(loss_fn(Xvt @ W + b, yvt))
+                if v < best[0] - 1e-6:
+                    best, bad = (v, W.detach().clone(), b.detach().clone()), 0
+                else:
+                    bad += 1
+                    if bad >= patience:
+                        break
+        return best[1].double().numpy(), best[2].double().numpy(), epoch
+    finally:
+        torch.use_deterministic_algorithms(prev)

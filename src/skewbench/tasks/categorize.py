@@ -1,0 +1,224 @@
+"""Product categorization under class imbalance: text → category.
+
+One cell (dataset, ρ, model, treatment, seed), step by step:
+
+1. load the labelled texts (``dataset.params`` go to the loader; ``label`` names the class
+   column, default ``class_name``; ``text`` the text column, default ``text``) and drop classes
+   with fewer than ``min_class_count`` examples (default 20: below that a 70/10/20 split leaves
+   ≤ 2 validation and ≤ 4 test examples, whose recall is noise; on Clothing it removes the two
+   classes of 2 and 1 reviews);
+2. stratified train/validation/test split (``options.fractions``, default 0.7/0.1/0.2) under
+   ``cell.rng("split", data_side=True)``; the same stream then draws the class-balanced test
+   view (every class cut to the smallest test class count), so the view is identical for every
+   ρ, model and treatment of a replicate;
+3. controlled imbalance: the TRAINING split only is subsampled to the exponential profile with
+   ratio ρ = ``cell.imbalance`` (:func:`skewbench.data.imbalance.subsample_to_ratio`, stream
+   ``cell.rng("imbalance", data_side=True)``); ``None`` keeps it as is;
+4. the treatment is applied by the model, to training rows only; fit (validation split for
+   early stopping / model selection only);
+5. predict probabilities on the test split; metrics on the natural test set and, prefixed
+   ``bal_``, on the balanced view (:mod:`skewbench.metrics.classification`). Head/mid/tail
+   groups come from the cell's training counts (``head_mid_tail``, rule "share"); ties between
+   equal counts (ρ = 1) are broken by the natural training counts, so "head" stays the
+   naturally frequent classes.
+
+``units``: one row per test example — ``index`` (the data set's row label), ``true``,
+``pred``, ``correct``, ``max_proba``, ``in_balanced_view``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from skewbench.errors import ConfigError
+from skewbench.models.categorize import MODELS as MODEL_CLASSES
+from skewbench.models.categorize.base import TREATMENT_PARAMS, Treatment
+from skewbench.runner.cell import Cell, CellResult
+
+MODELS = tuple(MODEL_CLASSES)
+TREATMENTS = tuple(TREATMENT_PARAMS)
+DEFAULT_MIN_CLASS_COUNT = 20
+DEFAULT_FRACTIONS = (0.7, 0.1, 0.2)
+OPTIONS = ("fractions",)
+ENCODED_MODELS = ("minilm_frozen",)  # models whose embeddings prepare() puts in the cache
+
+
+def check(cell: Cell) -> None:
+    """Refuse a cell that cannot run, naming the field (ConfigError / IncompatibleError)."""
+    from skewbench.data.sources import get_info
+
+    info = get_info(cell.dataset.name)
+    if "categorize" not in info.tasks:
+        raise ConfigError(
+            f"dataset.name: {cell.dataset.name!r} has no categorize data "
+            f"(tasks: {list(info.tasks)})"
+        )
+    mcc = cell.dataset.params.get("min_class_count", DEFAULT_MIN_CLASS_COUNT)
+    if not isinstance(mcc, int) or isinstance(mcc, bool) or mcc < 3:
+        raise ConfigError(
+            f"dataset.params.min_class_count: expected an integer >= 3 (one "
+            f"example per split at least), got {mcc!r}"
+        )
+    rho = cell.imbalance
+    if rho is not None and (not isinstance(rho, int | float) or not np.isfinite(rho) or rho < 1):
+        raise ConfigError(
+            f"imbalance: categorize takes a target ratio rho >= 1 or null, got {rho!r}"
+        )
+    for key in cell.options:
+        if key not in OPTIONS:
+            raise ConfigError(
+                f"options.{key}: unknown option for categorize; allowed: {list(OPTIONS)}"
+            )
+    _fractions(cell)
+    if cell.model.name not in MODEL_CLASSES:
+        raise ConfigError(
+            f"model.name: unknown categorize model {cell.model.name!r}; choose "
+            f"one of {list(MODELS)}"
+        )
+    treatment = Treatment.parse(cell.treatment.name, cell.treatment.params)
+    MODEL_CLASSES[cell.model.name].check(treatment, cell.model.params)
+
+
+def _fractions(cell: Cell) -> tuple[float, ...]:
+    f = cell.options.get("fractions", DEFAULT_FRACTIONS)
+    ok = (
+        isinstance(f, list | tuple)
+        and len(f) == 3
+        and all(isinstance(x, int | float) and x > 0 for x in f)
+        and abs(sum(f) - 1) < 1e-6
+    )
+    if not ok:
+        raise ConfigError(
+            f"options.fractions: expected three positive numbers summing to 1 "
+            f"(train, validation, test), got {f!r}"
+        )
+    return tuple(float(x) for x in f)
+
+
+def load_dataset(dataset: Any) -> tuple[pd.DataFrame, str, str]:
+    """(frame, text column, label column) after dropping rare classes."""
+    from skewbench.data.prepare import drop_rare_classes
+    from skewbench.data.sources import load
+
+    params = dict(dataset.params)
+    mcc = int(params.pop("min_class_count", DEFAULT_MIN_CLASS_COUNT))
+    label = params.setdefault("label", "class_name" if dataset.name == "clothing" else "label")
+    text = params.get("text", "text")
+    df = load(dataset.name, **params)
+    return drop_rare_classes(df, label, mcc), text, label
+
+
+def prepare(cells: Iterable[Cell]) -> None:
+    """Encode every text of each data set used by a cached-embedding model, once, in the parent."""
+    from skewbench.encoders import encode
+
+    done: set[tuple[str, str]] = set()
+    for cell in cells:
+        if cell.model.name not in ENCODED_MODELS:
+            continue
+        encoder = cell.model.params.get("encoder", "minilm")
+        key = (cell.dataset.label, encoder)
+        if key in done:
+            continue
+        df, text, _ = load_dataset(cell.dataset)
+        encode(df[text].tolist(), model_name=encoder, progress=True)
+        done.add(key)
+
+
+def balanced_view(codes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Sorted positions of a class-balanced subset: each present class cut to the smallest
+    present class count, uniformly at random."""
+    counts = np.bincount(codes)
+    m = counts[counts > 0].min()
+    order = np.lexsort((rng.random(codes.size), codes))
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    within = np.arange(codes.size) - starts[codes[order]]
+    return np.sort(order[within < m])
+
+
+def class_groups(train_counts: np.ndarray, natural_counts: np.ndarray) -> np.ndarray:
+    """head/mid/tail per class from the training counts; ties broken by the natural counts."""
+    from skewbench.data.imbalance import head_mid_tail
+
+    order = np.lexsort((-natural_counts, -train_counts))  # train desc, then natural desc
+    groups = np.empty(train_counts.size, dtype=object)
+    groups[order] = head_mid_tail(train_counts[order])
+    return groups
+
+
+def run(cell: Cell) -> CellResult:
+    """Run one cell (module doc)."""
+    from skewbench.data.imbalance import imbalance_ratio, subsample_to_ratio
+    from skewbench.data.split import stratified_split
+    from skewbench.metrics.classification import classification_metrics
+
+    check(cell)
+    t0 = time.perf_counter()
+    df, text_col, label_col = load_dataset(cell.dataset)
+    texts = df[text_col].to_numpy(dtype=object)
+    classes, codes = np.unique(df[label_col].astype(str).to_numpy(), return_inverse=True)
+    k = classes.size
+
+    split_rng = cell.rng("split", data_side=True)
+    tr, va, te = stratified_split(codes, _fractions(cell), rng=split_rng)
+    bal = balanced_view(codes[te], split_rng)
+    natural_counts = np.bincount(codes[tr], minlength=k)
+    if cell.imbalance is not None:
+        keep = subsample_to_ratio(
+            codes[tr], float(cell.imbalance), cell.rng("imbalance", data_side=True)
+        )
+        tr = tr[keep]
+    train_counts = np.bincount(codes[tr], minlength=k)
+    groups = class_groups(train_counts, natural_counts)
+    t_data = time.perf_counter()
+
+    treatment = Treatment.parse(cell.treatment.name, cell.treatment.params)
+    model = MODEL_CLASSES[cell.model.name](treatment, cell.seed_int("model"), **cell.model.params)
+    model.fit(list(texts[tr]), codes[tr], list(texts[va]), codes[va], k)
+    t_fit = time.perf_counter()
+    proba = model.predict_proba(list(texts[te]))
+    pred = proba.argmax(axis=1)
+    t_pred = time.perf_counter()
+
+    metrics, per_class = classification_metrics(codes[te], pred, proba, np.arange(k), groups)
+    bal_metrics, _ = classification_metrics(
+        codes[te][bal], pred[bal], proba[bal], np.arange(k), groups
+    )
+    metrics.update({f"bal_{name}": v for name, v in bal_metrics.items()})
+    per_class["class"] = classes
+
+    in_bal = np.zeros(te.size, dtype=bool)
+    in_bal[bal] = True
+    units = pd.DataFrame(
+        {
+            "index": df.index.to_numpy()[te],
+            "true": classes[codes[te]],
+            "pred": classes[pred],
+            "correct": codes[te] == pred,
+            "max_proba": proba.max(axis=1),
+            "in_balanced_view": in_bal,
+        }
+    )
+    src = model.resample_source_
+    info: dict[str, Any] = {
+        "classes": classes.tolist(),
+        "train_counts": train_counts.tolist(),
+        "class_groups": groups.tolist(),
+        "achieved_imbalance_ratio": imbalance_ratio(train_counts),
+        "n_train": int(tr.size),
+        "n_train_fit": int(tr.size if src is None else src.size),
+        "n_val": int(va.size),
+        "n_test": int(te.size),
+        "n_test_balanced": int(bal.size),
+        "per_class": per_class.to_dict("records"),
+        "data_seconds": t_data - t0,
+        "fit_seconds": t_fit - t_data,
+        "predict_seconds": t_pred - t_fit,
+        "total_seconds": time.perf_counter() - t0,
+    }
+    return CellResult(metrics=metrics, units=units, info=info)

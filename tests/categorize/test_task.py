@@ -1,0 +1,164 @@
+"""The categorize task end to end on a small labelled-text table (real loader, real models)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from skewbench.errors import ConfigError, IncompatibleError
+from skewbench.models.categorize import MiniLMFinetune, TfidfLR, Treatment
+from skewbench.runner.cell import Cell, Component
+from skewbench.tasks import categorize
+
+WORDS = {
+    "dress": "dress skirt hem flowy summer",
+    "jeans": "jeans denim waist zipper pocket",
+    "sweater": "sweater wool knit cozy warm",
+    "jacket": "jacket coat zipper lining hood",
+    "swim": "swimsuit bikini beach pool strap",
+    "sleep": "pajama sleep night soft lounge",
+}
+SIZES = {"dress": 120, "jeans": 60, "sweater": 40, "jacket": 25, "swim": 20, "sleep": 15}
+
+
+@pytest.fixture(scope="module")
+def table(tmp_path_factory):
+    rng = np.random.default_rng(0)
+    filler = ["nice", "fit", "color", "fabric", "size", "love", "great", "ok", "quality", "price"]
+    rows = []
+    for label, n in SIZES.items():
+        vocab = WORDS[label].split()
+        for _ in range(n):
+            words = list(rng.choice(vocab, 2)) + list(rng.choice(filler, 6))
+            rng.shuffle(words)
+            rows.append({"text": " ".join(words), "label": label})
+    path = tmp_path_factory.mktemp("data") / "reviews.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return str(path)
+
+
+def _cell(path, model="tfidf_lr", treatment="none", tparams=None, rho=4.0, seed=0, mparams=None):
+    ds = Component("table", {"path": path, "kind": "labelled_text", "min_class_count": 10})
+    return Cell(
+        "categorize",
+        ds,
+        Component(model, mparams or {}),
+        Component(treatment, tparams or {}),
+        rho,
+        seed,
+    )
+
+
+def test_same_cell_twice_gives_identical_results(table):
+    for model, treatment in [("tfidf_lr", "smote"), ("tfidf_lr", "class_weight")]:
+        params = {"scheme": "inverse"} if treatment == "class_weight" else {}
+        a = categorize.run(_cell(table, model, treatment, params))
+        b = categorize.run(_cell(table, model, treatment, params))
+        assert a.metrics == pytest.approx(b.metrics, nan_ok=True, rel=0, abs=0)
+        pd.testing.assert_frame_equal(a.units, b.units)
+
+
+def test_frozen_minilm_cell_is_deterministic(table, tmp_path, monkeypatch):
+    monkeypatch.setenv("SKEWBENCH_CACHE", str(tmp_path))
+    cell = _cell(table, "minilm_frozen", "focal", {"gamma": 2.0, "alpha": "inverse"})
+    a, b = categorize.run(cell), categorize.run(cell)
+    assert a.metrics == pytest.approx(b.metrics, nan_ok=True, rel=0, abs=0)
+    assert a.metrics["accuracy"] > 0.5  # the classes are separable by their words
+
+
+def test_result_shape_and_data_side_streams(table):
+    a = categorize.run(_cell(table, "tfidf_lr", "none"))
+    b = categorize.run(_cell(table, "tfidf_lr", "undersample"))
+    names = set(a.metrics)
+    for m in ("macro_f1", "recall_tail", "bal_macro_f1", "bal_recall_tail", "ece", "gini_gap"):
+        assert m in names
+    assert names == set(b.metrics)
+    # every model and treatment of a replicate sees the same split, subsample and test view
+    pd.testing.assert_frame_equal(
+        a.units[["index", "true", "in_balanced_view"]],
+        b.units[["index", "true", "in_balanced_view"]],
+    )
+    assert a.info["train_counts"] == b.info["train_counts"]
+    assert b.info["n_train_fit"] < b.info["n_train"]
+    assert a.info["achieved_imbalance_ratio"] == pytest.approx(4.0, rel=0.25)
+    view = a.units[a.units["in_balanced_view"]]
+    assert view["true"].value_counts().nunique() == 1  # equal count per class
+    assert len(a.units) == a.info["n_test"]
+
+
+def test_incompatible_and_bad_configs_are_refused(table):
+    with pytest.raises(IncompatibleError, match="'tfidf_lr' cannot apply treatment 'focal'"):
+        categorize.check(_cell(table, "tfidf_lr", "focal"))
+    with pytest.raises(IncompatibleError, match="logit_adjust_loss"):
+        categorize.check(_cell(table, "tfidf_lr", "logit_adjust_loss", {"tau": 1.0}))
+    with pytest.raises(IncompatibleError, match="SMOTE makes synthetic feature vectors"):
+        categorize.check(_cell(table, "minilm_finetune", "smote"))
+    with pytest.raises(ConfigError, match=r"treatment.params.scheme"):
+        categorize.check(_cell(table, "tfidf_lr", "class_weight", {"scheme": "balanced"}))
+    with pytest.raises(ConfigError, match=r"treatment.params.gama"):
+        categorize.check(_cell(table, "minilm_frozen", "focal", {"gama": 2}))
+    with pytest.raises(ConfigError, match=r"model.params.Cc"):
+        categorize.check(_cell(table, "tfidf_lr", mparams={"Cc": 1}))
+    with pytest.raises(ConfigError, match="model.name"):
+        categorize.check(_cell(table, "bert"))
+    with pytest.raises(ConfigError, match="imbalance"):
+        categorize.check(_cell(table, rho=0.5))
+
+
+def _texts(table):
+    df = pd.read_csv(table)
+    codes = pd.factorize(df["label"], sort=True)[0]
+    return df["text"].tolist(), codes
+
+
+def test_resampling_inside_a_model_uses_training_rows_only(table):
+    texts, y = _texts(table)
+    idx = np.arange(len(texts))
+    tr, va = idx[idx % 4 != 0], idx[idx % 4 == 0]
+    for name in ("oversample", "undersample", "smote"):
+        m = TfidfLR(Treatment.parse(name), seed=0)
+        m.fit([texts[i] for i in tr], y[tr], [texts[i] for i in va], y[va], 6)
+        src = m.resample_source_
+        assert src is not None and src.max() < tr.size and src.min() >= -1
+
+
+def test_posthoc_tau_zero_equals_no_treatment(table):
+    texts, y = _texts(table)
+    fit = [
+        TfidfLR(Treatment.parse(t, p), seed=5).fit(texts, y, texts[:10], y[:10], 6)
+        for t, p in (("none", {}), ("logit_adjust_posthoc", {"tau": 0.0}))
+    ]
+    np.testing.assert_array_equal(fit[0].predict_proba(texts), fit[1].predict_proba(texts))
+
+
+def test_finetune_smoke(table):
+    texts, y = _texts(table)
+    sel = np.concatenate([np.flatnonzero(y == c)[:8] for c in range(4)])  # 32 texts, 4 classes
+    m = MiniLMFinetune(
+        Treatment.parse("class_weight", {"scheme": "inverse"}),
+        seed=0,
+        max_train=32,
+        max_seq_length=16,
+        batch_size=32,
+    )
+    m.fit([texts[i] for i in sel], y[sel], [texts[i] for i in sel[::5]], y[sel][::5], 4)
+    p = m.predict_proba([texts[i] for i in sel[:5]])
+    assert p.shape == (5, 4)
+    np.testing.assert_allclose(p.sum(1), 1.0)
+
+
+@pytest.mark.slow
+def test_finetune_is_deterministic(table):
+    texts, y = _texts(table)
+    probs = []
+    for _ in range(2):
+        m = MiniLMFinetune(
+            Treatment.parse("focal"),
+            seed=3,
+            max_train=60,
+            epochs=2,
+            max_seq_length=24,
+            batch_size=16,
+        )
+        m.fit(texts, y, texts[:30], y[:30], 6)
+        probs.append(m.predict_proba(texts[:20]))
+    np.testing.assert_array_equal(probs[0], probs[1])

@@ -1,0 +1,58 @@
+import numpy as np
+import pytest
+from sklearn.utils.class_weight import compute_class_weight
+
+from skewbench.errors import ConfigError
+from skewbench.treatments.weights import class_weights
+
+COUNTS = np.array([500, 120, 30, 7])
+
+
+def test_inverse_equals_sklearn_balanced():
+    y = np.repeat(np.arange(4), COUNTS)
+    expected = compute_class_weight("balanced", classes=np.arange(4), y=y)
+    np.testing.assert_allclose(class_weights(COUNTS, "inverse"), expected, rtol=1e-12)
+
+
+def test_sqrt_inverse_hand_computed():
+    w = class_weights([100, 25], "sqrt_inverse")
+    # ∝ (1/10, 1/5), scaled so 100·w0 + 25·w1 = 125: w0 = 125/(100·0.1 + 25·0.2)·0.1
+    np.testing.assert_allclose(w, [125 / 15 * 0.1, 125 / 15 * 0.2])
+
+
+def test_effective_number_uniform_at_beta_zero():
+    np.testing.assert_allclose(class_weights(COUNTS, "effective_number", beta=0.0), np.ones(4))
+
+
+def test_effective_number_tends_to_inverse_frequency():
+    inv = class_weights(COUNTS, "inverse")
+    inv = inv * 4 / inv.sum()  # same normalisation (sum K)
+    gaps = [
+        np.abs(class_weights(COUNTS, "effective_number", beta=b) - inv).max()
+        for b in (0.9, 0.99, 0.999, 0.9999, 1 - 1e-9)
+    ]
+    assert all(a > b for a, b in zip(gaps, gaps[1:], strict=False))
+    assert gaps[-1] < 1e-5
+
+
+def test_effective_number_hand_computed():
+    # β = 0.5, counts (1, 2): raw (0.5/0.5, 0.5/0.75) = (1, 2/3), sum to K=2 → (1.2, 0.8)
+    np.testing.assert_allclose(class_weights([1, 2], "effective_number", beta=0.5), [1.2, 0.8])
+
+
+def test_source_formula_gives_majority_the_larger_weight():
+    w = class_weights(COUNTS, "source_formula")
+    n = COUNTS.sum()
+    raw = COUNTS / (n - COUNTS)
+    np.testing.assert_allclose(w, raw / raw.sum())
+    assert w.sum() == pytest.approx(1.0)
+    assert np.argmax(w) == 0 and np.all(np.diff(w) < 0)  # ordered like the counts
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match="class 1"):
+        class_weights([3, 0], "inverse")
+    with pytest.raises(ConfigError, match="scheme"):
+        class_weights([3, 1], "balanced")
+    with pytest.raises(ConfigError, match="beta"):
+        class_weights([3, 1], "effective_number", beta=1.0)
