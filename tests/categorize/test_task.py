@@ -74,8 +74,8 @@ def test_result_shape_and_data_side_streams(table):
     assert names == set(b.metrics)
     # every model and treatment of a replicate sees the same split, subsample and test view
     pd.testing.assert_frame_equal(
-        a.units[["index", "true", "in_balanced_view"]],
-        b.units[["index", "true", "in_balanced_view"]],
+        a.units[["unit", "true", "in_balanced_view"]],
+        b.units[["unit", "true", "in_balanced_view"]],
     )
     assert a.info["train_counts"] == b.info["train_counts"]
     assert b.info["n_train_fit"] < b.info["n_train"]
@@ -162,3 +162,20 @@ def test_finetune_is_deterministic(table):
         m.fit(texts, y, texts[:30], y[:30], 6)
         probs.append(m.predict_proba(texts[:20]))
     np.testing.assert_array_equal(probs[0], probs[1])
+
+
+def test_unit_balanced_accuracy_shares_average_to_the_metric(table):
+    res = categorize.run(_cell(table, "tfidf_lr", "none"))
+    assert res.units["balanced_accuracy"].mean() == pytest.approx(
+        res.metrics["balanced_accuracy"], abs=1e-12
+    )
+    assert res.units["unit"].is_unique
+
+
+def test_group_column_must_exist(table):
+    ds = Component(
+        "table", {"path": table, "kind": "labelled_text", "min_class_count": 10, "group": "sku"}
+    )
+    cell = Cell("categorize", ds, Component("tfidf_lr"), Component("none"), None, 0)
+    with pytest.raises(ConfigError, match="dataset.params.group: table has no column 'sku'"):
+        categorize.run(cell)

@@ -7,7 +7,9 @@ One cell (dataset, ρ, model, treatment, seed), step by step:
    with fewer than ``min_class_count`` examples (default 20: below that a 70/10/20 split leaves
    ≤ 2 validation and ≤ 4 test examples, whose recall is noise; on Clothing it removes the two
    classes of 2 and 1 reviews);
-2. stratified train/validation/test split (``options.fractions``, default 0.7/0.1/0.2) under
+2. stratified train/validation/test split (``options.fractions``, default 0.7/0.1/0.2),
+   grouped by ``dataset.params.group`` (Clothing: ``item_id``, so no product is on both sides;
+   ``null`` = row-level) under
    ``cell.rng("split", data_side=True)``; the same stream then draws the class-balanced test
    view (every class cut to the smallest test class count), so the view is identical for every
    ρ, model and treatment of a replicate;
@@ -22,8 +24,9 @@ One cell (dataset, ρ, model, treatment, seed), step by step:
    equal counts (ρ = 1) are broken by the natural training counts, so "head" stays the
    naturally frequent classes.
 
-``units``: one row per test example — ``index`` (the data set's row label), ``true``,
-``pred``, ``correct``, ``max_proba``, ``in_balanced_view``.
+``units``: one row per test example — ``unit`` (the data set's row label),
+``balanced_accuracy`` (the example's share of balanced accuracy: mean over units = the
+metric), ``true``, ``pred``, ``correct``, ``max_proba``, ``in_balanced_view``.
 """
 
 from __future__ import annotations
@@ -100,6 +103,16 @@ def _fractions(cell: Cell) -> tuple[float, ...]:
     return tuple(float(x) for x in f)
 
 
+def _group_column(dataset: Any) -> str | None:
+    """The column whose rows must stay together in one split part (``dataset.params.group``).
+
+    Clothing defaults to ``item_id``: every review of a product shares the product's class, so
+    a row-level split would put reviews of one product on both sides and let a model memorise
+    product-specific words. ``group: null`` asks for the plain row-level split.
+    """
+    return dataset.params.get("group", "item_id" if dataset.name == "clothing" else None)
+
+
 def load_dataset(dataset: Any) -> tuple[pd.DataFrame, str, str]:
     """(frame, text column, label column) after dropping rare classes."""
     from skewbench.data.prepare import drop_rare_classes
@@ -107,9 +120,16 @@ def load_dataset(dataset: Any) -> tuple[pd.DataFrame, str, str]:
 
     params = dict(dataset.params)
     mcc = int(params.pop("min_class_count", DEFAULT_MIN_CLASS_COUNT))
+    params.pop("group", None)
     label = params.setdefault("label", "class_name" if dataset.name == "clothing" else "label")
     text = params.get("text", "text")
     df = load(dataset.name, **params)
+    group = _group_column(dataset)
+    if group is not None and group not in df.columns:
+        raise ConfigError(
+            f"dataset.params.group: {dataset.name} has no column {group!r} "
+            f"(columns: {list(df.columns)})"
+        )
     return drop_rare_classes(df, label, mcc), text, label
 
 
@@ -154,7 +174,7 @@ def class_groups(train_counts: np.ndarray, natural_counts: np.ndarray) -> np.nda
 def run(cell: Cell) -> CellResult:
     """Run one cell (module doc)."""
     from skewbench.data.imbalance import imbalance_ratio, subsample_to_ratio
-    from skewbench.data.split import stratified_split
+    from skewbench.data.split import stratified_group_split, stratified_split
     from skewbench.metrics.classification import classification_metrics
 
     check(cell)
@@ -165,7 +185,13 @@ def run(cell: Cell) -> CellResult:
     k = classes.size
 
     split_rng = cell.rng("split", data_side=True)
-    tr, va, te = stratified_split(codes, _fractions(cell), rng=split_rng)
+    group = _group_column(cell.dataset)
+    if group is None:
+        tr, va, te = stratified_split(codes, _fractions(cell), rng=split_rng)
+    else:
+        tr, va, te = stratified_group_split(
+            codes, df[group].astype(str).to_numpy(), _fractions(cell), rng=split_rng
+        )
     bal = balanced_view(codes[te], split_rng)
     natural_counts = np.bincount(codes[tr], minlength=k)
     if cell.imbalance is not None:
@@ -194,9 +220,16 @@ def run(cell: Cell) -> CellResult:
 
     in_bal = np.zeros(te.size, dtype=bool)
     in_bal[bal] = True
+    # Per-example share of balanced accuracy: c_i · n / (K' · n_{y_i}) over the K' classes
+    # present in test, so its mean over test examples IS the balanced accuracy and paired
+    # tests on it are tests of balanced accuracy.
+    test_counts = np.bincount(codes[te], minlength=k)
+    n_present = int((test_counts > 0).sum())
+    bal_acc_unit = (codes[te] == pred) * te.size / (n_present * test_counts[codes[te]])
     units = pd.DataFrame(
         {
-            "index": df.index.to_numpy()[te],
+            "unit": df.index.to_numpy()[te],
+            "balanced_accuracy": bal_acc_unit,
             "true": classes[codes[te]],
             "pred": classes[pred],
             "correct": codes[te] == pred,
