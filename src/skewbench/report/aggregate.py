@@ -46,6 +46,77 @@ def _unit_vector(units: pd.DataFrame, metric: str) -> pd.Series:
     return pd.Series(units[metric].to_numpy(dtype=float), index=index)
 
 
+def _paired_units(
+    store: ResultStore, a_keys: dict[int, str], b_keys: dict[int, str], metric: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-unit values of two systems, matched by unit id within each shared seed, pooled."""
+    a_parts, b_parts = [], []
+    for seed, akey in a_keys.items():
+        if seed not in b_keys:
+            continue
+        try:
+            a = _unit_vector(store.units(akey), metric)
+            b = _unit_vector(store.units(b_keys[seed]), metric)
+        except KeyError:
+            continue
+        a, b = a.align(b, join="inner")
+        ok = a.notna() & b.notna()
+        a_parts.append(a[ok].to_numpy())
+        b_parts.append(b[ok].to_numpy())
+    if not a_parts:
+        return np.zeros(0), np.zeros(0)
+    return np.concatenate(a_parts), np.concatenate(b_parts)
+
+
+def _test_row(a: np.ndarray, b: np.ndarray, method: str, n_resamples: int, rng) -> dict:
+    base_mean = float(b.mean())
+    delta = float(a.mean() - base_mean)
+    return {
+        "n_units": len(a),
+        "base": base_mean,
+        "delta": delta,
+        "rel_delta": delta / base_mean if base_mean else math.nan,
+        "p": paired_test(a, b, method=method, n_perm=n_resamples, rng=rng).pvalue,
+    }
+
+
+def compare_models(
+    store: ResultStore,
+    table: pd.DataFrame,
+    metric: str,
+    base_model: str,
+    models: list[str],
+    *,
+    treatment: str = BASE_TREATMENT,
+    method: str = "randomization",
+    n_resamples: int = 10_000,
+) -> pd.DataFrame:
+    """Paired test of each of ``models`` against ``base_model`` (same data, same treatment)."""
+    out = []
+    rng = make_rng(0, "report", "models", metric)
+    sub = table[table["treatment"] == treatment]
+    for key, grp in sub.groupby(["task", "dataset", "imbalance"], dropna=False):
+        base = grp[grp["model"] == base_model]
+        if base.empty:
+            continue
+        base_keys = dict(zip(base["seed"], base["key"], strict=True))
+        for model in models:
+            mgrp = grp[grp["model"] == model]
+            a, b = _paired_units(
+                store, dict(zip(mgrp["seed"], mgrp["key"], strict=True)), base_keys, metric
+            )
+            if len(a) < 2:
+                continue
+            row = {**dict(zip(["task", "dataset", "imbalance"], key, strict=True))}
+            row.update({"model": model, "vs": base_model, "metric": metric})
+            row.update(_test_row(a, b, method, n_resamples, rng))
+            out.append(row)
+    res = pd.DataFrame(out)
+    if not res.empty:
+        res["p_holm"] = holm(res["p"].to_numpy())
+    return res
+
+
 def significance(
     store: ResultStore,
     table: pd.DataFrame,
@@ -69,37 +140,14 @@ def significance(
             continue
         base_keys = dict(zip(bases["seed"], bases["key"], strict=True))
         for treatment, tgrp in grp[grp["treatment"] != base].groupby("treatment"):
-            a_parts, b_parts = [], []
-            for seed, tkey in zip(tgrp["seed"], tgrp["key"], strict=True):
-                if seed not in base_keys:
-                    continue
-                try:
-                    a = _unit_vector(store.units(tkey), metric)
-                    b = _unit_vector(store.units(base_keys[seed]), metric)
-                except KeyError:
-                    continue
-                a, b = a.align(b, join="inner")
-                ok = a.notna() & b.notna()
-                a_parts.append(a[ok].to_numpy())
-                b_parts.append(b[ok].to_numpy())
-            if not a_parts or sum(len(p) for p in a_parts) < 2:
+            t_keys = dict(zip(tgrp["seed"], tgrp["key"], strict=True))
+            a, b = _paired_units(store, t_keys, base_keys, metric)
+            if len(a) < 2:
                 continue
-            a_all, b_all = np.concatenate(a_parts), np.concatenate(b_parts)
-            p = paired_test(a_all, b_all, method=method, n_perm=n_resamples, rng=rng).pvalue
-            base_mean = float(b_all.mean())
-            delta = float(a_all.mean() - base_mean)
-            out.append(
-                {
-                    **dict(zip(["task", "dataset", "imbalance", "model"], key, strict=True)),
-                    "treatment": treatment,
-                    "metric": metric,
-                    "n_units": len(a_all),
-                    "base": base_mean,
-                    "delta": delta,
-                    "rel_delta": delta / base_mean if base_mean else math.nan,
-                    "p": p,
-                }
-            )
+            row = dict(zip(["task", "dataset", "imbalance", "model"], key, strict=True))
+            row.update({"treatment": treatment, "metric": metric})
+            row.update(_test_row(a, b, method, n_resamples, rng))
+            out.append(row)
     res = pd.DataFrame(out)
     if not res.empty:
         res["p_holm"] = holm(res["p"].to_numpy())

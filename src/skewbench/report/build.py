@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from skewbench.report.aggregate import BASE_TREATMENT, significance, summarise
+from skewbench.report.aggregate import BASE_TREATMENT, compare_models, significance, summarise
 from skewbench.report.plots import metric_vs_imbalance, pareto
 from skewbench.report.spec import REPORTS, TaskReport
 from skewbench.runner.store import ResultStore
@@ -169,6 +169,8 @@ def _task_blocks(
             path = pareto(grp, acc, exp, out / name, f"{task} — {dataset}: {acc} vs {exp}")
             if path:
                 blocks.append(Block("img", path))
+    if spec.model_contrast and spec.unit_metric:
+        blocks += _contrast_blocks(store, data, spec.unit_metric, *spec.model_contrast)
     if spec.unit_metric:
         sig = significance(store, data, spec.unit_metric)
         if not sig.empty:
@@ -190,6 +192,34 @@ def _task_blocks(
             if spec.unit_exposure and spec.unit_exposure in data.columns:
                 sig = _with_companion(sig, data, spec.unit_exposure)
             blocks.append(Block("table", sig.round(5)))
+    return blocks
+
+
+def _contrast_blocks(
+    store: ResultStore, data: pd.DataFrame, metric: str, base: str, prefixes: tuple[str, ...]
+) -> list[Block]:
+    """Trained models against a frozen base on held-out units, in words and as a table."""
+    models = sorted(m for m in data["model"].unique() if m.startswith(prefixes))
+    res = compare_models(store, data, metric, base, models)
+    if res.empty:
+        return []
+    blocks = [Block("h3", f"Do trained models beat '{base}' on held-out queries? ({metric})")]
+    for _, r in res.iterrows():
+        verdict = (
+            ("beats" if r["delta"] > 0 else "is worse than")
+            if r["p_holm"] < ALPHA_SIG
+            else "does not differ significantly from"
+        )
+        blocks.append(
+            Block(
+                "p",
+                f"{r['dataset']}: {r['model']} {verdict} {base}: {metric} "
+                f"{r['base'] + r['delta']:.4f} vs {r['base']:.4f} ({r['rel_delta']:+.1%}), "
+                f"paired randomization test over {r['n_units']} query×seed units, "
+                f"p_holm = {r['p_holm']:.4g}.",
+            )
+        )
+    blocks.append(Block("table", res.assign(imbalance=res["imbalance"].map(_imb)).round(5)))
     return blocks
 
 

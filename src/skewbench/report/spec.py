@@ -18,6 +18,9 @@ class TaskReport:
     # per-unit exposure metric whose change is reported beside the primary one
     unit_exposure: str | None = None
     vs_imbalance: list[str] = field(default_factory=list)  # metrics plotted against imbalance
+    # (base model, model-name prefixes): paired tests of those models against the base, e.g.
+    # "does fine-tuning beat the frozen encoder on held-out queries?"
+    model_contrast: tuple[str, tuple[str, ...]] | None = None
 
 
 REPORTS: dict[str, TaskReport] = {
@@ -75,5 +78,6 @@ REPORTS: dict[str, TaskReport] = {
         unit_metric="ndcg@10",
         tradeoff=[("ndcg@10", "exposure_gini_manufacturer"), ("ndcg@10", "private_share")],
         unit_exposure="private_share",
+        model_contrast=("dense", ("finetuned", "cross_encoder")),
     ),
 }
