@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from skewbench.data.split import within_group_rank
+from skewbench.metrics.exposure import gini as metric_gini
 
 Normalizer = Literal["n", "n-1"]
 GroupRule = Literal["share", "rank"]
@@ -54,11 +55,9 @@ def gini(values: Sequence[float] | np.ndarray, normalizer: Normalizer = "n") -> 
         raise ValueError("gini of an empty array is undefined")
     if x[0] < 0 or not np.isfinite(x).all():
         raise ValueError("gini needs finite non-negative values")
-    n, total = x.size, x.sum()
-    if n == 1 or total == 0:
-        return 0.0
-    g = 2.0 * np.dot(np.arange(1, n + 1), x) / (n * total) - (n + 1) / n
-    return float(g * n / (n - 1)) if normalizer == "n-1" else float(g)
+    if x.size == 1 or x.sum() == 0:
+        return 0.0  # a profile of one class, or of nothing, is perfectly even
+    return metric_gini(x, normalizer)
 
 
 def imbalance_ratio(counts: Sequence[float] | np.ndarray) -> float:
