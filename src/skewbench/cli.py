@@ -78,10 +78,32 @@ def _cmd_profile(args: argparse.Namespace) -> int:
     return 0
 
 
+README_METRICS = ("<!-- metrics:start -->", "<!-- metrics:end -->")
+
+
+def readme_with_metric_table(text: str) -> str:
+    """``text`` with the generated metric table between the README's metric markers."""
+    from skewbench.metrics.registry import metric_table_markdown
+
+    start, end = README_METRICS
+    if start not in text or end not in text:
+        raise ValueError(f"README has no {start} … {end} markers")
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    return f"{head}{start}\n{metric_table_markdown()}{end}{tail}"
+
+
 def _cmd_metrics(args: argparse.Namespace) -> int:
     from skewbench.metrics.registry import metric_table_markdown
 
-    print(metric_table_markdown())
+    if args.update_readme:
+        path = Path(args.update_readme)
+        path.write_text(
+            readme_with_metric_table(path.read_text(encoding="utf-8")), encoding="utf-8"
+        )
+        print(f"metric table written into {path}")
+    else:
+        print(metric_table_markdown())
     return 0
 
 
@@ -124,6 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_profile)
 
     p = sub.add_parser("metrics", help="print every metric's definition (the README table)")
+    p.add_argument("--update-readme", metavar="PATH", help="write the table into PATH's markers")
     p.set_defaults(func=_cmd_metrics)
     return parser
 
