@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import multiprocessing as mp
 import os
 import sys
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,6 +48,18 @@ def prepare(cells: list[Cell]) -> None:
             hook(task_cells)
 
 
+def prepare_in_child(cells: list[Cell]) -> None:
+    """Run :func:`prepare` in a short-lived spawned process with every core.
+
+    Encoding a catalog loads the encoder and its activations (about 2 GB for the Clothing
+    reviews); in a child that memory goes back to the OS when it exits, instead of staying in
+    the parent for the whole run beside the workers.
+    """
+    ctx = mp.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
+        pool.submit(prepare, cells).result()
+
+
 def run_config(
     config: RunConfig,
     output: Path | None = None,
@@ -68,7 +82,7 @@ def run_config(
         summary = RunSummary(len(cells), len(cells) - len(todo), 0, 0, output)
         if not todo:
             return summary
-        prepare(todo)  # uses every core of this process
+        prepare_in_child(todo)
         if executor == "ray":
             outcomes = run_ray(todo, config.ray_address)
         elif workers == 1:

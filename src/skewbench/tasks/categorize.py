@@ -248,6 +248,7 @@ def run(cell: Cell) -> CellResult:
         "n_val": int(va.size),
         "n_test": int(te.size),
         "n_test_balanced": int(bal.size),
+        "converged": getattr(model, "converged_", None),
         "per_class": per_class.to_dict("records"),
         "data_seconds": t_data - t0,
         "fit_seconds": t_fit - t_data,

@@ -19,10 +19,12 @@ picks C per cell by validation macro-F1, at one extra fit per value.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
@@ -97,7 +99,12 @@ class TfidfLR(CategorizeModel):
                 class_weight=class_weight,
                 random_state=self.seed,
             )
-            clf.fit(X, y)
+            # saga at tol 1e-3 may stop at max_iter on hard cells: recorded in converged_ (and
+            # the cell's info) instead of one warning per cell flooding the run's output.
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", ConvergenceWarning)
+                clf.fit(X, y)
+            self.converged_ = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
             self.clf_ = clf
             if len(grid) == 1:
                 return self
