@@ -80,6 +80,14 @@ def _test_row(a: np.ndarray, b: np.ndarray, method: str, n_resamples: int, rng) 
     }
 
 
+def _holm_table(rows: list[dict]) -> pd.DataFrame:
+    """The comparisons as a table, with Holm-adjusted p-values over all of them."""
+    res = pd.DataFrame(rows)
+    if not res.empty:
+        res["p_holm"] = holm(res["p"].to_numpy())
+    return res
+
+
 def compare_models(
     store: ResultStore,
     table: pd.DataFrame,
@@ -111,10 +119,7 @@ def compare_models(
             row.update({"model": model, "vs": base_model, "metric": metric})
             row.update(_test_row(a, b, method, n_resamples, rng))
             out.append(row)
-    res = pd.DataFrame(out)
-    if not res.empty:
-        res["p_holm"] = holm(res["p"].to_numpy())
-    return res
+    return _holm_table(out)
 
 
 def significance(
@@ -148,7 +153,4 @@ def significance(
             row.update({"treatment": treatment, "metric": metric})
             row.update(_test_row(a, b, method, n_resamples, rng))
             out.append(row)
-    res = pd.DataFrame(out)
-    if not res.empty:
-        res["p_holm"] = holm(res["p"].to_numpy())
-    return res
+    return _holm_table(out)

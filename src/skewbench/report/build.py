@@ -237,6 +237,24 @@ def _with_companion(sig: pd.DataFrame, data: pd.DataFrame, metric: str) -> pd.Da
     return sig.assign(**{f"Δ {metric}": deltas})
 
 
+def _convergence_blocks(table: pd.DataFrame) -> list[Block]:
+    """Cells whose model reported an unconverged fit: their numbers depend on the budget."""
+    if table.empty:
+        return []
+    flagged = table[[info.get("converged") is False for info in table["info"]]]
+    if flagged.empty:
+        return []
+    return [
+        Block("h3", f"Warning: {len(flagged)} cell(s) stopped before their solver converged"),
+        Block(
+            "table",
+            flagged[["task", "dataset", "imbalance", "model", "treatment", "seed"]].reset_index(
+                drop=True
+            ),
+        ),
+    ]
+
+
 def build_report(output: Path) -> tuple[Path, Path]:
     """Write ``report.md`` and ``report.html`` (with PNGs) under ``<output>/report``."""
     store_file = output / "results.sqlite"
@@ -255,6 +273,7 @@ def build_report(output: Path) -> tuple[Path, Path]:
                 f"cells with a recorded failure; total cell time {table['seconds'].sum() if not table.empty else 0:.0f} s.",
             )
         )
+        blocks += _convergence_blocks(table)
         for task, tgrp in table.groupby("task") if not table.empty else []:
             spec = REPORTS[task]
             blocks += _task_blocks(store, tgrp, task, spec, out)
