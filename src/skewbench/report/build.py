@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from skewbench.report.aggregate import BASE_TREATMENT, compare_models, significance, summarise
@@ -169,6 +170,8 @@ def _task_blocks(
             path = pareto(grp, acc, exp, out / name, f"{task} — {dataset}: {acc} vs {exp}")
             if path:
                 blocks.append(Block("img", path))
+    if spec.info_facts:
+        blocks += _info_fact_blocks(data, spec.info_facts)
     if spec.model_contrast and spec.unit_metric:
         blocks += _contrast_blocks(store, data, spec.unit_metric, *spec.model_contrast)
     if spec.unit_metric:
@@ -193,6 +196,23 @@ def _task_blocks(
                 sig = _with_companion(sig, data, spec.unit_exposure)
             blocks.append(Block("table", sig.round(5)))
     return blocks
+
+
+def _info_fact_blocks(data: pd.DataFrame, facts: dict[str, str]) -> list[Block]:
+    """Per-model means of facts each cell recorded in its ``info`` (e.g. tie counts)."""
+    rows = []
+    for (dataset, model), grp in data.groupby(["dataset", "model"]):
+        row: dict[str, object] = {"dataset": dataset, "model": model, "cells": len(grp)}
+        for name in facts:
+            values = [i.get(name) for i in grp["info"] if i.get(name) is not None]
+            row[name] = float(np.mean(values)) if values else float("nan")
+        rows.append(row)
+    meaning = "; ".join(f"{k}: {v}" for k, v in facts.items())
+    return [
+        Block("h3", "Ties among equally scored products (mean per cell)"),
+        Block("p", meaning + "."),
+        Block("table", pd.DataFrame(rows).round(1)),
+    ]
 
 
 def _contrast_blocks(

@@ -21,6 +21,8 @@ class TaskReport:
     # (base model, model-name prefixes): paired tests of those models against the base, e.g.
     # "does fine-tuning beat the frozen encoder on held-out queries?"
     model_contrast: tuple[str, tuple[str, ...]] | None = None
+    # facts from each cell's ``info`` shown per model (mean over cells), with their meaning
+    info_facts: dict[str, str] = field(default_factory=dict)
 
 
 REPORTS: dict[str, TaskReport] = {
@@ -79,5 +81,10 @@ REPORTS: dict[str, TaskReport] = {
         tradeoff=[("ndcg@10", "exposure_gini_manufacturer"), ("ndcg@10", "private_share")],
         unit_exposure="private_share",
         model_contrast=("dense", ("finetuned", "cross_encoder")),
+        info_facts={
+            "ties_within": "adjacent equal-score pairs inside the candidate lists",
+            "ties_boundary": "products scoring exactly a list's last score but left out "
+            "by the tie-break (item index ascending)",
+        },
     ),
 }
