@@ -54,7 +54,7 @@ def test_summary_is_the_t_interval_over_seeds(run_dir):
 def test_paired_tests_pair_the_same_users(run_dir):
     with ResultStore(run_dir / "results.sqlite") as store:
         table = store.table()
-        sig = significance(store, table, "ndcg@10", n_resamples=2000)
+        sig = significance(store, table, "ndcg@10")
         a = store.units(
             table[
                 (table["model"] == "popularity")
@@ -87,3 +87,12 @@ def test_markdown_and_self_contained_html(run_dir):
 def test_missing_store_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="no results store"):
         build_report(tmp_path)
+
+
+def test_resolution_lets_holm_reach_alpha():
+    from skewbench.report.aggregate import resamples_for
+
+    for m in (1, 10, 54, 300, 2000):
+        n = resamples_for(m)
+        assert n >= 10_000
+        assert m / (n + 1) <= 0.01 / 2  # smallest attainable p_holm

@@ -102,3 +102,9 @@ def test_killed_run_resumes_without_loss_or_duplicates(reference, tmp_path):
 def test_process_pool_gives_the_inline_numbers(reference, tmp_path):
     run_config(parse_config(CONFIG), tmp_path, workers=2, progress=False)
     assert _metrics(tmp_path) == reference
+
+
+def test_ray_executor_gives_the_inline_numbers(reference, tmp_path):
+    pytest.importorskip("ray", reason="Ray is the optional extra skewbench[ray]")
+    run_config(parse_config(CONFIG), tmp_path, executor="ray", progress=False)
+    assert _metrics(tmp_path) == reference

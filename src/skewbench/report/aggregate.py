@@ -68,23 +68,39 @@ def _paired_units(
     return np.concatenate(a_parts), np.concatenate(b_parts)
 
 
-def _test_row(a: np.ndarray, b: np.ndarray, method: str, n_resamples: int, rng) -> dict:
-    base_mean = float(b.mean())
-    delta = float(a.mean() - base_mean)
-    return {
-        "n_units": len(a),
-        "base": base_mean,
-        "delta": delta,
-        "rel_delta": delta / base_mean if base_mean else math.nan,
-        "p": paired_test(a, b, method=method, n_perm=n_resamples, rng=rng).pvalue,
-    }
+def resamples_for(n_comparisons: int, alpha: float = 0.01, floor: int = 10_000) -> int:
+    """Sign flips per test so that Holm over ``n_comparisons`` can still reach ``alpha``.
+
+    A randomization p-value is at least 1/(1 + n_perm), and Holm multiplies the smallest by the
+    number of comparisons m; with a fixed 10,000 flips, m > 100 could never be significant at
+    0.01. So n_perm = max(10,000, ⌈2m/α⌉): the smallest attainable p_holm is ≤ α/2.
+    """
+    return max(floor, math.ceil(2 * n_comparisons / alpha))
 
 
-def _holm_table(rows: list[dict]) -> pd.DataFrame:
-    """The comparisons as a table, with Holm-adjusted p-values over all of them."""
+def _holm_table(
+    pending: list[tuple[dict, np.ndarray, np.ndarray]], method: str, rng: np.random.Generator
+) -> pd.DataFrame:
+    """Test every (row, a, b), then Holm-adjust the p-values over all of them."""
+    n_perm = resamples_for(len(pending))
+    rows = []
+    for row, a, b in pending:
+        base_mean = float(b.mean())
+        delta = float(a.mean() - base_mean)
+        rows.append(
+            {
+                **row,
+                "n_units": len(a),
+                "base": base_mean,
+                "delta": delta,
+                "rel_delta": delta / base_mean if base_mean else math.nan,
+                "p": paired_test(a, b, method=method, n_perm=n_perm, rng=rng).pvalue,
+            }
+        )
     res = pd.DataFrame(rows)
     if not res.empty:
         res["p_holm"] = holm(res["p"].to_numpy())
+        res.attrs["n_perm"] = n_perm
     return res
 
 
@@ -97,10 +113,9 @@ def compare_models(
     *,
     treatment: str = BASE_TREATMENT,
     method: str = "randomization",
-    n_resamples: int = 10_000,
 ) -> pd.DataFrame:
     """Paired test of each of ``models`` against ``base_model`` (same data, same treatment)."""
-    out = []
+    pending = []
     rng = make_rng(0, "report", "models", metric)
     sub = table[table["treatment"] == treatment]
     for key, grp in sub.groupby(["task", "dataset", "imbalance"], dropna=False):
@@ -117,9 +132,8 @@ def compare_models(
                 continue
             row = {**dict(zip(["task", "dataset", "imbalance"], key, strict=True))}
             row.update({"model": model, "vs": base_model, "metric": metric})
-            row.update(_test_row(a, b, method, n_resamples, rng))
-            out.append(row)
-    return _holm_table(out)
+            pending.append((row, a, b))
+    return _holm_table(pending, method, rng)
 
 
 def significance(
@@ -129,7 +143,6 @@ def significance(
     *,
     base: str = BASE_TREATMENT,
     method: str = "randomization",
-    n_resamples: int = 10_000,
 ) -> pd.DataFrame:
     """Paired test of every treatment against ``base``, units pooled over seeds, Holm-corrected.
 
@@ -137,7 +150,7 @@ def significance(
     and treatment of a replicate), so the test pairs the same user/query/example. Units where
     either side is NaN (e.g. no relevant item) are dropped from that comparison.
     """
-    out = []
+    pending = []
     rng = make_rng(0, "report", "significance", metric)
     for key, grp in table.groupby(["task", "dataset", "imbalance", "model"], dropna=False):
         bases = grp[grp["treatment"] == base]
@@ -151,6 +164,5 @@ def significance(
                 continue
             row = dict(zip(["task", "dataset", "imbalance", "model"], key, strict=True))
             row.update({"treatment": treatment, "metric": metric})
-            row.update(_test_row(a, b, method, n_resamples, rng))
-            out.append(row)
-    return _holm_table(out)
+            pending.append((row, a, b))
+    return _holm_table(pending, method, rng)

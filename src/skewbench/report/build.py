@@ -183,9 +183,9 @@ def _task_blocks(
             blocks.append(
                 Block(
                     "p",
-                    "Paired randomization test (sign flips, 10,000 resamples) over units pooled "
-                    "across seeds; p-values Holm-corrected over every comparison in this table. "
-                    f"★ marks p_holm < {ALPHA_SIG}.",
+                    f"Paired randomization test ({sig.attrs.get('n_perm', 0):,} sign flips, "
+                    "enough that Holm over every comparison in this table can reach "
+                    f"{ALPHA_SIG}) over units pooled across seeds; ★ marks p_holm < {ALPHA_SIG}.",
                 )
             )
             sig = sig.assign(
