@@ -21,6 +21,9 @@ def metric_vs_imbalance(summary: pd.DataFrame, metric: str, path: Path, title: s
     if data is None or data.empty or data["imbalance"].nunique() < 2:
         return None
     models = sorted(data["model"].unique())
+    treatments = sorted(data["treatment"].unique())
+    # One fixed colour per treatment across panels (tab20: enough for every treatment).
+    colour = {t: plt.get_cmap("tab20")(i % 20) for i, t in enumerate(treatments)}
     fig, axes = plt.subplots(
         1, len(models), figsize=(5.2 * len(models), 4.2), squeeze=False, sharey=True
     )
@@ -29,17 +32,29 @@ def metric_vs_imbalance(summary: pd.DataFrame, metric: str, path: Path, title: s
         for treatment, grp in sub.groupby("treatment"):
             grp = grp.sort_values("imbalance")
             x = grp["imbalance"].astype(float)
-            ax.plot(x, grp[metric], marker="o", label=treatment)
-            ax.fill_between(x, grp[f"{metric}_lo"], grp[f"{metric}_hi"], alpha=0.12)
+            c = colour[treatment]
+            ax.plot(x, grp[metric], marker="o", label=treatment, color=c)
+            ax.fill_between(x, grp[f"{metric}_lo"], grp[f"{metric}_hi"], alpha=0.08, color=c)
         ax.set_xscale("log")
         ax.set_xlabel("imbalance ratio ρ (train)")
         ax.set_title(model)
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel(metric)
-    axes[0][-1].legend(fontsize=7, loc="best")
+    handles = {}
+    for ax in axes[0]:
+        for h, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            handles.setdefault(label, h)
+    fig.legend(
+        list(handles.values()),
+        list(handles),
+        fontsize=7,
+        loc="center left",
+        bbox_to_anchor=(1.0, 0.5),
+        title="treatment",
+    )
     fig.suptitle(title)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
     return path
 
