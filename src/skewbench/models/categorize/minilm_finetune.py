@@ -44,6 +44,11 @@ def stratified_cap(y: np.ndarray, cap: int, rng: np.random.Generator) -> np.ndar
     return np.sort(order[within < take[y[order]]])
 
 
+def _features(model: Any, texts: list[str]) -> dict[str, Any]:
+    """Tokenised inputs; sentence-transformers 5+ calls it ``preprocess`` (``tokenize`` warns)."""
+    return (model.preprocess if hasattr(model, "preprocess") else model.tokenize)(texts)
+
+
 class MiniLMFinetune(CategorizeModel):
     name: ClassVar[str] = "minilm_finetune"
     PARAMS: ClassVar[dict[str, Any]] = {
@@ -120,7 +125,7 @@ class MiniLMFinetune(CategorizeModel):
                 order = torch.randperm(rows.size, generator=gen).numpy()
                 for s in range(0, rows.size, bs):
                     idx = order[s : s + bs]
-                    feats = model.tokenize([texts[rows[i]] for i in idx])
+                    feats = _features(model, [texts[rows[i]] for i in idx])
                     emb = model(feats)["sentence_embedding"]
                     loss = loss_fn(head(emb), yt[idx])
                     opt.zero_grad()
@@ -151,7 +156,7 @@ class MiniLMFinetune(CategorizeModel):
         out = []
         with torch.inference_mode():
             for s in range(0, len(texts), 64):
-                feats = self.model_.tokenize(list(texts[s : s + 64]))
+                feats = _features(self.model_, list(texts[s : s + 64]))
                 out.append(self.head_(self.model_(feats)["sentence_embedding"]).double())
         return torch.cat(out).numpy() if out else np.zeros((0, self.n_classes_))
 
