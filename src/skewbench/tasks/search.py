@@ -54,7 +54,12 @@ from skewbench.data.queries import (
     load_completejourney_raw,
 )
 from skewbench.errors import ConfigError, IncompatibleError
-from skewbench.metrics.exposure import exposure_metrics, gini, position_weights
+from skewbench.metrics.exposure import (
+    exposure_metrics,
+    gini,
+    list_item_stats,
+    position_weights,
+)
 from skewbench.metrics.ranking import ranking_metrics
 from skewbench.models.search.base import QueryBatch, Retriever, search
 from skewbench.models.search.bm25 import BM25Retriever
@@ -280,9 +285,9 @@ def list_metrics(data: SearchData, ranked: np.ndarray) -> dict[str, float]:
     is_cj = "product_category" in data.catalog.columns
     groups = {"brand": data.catalog["brand"].astype(str).to_numpy()} if is_cj else None
     ex = exposure_metrics(ranked, n, pop, groups=groups)
-    w = position_weights(ranked.shape[1], "log")
-    valid = ranked >= 0
-    exposure = np.bincount(ranked[valid], np.broadcast_to(w, ranked.shape)[valid], minlength=n)
+    # Item exposure from the engine (same log position weights as exposure_gini), summed per
+    # manufacturer: exposure_metrics' per-group keys would add one entry per manufacturer (~6k).
+    exposure = list_item_stats(ranked, n, position_weights(ranked.shape[1], "log")).exposure
     manu = data.catalog["manufacturer"].astype(str).fillna("NA").to_numpy()
     per_manu = pd.Series(exposure).groupby(manu).sum().to_numpy()
     return {
