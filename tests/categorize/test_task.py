@@ -179,3 +179,18 @@ def test_group_column_must_exist(table):
     cell = Cell("categorize", ds, Component("tfidf_lr"), Component("none"), None, 0)
     with pytest.raises(ConfigError, match="dataset.params.group: table has no column 'sku'"):
         categorize.run(cell)
+
+
+def test_dataset_without_categorize_loader_is_refused_before_work():
+    # The Complete Journey loaders take no label/text parameters: refused at check time
+    # instead of failing inside the loader mid-run.
+    cell = Cell(
+        "categorize",
+        Component("completejourney", {"label": "department"}),
+        Component("tfidf_lr"),
+        Component("none"),
+        None,
+        0,
+    )
+    with pytest.raises(ConfigError, match="has no categorize data"):
+        categorize.check(cell)

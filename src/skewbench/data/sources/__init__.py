@@ -63,7 +63,7 @@ _DATASETS: dict[str, tuple[DatasetInfo, str]] = {
     "completejourney": (
         DatasetInfo(
             name="completejourney",
-            tasks=("recommend", "search", "categorize"),
+            tasks=("recommend", "search"),
             description=(
                 "84.51 Complete Journey 2.0 grocery purchases (2017): household x product "
                 "interactions and a product catalog with department > category > type, "
