@@ -51,3 +51,15 @@ def expand(config: RunConfig, *, check: bool = True) -> list[Cell]:
                 seen.add(cell.key)
                 cells.append(cell)
     return cells
+
+
+def check_data(cells: list[Cell]) -> None:
+    """Run each task's optional ``check_data(cells)`` hook: checks that need the data loaded
+    (class counts, reachable imbalance), before any cell runs."""
+    by_task: dict[str, list[Cell]] = {}
+    for cell in cells:
+        by_task.setdefault(cell.task, []).append(cell)
+    for name, task_cells in by_task.items():
+        hook = getattr(get_task(name), "check_data", None)
+        if hook is not None:
+            hook(task_cells)
