@@ -287,7 +287,10 @@ def check_store(path: Path) -> None:
     except sqlite3.DatabaseError as err:
         raise StoreError(damage_message(path, str(err))) from None
     if rows != [("ok",)]:
-        raise StoreError(damage_message(path, f"quick_check: {rows[0][0]}"))
+        found = [ln.strip() for (text,) in rows for ln in str(text).splitlines()]
+        found = [ln for ln in found if ln and not ln.startswith("***")]
+        more = f" and {len(found) - 1} more" if len(found) > 1 else ""
+        raise StoreError(damage_message(path, f"quick_check: {found[0]}{more}"))
 
 
 def salvage(damaged: str | Path, output: str | Path) -> tuple[int, int]:
@@ -307,20 +310,53 @@ def salvage(damaged: str | Path, output: str | Path) -> tuple[int, int]:
     copied = lost = 0
     try:
         src = sqlite3.connect(f"file:{src_path}?mode=ro", uri=True)
-        rowids = [r for (r,) in src.execute("SELECT rowid FROM cells")]
+        src.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
     except sqlite3.DatabaseError as err:
-        raise StoreError(f"{src_path}: no table of finished cells can be read ({err})") from None
+        raise StoreError(f"{src_path}: nothing can be read from it ({err})") from None
     with ResultStore(dest) as out:
-        for rowid in rowids:
-            try:
-                row = src.execute("SELECT * FROM cells WHERE rowid = ?", (rowid,)).fetchone()
-                pd.read_parquet(io.BytesIO(row[10]))  # the per-unit table must still parse
-                json.loads(row[7]), json.loads(row[8]), json.loads(row[9])
-            except Exception:
+        for row in _readable_rows(src):
+            if row is None:
                 lost += 1
                 continue
             with out._conn:
-                out._conn.execute("INSERT OR IGNORE INTO cells VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", row)
+                out._conn.execute(
+                    "INSERT OR IGNORE INTO cells VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", row
+                )
             copied += 1
     src.close()
     return copied, lost
+
+
+def _readable_rows(src: sqlite3.Connection, give_up_after: int = 1000) -> Iterator[Any]:
+    """Each cell row that still reads and parses; ``None`` for a row that does not.
+
+    If the table cannot be scanned (a damaged interior page), rows are looked up one rowid at
+    a time, until ``give_up_after`` rowids in a row are missing.
+    """
+    try:
+        rowids = iter([r for (r,) in src.execute("SELECT rowid FROM cells")])
+    except sqlite3.DatabaseError:
+        rowids = None
+    rowid, misses = 0, 0
+    while True:
+        if rowids is not None:
+            rowid = next(rowids, None)
+            if rowid is None:
+                return
+        else:
+            rowid += 1
+            if misses >= give_up_after:
+                return
+        try:
+            row = src.execute("SELECT * FROM cells WHERE rowid = ?", (rowid,)).fetchone()
+            if row is None:
+                misses += 1
+                continue
+            pd.read_parquet(io.BytesIO(row[10]))  # the per-unit table must still parse
+            json.loads(row[7]), json.loads(row[8]), json.loads(row[9])
+        except Exception:
+            misses += 1
+            yield None
+            continue
+        misses = 0
+        yield row
