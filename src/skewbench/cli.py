@@ -43,9 +43,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     from collections import Counter
 
     from skewbench.runner.config import load_config
-    from skewbench.runner.grid import expand
-
-    from skewbench.runner.grid import check_data
+    from skewbench.runner.grid import check_data, expand
 
     config = load_config(args.config)
     cells = expand(config)

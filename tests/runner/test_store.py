@@ -20,9 +20,7 @@ from skewbench.runner.store import ResultStore, check_store
 
 RUN_CONFIG = {
     "name": "damaged",
-    "experiments": [
-        {"task": "recommend", "datasets": ["movielens100k"], "models": ["popularity"]}
-    ],
+    "experiments": [{"task": "recommend", "datasets": ["movielens100k"], "models": ["popularity"]}],
 }
 
 
@@ -186,7 +184,9 @@ def test_nan_is_stored_as_null_and_read_back_as_nan(tmp_path):
     path = tmp_path / "r.sqlite"
     with ResultStore(path) as store:
         info = {"ratio": math.inf, "nested": [1.0, math.nan, np.float64("nan")], "n": np.int64(3)}
-        store.put(_cell(), CellResult({"accuracy": math.nan, "f1": 0.25}, _result(0).units, info), 1)
+        store.put(
+            _cell(), CellResult({"accuracy": math.nan, "f1": 0.25}, _result(0).units, info), 1
+        )
         row = store.table().iloc[0]
         assert math.isnan(row["accuracy"]) and row["f1"] == 0.25
         assert row["info"] == {"ratio": None, "nested": [1.0, None, None], "n": 3}

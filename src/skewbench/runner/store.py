@@ -205,9 +205,7 @@ class ResultStore:
                 "seconds": seconds,
                 "info": json.loads(info),
             }
-            rec.update(
-                {k: (math.nan if v is None else v) for k, v in json.loads(metrics).items()}
-            )
+            rec.update({k: (math.nan if v is None else v) for k, v in json.loads(metrics).items()})
             records.append(rec)
         columns = [
             "key",
