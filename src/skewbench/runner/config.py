@@ -181,15 +181,49 @@ class RunConfig(BaseModel):
         return Path(self.output) if self.output else (base or Path("results")) / self.name
 
 
+def _allowed_at(loc: tuple[Any, ...]) -> list[str] | None:
+    """The field names allowed where an unknown key ``loc`` was found (None if unknown)."""
+    import types
+    import typing
+
+    model: Any = RunConfig
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        field = getattr(model, "model_fields", {}).get(part)
+        if field is None:
+            return None
+        ann = field.annotation
+        while True:  # list[X] / X | None → X
+            args = [a for a in typing.get_args(ann) if a is not type(None)]
+            if typing.get_origin(ann) in (list, typing.Union, types.UnionType) and args:
+                ann = args[0]
+            else:
+                break
+        model = ann
+    fields = getattr(model, "model_fields", None)
+    return sorted(fields) if fields else None
+
+
 def _format_errors(source: str, err: ValidationError) -> str:
-    lines = [f"{source}: invalid config ({err.error_count()} problem(s))"]
+    """One line per problem, naming the dotted field; a single problem is a single line."""
+    problems = []
     for e in err.errors():
-        loc = ".".join(str(p) for p in e["loc"] if p not in ("function-after", "function-before"))
+        parts = tuple(p for p in e["loc"] if p not in ("function-after", "function-before"))
+        loc = ".".join(str(p) for p in parts)
         value = e.get("input")
         shown = f" (got {value!r})" if isinstance(value, _SCALAR) else ""
         msg = e["msg"].removeprefix("Value error, ")
-        lines.append(f"  - {loc or '<top>'}: {msg}{shown}")
-    return "\n".join(lines)
+        if e["type"] == "extra_forbidden":
+            allowed = _allowed_at(parts)
+            msg = "unknown key" + (f"; allowed: {', '.join(allowed)}" if allowed else "")
+            msg += " (Extra inputs are not permitted)"
+            shown = ""
+        problems.append(f"{loc or '<top>'}: {msg}{shown}")
+    if len(problems) == 1:
+        return f"{source}: invalid config: {problems[0]}"
+    lines = [f"{source}: invalid config ({len(problems)} problems)"]
+    return "\n".join(lines + [f"  - {p}" for p in problems])
 
 
 def parse_config(data: Any, source: str = "<config>") -> RunConfig:

@@ -109,8 +109,8 @@ def run_config(
         summary = RunSummary(len(cells), len(cells) - len(todo), 0, 0, output)
         if not todo:
             return summary
+        check_data(todo)  # data sets load and hold what the cells need
         expand(config)  # every cell checked by its task: refuse before any work
-        check_data(todo)
         try:
             if executor == "ray":
                 connect_ray(config.ray_address)  # fail in seconds, before prepare

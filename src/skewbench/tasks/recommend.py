@@ -153,6 +153,7 @@ def check(cell: Cell) -> None:
         raise ConfigError(f"task: {cell.task!r} is not 'recommend'")
     _dataset_params(cell)
     opts = _options(cell)
+    _bound_by_catalog(cell.dataset.name, opts)
     m, t = cell.model, cell.treatment
     if m.name not in MODELS:
         raise ConfigError(f"model.name: {m.name!r} is not one of {MODELS}")
@@ -187,6 +188,22 @@ def check(cell: Cell) -> None:
     if t.name in RERANKERS:
         _check_rerank_params(t.name, dict(t.params))
     del opts
+
+
+def _bound_by_catalog(dataset: str, opts: dict[str, Any]) -> None:
+    """Refuse list lengths longer than the catalog (a k of 10⁶ would allocate users × k)."""
+    from skewbench.data.sources import get_info
+
+    sizes = get_info(dataset).sizes
+    n_items = sizes.get("items", sizes.get("products"))
+    if n_items is None:
+        return
+    for name in ("k", "candidates"):
+        if opts[name] > n_items:
+            raise ConfigError(
+                f"options.{name}: {opts[name]} is longer than the catalog of {dataset} "
+                f"({n_items} items before filtering); choose {name} <= {n_items}"
+            )
 
 
 def _check_rerank_params(name: str, params: dict[str, Any]) -> None:
