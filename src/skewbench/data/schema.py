@@ -84,7 +84,11 @@ def _not_utf8(path: Path, source: str) -> SchemaError:
     after the header)."""
     import gzip
 
-    raw = gzip.open(path).read() if path.name.lower().endswith(".gz") else path.read_bytes()
+    if path.name.lower().endswith(".gz"):
+        with gzip.open(path) as fh:
+            raw = fh.read()
+    else:
+        raw = path.read_bytes()
     try:
         raw.decode("utf-8")
     except UnicodeDecodeError as err:
