@@ -17,12 +17,14 @@ import time
 
 import numpy as np
 import scipy.sparse as sp
-import torch
 
 from skewbench.errors import ConfigError
+from skewbench.lazy import lazy_module
 from skewbench.models.recommend.base import Recommender, check_positive
 from skewbench.models.recommend.popularity import item_popularity
 from skewbench.treatments.propensity import ips_weights, negative_sampling_probs
+
+torch = lazy_module("torch")  # imported when a BPR model fits, not when a config is checked
 
 
 def sample_negatives(
