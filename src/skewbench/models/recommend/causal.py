@@ -72,11 +72,20 @@ class CausalMF(Recommender):
     ):
         if method not in ("pda", "macr"):
             raise ConfigError(f"treatment: causal method must be 'pda' or 'macr', got {method!r}")
-        for name, value in (("factors", factors), ("epochs", epochs), ("lr", lr),
-                            ("batch_size", batch_size)):
+        for name, value in (
+            ("factors", factors),
+            ("epochs", epochs),
+            ("lr", lr),
+            ("batch_size", batch_size),
+        ):
             check_positive(name, value)
-        for name, value in (("reg", reg), ("gamma", gamma), ("infer_gamma", infer_gamma),
-                            ("alpha", alpha), ("beta", beta)):
+        for name, value in (
+            ("reg", reg),
+            ("gamma", gamma),
+            ("infer_gamma", infer_gamma),
+            ("alpha", alpha),
+            ("beta", beta),
+        ):
             check_positive(name, value, allow_zero=True)
         if not 0.0 <= c <= 1.0:
             raise ConfigError(f"treatment.params.c: the reference score lies in [0, 1], got {c!r}")
@@ -126,8 +135,12 @@ class CausalMF(Recommender):
                         loss = -nn.functional.logsigmoid(yi - yj).mean()
                     else:
                         loss = self._macr_loss(pu, qi, qj, fi, fj)
-                    loss = loss + self.reg * (pu.square().sum() + qi.square().sum()
-                                              + qj.square().sum()) / idx.size
+                    loss = (
+                        loss
+                        + self.reg
+                        * (pu.square().sum() + qi.square().sum() + qj.square().sum())
+                        / idx.size
+                    )
                     opt.zero_grad()
                     loss.backward()
                     opt.step()
