@@ -207,7 +207,6 @@ def test_missing_config(tmp_path, capsys):
 
 
 def test_executor_ray_without_ray_is_a_validation_error(tmp_path, capsys):
-    pytest.importorskip  # noqa: B018 - documentation: this test needs ray ABSENT
     import importlib.util
 
     if importlib.util.find_spec("ray") is not None:

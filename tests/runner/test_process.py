@@ -125,8 +125,6 @@ def test_no_child_outlives_a_killed_parent(tmp_path):
 
 
 def test_prepare_child_dies_with_the_parent(tmp_path):
-    from skewbench.runner import executors
-
     code = (
         "import os, sys, time\n"
         "from skewbench.runner.executors import child_pool\n"
@@ -148,7 +146,6 @@ def test_prepare_child_dies_with_the_parent(tmp_path):
         _wait_for(lambda: not _alive(children), timeout=5)
     finally:
         _cleanup(proc)
-    assert executors.RAY_CONNECT_TIMEOUT_S <= 30
 
 
 def test_second_run_on_the_same_output_is_refused_naming_the_holder(tmp_path, capsys):
