@@ -207,3 +207,27 @@ def test_ctrl_c_stops_cleanly_with_the_count(tmp_path):
     assert f"interrupted — {n} finished cells are stored; run the same command to resume" in err
     assert "Traceback" not in err and "KeyboardInterrupt" not in err
     _wait_for(lambda: not _alive(children), timeout=5)
+
+
+def test_a_cell_imports_only_what_it_needs():
+    """validate + a popularity cell (what a warm re-run or a pool worker does) import no torch,
+    no matplotlib and no sentence-transformers."""
+    code = (
+        "import sys\n"
+        "from skewbench.runner.config import parse_config\n"
+        "from skewbench.runner.grid import expand\n"
+        "from skewbench.runner.executors import run_one\n"
+        f"cells = expand(parse_config({SLOW!r}))\n"
+        "from skewbench.runner.cell import Cell, Component\n"
+        "import dataclasses\n"
+        "cell = dataclasses.replace(cells[0], model=Component('popularity'))\n"
+        "out = run_one(cell)\n"
+        "assert out.result is not None, out.error\n"
+        "heavy = ['torch', 'matplotlib', 'sentence_transformers', 'transformers']\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "[]"
