@@ -61,7 +61,12 @@ def limit_threads(n: int) -> None:
 
 
 def die_with_parent(parent_pid: int) -> None:
-    """Make this process exit when ``parent_pid`` dies (kill -9 and the OOM killer included)."""
+    """Make this process exit when ``parent_pid`` dies (kill -9 and the OOM killer included).
+
+    Linux delivers the signal when the parent THREAD that spawned the child ends: pools here
+    spawn their workers from the caller's thread (``submit``, no ``max_tasks_per_child``) and
+    are shut down by that thread, so this fires only when the whole parent is gone.
+    """
     if sys.platform.startswith("linux"):
         try:
             libc = ctypes.CDLL(None, use_errno=True)
