@@ -9,7 +9,8 @@ Shape::
     experiments:
       - task: categorize
         datasets: [{name: clothing, label: class_name}]
-        imbalance: [1, 10, 100]   # task-specific; null = data as is
+        imbalance_ratio: [1, 10, 100]   # categorize: training ratio rho >= 1; null = as is
+        # recommend: target_gini: [0.5, 0.6] (training item-popularity Gini); search: neither
         models: [tfidf_lr, minilm_frozen]
         treatments:
           - none
@@ -79,6 +80,9 @@ class ComponentSpec(BaseModel):
         ]
 
 
+_LEVEL_KEYS = {"categorize": "imbalance_ratio", "recommend": "target_gini"}
+
+
 class Experiment(BaseModel):
     """One block of the grid: datasets × imbalance × models × treatments (× the run's seeds)."""
 
@@ -91,6 +95,28 @@ class Experiment(BaseModel):
     treatments: list[ComponentSpec] = Field(default_factory=lambda: [ComponentSpec(name="none")])
     options: dict[str, Any] = Field(default_factory=dict)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _levels(cls, value: Any) -> Any:
+        """``imbalance_ratio`` (categorize) / ``target_gini`` (recommend) → ``imbalance``."""
+        if not isinstance(value, dict):
+            return value
+        task = value.get("task")
+        if "imbalance" in value:
+            right = _LEVEL_KEYS.get(task)
+            hint = f"write {right}: [...]" if right else f"{task} takes no imbalance level"
+            raise ValueError(
+                f"imbalance: ambiguous name; {hint} (categorize: imbalance_ratio, a ratio >= 1; "
+                "recommend: target_gini, a Gini in [0, 1))"
+            )
+        value = dict(value)
+        for t, key in _LEVEL_KEYS.items():
+            if key in value:
+                if task != t and task in ("categorize", "recommend", "search"):
+                    raise ValueError(f"{key}: only for task {t}, not {task}")
+                value["imbalance"] = value.pop(key)
+        return value
+
     @field_validator("imbalance", mode="before")
     @classmethod
     def _listify(cls, value: Any) -> Any:
@@ -98,13 +124,21 @@ class Experiment(BaseModel):
 
     @field_validator("imbalance")
     @classmethod
-    def _positive(cls, values: list[float | None]) -> list[float | None]:
-        for v in values:
-            if v is not None and v <= 0:
-                raise ValueError(f"imbalance values must be positive or null, got {v}")
+    def _distinct(cls, values: list[float | None]) -> list[float | None]:
         if len(set(values)) != len(values):
-            raise ValueError(f"imbalance values repeat: {values}")
+            raise ValueError(f"imbalance levels repeat: {values}")
         return values
+
+    @model_validator(mode="after")
+    def _level_ranges(self) -> Experiment:
+        for v in self.imbalance:
+            if v is None:
+                continue
+            if self.task == "categorize" and v < 1:
+                raise ValueError(f"imbalance_ratio: a ratio rho >= 1 or null, got {v}")
+            if self.task == "recommend" and not 0 <= v < 1:
+                raise ValueError(f"target_gini: a Gini in [0, 1) or null, got {v}")
+        return self
 
 
 class RunConfig(BaseModel):

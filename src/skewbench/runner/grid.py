@@ -1,4 +1,7 @@
-"""Expansion of a validated config into cells, each checked by its task before any work."""
+"""Expansion of a validated config into cells, each checked by its task before any work.
+
+Every problem of every cell (and of user-supplied data files) is collected, de-duplicated and
+raised together, so one ``validate`` run shows them all."""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ import itertools
 from skewbench.errors import ConfigError
 from skewbench.runner.cell import Cell
 from skewbench.runner.config import RunConfig
+from skewbench.specs import dataset_errors
 from skewbench.tasks import get_task
 
 
@@ -18,6 +22,7 @@ def expand(config: RunConfig, *, check: bool = True) -> list[Cell]:
     """
     cells: list[Cell] = []
     seen: set[str] = set()
+    problems: dict[str, None] = {}  # every problem of every cell, once, in order
     for i, exp in enumerate(config.experiments):
         task = get_task(exp.task) if check else None
         datasets = [c for spec in exp.datasets for c in spec.expand()]
@@ -43,11 +48,18 @@ def expand(config: RunConfig, *, check: bool = True) -> list[Cell]:
                 try:
                     task.check(cell)
                 except ConfigError as err:
-                    raise ConfigError(
-                        f"experiments.{i} ({exp.task}): dataset {dataset.label}, "
-                        f"model {model.label}, treatment {treatment.label}: {err}"
-                    ) from None
+                    for line in getattr(err, "errors", None) or [str(err)]:
+                        problems.setdefault(f"experiments.{i} ({exp.task}): {line}", None)
             if cell.key not in seen:
                 seen.add(cell.key)
                 cells.append(cell)
+        if check:
+            for dataset in datasets:  # the files of user-supplied data sets, opened once
+                for line in dataset_errors(exp.task, dataset):
+                    problems.setdefault(f"experiments.{i} ({exp.task}): {line}", None)
+    if problems:
+        lines = list(problems)
+        if len(lines) == 1:
+            raise ConfigError(lines[0])
+        raise ConfigError(f"{len(lines)} problems:\n  - " + "\n  - ".join(lines))
     return cells

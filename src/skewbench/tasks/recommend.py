@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from skewbench.errors import ConfigError, IncompatibleError
+from skewbench.errors import ConfigError
 from skewbench.runner.cell import Cell, CellResult, Component
 
 MODELS: tuple[str, ...] = (
@@ -75,26 +75,6 @@ _DATASET_PARAMS: dict[str, dict[str, Any]] = {
         "min_rating": 4,
     },
 }
-_MODEL_PARAMS: dict[str, set[str]] = {
-    "random": set(),
-    "popularity": set(),
-    "itemknn": {"neighbours", "shrink"},
-    "ease": {"l2", "dtype"},
-    "bpr": {"factors", "epochs", "lr", "reg", "batch_size"},
-    "als": {"factors", "reg", "alpha", "iterations"},
-    "content": set(),
-    "hybrid": {"alpha", "normalise", "collaborative"},
-}
-_TREATMENT_PARAMS: dict[str, tuple[set[str], set[str]]] = {  # (required, optional)
-    "none": (set(), set()),
-    "ips": (set(), {"eta", "clip", "self_normalised"}),
-    "pop_negatives": (set(), {"beta"}),
-    "calibrated": ({"lambda"}, {"alpha", "groups"}),
-    "xquad": ({"lambda"}, {"variant"}),
-    "fair": ({"p"}, {"alpha"}),
-    "mmr": ({"lambda"}, {"similarity"}),
-}
-_OPTIONS = {"cutoffs", "k", "exposure_k", "candidates", "max_users"}
 
 
 # --------------------------------------------------------------------------------------------
@@ -102,9 +82,6 @@ _OPTIONS = {"cutoffs", "k", "exposure_k", "candidates", "max_users"}
 
 
 def _options(cell: Cell) -> dict[str, Any]:
-    unknown = set(cell.options) - _OPTIONS
-    if unknown:
-        raise ConfigError(f"options: unknown keys {sorted(unknown)} for task recommend")
     cutoffs = sorted({int(c) for c in cell.options.get("cutoffs", (5, 10, 20, 50))})
     if not cutoffs or cutoffs[0] < 1:
         raise ConfigError(f"options.cutoffs: positive integers required, got {cutoffs}")
@@ -128,76 +105,24 @@ def _options(cell: Cell) -> dict[str, Any]:
 
 
 def _dataset_params(cell: Cell) -> dict[str, Any]:
+    """The data set's parameters with the defaults filled in (validated by :func:`check`)."""
     name = cell.dataset.name
     if name not in DATASETS:
         raise ConfigError(f"dataset.name: {name!r} is not one of {DATASETS} for task recommend")
-    defaults = _DATASET_PARAMS[name]
-    unknown = set(cell.dataset.params) - set(defaults)
-    if unknown:
-        raise ConfigError(f"dataset.params: unknown keys {sorted(unknown)} for {name}")
-    p = {**defaults, **cell.dataset.params}
-    if p["split"] not in ("temporal", "ratio"):
-        raise ConfigError(f"dataset.params.split: {p['split']!r} is not 'temporal' or 'ratio'")
-    if not 0 < float(p["test_frac"]) < 1:
-        raise ConfigError(f"dataset.params.test_frac: must be in (0, 1), got {p['test_frac']!r}")
-    if int(p["user_k"]) < 1 or int(p["item_k"]) < 1:
-        raise ConfigError("dataset.params.user_k / item_k: must be >= 1")
-    if p.get("feedback", "binary") not in ("binary", "count"):
-        raise ConfigError(f"dataset.params.feedback: {p['feedback']!r} is not binary/count")
-    return p
+    return {**_DATASET_PARAMS[name], **cell.dataset.params}
 
 
 def check(cell: Cell) -> None:
-    """Refuse a cell that cannot run, before any work."""
+    """Refuse a cell that cannot run, naming every bad field, before any work."""
+    from skewbench.specs.validate import cell_errors, raise_errors
+
     if cell.task != "recommend":
         raise ConfigError(f"task: {cell.task!r} is not 'recommend'")
-    _dataset_params(cell)
-    opts = _options(cell)
-    m, t = cell.model, cell.treatment
-    if m.name not in MODELS:
-        raise ConfigError(f"model.name: {m.name!r} is not one of {MODELS}")
-    unknown = set(m.params) - _MODEL_PARAMS[m.name]
-    if unknown:
-        raise ConfigError(f"model.params: unknown keys {sorted(unknown)} for model {m.name}")
-    if t.name not in TREATMENTS:
-        raise ConfigError(f"treatment.name: {t.name!r} is not one of {TREATMENTS}")
-    required, optional = _TREATMENT_PARAMS[t.name]
-    missing, unknown = required - set(t.params), set(t.params) - required - optional
-    if missing or unknown:
-        raise ConfigError(
-            f"treatment.params for {t.name}: missing {sorted(missing)}, unknown {sorted(unknown)}"
-        )
-    if t.name in ("ips", "pop_negatives") and m.name != "bpr":
-        raise IncompatibleError(
-            f"treatment {t.name} changes BPR's training loss/sampling; model {m.name!r} has none "
-            "(use model bpr)"
-        )
-    if m.name == "hybrid" and m.params.get("collaborative", "ease") not in (
-        "popularity",
-        "itemknn",
-        "ease",
-        "bpr",
-        "als",
-    ):
-        raise ConfigError("model.params.collaborative: one of popularity/itemknn/ease/bpr/als")
+    errors, incompatible = cell_errors(cell)
     if cell.imbalance is not None and not 0 <= float(cell.imbalance) < 1:
-        raise ConfigError(f"imbalance: a target Gini in [0, 1) expected, got {cell.imbalance!r}")
-    # Parameter ranges: building the model / treatment validates them.
-    _build_model(m.name, dict(m.params), t, embeddings=np.zeros((1, 1), dtype=np.float32))
-    if t.name in RERANKERS:
-        _check_rerank_params(t.name, dict(t.params))
-    del opts
-
-
-def _check_rerank_params(name: str, params: dict[str, Any]) -> None:
-    from skewbench.treatments.rerank import rerank
-
-    kw = _rerank_kwargs(name, params)
-    if name == "calibrated":
-        kw["target"] = np.ones((1, 1))
-    if name == "mmr" and params.get("similarity", "category") not in ("category", "embedding"):
-        raise ConfigError("treatment.params.similarity: 'category' or 'embedding'")
-    rerank(name, np.zeros((1, 1), dtype=np.int64), np.zeros((1, 1)), 1, np.zeros(1, np.int64), **kw)
+        errors.append(f"target_gini: a target Gini in [0, 1) expected, got {cell.imbalance!r}")
+        incompatible = False
+    raise_errors(errors, incompatible)
 
 
 def _rerank_kwargs(name: str, params: dict[str, Any]) -> dict[str, Any]:
