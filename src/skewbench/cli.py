@@ -80,9 +80,15 @@ def _cmd_profile(args: argparse.Namespace) -> int:
 
 
 def _cmd_components(args: argparse.Namespace) -> int:
-    from skewbench.specs import components_text
+    from skewbench.specs import components_text, readme_with_component_tables
 
-    print(components_text())
+    if args.update_readme:
+        path = Path(args.update_readme)
+        text = readme_with_component_tables(path.read_text(encoding="utf-8"))
+        path.write_text(text, encoding="utf-8")
+        print(f"component tables written into {path}")
+    else:
+        print(components_text())
     return 0
 
 
@@ -161,6 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_profile)
 
     p = sub.add_parser("components", help="list every data set, model and treatment per task")
+    p.add_argument("--update-readme", metavar="PATH", help="write the tables into PATH's markers")
     p.set_defaults(func=_cmd_components)
 
     p = sub.add_parser("describe", help="a component's parameters, defaults, ranges, treatments")

@@ -9,7 +9,12 @@ from __future__ import annotations
 
 from skewbench.specs import categorize, recommend, search
 from skewbench.specs.base import Entry, Spec, defaults, fields, names, param_errors, suggest
-from skewbench.specs.render import component_tables, components_text, describe
+from skewbench.specs.render import (
+    component_tables,
+    components_text,
+    describe,
+    readme_with_component_tables,
+)
 from skewbench.specs.validate import ConfigErrors, cell_errors, dataset_errors, raise_errors
 
 TASKS = ("categorize", "recommend", "search")
@@ -63,6 +68,7 @@ __all__ = [
     "names_of",
     "param_errors",
     "raise_errors",
+    "readme_with_component_tables",
     "suggest",
     "treatments_for",
 ]

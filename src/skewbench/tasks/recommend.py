@@ -21,7 +21,7 @@ Pipeline of one cell (a pure function of the cell):
 4. Treatment (``TREATMENTS``): ``ips`` / ``pop_negatives`` change BPR's training; re-rankers take
    the base model's top-``candidates`` (default 100) and produce the top-``k`` list.
 5. Metrics over test users with ≥ 1 test item: ``ndcg/recall/precision/hit_rate/map/mrr @
-   cutoffs`` (default 5, 10, 20, 50; ``mrr`` = mrr@k), and at depth ``exposure_k`` (default 10)
+   cutoffs`` (default 5, 10, 20, 50), and at depth ``exposure_k`` (default 10)
    the exposure and diversity families, per-group exposure and relevance shares and
    ``tail_share`` (share of list slots given to long-tail = non-head items).
 
@@ -503,7 +503,6 @@ def run(cell: Cell) -> CellResult:
     t0 = time.perf_counter()
     truth = T[eval_users]
     per_unit = ranking_metrics(ranked, truth, list(RANKING_METRICS), opts["cutoffs"])
-    per_unit["mrr"] = ranking_metrics(ranked, truth, ["mrr"], [opts["k"]])[f"mrr@{opts['k']}"]
     top = ranked[:, : opts["exposure_k"]]
     valid = top >= 0
     per_unit["tail_share"] = np.where(valid, long_tail[np.maximum(top, 0)], 0).sum(1) / np.maximum(
