@@ -39,7 +39,7 @@ def test_search_typos_all_refused_in_one_run(tmp_path, capsys):
     assert "treatment.params.pp: unknown parameter" in err and "did you mean 'p'?" in err
     assert "treatment.params.lamda" in err and "did you mean 'lambda'?" in err
     # the options typo is reported once, not once per cell
-    assert err.count("options.cutof: unknown parameter for search options; allowed: ") == 1
+    assert err.count("options.cutof: unknown option for task search; allowed: ") == 1
     assert "did you mean 'cutoffs'?" in err
 
 

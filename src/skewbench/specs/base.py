@@ -54,7 +54,7 @@ class Entry:
     @property
     def what(self) -> str:
         return (
-            f"{self.task} options"
+            f"task {self.task}"
             if self.kind == "options"
             else f"{self.task} {self.kind} {self.name!r}"
         )
@@ -86,8 +86,9 @@ def param_errors(entry: Entry, params: dict[str, Any], path: str) -> list[str]:
             loc = [str(p) for p in e["loc"]]
             where = ".".join([path, *loc]) if loc else path
             if e["type"] == "extra_forbidden":
+                word = "option" if entry.kind == "options" else "parameter"
                 out.append(
-                    f"{where}: unknown parameter for {entry.what}; allowed: "
+                    f"{where}: unknown {word} for {entry.what}; allowed: "
                     f"{allowed or 'none'}{suggest(loc[0], allowed, spec.HINTS)}"
                 )
                 continue

@@ -55,7 +55,7 @@ MODELS: tuple[str, ...] = (
     "hybrid",
 )
 TREATMENTS: tuple[str, ...] = ("none", "ips", "pop_negatives", "calibrated", "xquad", "fair", "mmr")
-DATASETS: tuple[str, ...] = ("completejourney", "movielens100k")
+DATASETS: tuple[str, ...] = ("completejourney", "movielens100k", "table")
 RERANKERS: tuple[str, ...] = ("calibrated", "xquad", "fair", "mmr")
 RANKING_METRICS: tuple[str, ...] = ("ndcg", "recall", "precision", "hit_rate", "map", "mrr")
 
@@ -73,6 +73,14 @@ _DATASET_PARAMS: dict[str, dict[str, Any]] = {
         "split": "ratio",
         "test_frac": 0.2,
         "min_rating": 4,
+    },
+    "table": {
+        "catalog": None,
+        "user_k": 1,
+        "item_k": 1,
+        "split": "ratio",
+        "test_frac": 0.2,
+        "feedback": "binary",
     },
 }
 
@@ -144,7 +152,9 @@ class Data:
 
 
 def _freeze(params: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
-    return tuple(sorted(params.items()))
+    from skewbench.data.sources.table import freeze
+
+    return freeze(params)
 
 
 @lru_cache(maxsize=4)
@@ -155,7 +165,12 @@ def _load(name: str, frozen: tuple[tuple[str, Any], ...]) -> Data:
 
     p = dict(frozen)
     t0 = time.perf_counter()
-    if name == "completejourney":
+    user_table = None
+    if name == "table":
+        from skewbench.data.sources.table import recommend_frames
+
+        inter, catalog = recommend_frames(p)
+    elif name == "completejourney":
         from skewbench.data.sources import completejourney as src
 
         inter = src.load_purchases(aggregate=True)
@@ -185,10 +200,16 @@ def _load(name: str, frozen: tuple[tuple[str, Any], ...]) -> Data:
         manu_group = pd.Series(G.popularity_groups(manu_counts.to_numpy()), index=manu_counts.index)
         labels["manufacturer"] = manu_group.reindex(manu).fillna("tail").to_numpy(dtype=object)
         category = labels["department"]
-    else:
+    elif name == "movielens100k":
         labels["genre"] = G.column_groups(cat["category"].to_numpy())
         category = labels["genre"]
-    user_groups = G.user_groups(users, user_table, user_col)
+    else:  # table: the catalog columns that hold any value
+        labels = _table_labels(cat)
+        category = labels.get("category", np.full(items.size, G.UNKNOWN, dtype=object))
+    if user_table is None:
+        user_groups = np.full(users.size, "all", dtype=object)
+    else:
+        user_groups = G.user_groups(users, user_table, user_col)
     info = {
         "raw": {"interactions": n_raw[0], "users": n_raw[1], "items": n_raw[2]},
         "kcore": {
@@ -223,6 +244,25 @@ def _load(name: str, frozen: tuple[tuple[str, Any], ...]) -> Data:
         user_groups=user_groups,
         info=info,
     )
+
+
+def _table_labels(cat: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Item groups of a user catalog: category (first level of the path), brand,
+    manufacturer as given, price in quartile bands — each only if the column has values."""
+    from skewbench.data import groups as G
+
+    labels: dict[str, np.ndarray] = {}
+    top = cat["category_path"].str.split(" > ", regex=False).str[0]
+    for name, values in (
+        ("category", top),
+        ("brand", cat["brand"]),
+        ("manufacturer", cat["manufacturer"]),
+    ):
+        if values.notna().any():
+            labels[name] = G.column_groups(values.to_numpy())
+    if cat["price"].notna().any():
+        labels["price"] = G.price_bands(cat["price"].to_numpy(), 4)
+    return labels
 
 
 def _matrix(df: pd.DataFrame, shape: tuple[int, int], weight: bool) -> sp.csr_matrix:
@@ -475,9 +515,10 @@ def run(cell: Cell) -> CellResult:
         t0 = time.perf_counter()
         kw = _rerank_kwargs(treat.name, dict(treat.params))
         if treat.name == "calibrated":
-            fam = treat.params.get(
-                "groups", "department" if "department" in data.labels else "genre"
+            default = next(
+                (f for f in ("department", "genre", "category") if f in data.labels), "popularity"
             )
+            fam = treat.params.get("groups", default)
             if fam == "popularity":
                 labels = pop_label
             elif fam in data.labels:

@@ -70,7 +70,7 @@ from skewbench.models.search.personal import PersonalisedDense
 from skewbench.models.search.trained import CrossEncoderReranker, FineTunedBiEncoder
 from skewbench.runner.cell import Cell, CellResult, Component
 
-DATASETS = ("completejourney", "esci")
+DATASETS = ("completejourney", "esci", "table")
 MODELS = (
     "bm25",
     "dense",
@@ -135,6 +135,10 @@ def load_data(cell: Cell) -> SearchData:
             if p.get("queries", "type") == "personalised":
                 p.setdefault("max_queries", 1000)
             _DATA[key] = build_search_data(products, purchases, rng=rng, **p)
+        elif cell.dataset.name == "table":
+            from skewbench.data.sources.table import search_data
+
+            _DATA[key] = search_data(p)
         else:
             from skewbench.data.sources.esci import load_esci
 
@@ -148,8 +152,11 @@ def item_groups(data: SearchData, group: str) -> np.ndarray:
     if group == "brand" and "product_category" in cat.columns:
         return (cat["brand"] == "Private").to_numpy().astype(np.int64)
     if group == "category":
-        labels = cat["product_category"].astype(str)
-    else:  # manufacturer; ESCI brand
+        column = "product_category" if "product_category" in cat.columns else "category"
+        labels = cat[column].astype(str)
+    elif group == "brand":  # ESCI and your own catalog: tail brands
+        labels = cat["brand"].astype(str).fillna("NA")
+    else:  # manufacturer
         labels = cat["manufacturer"].astype(str).fillna("NA")
     pop = data.item_popularity
     if pop is None or not np.any(pop):  # ESCI: no purchases, so catalog presence
@@ -243,7 +250,18 @@ def list_metrics(data: SearchData, ranked: np.ndarray) -> dict[str, float]:
     exposure = list_item_stats(ranked, n, position_weights(ranked.shape[1], "log")).exposure
     manu = data.catalog["manufacturer"].astype(str).fillna("NA").to_numpy()
     per_manu = pd.Series(exposure).groupby(manu).sum().to_numpy()
-    return {
+    out: dict[str, float] = {}
+    if data.info.get("source") == "table":  # your catalog: brand and price-band exposure
+        from skewbench.data.groups import column_groups, price_bands
+
+        labels = {}
+        if data.catalog["brand"].notna().any():
+            labels["brand"] = column_groups(data.catalog["brand"].to_numpy())
+        if data.catalog["price"].notna().any():
+            labels["price"] = price_bands(data.catalog["price"].to_numpy(), 4)
+        group_ex = exposure_metrics(ranked, n, pop, groups=labels)
+        out = {k: float(v) for k, v in group_ex.items() if "[" in k}
+    return out | {
         "exposure_gini": float(ex["exposure_gini"]),
         "exposure_gini_manufacturer": gini(per_manu) if exposure.sum() > 0 else float("nan"),
         "private_share": float(ex.get("exposure_share[brand=Private]", 0.0))
