@@ -4,9 +4,13 @@ specs' defaults equal to the implementations' own defaults (so docs and code can
 import inspect
 import textwrap
 
+import pytest
+
 from skewbench import specs
 from skewbench.cli import main
+from skewbench.errors import IncompatibleError
 from skewbench.runner.cell import Cell, Component
+from skewbench.tasks import recommend, search
 
 
 def _validate(tmp_path, capsys, body: str) -> tuple[int, str]:
@@ -218,3 +222,25 @@ def test_describe_and_components(capsys):
     assert "not ips: " in out
     assert main(["describe", "eas"]) == 2
     assert "did you mean 'ease'?" in capsys.readouterr().err
+
+
+def test_table_data_sets_refuse_what_they_cannot_feed():
+    ds = Component("table", {"interactions": "x.csv"})
+    cell = Cell("recommend", ds, Component("content"), Component("none"), None, 0)
+    with pytest.raises(IncompatibleError, match="dataset.params.catalog: content"):
+        recommend.check(cell)
+    files = {"queries": "q.csv", "qrels": "j.csv", "catalog": "c.csv"}
+    cell = Cell(
+        "search", Component("table", files), Component("finetuned"), Component("none"), None, 0
+    )
+    with pytest.raises(IncompatibleError, match="trains on training queries"):
+        search.check(cell)
+    cell = Cell(
+        "recommend",
+        Component("movielens100k"),
+        Component("ease"),
+        Component("calibrated", {"lambda": 0.5, "groups": "genres"}),
+        None,
+        0,
+    )
+    assert "treatment.params.groups: Input should be" in specs.cell_errors(cell)[0][0]

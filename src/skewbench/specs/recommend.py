@@ -106,8 +106,13 @@ def _lam() -> float:
 class Calibrated(Spec):
     lambda_: float = _lam()
     alpha: float = Field(0.01, gt=0, le=1, description="smoothing of the list distribution")
-    groups: str | None = Field(
-        None, description="popularity or a catalog family (default department / genre)"
+    groups: (
+        Literal["popularity", "department", "genre", "category", "brand", "manufacturer", "price"]
+        | None
+    ) = Field(
+        None,
+        description="item grouping the list is calibrated on (default: department, genre or "
+        "category, whichever the data set has)",
     )
 
 

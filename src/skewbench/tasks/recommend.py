@@ -130,6 +130,16 @@ def check(cell: Cell) -> None:
     if cell.imbalance is not None and not 0 <= float(cell.imbalance) < 1:
         errors.append(f"target_gini: a target Gini in [0, 1) expected, got {cell.imbalance!r}")
         incompatible = False
+    if (
+        cell.dataset.name == "table"
+        and cell.dataset.params.get("catalog") is None
+        and _needs_embeddings(cell)
+    ):
+        errors.append(
+            f"dataset.params.catalog: {cell.model.label} / {cell.treatment.label} embed the "
+            "items' text, and a table data set without a catalog has none"
+        )
+        incompatible = incompatible or len(errors) == 1
     raise_errors(errors, incompatible)
 
 

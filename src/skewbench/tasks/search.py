@@ -112,6 +112,11 @@ def check(cell: Cell) -> None:
         )
     if tr.name != "none" and ds.name == "esci" and tr.params.get("group", "brand") != "brand":
         more.append("treatment.params.group: esci has brands only: use group=brand")
+    if ds.name == "table" and model.name in ("finetuned", "cross_encoder"):
+        more.append(
+            f"model.name: {model.name} trains on training queries, and a table data set has "
+            "test queries only"
+        )
     if cell.imbalance is not None:
         more.append("imbalance: search takes no imbalance level")
     raise_errors(errors + more, incompatible or (not errors and bool(more)))
