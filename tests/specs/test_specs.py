@@ -127,13 +127,14 @@ def test_tune_keys_must_be_model_parameters():
     cell = Cell(
         "recommend",
         Component("movielens100k"),
-        Component("ease", {"tune": {"l_2": [1, 2]}}),
+        Component("ease"),
         Component("none"),
         None,
         0,
+        tune={"space": {"l_2": [1, 2]}, "method": "grid"},
     )
     assert specs.cell_errors(cell)[0] == [
-        "model.params.tune.l_2: not a parameter of recommend model 'ease'; allowed: "
+        "model.tune.l_2: not a parameter of recommend model 'ease'; allowed: "
         "['dtype', 'l2']; did you mean 'l2'?"
     ]
 

@@ -31,10 +31,10 @@ def _tune_errors(entry: Entry, tune: Any) -> list[str]:
     if isinstance(tune, bool):
         return []
     if not isinstance(tune, dict):
-        return [f"model.params.tune: true/false or a mapping param -> values, got {tune!r}"]
+        return [f"model.tune: true/false or a mapping param -> values, got {tune!r}"]
     allowed = names(entry.spec)
     return [
-        f"model.params.tune.{key}: not a parameter of {entry.what}; allowed: {allowed}"
+        f"model.tune.{key}: not a parameter of {entry.what}; allowed: {allowed}"
         f"{suggest(key, allowed, entry.spec.HINTS)}"
         for key in tune
         if key not in allowed
@@ -70,6 +70,9 @@ def cell_errors(cell: Any) -> tuple[list[str], bool]:
         if kind == "model" and "tune" in params:
             errors += _tune_errors(entry, params.pop("tune"))
         errors += param_errors(entry, params, f"{kind}.params")
+    space = (getattr(cell, "tune", None) or {}).get("space")
+    if "model" in found and space is not None:
+        errors += _tune_errors(found["model"], space)
     options = find("options", cell.task, "options")
     if options is not None:
         errors += param_errors(options, dict(cell.options), "options")
