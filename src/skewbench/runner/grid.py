@@ -11,8 +11,8 @@ from typing import Any
 from skewbench.errors import ConfigError
 from skewbench.runner.cell import Cell, Component
 from skewbench.runner.config import Experiment, RunConfig
+from skewbench.runner.tasks import get_task
 from skewbench.specs import dataset_errors
-from skewbench.tasks import get_task
 from skewbench.tuning import TuneSettings
 
 

@@ -491,11 +491,10 @@ def _base_ranking(
 
 def run(cell: Cell) -> CellResult:
     """Run one cell (see the module docstring)."""
-    from skewbench.data.groups import group_codes, popularity_groups
+    from skewbench.data.groups import group_codes, item_popularity_matrix, popularity_groups
     from skewbench.metrics.diversity import diversity_metrics
     from skewbench.metrics.exposure import exposure_metrics
     from skewbench.metrics.ranking import ranking_metrics
-    from skewbench.models.recommend import item_popularity
     from skewbench.treatments.rerank import rerank
 
     check(cell)
@@ -509,7 +508,7 @@ def run(cell: Cell) -> CellResult:
     if opts["max_users"] is not None and eval_users.size > opts["max_users"]:
         sub = cell.rng("eval_users", data_side=True)
         eval_users = np.sort(sub.choice(eval_users, opts["max_users"], replace=False))
-    pop = item_popularity(X)
+    pop = item_popularity_matrix(X)
     pop_label = popularity_groups(pop)
     long_tail = (pop_label != "head").astype(np.int64)  # 1 = long tail (mid + tail)
 
