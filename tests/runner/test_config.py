@@ -58,7 +58,8 @@ def test_components_parse_names_params_and_sweeps():
 @pytest.mark.parametrize(
     ("mutate", "needle"),
     [
-        (lambda c: c.update(bogus=1), "bogus: Extra inputs are not permitted"),
+        (lambda c: c.update(bogus=1), "bogus: unknown key; allowed: ["),
+        (lambda c: c["experiments"][0].update(modles=[]), "did you mean 'models'?"),
         (lambda c: c.update(seeds=[1, 1]), "seeds: seeds must be distinct"),
         (lambda c: c.update(workers=0), "workers: Input should be greater than or equal to 1"),
         (lambda c: c["experiments"][0].update(task="cluster"), "experiments.0.task"),

@@ -222,8 +222,24 @@ def _format_errors(source: str, err: ValidationError) -> str:
         value = e.get("input")
         shown = f" (got {value!r})" if isinstance(value, _SCALAR) else ""
         msg = e["msg"].removeprefix("Value error, ")
+        if e["type"] == "extra_forbidden":
+            msg = _unknown_key(e["loc"])
         lines.append(f"  - {loc or '<top>'}: {msg}{shown}")
     return "\n".join(lines)
+
+
+def _unknown_key(loc: tuple[Any, ...]) -> str:
+    """'unknown key; allowed: [...]; did you mean ...?' for a key of a config block."""
+    from skewbench.specs import suggest
+
+    parents = [p for p in loc[:-1] if isinstance(p, str)]
+    block: type[BaseModel] = RunConfig
+    if parents[:1] == ["experiments"]:
+        block = TuneSettings if parents[1:2] == ["tune"] else Experiment
+    allowed = sorted(block.model_fields)
+    if block is Experiment:  # written names of the imbalance levels
+        allowed = sorted({*allowed, *_LEVEL_KEYS.values()} - {"imbalance"})
+    return f"unknown key; allowed: {allowed}{suggest(str(loc[-1]), allowed)}"
 
 
 def parse_config(data: Any, source: str = "<config>") -> RunConfig:
