@@ -22,7 +22,9 @@ def _counts_text(counts: dict[str, int], limit: int = 8) -> str:
 def check_categorize(cells: list[Cell]) -> None:
     """Refuse a data set with fewer than two usable classes, naming the class counts."""
     from skewbench.data.sources import load
-    from skewbench.tasks import categorize
+    from skewbench.runner.tasks import get_task
+
+    categorize = get_task("categorize")  # resolved by name: the runner imports no task module
 
     seen: set[str] = set()
     for cell in cells:

@@ -26,6 +26,7 @@ from typing import Any
 
 from skewbench.errors import ConfigError
 from skewbench.runner.cell import Cell, CellResult
+from skewbench.runner.tasks import get_task
 
 RAY_CONNECT_TIMEOUT_S = 10.0
 _PR_SET_PDEATHSIG = 1
@@ -121,8 +122,6 @@ def stop_pool(pool: ProcessPoolExecutor) -> None:
 
 def run_one(cell: Cell) -> Outcome:
     """Run one cell, catching its error so one bad cell never stops the grid."""
-    from skewbench.tasks import get_task
-
     start = time.perf_counter()
     try:
         result = get_task(cell.task).run(cell)

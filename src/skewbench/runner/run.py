@@ -31,6 +31,7 @@ from skewbench.runner.executors import (
 from skewbench.runner.grid import check_data, expand
 from skewbench.runner.lock import OutputLock
 from skewbench.runner.store import ResultStore, last_line
+from skewbench.runner.tasks import get_task
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +53,6 @@ def store_path(output: Path) -> Path:
 
 def prepare(cells: list[Cell]) -> None:
     """Shared one-off work per task (e.g. filling the embedding cache), in this process."""
-    from skewbench.tasks import get_task
-
     by_task: dict[str, list[Cell]] = {}
     for cell in cells:
         by_task.setdefault(cell.task, []).append(cell)

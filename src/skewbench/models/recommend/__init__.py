@@ -19,7 +19,6 @@ _WHERE = {
     "Popularity": "popularity",
     "RandomRanker": "popularity",
     "Recommender": "base",
-    "item_popularity": "popularity",
 }
 
 __all__ = sorted(_WHERE)
