@@ -63,6 +63,18 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from skewbench.report.compare import compare_runs, format_comparison
+
+    a, b = Path(args.run_a), Path(args.run_b)
+    res = compare_runs(a, b, args.metric or None)
+    print(format_comparison(res, f"A={a.name}", f"B={b.name}"))
+    if args.csv:
+        res.to_csv(args.csv, index=False)
+        print(f"written: {args.csv}")
+    return 0
+
+
 def _cmd_datasets(args: argparse.Namespace) -> int:
     from skewbench.data.cli_support import datasets_table
 
@@ -129,6 +141,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("report", help="write the report of a results folder (or of a config)")
     p.add_argument("target")
     p.set_defaults(func=_cmd_report)
+
+    p = sub.add_parser("compare", help="compare the same systems in two result folders")
+    p.add_argument("run_a")
+    p.add_argument("run_b")
+    p.add_argument("--metric", action="append", help="metric to compare (repeatable)")
+    p.add_argument("--csv", help="also write the comparison as CSV")
+    p.set_defaults(func=_cmd_compare)
 
     p = sub.add_parser("datasets", help="list the bundled data sets")
     p.set_defaults(func=_cmd_datasets)

@@ -225,3 +225,18 @@ def test_resolution_lets_holm_reach_alpha():
         n = resamples_for(m)
         assert n >= 10_000
         assert m / (n + 1) <= 0.01 / 2  # smallest attainable p_holm
+
+
+def test_compare_two_runs(run_dir, tmp_path, capsys):
+    from skewbench.cli import main
+    from skewbench.report.compare import compare_runs
+
+    res = compare_runs(run_dir, run_dir)
+    assert len(res) == 8 * 2  # every condition × system, ndcg@10 and tail_share
+    assert (res["delta"] == 0).all() and (res["p_holm"] == 1).all()
+    det = res[(res["dataset"] == TEMPORAL) & (res["metric"] == "ndcg@10")]
+    assert (det["n_units"] == det["n_units"].iloc[0]).all()
+    assert main(["compare", str(run_dir), str(run_dir), "--csv", str(tmp_path / "c.csv")]) == 0
+    out = capsys.readouterr().out
+    assert "Δ (B−A)" in out and len(pd.read_csv(tmp_path / "c.csv")) == len(res)
+    assert main(["compare", str(run_dir), str(tmp_path / "nothing")]) != 0

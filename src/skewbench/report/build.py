@@ -371,16 +371,14 @@ def _caps_blocks(data: pd.DataFrame, spec: TaskReport, task: str) -> list[Block]
     if sub.empty:
         return []
     rows, sentences = [], []
-    for (_, model, treatment), grp in sub.groupby(
-        [sub[CONDITION].astype(str).agg("|".join, axis=1), "model", "treatment"], sort=True
-    ):
-        first = grp.iloc[0]
+    sub = sub.assign(_cond=[condition_label(r, spec) for _, r in sub.iterrows()])
+    for (cond, model, treatment), grp in sub.groupby(["_cond", "model", "treatment"], sort=True):
         share = _info_values(grp, "share_units_no_protected_in_pool")
         pool = _range(_info_values(grp, "candidate_pool_size"))
         protected = ", ".join(sorted({str(i.get("protected_group")) for i in grp["info"]}))
         rows.append(
             {
-                "condition": condition_label(first, spec),
+                "condition": cond,
                 "model": model,
                 "treatment": treatment,
                 "candidate_pool_size": pool,

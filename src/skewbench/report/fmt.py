@@ -32,9 +32,12 @@ def num(x: object, digits: int = 3) -> str:
         return f"{v:.{digits - 1}e}".replace("-", "−")
     if v == 0:
         return "0"
-    # trim="k" keeps trailing zeros (0.320 has 3 significant digits; 0.32 has 2)
-    text = np.format_float_positional(v, precision=digits, unique=False, fractional=False, trim="k")
-    return text.rstrip(".").replace("-", "−")
+    # Round to `digits` significant digits first, then print with the decimals that keeps them
+    # (0.320 has 3 significant digits; 0.32 has 2), so 0.9996 → 1.00.
+    rounded = float(f"{v:.{digits}g}")
+    decimals = max(0, digits - 1 - math.floor(math.log10(abs(rounded))))
+    text = f"{rounded:.{decimals}f}"
+    return text.replace("-", "−")
 
 
 def signed(x: object, digits: int = 3) -> str:
