@@ -240,3 +240,47 @@ def test_compare_two_runs(run_dir, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "Δ (B−A)" in out and len(pd.read_csv(tmp_path / "c.csv")) == len(res)
     assert main(["compare", str(run_dir), str(tmp_path / "nothing")]) != 0
+
+
+_CHECK = """<script>
+window.addEventListener('load', function () {
+  var imgs = Array.prototype.slice.call(document.images);
+  var head = document.querySelector('p.headline');
+  document.body.setAttribute('data-check', JSON.stringify({
+    overflow: document.documentElement.scrollWidth - window.innerWidth,
+    images: imgs.length, broken: imgs.filter(function (i) {
+      return !i.complete || i.naturalWidth === 0; }).length,
+    svgs: document.querySelectorAll('figure svg').length,
+    headline: head ? head.getBoundingClientRect().top : -1,
+  }));
+});
+</script></body>"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("width", [1024, 1440])
+def test_report_in_headless_chromium(run_dir, tmp_path, width):
+    """Rendered by a real browser: no horizontal page overflow, every image loaded, and the
+    headline's first sentence on the first screen."""
+    import json
+    import shutil
+    import subprocess
+
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        pytest.skip("Chromium not installed (Debian: apt-get install chromium)")
+    _, page = build_report(run_dir)
+    probe = tmp_path / "probe.html"
+    probe.write_text(page.read_text().replace("</body>", _CHECK), encoding="utf-8")
+    dom = subprocess.run(
+        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+         f"--window-size={width},900", "--virtual-time-budget=5000", "--dump-dom",
+         probe.as_uri()],
+        capture_output=True, text=True, timeout=120, check=True,
+    ).stdout  # fmt: skip
+    found = re.search(r"data-check=\"([^\"]+)\"", dom)
+    assert found, "the probe script did not run"
+    check = json.loads(found.group(1).replace("&quot;", '"'))
+    assert check["overflow"] <= 0, check
+    assert check["broken"] == 0 and check["svgs"] >= 2, check
+    assert 0 < check["headline"] < 900, check

@@ -245,7 +245,7 @@ def _toc_from(blocks: list[Block]) -> str:
     if open_sub:
         items.append("</ul></li>")
     return (
-        "<nav class='toc'><details open><summary>Contents</summary><ul>"
+        "<nav class='toc'><details><summary>Contents</summary><ul>"
         + "".join(items)
         + "</ul></details></nav>"
     )
