@@ -113,3 +113,20 @@ def test_verdict_words():
     assert B._verdict(-0.01, 0.5, "ndcg", 0.1, 0.2, "tail") == "no significant change"
     assert B._verdict(-0.01, 0.001, "ndcg", 0.1, 0.001, "tail") == "ndcg lower; tail higher"
     assert B._verdict(-0.01, np.nan, "ndcg", 0.1, 0.001, "tail") == "tail higher"
+
+
+def test_sweep_shows_n_train_and_the_matched_control_beside_its_level():
+    info = [{"n_train": 1000, "achieved_gini": 0.5}, {"n_train": 1000, "achieved_gini": 0.42}]
+    data = _cells(
+        imbalance=[0.5, 0.5, None],
+        control=["", "uniform", ""],
+        info=[info[0], info[1], {"n_train": 1500, "achieved_gini": 0.42}],
+        **{"ndcg@10": [0.1, 0.12, 0.13]},
+    )
+    merged = data.drop(columns=["info", "seed"])
+    blocks = B._sweep_blocks(data, REPORTS["recommend"], merged)
+    tab = next(b.content for b in blocks if b.kind == "table")
+    assert tab["condition"].tolist() == ["as collected", "target level", "matched uniform control"]
+    assert tab["n_train"].tolist() == ["1,500", "1,000", "1,000"]
+    assert tab["ndcg@10 · ease"].tolist() == ["0.130", "0.100", "0.120"]
+    assert not any("No matched uniform control" in str(b.content) for b in blocks)

@@ -263,7 +263,7 @@ def _headline(
                     f"{acc} {fmt.num(b[acc])} → {fmt.num(r[acc])} ({fmt.signed(dacc)}, "
                     f"{fmt.pct(dacc / b[acc] if b[acc] else math.nan)}); paired randomization "
                     f"tests over {fmt.num(n) if n else fmt.DASH} distinct {_unit_word(task)}{det}: "
-                    f"p_holm {fmt.p_is(pacc)} for {acc}, {fmt.p_is(pexp)} for {exp} — "
+                    f"p_holm {fmt.p_is(pacc)} for {acc}, {_p_or_untested(pexp, exp)} — "
                     f"{_verdict(dacc, pacc, acc, dexp, pexp, exp)}."
                 )
         if not rows:
@@ -287,6 +287,12 @@ def _headline(
             ),
         )
     return blocks
+
+
+def _p_or_untested(p: float, metric: str) -> str:
+    if isinstance(p, float) and math.isnan(p):
+        return f"{metric} not tested (not stored per unit)"
+    return f"{fmt.p_is(p)} for {metric}"
 
 
 def _unit_word(task: str) -> str:
@@ -323,7 +329,7 @@ def _sweep_blocks(data: pd.DataFrame, spec: TaskReport, merged: pd.DataFrame) ->
                 spec.imbalance_name: _imb(cond["imbalance"]),
                 "condition": "matched uniform control"
                 if cond["control"] == "uniform"
-                else (cond["control"] or "skewed" if pd.notna(cond["imbalance"]) else "natural"),
+                else (cond["control"] or _level_word(cond["imbalance"])),
                 "setting": cond["setting"],
                 spec.size_fact: _range(_info_values(cgrp, spec.size_fact)),
             }
@@ -362,6 +368,11 @@ def _sweep_blocks(data: pd.DataFrame, spec: TaskReport, merged: pd.DataFrame) ->
             )
         )
     return blocks
+
+
+def _level_word(imbalance: object) -> str:
+    natural = imbalance is None or (isinstance(imbalance, float) and math.isnan(imbalance))
+    return "as collected" if natural else "target level"
 
 
 def _caps_blocks(data: pd.DataFrame, spec: TaskReport, task: str) -> list[Block]:
@@ -475,7 +486,9 @@ def _majority_weighted_blocks(merged: pd.DataFrame, spec: TaskReport) -> list[Bl
                 )
             ],
         }
-    ).sort_values(["dataset", "model", "treatment"])
+    )
+    tab = tab.assign(_o=tab["treatment"].map({t: i for i, t in enumerate(wanted)}))
+    tab = tab.sort_values(["dataset", "model", "_o"]).drop(columns="_o")
     where = f", at ρ = {top:g}" if not math.isnan(top) else ""
     return [
         Block("h3", MAJORITY_WEIGHTED_TITLE + where),
@@ -669,6 +682,17 @@ def _mask(data: pd.DataFrame, cond: dict) -> pd.Series:
     return m
 
 
+def _shown_intervals(merged: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """``<metric>_lo/_hi`` replaced by the unit bootstrap where the leaderboard shows it."""
+    if f"{metric}_blo" not in merged:
+        return merged
+    units = merged.apply(lambda r: _interval_kind(r).startswith("units"), axis=1)
+    out = merged.copy()
+    out.loc[units, f"{metric}_lo"] = merged.loc[units, f"{metric}_blo"]
+    out.loc[units, f"{metric}_hi"] = merged.loc[units, f"{metric}_bhi"]
+    return out
+
+
 def _plot_blocks(merged: pd.DataFrame, task: str, spec: TaskReport, out: Path) -> list[Block]:
     inner: list[Block] = []
     skewed = merged[merged["control"] == ""]
@@ -678,7 +702,7 @@ def _plot_blocks(merged: pd.DataFrame, task: str, spec: TaskReport, out: Path) -
                 f"{dataset}{', ' + setting if setting else ''}: {metric} vs {spec.imbalance_name}"
             )
             path = metric_vs_imbalance(
-                grp,
+                _shown_intervals(grp, metric),
                 metric,
                 out / _plot_name(task, dataset, setting, metric, "vs_imbalance"),
                 title,
@@ -712,7 +736,13 @@ def _plot_blocks(merged: pd.DataFrame, task: str, spec: TaskReport, out: Path) -
                 inner.append(Block("img", path))
     if not inner:
         return []
-    return [Block("h3", "Plots"), *inner]
+    note = Block(
+        "note",
+        "One condition per plot. Bands: the 95 % interval the leaderboard shows for that cell "
+        "(seed t-interval, or unit bootstrap for deterministic cells). Pareto plots: numbered "
+        "points are explained below each plot; squares are the untreated baselines.",
+    )
+    return [Block("h3", "Plots"), note, *inner]
 
 
 def _convergence_blocks(table: pd.DataFrame) -> list[Block]:

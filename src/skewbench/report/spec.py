@@ -49,7 +49,7 @@ REPORTS: dict[str, TaskReport] = {
         unit_metric="balanced_accuracy",
         unit_exposure="recall_tail",
         vs_imbalance=["macro_f1", "recall_tail"],
-        imbalance_name="imbalance ratio ρ",
+        imbalance_name="training imbalance ratio ρ",
         achieved_fact="achieved_imbalance_ratio",
     ),
     "recommend": TaskReport(
