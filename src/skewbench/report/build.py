@@ -277,13 +277,11 @@ def _headline(
             0,
             Block(
                 "note",
-                f"Per model, the treatments on the {acc}–{exp} Pareto front (no other treatment "
-                f"of that model is at least as good on both; {exp}: "
-                f"{'higher' if exp_up else 'lower'} is better), against the untreated baseline. "
-                f"Δ are differences of means; p_holm from paired randomization tests over "
-                f"distinct units, Holm-corrected over all comparisons of the metric in the task; "
-                f"a change is called significant at p_holm < {ALPHA_SIG}. The sentence names the "
-                "treatment with the largest exposure gain.",
+                f"{task}: per model, the treatments on the {acc}–{exp} Pareto front "
+                f"({exp}: {'higher' if exp_up else 'lower'} is better) against the untreated "
+                "baseline; Δ = difference of means; p_holm: paired randomization test over "
+                f"distinct units, Holm-corrected; significant at p_holm < {ALPHA_SIG}. Each "
+                "sentence names the model's treatment with the largest exposure gain.",
             ),
         )
     return blocks
