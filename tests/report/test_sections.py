@@ -130,3 +130,18 @@ def test_sweep_shows_n_train_and_the_matched_control_beside_its_level():
     assert tab["n_train"].tolist() == ["1,500", "1,000", "1,000"]
     assert tab["ndcg@10 · ease"].tolist() == ["0.130", "0.100", "0.120"]
     assert not any("No matched uniform control" in str(b.content) for b in blocks)
+
+
+def test_tuning_choices_are_shown_per_cell():
+    tuning = {
+        "metric": "ndcg@10",
+        "method": "grid",
+        "chosen": {"l2": 500},
+        "trials": [{"params": {"l2": 100}, "score": 0.1}, {"params": {"l2": 500}, "score": 0.12}],
+        "refit": True,
+    }
+    data = _cells(info=[{"tuning": tuning}, {}])
+    tab = next(b.content for b in B._tuning_blocks(data, REPORTS["recommend"]) if b.kind == "table")
+    assert tab[["chosen", "trials", "best validation score", "refit"]].values.tolist() == [
+        ["l2=500", "2", "0.120", "yes"]
+    ]

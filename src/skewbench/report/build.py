@@ -368,6 +368,41 @@ def _sweep_blocks(data: pd.DataFrame, spec: TaskReport, merged: pd.DataFrame) ->
     return blocks
 
 
+def _tuning_blocks(data: pd.DataFrame, spec: TaskReport) -> list[Block]:
+    """Hyper-parameters chosen on validation (INTERFACES §4: ``info["tuning"]``), per cell."""
+    tuned = data[[isinstance(i, dict) and isinstance(i.get("tuning"), dict) for i in data["info"]]]
+    if tuned.empty:
+        return []
+    rows = []
+    for _, r in tuned.iterrows():
+        t = r["info"]["tuning"]
+        scores = [tr.get("score") for tr in t.get("trials", []) if tr.get("score") is not None]
+        rows.append(
+            {
+                "condition": condition_label(r, spec),
+                "model": r["model"],
+                "treatment": r["treatment"],
+                "seed": str(r["seed"]),
+                "chosen": ", ".join(f"{k}={v}" for k, v in sorted(t.get("chosen", {}).items())),
+                "validation metric": str(t.get("metric", "")),
+                "method": str(t.get("method", "")),
+                "trials": fmt.num(len(t.get("trials", []))),
+                "best validation score": fmt.num(max(scores)) if scores else fmt.DASH,
+                "refit": fmt.num(bool(t.get("refit"))),
+            }
+        )
+    tab = pd.DataFrame(rows).sort_values(["condition", "model", "treatment", "seed"])
+    return [
+        Block("h3", "Hyper-parameters chosen on validation"),
+        Block(
+            "note",
+            "Each cell searched its model's declared ranges on a validation split carved from "
+            "training and touched test once with the chosen values.",
+        ),
+        Block("table", tab.reset_index(drop=True), {"sticky": 2, "group": "model"}),
+    ]
+
+
 def _level_word(imbalance: object) -> str:
     natural = imbalance is None or (isinstance(imbalance, float) and math.isnan(imbalance))
     return "as collected" if natural else "target level"
@@ -632,6 +667,7 @@ def _task_blocks(
         board = leaderboard(_order_systems(grp, spec.primary), spec.columns)
         blocks.append(Block("table", board, {"sticky": 2, "group": "model"}))
     blocks += _sweep_blocks(data, spec, merged)
+    blocks += _tuning_blocks(data, spec)
     blocks += _caps_blocks(data, spec, task)
     if task == "categorize":
         blocks += _majority_weighted_blocks(merged, spec)
