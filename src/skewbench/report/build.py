@@ -644,7 +644,9 @@ def _task_blocks(
     data = table[IDS + metrics]
     cache: dict = {}
     summary = summarise(data, metrics)
-    usum = unit_summary(store, data, cache=cache)
+    # Bootstrap only what the report shows: the leaderboard columns and the tested metrics.
+    shown = list(dict.fromkeys([*spec.columns, spec.unit_metric, spec.unit_exposure]))
+    usum = unit_summary(store, data, [m for m in shown if m], cache=cache)
     keys = [*CONDITION, "model", "treatment"]
     merged = summary.merge(usum.drop(columns=["n_seeds"]), on=keys, how="left")
 
@@ -741,7 +743,7 @@ def _plot_blocks(merged: pd.DataFrame, task: str, spec: TaskReport, out: Path) -
                 out / _plot_name(task, dataset, setting, metric, "vs_imbalance"),
                 title,
                 higher_is_better(metric, spec),
-                xlabel=f"{spec.imbalance_name} (train)",
+                xlabel=str(spec.imbalance_name),
                 log_x=task == "categorize",
             )
             if path:
