@@ -139,9 +139,9 @@ def gap_effect_test(
     batch = max(1, (1 << 22) // n)
     for s in range(0, n_perm, batch):
         e = min(n_perm, s + batch)
-        # Each row: a random set of n_a users labelled A (argsort of uniforms = a permutation).
-        perm = np.argsort(gen.random((e - s, n)), axis=1)[:, :n_a]
-        sum_a = d[perm].sum(axis=1)
+        # Each row: the A/B labels shuffled among the users (Generator.permuted, per row).
+        labels = gen.permuted(np.broadcast_to(in_a, (e - s, n)), axis=1)
+        sum_a = labels.astype(np.float64) @ d
         stat = np.abs(sum_a / n_a - (total - sum_a) / n_b)
         count += int(np.count_nonzero(stat >= threshold))
     p = (1 + count) / (1 + n_perm)

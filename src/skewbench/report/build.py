@@ -157,6 +157,7 @@ def _task_blocks(
         blocks += _categorize_blocks(summary)
     else:
         blocks += _group_exposure_blocks(data)
+        blocks += _skew_blocks(store, data, task, out)
     for metric in spec.vs_imbalance:
         for dataset, grp in summary.groupby("dataset"):
             name = f"{task}_{dataset}_{metric}_vs_imbalance.png".replace("/", "_")
@@ -196,6 +197,14 @@ def _task_blocks(
                 sig = _with_companion(sig, data, spec.unit_exposure)
             blocks.append(Block("table", sig.round(5)))
     return blocks
+
+
+def _skew_blocks(store: ResultStore, data: pd.DataFrame, task: str, out: Path) -> list[Block]:
+    """Explanation (item groups, decomposition, examples) and "who is served" sections."""
+    from skewbench.report.explain_blocks import explain_blocks
+    from skewbench.report.users_blocks import users_blocks
+
+    return explain_blocks(store, data, task, out) + users_blocks(store, data, task, out)
 
 
 def _info_fact_blocks(data: pd.DataFrame, facts: dict[str, str]) -> list[Block]:
