@@ -183,7 +183,7 @@ def _section(frames: dict[tuple[str, str], pd.DataFrame], cond: str, task: str, 
 def _effects(frames: dict[tuple[str, str], pd.DataFrame], groupings: list[str], metric: str,
              rng: Any) -> pd.DataFrame:  # fmt: skip
     rows = []
-    tail = next((c for c in ("list_share[popularity=tail]", "tail_share")
+    tail = next((c for c in ("tail_share", "list_share[popularity=tail]")
                  if c in next(iter(frames.values())).columns), None)  # fmt: skip
     for (model, treatment), f in frames.items():
         base = frames.get((model, "none"))
