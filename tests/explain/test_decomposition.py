@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
+from skewbench.data.groups import price_bands
 from skewbench.explain.decomposition import decompose, ratio_columns
 from skewbench.explain.facts import group_shares, price_edges
-from skewbench.data.groups import price_bands
 from skewbench.metrics.exposure import exposure_metrics
 
 # 5 items: groups A = {0, 1}, B = {2, 3, 4}.
@@ -39,12 +39,23 @@ def test_ratios_multiply_back_to_the_observed_exposure_share():
     rows = []
     for v in ("A", "B"):
         assert shares[v]["before"] == pytest.approx(before[f"exposure_share[g={v}]"])
-        rows.append({"group": v, **shares[v], "relevant": after[f"relevant_share[g={v}]"],
-                     "after": after[f"exposure_share[g={v}]"]})  # fmt: skip
+        rows.append(
+            {
+                "group": v,
+                **shares[v],
+                "relevant": after[f"relevant_share[g={v}]"],
+                "after": after[f"exposure_share[g={v}]"],
+            }
+        )
     dec = decompose(pd.DataFrame(rows))
     ratios = ratio_columns(dec)
-    assert ratios == ["train/catalog", "relevant/train", "pool/relevant", "before/pool",
-                      "after/before"]  # fmt: skip
+    assert ratios == [
+        "train/catalog",
+        "relevant/train",
+        "pool/relevant",
+        "before/pool",
+        "after/before",
+    ]
     for _, r in dec.iterrows():
         obs = after[f"exposure_share[g={r['group']}]"]
         if obs > 0:
@@ -53,15 +64,14 @@ def test_ratios_multiply_back_to_the_observed_exposure_share():
 
 
 def test_missing_steps_are_skipped_and_named_by_the_pair_taken():
-    df = pd.DataFrame({"catalog": [0.5], "train": [0.25], "relevant": [0.5], "pool": [np.nan],
-                       "before": [0.1]})  # fmt: skip
+    df = pd.DataFrame(
+        {"catalog": [0.5], "train": [0.25], "relevant": [0.5], "pool": [np.nan], "before": [0.1]}
+    )
     out = decompose(df)
     assert out["before/relevant"].iloc[0] == pytest.approx(0.2)
     assert "pool/relevant" not in out and "before/pool" not in out
     assert out["total"].iloc[0] == pytest.approx(0.2)
-    assert out["train/catalog"].iloc[0] * out["relevant/train"].iloc[0] * 0.2 == pytest.approx(
-        0.2
-    )
+    assert out["train/catalog"].iloc[0] * out["relevant/train"].iloc[0] * 0.2 == pytest.approx(0.2)
 
 
 def test_price_edges_are_the_cut_points_of_the_price_bands():

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 
-import numpy as np
 import pytest
 
 from skewbench.cli import main
@@ -47,7 +46,9 @@ def run_dir(tmp_path_factory):
 def _key(run_dir, model_prefix, treatment_prefix):
     with ResultStore(run_dir / "results.sqlite") as store:
         t = store.table()
-    row = t[t["model"].str.startswith(model_prefix) & t["treatment"].str.startswith(treatment_prefix)]
+    row = t[
+        t["model"].str.startswith(model_prefix) & t["treatment"].str.startswith(treatment_prefix)
+    ]
     return row["key"].iloc[0]
 
 
@@ -92,8 +93,17 @@ def test_units_carry_user_groups_and_info_the_decomposition_steps(run_dir):
     with ResultStore(run_dir / "results.sqlite") as store:
         units = store.units(key)
         info = store.table().set_index("key").loc[key, "info"]
-    for c in ("ug_activity", "ug_mainstream", "ug_age", "ug_gender", "ug_occupation",
-              "profile_pop", "list_pop", "miscalibration", "list_share[popularity=tail]"):  # fmt: skip
+    for c in (
+        "ug_activity",
+        "ug_mainstream",
+        "ug_age",
+        "ug_gender",
+        "ug_occupation",
+        "profile_pop",
+        "list_pop",
+        "miscalibration",
+        "list_share[popularity=tail]",
+    ):
         assert c in units.columns, c
     shares = info["group_shares"]["popularity"]
     assert set(shares["tail"]) == {"catalog", "train", "pool", "before"}
@@ -111,10 +121,12 @@ def test_units_carry_user_groups_and_info_the_decomposition_steps(run_dir):
 def test_report_has_explanation_and_who_is_served_sections(run_dir):
     md, _ = build_report(run_dir)
     text = md.read_text()
-    for head in ("Exposure vs relevance by item group — movielens100k",
-                 "Where the skew comes from — movielens100k",
-                 "Popularity lift and miscalibration — movielens100k",
-                 "Who is served — movielens100k"):  # fmt: skip
+    for head in (
+        "Exposure vs relevance by item group — movielens100k",
+        "Where the skew comes from — movielens100k",
+        "Popularity lift and miscalibration — movielens100k",
+        "Who is served — movielens100k",
+    ):
         assert head in text, head
     assert "Worked example" in text
     assert "Δ gap" in text

@@ -14,7 +14,7 @@ from skewbench.explain.reasons import (
     recommend_reasons,
     search_reasons,
 )
-from skewbench.models.recommend import EASE, ALS, ItemKNN, Popularity
+from skewbench.models.recommend import ALS, EASE, ItemKNN, Popularity
 from skewbench.models.search.base import QueryBatch
 from skewbench.models.search.bm25 import BM25Retriever
 from skewbench.models.search.fusion import PopularityPrior

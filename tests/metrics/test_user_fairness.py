@@ -63,8 +63,10 @@ def test_gap_effect_delta_by_hand_and_p_against_exact_enumeration():
     # exact permutation p over all C(6, 3) = 20 label assignments
     dd = d[:6]
     obs = abs(da.mean() - db.mean())
-    stats = [abs(dd[list(a)].mean() - np.delete(dd, list(a)).mean())
-             for a in itertools.combinations(range(6), 3)]  # fmt: skip
+    stats = [
+        abs(dd[list(a)].mean() - np.delete(dd, list(a)).mean())
+        for a in itertools.combinations(range(6), 3)
+    ]
     exact = np.mean(np.array(stats) >= obs - 1e-12)
     assert res.pvalue == pytest.approx(exact, abs=0.01)
 
@@ -88,9 +90,13 @@ def test_steck_miscalibration_by_hand():
 def test_history_and_list_distributions_with_padding_and_weights():
     codes = np.array([0, 0, 1, 2])
     H = sp.csr_matrix(np.array([[3, 0, 1, 0], [0, 0, 0, 0]], float))
-    np.testing.assert_allclose(group_distribution_of_history(H, codes, 3), [[0.5, 0.5, 0], [0, 0, 0]])
+    np.testing.assert_allclose(
+        group_distribution_of_history(H, codes, 3), [[0.5, 0.5, 0], [0, 0, 0]]
+    )
     L = np.array([[0, 1, 3, -1], [-1, -1, -1, -1]])
-    np.testing.assert_allclose(group_distribution_of_lists(L, codes, 3), [[2 / 3, 0, 1 / 3], [0, 0, 0]])
+    np.testing.assert_allclose(
+        group_distribution_of_lists(L, codes, 3), [[2 / 3, 0, 1 / 3], [0, 0, 0]]
+    )
 
 
 def test_popularity_lift_by_hand():
@@ -110,7 +116,16 @@ def test_quantile_groups_state_edges_and_keep_ties_together():
 
 def test_age_bands_and_missing_demographics_are_their_own_group():
     assert list(age_bands([7, 18, 24, 25, 49, 50, 56, 73, np.nan])) == [
-        "<18", "18-24", "18-24", "25-34", "45-49", "50-55", "56+", "56+", "unknown"]  # fmt: skip
+        "<18",
+        "18-24",
+        "18-24",
+        "25-34",
+        "45-49",
+        "50-55",
+        "56+",
+        "56+",
+        "unknown",
+    ]
     d = demographic_groups("completejourney", ["1", "no-such-household"])
     assert d["age"][0] == "65+" and d["income"][0] == "35-49K"
     assert all(d[c][1] == "unknown" for c in ("age", "income", "household_size"))

@@ -46,7 +46,9 @@ def quantile_groups(
     return out, [float(e) for e in edges]
 
 
-def activity_groups(history_length: np.ndarray, n_groups: int = 3) -> tuple[np.ndarray, list[float]]:
+def activity_groups(
+    history_length: np.ndarray, n_groups: int = 3
+) -> tuple[np.ndarray, list[float]]:
     """Activity = number of distinct training items per user; quantile groups "q1" (least
     active) … (edges returned)."""
     return quantile_groups(np.asarray(history_length, dtype=np.float64), n_groups)

@@ -76,14 +76,15 @@ def group_shares(
             s = np.bincount(codes, weights=x, minlength=g)
             return s / s.sum() if s.sum() > 0 else np.full(g, np.nan)
 
-        cols = {"catalog": np.bincount(codes, minlength=g) / n_items, "train": share(per_item_train)}
+        cols = {
+            "catalog": np.bincount(codes, minlength=g) / n_items,
+            "train": share(per_item_train),
+        }
         if pool_counts is not None:
             cols["pool"] = share(pool_counts)
         if before_exp is not None:
             cols["before"] = share(before_exp)
-        out[name] = {
-            str(v): {k: float(c[j]) for k, c in cols.items()} for j, v in enumerate(names)
-        }
+        out[name] = {str(v): {k: float(c[j]) for k, c in cols.items()} for j, v in enumerate(names)}
     return out
 
 
@@ -208,8 +209,9 @@ def search_facts(
     pop = np.asarray(data.item_popularity, dtype=np.float64)
     ex = exposure_metrics(ranked, n, pop, groups=labels, truth=truth)
     metrics = {
-        k: v for k, v in ex.items() if k.startswith(("exposure_share[", "relevant_share[",
-                                                     "catalog_share["))
+        k: v
+        for k, v in ex.items()
+        if k.startswith(("exposure_share[", "relevant_share[", "catalog_share["))
     }
     H = data.history
     info: dict[str, Any] = {}

@@ -220,8 +220,12 @@ def explain_search(cell: Cell, units: pd.DataFrame, query: str, top: int, n_reas
 
 def _dense_reasons(model: Any, batch: Any, data: Any, items: np.ndarray, n: int):
     dense = None
-    for obj in (model, getattr(model, "base", None), getattr(model, "dense", None),
-                getattr(model, "first_stage", None)):  # fmt: skip
+    for obj in (
+        model,
+        getattr(model, "base", None),
+        getattr(model, "dense", None),
+        getattr(model, "first_stage", None),
+    ):
         if obj is not None and hasattr(obj, "item_emb_") and hasattr(obj, "query_embeddings"):
             dense = obj
             break

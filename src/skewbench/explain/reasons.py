@@ -95,10 +95,14 @@ def recommend_reasons(
     if vecs is None or js.size == 0:
         return [], "none"
     sims = _cosine_to_history(vecs, js, item)
-    return _top([Reason(int(j), float(s), SIMILARITY) for j, s in zip(js, sims, strict=True)], n), SIMILARITY
+    return _top(
+        [Reason(int(j), float(s), SIMILARITY) for j, s in zip(js, sims, strict=True)], n
+    ), SIMILARITY
 
 
-def bm25_term_contributions(retriever: object, query: str, items: np.ndarray) -> dict[str, np.ndarray]:
+def bm25_term_contributions(
+    retriever: object, query: str, items: np.ndarray
+) -> dict[str, np.ndarray]:
     """{query term: its contribution to each of ``items``' BM25 scores} (module docstring);
     summed over terms this is the BM25 score (0 where no term matches)."""
     import bm25s
@@ -160,7 +164,10 @@ def cosine_reasons(
             if rows.size:
                 sims = tq[rows] @ q
                 for r in rows[np.argsort(-sims, kind="stable")[:n]]:
-                    rs.append(Reason(f"training query {train_query_texts[r]!r}",
-                                     float(tq[r] @ q), SIMILARITY))
+                    rs.append(
+                        Reason(
+                            f"training query {train_query_texts[r]!r}", float(tq[r] @ q), SIMILARITY
+                        )
+                    )
         out.append(rs)
     return out

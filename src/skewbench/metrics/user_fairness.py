@@ -67,8 +67,14 @@ def group_table(
         tested = v.size >= min_users
         lo, hi = bootstrap_ci(v, n_boot, alpha, gen) if tested else (np.nan, np.nan)
         rows.append(
-            {"group": name, "n": int(v.size), "mean": float(v.mean()), "lo": lo, "hi": hi,
-             "tested": tested}
+            {
+                "group": name,
+                "n": int(v.size),
+                "mean": float(v.mean()),
+                "lo": lo,
+                "hi": hi,
+                "tested": tested,
+            }
         )
     out = pd.DataFrame(rows, columns=["group", "n", "mean", "lo", "hi", "tested"])
     big = out[out["tested"]]

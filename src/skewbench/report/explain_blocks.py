@@ -58,8 +58,11 @@ def system_label(model: str, treatment: str) -> str:
 def group_exposure_table(data: pd.DataFrame) -> pd.DataFrame:
     """Long table: system, grouping, group, exposure/relevant/catalog share (mean over seeds)
     and exposure ÷ relevance."""
-    cols = [c for c in data.columns if c.startswith(("exposure_share[", "relevant_share[",
-                                                     "catalog_share["))]  # fmt: skip
+    cols = [
+        c
+        for c in data.columns
+        if c.startswith(("exposure_share[", "relevant_share[", "catalog_share["))
+    ]
     if not cols:
         return pd.DataFrame()
     mean = data.groupby(["model", "treatment"])[cols].mean().reset_index()
@@ -76,8 +79,9 @@ def group_exposure_table(data: pd.DataFrame) -> pd.DataFrame:
             wide[c] = np.nan
     with np.errstate(divide="ignore", invalid="ignore"):
         wide["exposure/relevance"] = wide["exposure_share"] / wide["relevant_share"]
-    wide["system"] = [system_label(m, t) for m, t in zip(wide["model"], wide["treatment"],
-                                                           strict=True)]  # fmt: skip
+    wide["system"] = [
+        system_label(m, t) for m, t in zip(wide["model"], wide["treatment"], strict=True)
+    ]
     return wide
 
 
@@ -117,14 +121,20 @@ def _exposure_table(wide: pd.DataFrame) -> pd.DataFrame:
     cat = ~wide["grouping"].isin(DECOMPOSE_GROUPS)
     rel = wide[cat].groupby(["grouping", "group"])["relevant_share"].mean()
     top = set()
-    for g, s in rel.groupby(level=0):
+    for _, s in rel.groupby(level=0):
         top |= set(s.sort_values(ascending=False).index[:TOP_CATEGORIES])
-    keep = ~cat | pd.Series(list(zip(wide["grouping"], wide["group"], strict=True)),
-                            index=wide.index).isin(top)  # fmt: skip
+    keep = ~cat | pd.Series(
+        list(zip(wide["grouping"], wide["group"], strict=True)), index=wide.index
+    ).isin(top)
     sub = wide[keep]
     base = sub.groupby(["grouping", "group"])[["catalog_share", "relevant_share"]].first()
-    exp = sub.pivot_table(index=["grouping", "group"], columns="system", values="exposure_share",
-                          aggfunc="first", sort=False)  # fmt: skip
+    exp = sub.pivot_table(
+        index=["grouping", "group"],
+        columns="system",
+        values="exposure_share",
+        aggfunc="first",
+        sort=False,
+    )
     exp.columns = [f"exposure: {c}" for c in exp.columns]
     out = base.join(exp).reset_index()
     out.columns.name = None
@@ -151,8 +161,14 @@ def decomposition_table(data: pd.DataFrame) -> pd.DataFrame:
                     per_seed.setdefault((grouping, label), []).append(rec)
         for (grouping, label), recs in per_seed.items():
             mean = pd.DataFrame(recs).mean(numeric_only=True).to_dict()
-            rows.append({"system": system_label(model, treatment), "grouping": grouping,
-                         "group": label, **mean})  # fmt: skip
+            rows.append(
+                {
+                    "system": system_label(model, treatment),
+                    "grouping": grouping,
+                    "group": label,
+                    **mean,
+                }
+            )
     if not rows:
         return pd.DataFrame()
     out = decompose(pd.DataFrame(rows))
@@ -178,8 +194,7 @@ def lift_table(store: ResultStore, data: pd.DataFrame) -> pd.DataFrame:
 
     rows = []
     for (model, treatment), grp in data.groupby(["model", "treatment"]):
-        u = _unit_means(store, grp, ["profile_pop", "list_pop", "miscalibration",
-                                     "ug_mainstream"])  # fmt: skip
+        u = _unit_means(store, grp, ["profile_pop", "list_pop", "miscalibration", "ug_mainstream"])
         if u.empty or "profile_pop" not in u:
             continue
         row: dict[str, Any] = {"system": system_label(model, treatment)}
@@ -198,12 +213,17 @@ def _worked_example(store: ResultStore, data: pd.DataFrame) -> list[Block]:
     model's list, with the base model's exact reasons (EASE or ItemKNN cells only)."""
     from skewbench.explain.lists import cell_from_config, explain_recommend
 
-    rer = data[data["treatment"].str.startswith(("xquad", "fair", "calibrated"))
-               & data["model"].str.startswith(("ease", "itemknn"))]  # fmt: skip
+    rer = data[
+        data["treatment"].str.startswith(("xquad", "fair", "calibrated"))
+        & data["model"].str.startswith(("ease", "itemknn"))
+    ]
     attempts = 0  # each attempt refits the base model
     for _, r in rer.sort_values(["model", "treatment", "seed"]).iterrows():
-        base = data[(data["model"] == r["model"]) & (data["treatment"] == "none")
-                    & (data["seed"] == r["seed"])]  # fmt: skip
+        base = data[
+            (data["model"] == r["model"])
+            & (data["treatment"] == "none")
+            & (data["seed"] == r["seed"])
+        ]
         if base.empty:
             continue
         tu, bu = store.units(r["key"]), store.units(base["key"].iloc[0])
@@ -234,8 +254,10 @@ def _worked_example(store: ResultStore, data: pd.DataFrame) -> list[Block]:
                 "in the list because it is a long-tail item and the list had too few of them."
             )
             return [
-                Block("h3", f"Worked example — a long-tail item promoted by a re-ranker "
-                      f"({r['dataset']})"),  # fmt: skip
+                Block(
+                    "h3",
+                    f"Worked example — a long-tail item promoted by a re-ranker ({r['dataset']})",
+                ),
                 Block("p", text),
                 Block("p", " ".join(head)),
                 Block("table", table),
@@ -249,8 +271,9 @@ def explain_blocks(store: ResultStore, data: pd.DataFrame, task: str, out: Path)
     if data.empty:
         return blocks
     names = _condition_keys(data)
-    keyed = data.assign(imbalance=data["imbalance"].astype(object).where(
-        data["imbalance"].notna(), None))  # fmt: skip
+    keyed = data.assign(
+        imbalance=data["imbalance"].astype(object).where(data["imbalance"].notna(), None)
+    )
     for key, grp in keyed.groupby(names, dropna=False, sort=True):
         key = key if isinstance(key, tuple) else (key,)
         cond = _cond_label(key, names)
@@ -258,8 +281,11 @@ def explain_blocks(store: ResultStore, data: pd.DataFrame, task: str, out: Path)
         if not wide.empty:
             blocks.append(Block("h3", f"Exposure vs relevance by item group — {cond}"))
             blocks.append(Block("p", _exposure_note(grp)))
-            path = _heatmap(wide, out / _slug(f"{task}_{cond}_group_exposure.png"),
-                            f"{task} — {cond}: exposure ÷ relevance (log2)")  # fmt: skip
+            path = _heatmap(
+                wide,
+                out / _slug(f"{task}_{cond}_group_exposure.png"),
+                f"{task} — {cond}: exposure ÷ relevance (log2)",
+            )
             if path:
                 blocks.append(Block("img", path))
             blocks.append(Block("table", _exposure_table(wide).reset_index(drop=True)))

@@ -22,8 +22,12 @@ from skewbench.runner.store import ResultStore
 from skewbench.seeds import make_rng
 
 ACCURACY = ("ndcg@10", "recall@20", "recall@10")
-EXPOSURE = ("list_share[popularity=tail]", "list_share[brand=Private]", "list_share[price=q1]",
-            "tail_share")  # fmt: skip
+EXPOSURE = (
+    "list_share[popularity=tail]",
+    "list_share[brand=Private]",
+    "list_share[price=q1]",
+    "tail_share",
+)
 N_PERM = 10_000
 
 
@@ -94,8 +98,9 @@ def _heatmap(rows: list[tuple[str, str, float]], path: Path, title: str) -> Path
     mat = df.pivot_table(index="row", columns="system", values="v", aggfunc="first", sort=False)
     z = mat.to_numpy(dtype=float)
     lim = np.nanmax(np.abs(z)) if np.isfinite(z).any() else 1.0
-    fig, ax = plt.subplots(figsize=(max(5.0, 0.45 * mat.shape[1] + 3.5),
-                                    max(3.0, 0.22 * len(mat) + 1.5)))  # fmt: skip
+    fig, ax = plt.subplots(
+        figsize=(max(5.0, 0.45 * mat.shape[1] + 3.5), max(3.0, 0.22 * len(mat) + 1.5))
+    )
     im = ax.imshow(np.ma.masked_invalid(z), cmap="RdBu", vmin=-lim, vmax=lim, aspect="auto")
     ax.set_yticks(range(len(mat)), mat.index, fontsize=7)
     ax.set_xticks(range(mat.shape[1]), mat.columns, rotation=60, ha="right", fontsize=7)
@@ -111,8 +116,9 @@ def users_blocks(store: ResultStore, data: pd.DataFrame, task: str, out: Path) -
     """The "who is served" section of one task, one part per data set and condition."""
     blocks: list[Block] = []
     names = _condition_keys(data)
-    keyed = data.assign(imbalance=data["imbalance"].astype(object).where(
-        data["imbalance"].notna(), None))  # fmt: skip
+    keyed = data.assign(
+        imbalance=data["imbalance"].astype(object).where(data["imbalance"].notna(), None)
+    )
     for key, grp in keyed.groupby(names, dropna=False, sort=True):
         key = key if isinstance(key, tuple) else (key,)
         cond = _cond_label(key, names)
@@ -128,8 +134,9 @@ def users_blocks(store: ResultStore, data: pd.DataFrame, task: str, out: Path) -
     return blocks
 
 
-def _section(frames: dict[tuple[str, str], pd.DataFrame], cond: str, task: str, out: Path,
-             rng: Any) -> list[Block]:  # fmt: skip
+def _section(
+    frames: dict[tuple[str, str], pd.DataFrame], cond: str, task: str, out: Path, rng: Any
+) -> list[Block]:
     blocks = [Block("h3", f"Who is served — {cond}")]
     first = next(iter(frames.values()))
     groupings = [c for c in first.columns if c.startswith("ug_")]
@@ -142,24 +149,37 @@ def _section(frames: dict[tuple[str, str], pd.DataFrame], cond: str, task: str, 
         for g in groupings:
             t = _best_worst(f, g, metric, rng)
             for _, r in t.iterrows():
-                heat.append((f"{g.removeprefix('ug_')}={r['group']} (n={r['n']})", sysname,
-                             r["mean"] - overall))  # fmt: skip
+                heat.append(
+                    (
+                        f"{g.removeprefix('ug_')}={r['group']} (n={r['n']})",
+                        sysname,
+                        r["mean"] - overall,
+                    )
+                )
             tested = t[t["tested"]]
             if tested.empty:
                 continue
             worst, best = tested.loc[tested["mean"].idxmin()], tested.loc[tested["mean"].idxmax()]
             small = t[~t["tested"]]
-            summary.append({
-                "system": sysname, "grouping": g.removeprefix("ug_"),
-                f"worst group ({metric})": f"{worst['group']} "
-                + _fmt_ci(worst["mean"], worst["lo"], worst["hi"]),
-                "best group": f"{best['group']} " + _fmt_ci(best["mean"], best["lo"], best["hi"]),
-                **{k: round(v, 4) for k, v in gap_summary(tested["mean"].to_numpy()).items()},
-                "groups < %d users" % MIN_USERS: ", ".join(
-                    f"{a} (n={b})" for a, b in zip(small["group"], small["n"], strict=True)),
-            })  # fmt: skip
-    path = _heatmap(heat, out / _slug(f"{task}_{cond}_who_is_served.png"),
-                    f"{task} — {cond}: {metric} by user group")  # fmt: skip
+            summary.append(
+                {
+                    "system": sysname,
+                    "grouping": g.removeprefix("ug_"),
+                    f"worst group ({metric})": f"{worst['group']} "
+                    + _fmt_ci(worst["mean"], worst["lo"], worst["hi"]),
+                    "best group": f"{best['group']} "
+                    + _fmt_ci(best["mean"], best["lo"], best["hi"]),
+                    **{k: round(v, 4) for k, v in gap_summary(tested["mean"].to_numpy()).items()},
+                    f"groups < {MIN_USERS} users": ", ".join(
+                        f"{a} (n={b})" for a, b in zip(small["group"], small["n"], strict=True)
+                    ),
+                }
+            )
+    path = _heatmap(
+        heat,
+        out / _slug(f"{task}_{cond}_who_is_served.png"),
+        f"{task} — {cond}: {metric} by user group",
+    )
     if path:
         blocks.append(Block("img", path))
     if summary:
@@ -169,9 +189,14 @@ def _section(frames: dict[tuple[str, str], pd.DataFrame], cond: str, task: str, 
         if treatment != "none":
             continue
         detail = pd.concat([per_group_table(f, g, rng) for g in groupings], ignore_index=True)
-        blocks.append(Block("p", f"Per group, {system_label(model, treatment)} (95 % unit-"
-                                 "bootstrap intervals; groups under "
-                                 f"{MIN_USERS} users: size and mean only):"))  # fmt: skip
+        blocks.append(
+            Block(
+                "p",
+                f"Per group, {system_label(model, treatment)} (95 % unit-"
+                "bootstrap intervals; groups under "
+                f"{MIN_USERS} users: size and mean only):",
+            )
+        )
         blocks.append(Block("table", detail))
     effects = _effects(frames, groupings, metric, rng)
     if not effects.empty:
@@ -180,11 +205,18 @@ def _section(frames: dict[tuple[str, str], pd.DataFrame], cond: str, task: str, 
     return blocks
 
 
-def _effects(frames: dict[tuple[str, str], pd.DataFrame], groupings: list[str], metric: str,
-             rng: Any) -> pd.DataFrame:  # fmt: skip
+def _effects(
+    frames: dict[tuple[str, str], pd.DataFrame], groupings: list[str], metric: str, rng: Any
+) -> pd.DataFrame:
     rows = []
-    tail = next((c for c in ("tail_share", "list_share[popularity=tail]")
-                 if c in next(iter(frames.values())).columns), None)  # fmt: skip
+    tail = next(
+        (
+            c
+            for c in ("tail_share", "list_share[popularity=tail]")
+            if c in next(iter(frames.values())).columns
+        ),
+        None,
+    )
     for (model, treatment), f in frames.items():
         base = frames.get((model, "none"))
         if treatment == "none" or base is None:
@@ -198,15 +230,25 @@ def _effects(frames: dict[tuple[str, str], pd.DataFrame], groupings: list[str], 
                 continue
             best = tested.loc[tested["mean"].idxmax(), "group"]
             worst = tested.loc[tested["mean"].idxmin(), "group"]
-            res = gap_effect_test(b[metric].to_numpy(), t[metric].to_numpy(),
-                                  b[g].to_numpy(), best, worst, n_perm=N_PERM, rng=rng)  # fmt: skip
+            res = gap_effect_test(
+                b[metric].to_numpy(),
+                t[metric].to_numpy(),
+                b[g].to_numpy(),
+                best,
+                worst,
+                n_perm=N_PERM,
+                rng=rng,
+            )
             row = {
-                "system": system_label(model, treatment), "grouping": g.removeprefix("ug_"),
+                "system": system_label(model, treatment),
+                "grouping": g.removeprefix("ug_"),
                 "best → worst (base)": f"{best} → {worst}",
-                "gap base": res.base_gap, "gap treated": res.treated_gap, "Δ gap": res.delta,
+                "gap base": res.base_gap,
+                "gap treated": res.treated_gap,
+                "Δ gap": res.delta,
                 "p": res.pvalue,
                 f"Δ {metric} (all)": float(np.nanmean(t[metric]) - np.nanmean(b[metric])),
-            }  # fmt: skip
+            }
             if tail:
                 row["Δ tail exposure"] = float(np.nanmean(t[tail]) - np.nanmean(b[tail]))
             rows.append(row)
