@@ -312,8 +312,9 @@ def explain_blocks(store: ResultStore, data: pd.DataFrame, task: str, out: Path)
 def _exposure_note(grp: pd.DataFrame) -> str:
     edges = next((i.get("price_edges") for i in grp["info"] if i and i.get("price_edges")), None)
     price = (
-        f" Price bands are quartiles of the median unit price over the catalog items, edges "
-        f"${edges[0]:.2f} / ${edges[1]:.2f} / ${edges[2]:.2f} (q1 = cheapest)."
+        f" Price bands are quartiles of the median unit price over the catalog items: q1 < "
+        f"${edges[0]:.2f} ≤ q2 < ${edges[1]:.2f} ≤ q3 < ${edges[2]:.2f} ≤ q4 (ties at an "
+        "edge make bands uneven)."
         if edges and len(edges) == 3
         else ""
     )

@@ -68,10 +68,10 @@ def per_group_table(frame: pd.DataFrame, grouping: str, rng: Any) -> pd.DataFram
     """Rows per group of one system: n, accuracy with intervals, gap to best, exposure."""
     acc = _acc_metrics(frame)
     labels = frame[grouping].to_numpy()
-    base = group_table(frame[acc[0]].to_numpy(), labels, rng=rng)
+    base = group_table(frame[acc[0]].to_numpy(), labels, rng=_stream(grouping, acc[0]))
     out = base[["group", "n"]].copy()
     for m in acc:
-        t = group_table(frame[m].to_numpy(), labels, rng=rng)
+        t = group_table(frame[m].to_numpy(), labels, rng=_stream(grouping, m))
         out[m] = [_fmt_ci(a, b, c) for a, b, c in zip(t["mean"], t["lo"], t["hi"], strict=True)]
         out[f"gap to best ({m})"] = t["gap_to_best"].round(4)
     for e in (c for c in EXPOSURE if c in frame.columns and c != "tail_share"):
@@ -82,8 +82,16 @@ def per_group_table(frame: pd.DataFrame, grouping: str, rng: Any) -> pd.DataFram
     return out
 
 
+def _stream(grouping: str, metric: str) -> Any:
+    """One bootstrap stream per (grouping, metric): a group's interval is the same wherever the
+    report shows it."""
+    return make_rng(0, "report", "users", grouping, metric)
+
+
 def _best_worst(frame: pd.DataFrame, grouping: str, metric: str, rng: Any) -> pd.DataFrame:
-    return group_table(frame[metric].to_numpy(), frame[grouping].to_numpy(), rng=rng)
+    return group_table(
+        frame[metric].to_numpy(), frame[grouping].to_numpy(), rng=_stream(grouping, metric)
+    )
 
 
 def _heatmap(rows: list[tuple[str, str, float]], path: Path, title: str) -> Path | None:
