@@ -1,4 +1,5 @@
-"""The ``skewbench`` command: run, report, validate, datasets, profile, metrics."""
+"""The ``skewbench`` command: run, report, validate, datasets, profile, components, describe,
+metrics."""
 
 from __future__ import annotations
 
@@ -85,6 +86,26 @@ def _cmd_explain(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_components(args: argparse.Namespace) -> int:
+    from skewbench.specs import components_text, readme_with_component_tables
+
+    if args.update_readme:
+        path = Path(args.update_readme)
+        text = readme_with_component_tables(path.read_text(encoding="utf-8"))
+        path.write_text(text, encoding="utf-8")
+        print(f"component tables written into {path}")
+    else:
+        print(components_text())
+    return 0
+
+
+def _cmd_describe(args: argparse.Namespace) -> int:
+    from skewbench.specs import describe
+
+    print(describe(args.name))
+    return 0
+
+
 README_METRICS = ("<!-- metrics:start -->", "<!-- metrics:end -->")
 
 
@@ -151,6 +172,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="head/mid/tail rule: 'share' of examples (default) or 'rank' share of classes",
     )
     p.set_defaults(func=_cmd_profile)
+
+    p = sub.add_parser("components", help="list every data set, model and treatment per task")
+    p.add_argument("--update-readme", metavar="PATH", help="write the tables into PATH's markers")
+    p.set_defaults(func=_cmd_components)
+
+    p = sub.add_parser("describe", help="a component's parameters, defaults, ranges, treatments")
+    p.add_argument("name")
+    p.set_defaults(func=_cmd_describe)
 
     p = sub.add_parser("metrics", help="print every metric's definition (the README table)")
     p.add_argument("--update-readme", metavar="PATH", help="write the table into PATH's markers")

@@ -170,7 +170,7 @@ def cj_price_edges(item_ids: np.ndarray) -> list[float]:
     return price_edges(_cj_prices(item_ids))
 
 
-def search_labels(data: Any) -> dict[str, np.ndarray]:
+def search_labels(data: Any, dataset: str = "completejourney") -> dict[str, np.ndarray]:
     """Item groupings of a search catalog: popularity (head/mid/tail of training purchase
     lines), brand, manufacturer (head/mid/tail of its products' training purchase lines),
     price band (quartiles of Complete Journey's median unit price) and department. Empty for a
@@ -190,19 +190,24 @@ def search_labels(data: Any) -> dict[str, np.ndarray]:
     per_manu = pd.Series(pop).groupby(manu).sum()
     manu_group = pd.Series(popularity_groups(per_manu.to_numpy()), index=per_manu.index)
     labels["manufacturer"] = manu_group.reindex(manu).fillna("tail").to_numpy(dtype=object)
-    labels["price"] = price_bands(_cj_prices(cat["item_id"].to_numpy()), 4)
+    if dataset == "completejourney":  # prices come from Complete Journey's product table
+        labels["price"] = price_bands(_cj_prices(cat["item_id"].to_numpy()), 4)
     return labels
 
 
 def search_facts(
-    data: Any, ranked: np.ndarray, truth: sp.csr_matrix, pool: np.ndarray
+    data: Any,
+    ranked: np.ndarray,
+    truth: sp.csr_matrix,
+    pool: np.ndarray,
+    dataset: str = "completejourney",
 ) -> tuple[dict[str, Any], dict[str, Any], dict[str, float]]:
     """Unit columns, info entries and group-exposure metrics of a search cell: the same
     groupings as recommend from the catalog, and for personalised queries the user groups of
     the query's household (activity and mainstreamness from its training-period history)."""
     from skewbench.metrics.exposure import exposure_metrics
 
-    labels = search_labels(data)
+    labels = search_labels(data, dataset)
     if not labels:
         return {}, {}, {}
     n = len(data.catalog)
@@ -217,14 +222,15 @@ def search_facts(
     info: dict[str, Any] = {}
     train = H if H is not None else sp.csr_matrix((1, n))
     info["group_shares"] = group_shares(labels, train, pool, pool[:, : ranked.shape[1]])
-    info["price_edges"] = cj_price_edges(data.catalog["item_id"].to_numpy())
+    if dataset == "completejourney":
+        info["price_edges"] = cj_price_edges(data.catalog["item_id"].to_numpy())
     cols: dict[str, Any] = {}
     if "user_id" in data.queries.columns and H is not None:
         uids = data.queries["user_id"].astype(str).to_numpy()
         rows = np.array([data.user_index.get(u, -1) for u in uids])
         # Households without training history get an empty row (activity 0, mainstream NaN).
         Hq = sp.vstack([H, sp.csr_matrix((1, n))]).tocsr()[np.where(rows >= 0, rows, H.shape[0])]
-        cols, uinfo = user_columns("completejourney", uids, Hq, pop, ranked, labels, "department")
+        cols, uinfo = user_columns(dataset, uids, Hq, pop, ranked, labels, "department")
         info.update(uinfo)
         for c in ("profile_pop", "list_pop", "miscalibration"):
             cols.pop(c, None)

@@ -72,9 +72,8 @@ def _fmt_reasons(reasons: list[Reason], name: Any) -> str:
 
 def explain_recommend(cell: Cell, units: pd.DataFrame, user: str, top: int, n_reasons: int = 3):
     """(table of the user's list, header lines)."""
-    from skewbench.data.groups import popularity_groups
+    from skewbench.data.groups import item_popularity_matrix, popularity_groups
     from skewbench.metrics.topk import topk
-    from skewbench.models.recommend import item_popularity
     from skewbench.tasks import recommend as R
 
     row = units[units["user_id"].astype(str) == str(user)]
@@ -94,7 +93,7 @@ def explain_recommend(cell: Cell, units: pd.DataFrame, user: str, top: int, n_re
     scores = model.score(np.array([u]))[0]
     order = topk(scores[None, :], X.shape[1], exclude=X[[u]])[0]
     base_rank = {int(i): r + 1 for r, i in enumerate(order) if i >= 0}
-    pop = item_popularity(X)
+    pop = item_popularity_matrix(X)
     labels = {"popularity": popularity_groups(pop), **data.labels}
     relevant = set(T[u].indices.tolist())
     hist = X[u]
@@ -190,7 +189,7 @@ def explain_search(cell: Cell, units: pd.DataFrame, query: str, top: int, n_reas
         reasons, kind = _dense_reasons(model, batch, data, ranked, n_reasons)
     truth = data.truth()
     relevant = set(truth[qi].indices.tolist())
-    labels = search_labels(data)
+    labels = search_labels(data, cell.dataset.name)
     rows = []
     for pos, (i, rs) in enumerate(zip(ranked, reasons, strict=True), start=1):
         rows.append(

@@ -50,7 +50,7 @@ REPORTS: dict[str, TaskReport] = {
         columns=[
             "ndcg@10",
             "recall@20",
-            "mrr",
+            "mrr@10",
             "exposure_gini",
             "tail_share",
             "aplt",
