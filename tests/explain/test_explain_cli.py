@@ -32,7 +32,7 @@ SEARCH = {
     "datasets": [{"name": "completejourney", "queries": "type", "min_item_count": 300}],
     "models": ["bm25_pop"],
     "treatments": ["none"],
-    "options": {"k": 10, "cutoffs": [10], "candidate_k": 30},
+    "options": {"k": 10, "cutoffs": [10], "candidates": 30},
 }
 
 
