@@ -91,6 +91,13 @@ def _cmd_profile(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_explain(args: argparse.Namespace) -> int:
+    from skewbench.explain.lists import explain_command
+
+    print(explain_command(Path(args.results), args.cell, args.user, args.query, args.top))
+    return 0
+
+
 def _cmd_components(args: argparse.Namespace) -> int:
     from skewbench.specs import components_text, readme_with_component_tables
 
@@ -196,7 +203,20 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("metrics", help="print every metric's definition (the README table)")
     p.add_argument("--update-readme", metavar="PATH", help="write the table into PATH's markers")
     p.set_defaults(func=_cmd_metrics)
+    _add_explain_parser(sub)
     return parser
+
+
+def _add_explain_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "explain", help="one user's / query's list from a finished cell, with reasons per item"
+    )
+    p.add_argument("results", help="results folder (holding results.sqlite)")
+    p.add_argument("--cell", required=True, help="cell key (a unique prefix is enough)")
+    p.add_argument("--user", help="user id (recommend cells)")
+    p.add_argument("--query", help="query id or exact query text (search cells)")
+    p.add_argument("--top", type=int, default=10, help="list positions to show (default 10)")
+    p.set_defaults(func=_cmd_explain)
 
 
 def main(argv: list[str] | None = None) -> int:

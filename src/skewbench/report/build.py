@@ -609,6 +609,14 @@ def _sig_display(sig: pd.DataFrame, spec: TaskReport) -> pd.DataFrame:
     return out
 
 
+def _skew_blocks(store: ResultStore, data: pd.DataFrame, task: str, out: Path) -> list[Block]:
+    """Explanation (item groups, decomposition, examples) and "who is served" sections."""
+    from skewbench.report.explain_blocks import explain_blocks
+    from skewbench.report.users_blocks import users_blocks
+
+    return explain_blocks(store, data, task, out) + users_blocks(store, data, task, out)
+
+
 def _info_fact_blocks(data: pd.DataFrame, facts: dict[str, str]) -> list[Block]:
     """Per-model means of facts each cell recorded in its ``info`` (e.g. tie counts)."""
     rows = []
@@ -679,6 +687,8 @@ def _task_blocks(
         )
     blocks += _plot_blocks(merged, task, spec, out)
     blocks += _group_exposure_blocks(data, spec)
+    if task != "categorize":
+        blocks += _skew_blocks(store, data, task, out)
     if spec.info_facts:
         blocks += _info_fact_blocks(data, spec.info_facts)
     for metric, sig in ((spec.unit_metric, sig_acc), (spec.unit_exposure, sig_exp)):
