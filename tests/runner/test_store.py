@@ -189,7 +189,9 @@ def test_nan_is_stored_as_null_and_read_back_as_nan(tmp_path):
         )
         row = store.table().iloc[0]
         assert math.isnan(row["accuracy"]) and row["f1"] == 0.25
-        assert row["info"] == {"ratio": None, "nested": [1.0, None, None], "n": 3}
+        info = row["info"]
+        assert info["ratio"] is None and info["n"] == 3  # top level: null = no such fact
+        assert info["nested"][0] == 1.0 and np.isnan(info["nested"][1:]).all()
     conn = sqlite3.connect(path)
     metrics, auc = conn.execute(
         "SELECT metrics, json_extract(metrics, '$.accuracy') FROM cells"

@@ -74,6 +74,23 @@ def _json(obj: Any) -> str:
     return json.dumps(_plain(obj), sort_keys=True, allow_nan=False)
 
 
+def _nan_for_null(obj: Any) -> Any:
+    if obj is None:
+        return math.nan
+    if isinstance(obj, dict):
+        return {k: _nan_for_null(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_nan_for_null(v) for v in obj]
+    return obj
+
+
+def _read_info(text: str) -> dict[str, Any]:
+    """A cell's ``info``: a null inside a list or nested mapping (a table of numbers) reads
+    back as NaN, as it was written; a top-level null stays ``None`` ("no such fact")."""
+    info = json.loads(text)
+    return {k: v if v is None else _nan_for_null(v) for k, v in info.items()}
+
+
 def _units_to_bytes(units: pd.DataFrame) -> bytes:
     buf = io.BytesIO()
     units.reset_index(drop=True).to_parquet(buf, index=False)
@@ -203,7 +220,7 @@ class ResultStore:
                 "treatment": treatment,
                 "seed": seed,
                 "seconds": seconds,
-                "info": json.loads(info),
+                "info": _read_info(info),
             }
             rec.update({k: (math.nan if v is None else v) for k, v in json.loads(metrics).items()})
             records.append(rec)
@@ -238,6 +255,11 @@ class ResultStore:
     def iter_units(self, keys: list[str]) -> Iterator[tuple[str, pd.DataFrame]]:
         for key in keys:
             yield key, self.units(key)
+
+    def configs(self) -> dict[str, dict[str, Any]]:
+        """Each finished cell's resolved config (``Cell.to_dict()``), by cell key."""
+        rows = self._conn.execute("SELECT key, config FROM cells").fetchall()
+        return {key: json.loads(config) for key, config in rows}
 
 
 def _label(component: dict[str, Any]) -> str:

@@ -539,6 +539,7 @@ def run(cell: Cell) -> CellResult:
     )
 
     rerank_s = 0.0
+    pool = ranked if treat.name in RERANKERS else None  # the candidates, for skewbench.explain
     if treat.name in RERANKERS:
         t0 = time.perf_counter()
         kw = _rerank_kwargs(treat.name, dict(treat.params))
@@ -632,4 +633,12 @@ def run(cell: Cell) -> CellResult:
         },
         "peak_rss_mb": round(_peak_rss_mb(), 1),
     }
+    # Explanation and user-fairness facts (user groups, lists, group shares): skewbench.explain.
+    from skewbench.explain.facts import recommend_facts
+
+    extra_units, extra_info = recommend_facts(
+        data, X, eval_users, pop, pop_label, ranked, opts["exposure_k"], pool
+    )
+    units = pd.concat([units, pd.DataFrame(extra_units)], axis=1)
+    info.update(extra_info)
     return CellResult(metrics=metrics, units=units, info=info)

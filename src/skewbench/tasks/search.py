@@ -389,4 +389,13 @@ def run(cell: Cell) -> CellResult:
         }
     )
     info.update(model_info)
+    # Group exposure, decomposition shares and user groups: skewbench.explain.
+    from skewbench.explain.facts import search_facts
+
+    extra_units, extra_info, extra_metrics = search_facts(
+        data, ranked, truth, cand.items, cell.dataset.name
+    )
+    units = pd.concat([units, pd.DataFrame(extra_units)], axis=1)
+    info.update(extra_info)
+    metrics.update(extra_metrics)
     return CellResult(metrics=metrics, units=units, info=info)
