@@ -12,7 +12,10 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+
+from skewbench.report import fmt
 
 
 @dataclass
@@ -37,6 +40,24 @@ def slug(text: str) -> str:
 # ------------------------------------------------------------------------------ markdown
 
 
+def display_cells(df: pd.DataFrame) -> pd.DataFrame:
+    """Every cell as display text: strings as they are, numbers to 3 significant digits,
+    missing values (None, NaN, NA) as a dash."""
+
+    def show(v: object) -> str:
+        if isinstance(v, str):
+            return v
+        if isinstance(v, bool | np.bool_):
+            return str(bool(v))
+        if v is None or v is pd.NA:
+            return fmt.DASH
+        if isinstance(v, int | float | np.integer | np.floating):
+            return fmt.num(v)
+        return str(v)
+
+    return df.astype(object).map(show)
+
+
 def to_markdown(blocks: list[Block], out: Path) -> str:
     parts: list[str] = []
     for b in blocks:
@@ -45,7 +66,7 @@ def to_markdown(blocks: list[Block], out: Path) -> str:
         elif b.kind in ("p", "note"):
             parts.append(str(b.content) if b.kind == "p" else f"*{b.content}*")
         elif b.kind == "table":
-            parts.append(b.content.to_markdown(index=False, disable_numparse=True))  # type: ignore[union-attr]
+            parts.append(display_cells(b.content).to_markdown(index=False, disable_numparse=True))  # type: ignore[arg-type]
         elif b.kind == "img":
             p = Path(b.content)  # type: ignore[arg-type]
             parts.append(f"![{p.stem}]({p.relative_to(out).as_posix()})")
@@ -129,7 +150,7 @@ def _cell_html(text: str) -> str:
 
 def _table_html(df: pd.DataFrame, opts: dict) -> str:
     cols = list(df.columns)
-    cells = df.astype(str).replace({"nan": "–", "None": "–", "<NA>": "–"})
+    cells = display_cells(df)
     numeric = {
         c: bool(len(cells)) and all(v == "–" or _lead_number(v) for v in cells[c]) for c in cols
     }
