@@ -197,3 +197,16 @@ def test_nan_is_stored_as_null_and_read_back_as_nan(tmp_path):
         "SELECT metrics, json_extract(metrics, '$.accuracy') FROM cells"
     ).fetchone()
     assert "NaN" not in metrics and auc is None  # SQLite's JSON functions read it
+
+
+def test_the_report_lists_open_failures_only(tmp_path):
+    from skewbench.report.build import build_report
+
+    with ResultStore(tmp_path / "results.sqlite") as store:
+        store.put_failure(_cell(0), "Traceback (most recent call last):\nValueError: boom")
+        store.put_failure(_cell(1), "RuntimeError: other")
+        store.put(_cell(0), _result(0.5), 1.0)
+    md, _ = build_report(tmp_path, exports=False)
+    text = md.read_text(encoding="utf-8")
+    assert "Open failures (1 cells)" in text and "RuntimeError: other" in text
+    assert "ValueError: boom" not in text  # fixed by the later success
