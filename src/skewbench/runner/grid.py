@@ -59,6 +59,7 @@ def expand(config: RunConfig, *, check: bool = True) -> list[Cell]:
         ]
         treatments = [c for spec in exp.treatments for c in spec.expand()]
         checked: set[str] = set()
+        bad_datasets: set[str] = set()  # parameter problems: their files are not opened
         for dataset, (imb, control), seed, (model, tune), treatment in itertools.product(
             datasets, _conditions(exp), config.seeds, models, treatments
         ):
@@ -87,11 +88,15 @@ def expand(config: RunConfig, *, check: bool = True) -> list[Cell]:
                 except ConfigError as err:
                     for line in getattr(err, "errors", None) or [str(err)]:
                         problems.setdefault(f"{where}: {line}", None)
+                        if line.startswith("dataset"):
+                            bad_datasets.add(dataset.label)
             if cell.key not in seen:
                 seen.add(cell.key)
                 cells.append(cell)
         if check:
             for dataset in datasets:  # the files of user-supplied data sets, opened once
+                if dataset.label in bad_datasets:
+                    continue
                 for line in dataset_errors(exp.task, dataset):
                     problems.setdefault(f"experiments.{i} ({exp.task}): {line}", None)
     if problems:
