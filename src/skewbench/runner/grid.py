@@ -84,8 +84,9 @@ def expand(config: RunConfig, *, check: bool = True) -> list[Cell]:
                 tune=tune,
                 control=control,
             )
-            # One check per combination (the replicate index changes nothing a check sees).
-            combo = Cell(**{**cell.__dict__, "seed": 0}).key
+            # One check per combination; the replicate index matters only where an imbalance
+            # level is drawn (its reachability depends on the replicate's split and draws).
+            combo = cell.key if imb is not None else Cell(**{**cell.__dict__, "seed": 0}).key
             if task is not None and combo not in checked:
                 checked.add(combo)
                 try:

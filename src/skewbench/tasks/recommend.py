@@ -739,11 +739,15 @@ def _fingerprint(*mats: sp.csr_matrix) -> str:
 
 
 def _tune(cell: Cell, embeddings: np.ndarray | None) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(chosen parameters, ``info["tuning"]``) of a tuned cell, on its validation split."""
-    from skewbench.metrics.ranking import ranking_metrics
-    from skewbench.tuning import search
+    """(chosen parameters, ``info["tuning"]``) of a tuned cell, on its validation split.
 
-    space, settings, metric, cut = _tune_plan(cell)
+    Memoised in this process and on disk (``$SKEWBENCH_CACHE/tuning``) under a key of
+    everything the result depends on: fit and validation data, validation users, model and
+    fixed parameters, the tuning request, the candidate list, the trial seed (ALS / BPR only)
+    and a digest of the code."""
+    from skewbench.tuning import candidates
+
+    space, settings, _, _ = _tune_plan(cell)
     untreated = dataclasses.replace(cell, treatment=Component("none"))
     F, V, val_info = validation_split(cell)
     seed = untreated.seed_int("tune") if cell.model.name in _SEEDED_MODELS else 0
@@ -752,14 +756,110 @@ def _tune(cell: Cell, embeddings: np.ndarray | None) -> tuple[dict[str, Any], di
     if max_users is not None and val_users.size > max_users:
         sub = cell.rng("validation_users", data_side=True)
         val_users = np.sort(sub.choice(val_users, max_users, replace=False))
+    trials = candidates(space, settings.method, settings.trials, untreated.rng("tune"))
     blob = json.dumps(
-        [cell.model.name, cell.model.to_dict(), cell.tune, seed, val_users.size],
+        [cell.model.to_dict(), cell.tune, trials, seed, _code_version()],
         sort_keys=True,
         default=str,
     )
-    key = _fingerprint(F, V) + hashlib.sha256(blob.encode()).hexdigest()
+    h = hashlib.sha256((_fingerprint(F, V) + blob).encode())
+    h.update(val_users.tobytes())
+    key = h.hexdigest()
     if key in _TUNE_CACHE:
         return _TUNE_CACHE[key]
+    with _disk_tuning(key) as stored:
+        if stored is not None:
+            return _remember(key, stored)
+        out = _search(cell, trials, F, V, val_info, val_users, seed, embeddings)
+        _write_tuning(key, out)
+    return _remember(key, out)
+
+
+def _remember(key: str, out: tuple[dict[str, Any], dict[str, Any]]):
+    while len(_TUNE_CACHE) >= _TUNE_CACHE_SIZE:
+        _TUNE_CACHE.pop(next(iter(_TUNE_CACHE)))
+    _TUNE_CACHE[key] = out
+    return out
+
+
+@lru_cache(maxsize=1)
+def _code_version() -> str:
+    """Digest of the code a tuning result depends on, so a stored result of older code is never
+    reused (models, metrics, splits, this task, the search)."""
+    from pathlib import Path
+
+    import skewbench
+
+    root = Path(skewbench.__file__).parent
+    h = hashlib.sha256()
+    for sub in ("models/recommend", "metrics", "data", "tasks/recommend.py", "tuning.py"):
+        path = root / sub
+        for f in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
+            h.update(f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _tuning_dir():
+    from skewbench.data.sources import cache_dir
+
+    return cache_dir() / "tuning"
+
+
+class _disk_tuning:
+    """Lock the tuning result ``key`` on disk (other worker processes tuning the same base
+    model wait and reuse it instead of repeating the search); yields the stored result or None.
+    The store is only a memo: a result is a pure function of its key."""
+
+    def __init__(self, key: str):
+        self.key = key
+
+    def __enter__(self) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        import fcntl
+
+        d = _tuning_dir()
+        d.mkdir(parents=True, exist_ok=True)
+        self.lock = open(d / f"{self.key}.lock", "w")  # noqa: SIM115 - held until __exit__
+        fcntl.flock(self.lock, fcntl.LOCK_EX)
+        path = d / f"{self.key}.json"
+        if path.is_file():
+            try:
+                rec = json.loads(path.read_text())
+                return rec["chosen"], rec["info"]
+            except (ValueError, KeyError):
+                return None
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        import fcntl
+
+        fcntl.flock(self.lock, fcntl.LOCK_UN)
+        self.lock.close()
+
+
+def _write_tuning(key: str, out: tuple[dict[str, Any], dict[str, Any]]) -> None:
+    import os
+
+    path = _tuning_dir() / f"{key}.json"
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps({"chosen": out[0], "info": out[1]}, default=float))
+    os.replace(tmp, path)  # atomic: a reader sees the whole record or none
+
+
+def _search(
+    cell: Cell,
+    trials: list[dict[str, Any]],
+    F: sp.csr_matrix,
+    V: sp.csr_matrix,
+    val_info: dict[str, Any],
+    val_users: np.ndarray,
+    seed: int,
+    embeddings: np.ndarray | None,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Fit each candidate on ``F`` (train minus validation), score validation ``V``."""
+    from skewbench.metrics.ranking import ranking_metrics
+    from skewbench.tuning import evaluate_all
+
+    _, settings, metric, cut = _tune_plan(cell)
     if val_users.size == 0:
         raise ConfigError(f"tune: the validation split of {cell.dataset.label} holds no user")
     fixed = dict(cell.model.params)
@@ -773,18 +873,13 @@ def _tune(cell: Cell, embeddings: np.ndarray | None) -> tuple[dict[str, Any], di
         return float(np.nanmean(values))
 
     t0 = time.perf_counter()
-    result = search(
-        space, evaluate, settings=settings, metric=f"{metric}@{cut}", rng=untreated.rng("tune")
-    )
+    result = evaluate_all(trials, evaluate, settings=settings, metric=f"{metric}@{cut}")
     info = {
         **result.to_info(),
         "validation": {**val_info, "users": int(val_users.size)},
         "seconds": round(time.perf_counter() - t0, 3),
     }
-    while len(_TUNE_CACHE) >= _TUNE_CACHE_SIZE:
-        _TUNE_CACHE.pop(next(iter(_TUNE_CACHE)))
-    _TUNE_CACHE[key] = (dict(result.chosen), info)
-    return _TUNE_CACHE[key]
+    return dict(result.chosen), info
 
 
 def _base_ranking(
