@@ -144,7 +144,18 @@ def _task_blocks(
     store: ResultStore, table: pd.DataFrame, task: str, spec: TaskReport, out: Path
 ) -> list[Block]:
     blocks: list[Block] = [Block("h2", f"Task: {task}")]
-    ids = ["key", "task", "dataset", "imbalance", "model", "treatment", "seed", "seconds", "info"]
+    ids = [
+        "key",
+        "task",
+        "dataset",
+        "imbalance",
+        "control",
+        "model",
+        "treatment",
+        "seed",
+        "seconds",
+        "info",
+    ]
     metrics = [c for c in table.columns if c not in ids and table[c].notna().any()]
     data = table[ids + metrics]
     summary = summarise(data, metrics)
