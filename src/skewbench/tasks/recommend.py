@@ -989,7 +989,9 @@ def run(cell: Cell) -> CellResult:
     # Evaluation users: at least one test item (and, by construction, in the k-core).
     eval_users = np.flatnonzero(np.diff(T.indptr) > 0)
     if opts["max_users"] is not None and eval_users.size > opts["max_users"]:
-        sub = cell.rng("eval_users", data_side=True)
+        # keyed without the imbalance level: every level and control of a replicate is
+        # evaluated on the same users (the test split does not depend on the level)
+        sub = _level_rng(cell, None, "eval_users")
         eval_users = np.sort(sub.choice(eval_users, opts["max_users"], replace=False))
     pop = item_popularity_matrix(X)
     pop_label = popularity_groups(pop)
