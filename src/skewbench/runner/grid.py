@@ -46,13 +46,28 @@ def expand(config: RunConfig, *, check: bool = True) -> list[Cell]:
     Order groups cells by (task, dataset, imbalance, control, seed) so that a worker's
     in-process data caches are reused by consecutive cells. A recommend imbalance sweep gets,
     beside each target level, a matched uniform control (``Cell.control == "uniform"``) unless
-    the experiment sets ``uniform_control: false``.
+    the experiment sets ``uniform_control: false``. A task that holds the training size fixed
+    across a sweep (``SIZE_MATCHED_SWEEPS = True``) gets the sweep's levels in
+    ``options["imbalance_levels"]``.
     """
     cells: list[Cell] = []
     seen: set[str] = set()
     problems: dict[str, None] = {}  # every problem of every cell, once, in order
     for i, exp in enumerate(config.experiments):
-        task = get_task(exp.task) if check else None
+        task_module = get_task(exp.task)
+        task = task_module if check else None
+        options = dict(exp.options)
+        if getattr(task_module, "SIZE_MATCHED_SWEEPS", False) and any(
+            v is not None for v in exp.imbalance
+        ):
+            # The task holds the training size fixed across the sweep's levels, so each cell
+            # must know its siblings.
+            if "imbalance_levels" in options:
+                raise ConfigError(
+                    f"experiments.{i}.options.imbalance_levels: set from the experiment's "
+                    "target_gini list; do not write it"
+                )
+            options["imbalance_levels"] = list(exp.imbalance)
         datasets = [c for spec in exp.datasets for c in spec.expand()]
         models: list[tuple[Component, dict[str, Any] | None]] = [
             (c, _tune_request(spec.tune, exp.tune)) for spec in exp.models for c in spec.expand()
@@ -71,12 +86,13 @@ def expand(config: RunConfig, *, check: bool = True) -> list[Cell]:
                 imbalance=imb,
                 seed=seed,
                 master_seed=config.seed,
-                options=dict(exp.options),
+                options=dict(options),
                 tune=tune,
                 control=control,
             )
-            # One check per combination (the replicate index changes nothing a check sees).
-            combo = Cell(**{**cell.__dict__, "seed": 0}).key
+            # One check per combination; the replicate index matters only where an imbalance
+            # level is drawn (its reachability depends on the replicate's split and draws).
+            combo = cell.key if imb is not None else Cell(**{**cell.__dict__, "seed": 0}).key
             if task is not None and combo not in checked:
                 checked.add(combo)
                 where = f"experiments.{i} ({exp.task})"
