@@ -186,15 +186,30 @@ class Calibrated(Spec):
     )
 
 
+_FAMILIES = Literal[
+    "popularity", "brand", "manufacturer", "price", "department", "genre", "category"
+]
+
+
 class XQuAD(Spec):
     lambda_: float = _lam()
     variant: Literal["smooth", "binary"] = Field("smooth", description="aspect coverage form")
+    group: _FAMILIES = Field(
+        "popularity", description="aspects: long tail vs head, or a catalog grouping's values"
+    )
+    target: Literal["history", "uniform", "catalog"] = Field(
+        "history",
+        description="P(aspect | user): the user's history share, uniform, or catalog share",
+    )
 
 
 class Fair(Spec):
     HINTS: ClassVar[dict[str, str]] = {"pp": "p", "proportion": "p"}
-    p: float = Field(gt=0, lt=1, description="minimum share of long-tail items in every prefix")
+    p: float = Field(gt=0, lt=1, description="minimum share of protected items in every prefix")
     alpha: float = Field(0.1, gt=0, lt=1, description="significance of the FA*IR test")
+    group: Literal["popularity", "brand", "manufacturer"] = Field(
+        "popularity", description="protected: long tail, Private label, or tail manufacturers"
+    )
 
 
 class MMR(Spec):

@@ -287,10 +287,58 @@ def _catalog_bound_errors(cell: Cell) -> list[str]:
 
 
 def _rerank_kwargs(name: str, params: dict[str, Any]) -> dict[str, Any]:
-    kw = {k: v for k, v in params.items() if k not in ("groups", "similarity")}
+    kw = {k: v for k, v in params.items() if k not in ("groups", "group", "target", "similarity")}
     if name == "fair":
-        kw["protected"] = 1  # long-tail (non-head) items
+        kw["protected"] = 1  # the protected group's code (see _target_groups)
     return kw
+
+
+PROTECTED = {"popularity": "long_tail", "brand": "Private", "manufacturer": "tail"}
+
+
+def _target_groups(
+    family: str, data: Data, long_tail: np.ndarray, binary: bool
+) -> tuple[np.ndarray, str]:
+    """Item group codes a re-ranker targets, and the name of what it promotes.
+
+    ``popularity``: 1 = long tail (mid + tail by training popularity), 0 = head. Other
+    families come from the catalog: with ``binary`` (FA*IR) 1 = the protected value
+    (brand Private, manufacturer tail), else one code per group value.
+    """
+    from skewbench.data.groups import group_codes
+
+    if family == "popularity":
+        return long_tail, "long_tail"
+    if family not in data.labels:
+        raise ConfigError(
+            f"treatment.params.group: {family!r} is not an item grouping of "
+            f"{data.name} (available: popularity, {', '.join(sorted(data.labels))})"
+        )
+    labels = np.asarray(data.labels[family]).astype(str)
+    if binary:
+        if family not in PROTECTED:
+            raise ConfigError(
+                f"treatment.params.group: FA*IR needs a protected group; {family!r} has none "
+                f"(choose one of {sorted(PROTECTED)})"
+            )
+        return (labels == PROTECTED[family]).astype(np.int64), f"{family}={PROTECTED[family]}"
+    return group_codes(labels)[0], f"{family} groups"
+
+
+def _aspect_weights(
+    target: str, codes: np.ndarray, X: sp.csr_matrix, users: np.ndarray
+) -> np.ndarray:
+    """xQuAD's P(group | user): the user's history share (``history``), uniform over groups
+    (``uniform``) or the groups' catalog shares (``catalog``)."""
+    n_groups = int(codes.max()) + 1
+    if target == "history":
+        return _history_share(X, codes, n_groups)[users]
+    share = (
+        np.full(n_groups, 1.0 / n_groups)
+        if target == "uniform"
+        else np.bincount(codes, minlength=n_groups) / codes.size
+    )
+    return np.broadcast_to(share, (users.size, n_groups)).copy()
 
 
 # --------------------------------------------------------------------------------------------
@@ -1007,8 +1055,14 @@ def _caps(
         "share_units_no_long_tail_in_pool": float(no_tail.mean()) if no_tail.size else 0.0,
     }
     if name in ("xquad", "fair"):
+        lab = labels if labels is not None else long_tail
+        g = np.where(valid, lab[idx], -1)
+        if lab.max(initial=0) <= 1:  # binary: 1 = the promoted group
+            lacking = ~(g == 1).any(1)
+        else:  # several groups: a pool of one group leaves nothing to diversify
+            lacking = ((g == g[:, :1]) | (g < 0)).all(1)
         out["protected_group"] = "long_tail"
-        out["share_units_no_protected_in_pool"] = out["share_units_no_long_tail_in_pool"]
+        out["share_units_no_protected_in_pool"] = float(lacking.mean()) if lacking.size else 0.0
     elif name == "calibrated":
         assert labels is not None and target is not None
         n_groups = target.shape[1]
@@ -1080,13 +1134,14 @@ def run(cell: Cell) -> CellResult:
             kw["target"] = _history_share(X, codes, len(names))[eval_users]
             groups = codes
             caps = _caps(treat.name, dict(treat.params), ranked, long_tail, codes, kw["target"])
-        elif treat.name == "xquad":
-            groups = long_tail
-            kw["aspect_weights"] = _history_share(X, long_tail, 2)[eval_users]
-            caps = _caps(treat.name, {}, ranked, long_tail, None, None)
-        elif treat.name == "fair":
-            groups = long_tail
-            caps = _caps(treat.name, {}, ranked, long_tail, None, None)
+        elif treat.name in ("xquad", "fair"):
+            family = treat.params.get("group", "popularity")
+            groups, promoted = _target_groups(family, data, long_tail, treat.name == "fair")
+            if treat.name == "xquad":
+                target = treat.params.get("target", "history")
+                kw["aspect_weights"] = _aspect_weights(target, groups, X, eval_users)
+            caps = _caps(treat.name, {}, ranked, long_tail, groups, None)
+            caps["protected_group"] = promoted
         else:  # mmr
             groups = group_codes(data.category)[0]
             caps = _caps(treat.name, {}, ranked, long_tail, groups, None)
