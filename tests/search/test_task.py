@@ -6,6 +6,7 @@ import dataclasses
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from skewbench.data.queries import query_key
@@ -136,3 +137,59 @@ def test_check_rejects_bad_cells():
         search.check(dataclasses.replace(cell("bm25"), options={"candidates": 5}))
     with pytest.raises(ConfigError, match="query_split"):
         search.check(cell("bm25", ds={**SMALL, "query_split": "all"}))
+
+
+def test_validation_score_uses_only_the_validation_view():
+    c = cell("bm25")
+    d = search.load_data(c)
+    s1 = search.validation_score(c, d, {"k1": 1.2, "b": 0.75})
+    s2 = search.validation_score(c, d, {"k1": 2.0, "b": 0.4})
+    assert 0.0 < s1 < 1.0 and 0.0 < s2 < 1.0 and s1 != s2
+    # the test queries and their relevance play no part
+    blind = dataclasses.replace(d, queries=d.queries.iloc[:1], qrels=d.qrels.iloc[:1])
+    assert search.validation_score(c, blind, {"k1": 1.2, "b": 0.75}) == s1
+    # the default params score like an untuned fit on the validation view
+    assert search.validation_score(c, d, {}) == search.validation_score(
+        c, d, {"k1": 1.5, "b": 0.75}
+    )
+    with pytest.raises(ConfigError, match="tune.metric"):
+        search.validation_score(c, d, {}, "auc@10")
+
+
+def test_tuned_cell_records_its_choice():
+    pytest.importorskip("skewbench.tuning")
+    fields = {f.name for f in dataclasses.fields(Cell)}
+    if "tune" not in fields:
+        pytest.skip("Cell has no tune field yet")
+    c = dataclasses.replace(
+        cell("bm25_pop"),
+        tune={"space": {"w": [0.0, 0.3]}, "method": "grid", "trials": 5, "refit": True},
+    )
+    search.check(c)
+    r = search.run(c)
+    rec = r.info["tuning"]
+    assert rec["metric"] == "ndcg@10" and rec["refit"] is True
+    assert [t["params"]["w"] for t in rec["trials"]] == [0.0, 0.3]
+    d = search.load_data(c)
+    for t in rec["trials"]:
+        assert t["score"] == pytest.approx(search.validation_score(c, d, t["params"]))
+    best = max(rec["trials"], key=lambda t: t["score"])
+    assert rec["chosen"] == best["params"]
+    # refit on train + validation folds: more fitted queries than an untuned cell
+    assert r.info["n_train_queries"] == len(d.fit_queries(refit=True)[0])
+    with pytest.raises(ConfigError):
+        search.check(dataclasses.replace(cell("bm25"), tune={"space": {"w": [1]}}))
+    with pytest.raises(ConfigError):
+        search.check(dataclasses.replace(cell("dense"), tune={"space": True}))
+
+
+def test_seen_and_unseen_share_folds_and_fitted_model():
+    unseen = search.load_data(cell("bm25"))
+    seen = search.load_data(cell("bm25", ds={**SMALL, "query_split": "seen"}))
+    pd.testing.assert_frame_equal(seen.train_queries, unseen.train_queries)
+    pd.testing.assert_frame_equal(seen.validation.queries, unseen.validation.queries)
+    a = search._fit_data(unseen, search._fit_cell(cell("finetuned")))
+    b = search._fit_data(
+        seen, search._fit_cell(cell("finetuned", ds={**SMALL, "query_split": "seen"}))
+    )
+    assert a["seed"] == b["seed"] and a["train_queries"].texts == b["train_queries"].texts

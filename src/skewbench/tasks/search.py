@@ -245,12 +245,22 @@ def check(cell: Cell) -> None:
 _DATA: dict[tuple, SearchData] = {}
 
 
+def _fit_cell(cell: Cell) -> Cell:
+    """The cell whose streams seed the data split, tuning and model fitting: untreated, and
+    without ``query_split`` — so a ``seen`` and an ``unseen`` cell share folds, tuning and the
+    fitted model, and differ only in which test queries they ask."""
+    params = {k: v for k, v in cell.dataset.params.items() if k != "query_split"}
+    return dataclasses.replace(
+        cell, treatment=Component("none"), dataset=Component(cell.dataset.name, params)
+    )
+
+
 def load_data(cell: Cell) -> SearchData:
     """The cell's SearchData (memoised per dataset, master seed and replicate)."""
     key = (cell.dataset.label, cell.master_seed, cell.seed)
     if key not in _DATA:
         p = dict(cell.dataset.params)
-        rng = cell.rng("split", data_side=True)
+        rng = _fit_cell(cell).rng("split", data_side=True)
         if cell.dataset.name == "completejourney":
             products, purchases = load_completejourney_raw()
             if p.get("queries", "type") == "personalised":
@@ -377,7 +387,7 @@ def validation_score(
     if view is None or view.queries.empty:
         raise ConfigError(f"tune: dataset {cell.dataset.label} has no validation queries")
     name, cut = _parse_metric(metric)
-    base = dataclasses.replace(cell, treatment=Component("none"))
+    base = _fit_cell(cell)
     model = build_model(cell.model.name, {**cell.model.params, **params})
     model.fit(list(view.catalog["text"]), **_fit_data(view, base))
     cand = search(model, _batch(view, view.queries, view.qrels), cut)
@@ -400,7 +410,7 @@ def tune(cell: Cell, data: SearchData) -> tuple[dict[str, Any], dict[str, Any]]:
         metric=metric,
         refit=request.get("refit", True),
     )
-    base = dataclasses.replace(cell, treatment=Component("none"))
+    base = _fit_cell(cell)
     result = tune_search(
         space,
         lambda params: validation_score(cell, data, params, metric),
@@ -534,7 +544,7 @@ def _candidates(
         model_info["tuning"] = record
         model_info["tune_s"] = time.perf_counter() - t0
     model = build_model(cell.model.name, params)
-    fit = _fit_data(data, base, refit)
+    fit = _fit_data(data, _fit_cell(cell), refit)
     model_info["n_train_queries"] = len(fit["train_queries"]) if "train_queries" in fit else 0
     t1 = time.perf_counter()
     model.fit(list(data.catalog["text"]), **fit)
