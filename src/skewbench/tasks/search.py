@@ -144,6 +144,7 @@ TUNE_SPACES: dict[str, dict[str, list[Any]]] = {
     "personal": PersonalisedDense.tune_space,
 }
 VALIDATION_METRIC = "ndcg@10"
+TUNABLE = True  # the runner lets models of this task carry `tune:`
 _MODEL_PARAMS: dict[str, set[str]] = {
     "bm25": {"k1", "b", "method"},
     "dense": {"index", "hnsw_m", "ef_search"},
