@@ -505,7 +505,8 @@ def _group_mean(values: np.ndarray, mask: np.ndarray) -> float:
 
 
 def prepare(cells: list[Cell]) -> None:
-    """Encode each distinct catalog (and its test queries) into the frozen-embedding cache."""
+    """Encode each distinct catalog and its test (and, when tuning, validation) queries into
+    the frozen-embedding cache."""
     from skewbench.encoders import encode
 
     done: set[tuple] = set()
@@ -518,7 +519,10 @@ def prepare(cells: list[Cell]) -> None:
             continue
         done.add(key)
         encode(list(dict.fromkeys(data.catalog["text"])))
-        encode(list(dict.fromkeys(data.queries["text"])))
+        texts = list(data.queries["text"])
+        if data.validation is not None and getattr(cell, "tune", None) is not None:
+            texts += list(data.validation.queries["text"])
+        encode(list(dict.fromkeys(texts)))
 
 
 # Candidates of the cells run last in this process. Every treatment is list-side, so all
