@@ -175,8 +175,9 @@ def test_tuned_cell_records_its_choice():
         assert t["score"] == pytest.approx(search.validation_score(c, d, t["params"]))
     best = max(rec["trials"], key=lambda t: t["score"])
     assert rec["chosen"] == best["params"]
-    # refit on train + validation folds: more fitted queries than an untuned cell
-    assert r.info["n_train_queries"] == len(d.fit_queries(refit=True)[0])
+    # refit on train + validation folds: more training queries offered than to an untuned cell
+    assert r.info["n_train_queries_available"] == len(d.fit_queries(refit=True)[0])
+    assert r.info["n_train_queries"] == 0  # BM25 + popularity learns nothing from queries
     with pytest.raises(ConfigError):
         search.check(dataclasses.replace(cell("bm25"), tune={"space": {"w": [1]}}))
     with pytest.raises(ConfigError):

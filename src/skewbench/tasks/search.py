@@ -49,7 +49,9 @@ Units and counting: every test query is a unit; one with no relevant product (ES
 judged only Irrelevant) scores 0 and is counted (trec_eval), ``info["n_queries_no_relevant"]``.
 Re-ranker cells also store what caps them: ``candidate_pool_size`` (candidate_k),
 ``candidate_pool_size_mean`` (real candidates per query), ``protected_group`` and
-``share_units_no_protected_in_pool``. ``info["n_train_queries"]``: training queries fitted.
+``share_units_no_protected_in_pool``. ``info["n_train_queries"]``: distinct training query
+texts a trained encoder was fitted on (0 for the others); ``n_train_queries_available``: the
+training queries offered (train fold, plus validation fold when refitted).
 
 Metrics (every cell): per cutoff c ``ndcg@c`` (linear gain = grade), ``recall@c``, ``mrr@c``,
 and ``ndcg@c_head``/``ndcg@c_tail``/``recall@c_head``/``recall@c_tail`` (mean over the query
@@ -550,7 +552,7 @@ def _candidates(
         model_info["tune_s"] = time.perf_counter() - t0
     model = build_model(cell.model.name, params)
     fit = _fit_data(data, _fit_cell(cell), refit)
-    model_info["n_train_queries"] = len(fit["train_queries"]) if "train_queries" in fit else 0
+    model_info["n_train_queries_available"] = len(fit.get("train_queries", ()))
     t1 = time.perf_counter()
     model.fit(list(data.catalog["text"]), **fit)
     t_fit = time.perf_counter() - t1
@@ -624,6 +626,9 @@ def run(cell: Cell) -> CellResult:
         }
     )
     info.update(model_info)
+    # Training queries actually fitted (INTERFACES §2): distinct query texts in the training
+    # pairs of a trained encoder; 0 for models that learn nothing from queries.
+    info["n_train_queries"] = int(model_info.get("train_info_train_queries", 0))
     if cell.treatment.name != "none":
         info.update(rerank_caps(data, cell.treatment.params.get("group", "brand"), cand.items))
         info["candidate_pool_size"] = cand_k

@@ -158,6 +158,7 @@ class FineTunedBiEncoder:
         dt = time.perf_counter() - t0
         self.train_info_ = {
             "train_pairs": len(pairs),
+            "train_queries": len({q for q, _ in pairs}),  # distinct query texts fitted
             "train_steps": steps,
             "train_s": dt,
             "train_pairs_per_s": self.epochs * len(pairs) / dt if dt > 0 else float("nan"),
@@ -254,6 +255,7 @@ class CrossEncoderReranker:
         dt = time.perf_counter() - t0
         self.train_info_ = {
             "train_pairs": len(pairs),
+            "train_queries": len({q for q, _, _ in pairs}),  # distinct query texts fitted
             "train_s": dt,
             "train_pairs_per_s": self.epochs * len(pairs) / dt if dt > 0 else float("nan"),
         }
