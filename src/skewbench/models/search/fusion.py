@@ -41,7 +41,7 @@ class RRFHybrid:
 
     ``tune_space``: k_rrf values searched by ``tune: true`` (small k trusts the top ranks more)."""
 
-    tune_space: ClassVar[dict[str, list[int]]] = {"k_rrf": [10, 30, 60, 100]}
+    tune_space: ClassVar[dict[str, list[int]]] = {"k_rrf": [10, 30, 60, 100, 200]}
 
     def __init__(self, models: list[Retriever], depth: int = 100, k_rrf: int = RRF_K) -> None:
         self.models, self.depth, self.k_rrf = models, int(depth), int(k_rrf)
