@@ -151,7 +151,7 @@ def esci_cell(folder: Path, retrieval: str = "judged", treatment: str = "none", 
         imbalance=None,
         seed=0,
         master_seed=3,
-        options={"k": 3, "cutoffs": [3], "candidate_k": 5},
+        options={"k": 3, "cutoffs": [3], "candidates": 5},
     )
 
 

@@ -26,7 +26,7 @@ def cell(model: str, treatment: str = "none", ds: dict | None = None, seed: int 
         imbalance=None,
         seed=seed,
         master_seed=7,
-        options={"k": 10, "cutoffs": [5, 10], "candidate_k": 30},
+        options={"k": 10, "cutoffs": [5, 10], "candidates": 30},
     )
 
 
@@ -133,8 +133,8 @@ def test_check_rejects_bad_cells():
     )
     with pytest.raises(ConfigError):
         search.check(bad)
-    with pytest.raises(ConfigError, match="options.candidates"):
-        search.check(dataclasses.replace(cell("bm25"), options={"candidates": 5}))
+    with pytest.raises(ConfigError, match="candidatez"):
+        search.check(dataclasses.replace(cell("bm25"), options={"candidatez": 5}))
     with pytest.raises(ConfigError, match="query_split"):
         search.check(cell("bm25", ds={**SMALL, "query_split": "all"}))
 

@@ -9,7 +9,8 @@ Shape::
     experiments:
       - task: categorize
         datasets: [{name: clothing, label: class_name}]
-        imbalance: [1, 10, 100]   # task-specific; null = data as is
+        imbalance_ratio: [1, 10, 100]   # categorize: training ratio rho >= 1; null = as is
+        # recommend: target_gini: [0.5, 0.6] (training item-popularity Gini); search: neither
         models: [tfidf_lr, minilm_frozen]
         treatments:
           - none
@@ -93,6 +94,9 @@ class ComponentSpec(BaseModel):
         ]
 
 
+_LEVEL_KEYS = {"categorize": "imbalance_ratio", "recommend": "target_gini"}
+
+
 class Experiment(BaseModel):
     """One block of the grid: datasets × imbalance × models × treatments (× the run's seeds)."""
 
@@ -131,6 +135,28 @@ class Experiment(BaseModel):
             return self.uniform_control
         return self.task == "recommend" and any(v is not None for v in self.imbalance)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _levels(cls, value: Any) -> Any:
+        """``imbalance_ratio`` (categorize) / ``target_gini`` (recommend) → ``imbalance``."""
+        if not isinstance(value, dict):
+            return value
+        task = value.get("task")
+        if "imbalance" in value:
+            right = _LEVEL_KEYS.get(task)
+            hint = f"write {right}: [...]" if right else f"{task} takes no imbalance level"
+            raise ValueError(
+                f"imbalance: ambiguous name; {hint} (categorize: imbalance_ratio, a ratio >= 1; "
+                "recommend: target_gini, a Gini in [0, 1))"
+            )
+        value = dict(value)
+        for t, key in _LEVEL_KEYS.items():
+            if key in value:
+                if task != t and task in ("categorize", "recommend", "search"):
+                    raise ValueError(f"{key}: only for task {t}, not {task}")
+                value["imbalance"] = value.pop(key)
+        return value
+
     @field_validator("imbalance", mode="before")
     @classmethod
     def _listify(cls, value: Any) -> Any:
@@ -138,13 +164,21 @@ class Experiment(BaseModel):
 
     @field_validator("imbalance")
     @classmethod
-    def _positive(cls, values: list[float | None]) -> list[float | None]:
-        for v in values:
-            if v is not None and v <= 0:
-                raise ValueError(f"imbalance values must be positive or null, got {v}")
+    def _distinct(cls, values: list[float | None]) -> list[float | None]:
         if len(set(values)) != len(values):
-            raise ValueError(f"imbalance values repeat: {values}")
+            raise ValueError(f"imbalance levels repeat: {values}")
         return values
+
+    @model_validator(mode="after")
+    def _level_ranges(self) -> Experiment:
+        for v in self.imbalance:
+            if v is None:
+                continue
+            if self.task == "categorize" and v < 1:
+                raise ValueError(f"imbalance_ratio: a ratio rho >= 1 or null, got {v}")
+            if self.task == "recommend" and not 0 <= v < 1:
+                raise ValueError(f"target_gini: a Gini in [0, 1) or null, got {v}")
+        return self
 
 
 class RunConfig(BaseModel):
@@ -188,8 +222,24 @@ def _format_errors(source: str, err: ValidationError) -> str:
         value = e.get("input")
         shown = f" (got {value!r})" if isinstance(value, _SCALAR) else ""
         msg = e["msg"].removeprefix("Value error, ")
+        if e["type"] == "extra_forbidden":
+            msg = _unknown_key(e["loc"])
         lines.append(f"  - {loc or '<top>'}: {msg}{shown}")
     return "\n".join(lines)
+
+
+def _unknown_key(loc: tuple[Any, ...]) -> str:
+    """'unknown key; allowed: [...]; did you mean ...?' for a key of a config block."""
+    from skewbench.specs import suggest
+
+    parents = [p for p in loc[:-1] if isinstance(p, str)]
+    block: type[BaseModel] = RunConfig
+    if parents[:1] == ["experiments"]:
+        block = TuneSettings if parents[1:2] == ["tune"] else Experiment
+    allowed = sorted(block.model_fields)
+    if block is Experiment:  # written names of the imbalance levels
+        allowed = sorted({*allowed, *_LEVEL_KEYS.values()} - {"imbalance"})
+    return f"unknown key; allowed: {allowed}{suggest(str(loc[-1]), allowed)}"
 
 
 def parse_config(data: Any, source: str = "<config>") -> RunConfig:

@@ -25,7 +25,7 @@ Models (``MODELS``; params in their modules under :mod:`skewbench.models.search`
 ``dense_pop`` (popularity prior, ``w``), ``personal`` (query + household history),
 ``finetuned`` (MNRL bi-encoder), ``cross_encoder`` (re-ranks ``first_stage`` top ``depth``).
 
-Treatments (``TREATMENTS``), applied to each query's top ``candidate_k`` (100) list:
+Treatments (``TREATMENTS``), applied to each query's top ``candidates`` (100) list:
 ``none``; ``fair`` (FA*IR), ``xquad``, ``calibrated`` via :func:`skewbench.treatments.rerank.rerank`;
 ``group_norm`` (z-score per group, :mod:`skewbench.models.search.group_norm`). Param ``group``:
 ``brand`` (Private label = 1, the protected group), ``manufacturer`` or ``category``
@@ -35,7 +35,7 @@ catalog products). Other params go to the re-ranker; FA*IR's ``p`` defaults to t
 group's share of the catalog; calibrated's ``target`` is the group distribution of the query's
 own candidate list (the top-k should mirror the candidate pool).
 
-Options: ``k`` (10, list length), ``cutoffs`` ([10]), ``candidate_k`` (100); others are refused.
+Options: ``k`` (10, list length), ``cutoffs`` ([k]), ``candidates`` (max(100, k)).
 
 Tuning (``tune:`` on a model, :mod:`skewbench.tuning`): the spaces are ``TUNE_SPACES`` (declared
 on the model classes: bm25 k1/b, bm25_pop and dense_pop w, hybrid k_rrf, finetuned
@@ -47,11 +47,12 @@ re-ranks the same tuned model's candidates.
 
 Units and counting: every test query is a unit; one with no relevant product (ESCI queries
 judged only Irrelevant) scores 0 and is counted (trec_eval), ``info["n_queries_no_relevant"]``.
-Re-ranker cells also store what caps them: ``candidate_pool_size`` (candidate_k),
+Re-ranker cells also store what caps them: ``candidate_pool_size`` (the ``candidates`` option),
 ``candidate_pool_size_mean`` (real candidates per query), ``protected_group`` and
 ``share_units_no_protected_in_pool``. ``info["n_train_queries"]``: distinct training query
 texts a trained encoder was fitted on (0 for the others); ``n_train_queries_available``: the
 training queries offered (train fold, plus validation fold when refitted).
+
 
 Metrics (every cell): per cutoff c ``ndcg@c`` (linear gain = grade), ``recall@c``, ``mrr@c``,
 and ``ndcg@c_head``/``ndcg@c_tail``/``recall@c_head``/``recall@c_tail`` (mean over the query
@@ -74,13 +75,12 @@ import numpy as np
 import pandas as pd
 
 from skewbench.data.queries import (
-    QUERY_SPLITS,
     SearchData,
     build_search_data,
     head_tail,
     load_completejourney_raw,
 )
-from skewbench.errors import ConfigError, IncompatibleError
+from skewbench.errors import ConfigError
 from skewbench.metrics.exposure import (
     exposure_metrics,
     gini,
@@ -97,7 +97,7 @@ from skewbench.models.search.personal import PersonalisedDense
 from skewbench.models.search.trained import CrossEncoderReranker, FineTunedBiEncoder
 from skewbench.runner.cell import Cell, CellResult, Component
 
-DATASETS = ("completejourney", "esci")
+DATASETS = ("completejourney", "esci", "table")
 MODELS = (
     "bm25",
     "dense",
@@ -112,29 +112,6 @@ RERANKERS = ("fair", "xquad", "calibrated")
 TREATMENTS = ("none", *RERANKERS, "group_norm")
 GROUPS = ("brand", "manufacturer", "category")
 RANK_METRICS = ("ndcg", "recall", "mrr")
-_CJ_PARAMS = {
-    "queries",
-    "test_weeks",
-    "min_item_count",
-    "max_queries",
-    "index_type",
-    "head_share",
-    "query_split",
-    "test_share",
-    "validation_share",
-}
-_ESCI_PARAMS = {
-    "path",
-    "version",
-    "split",
-    "locale",
-    "gains",
-    "max_queries",
-    "retrieval",
-    "query_split",
-    "validation_share",
-}
-_OPTIONS = ("k", "cutoffs", "candidate_k")
 # What `tune: true` searches per model (declared once, on the model classes); models absent
 # here declare nothing to tune.
 TUNE_SPACES: dict[str, dict[str, list[Any]]] = {
@@ -147,97 +124,45 @@ TUNE_SPACES: dict[str, dict[str, list[Any]]] = {
 }
 VALIDATION_METRIC = "ndcg@10"
 TUNABLE = True  # the runner lets models of this task carry `tune:`
-_MODEL_PARAMS: dict[str, set[str]] = {
-    "bm25": {"k1", "b", "method"},
-    "dense": {"index", "hnsw_m", "ef_search"},
-    "hybrid": {"depth", "k_rrf"},
-    "bm25_pop": {"w", "k1", "b"},
-    "dense_pop": {"w"},
-    "personal": {"alpha", "beta"},
-    "finetuned": {"epochs", "max_pairs", "batch_size", "lr", "scale"},
-    "cross_encoder": {
-        "first_stage",
-        "depth",
-        "max_queries",
-        "max_pairs",
-        "negatives",
-        "epochs",
-        "batch_size",
-        "lr",
-    },
-}
-
-
 # ---------------------------------------------------------------------------------------------
 # config checks
 
 
 def _options(cell: Cell) -> tuple[int, list[int], int]:
     o = cell.options
-    extra = sorted(set(o) - set(_OPTIONS))
-    if extra:
-        raise ConfigError(f"options.{extra[0]}: unknown for search; allowed {list(_OPTIONS)}")
     k = int(o.get("k", 10))
     cutoffs = [int(c) for c in o.get("cutoffs", [k])]
-    cand_k = int(o.get("candidate_k", max(100, k)))
-    if k < 1 or not cutoffs or min(cutoffs) < 1 or max(cutoffs) > k:
-        raise ConfigError(f"options: need k >= 1 and 1 <= cutoffs <= k, got k={k}, {cutoffs}")
-    if cand_k < k:
-        raise ConfigError(f"options.candidate_k ({cand_k}) must be >= k ({k})")
+    cand_k = int(o.get("candidates", max(100, k)))
     return k, cutoffs, cand_k
 
 
 def check(cell: Cell) -> None:
-    """Reject unknown names and parameters, and combinations that cannot run."""
+    """Reject unknown names and parameters, and combinations that cannot run (all at once)."""
+    from skewbench.specs.validate import cell_errors, raise_errors
+
+    errors, incompatible = cell_errors(cell)
     ds, model, tr = cell.dataset, cell.model, cell.treatment
-    if ds.name not in DATASETS:
-        raise ConfigError(f"dataset.name: {ds.name!r} is not a search dataset {DATASETS}")
-    allowed = _CJ_PARAMS if ds.name == "completejourney" else _ESCI_PARAMS
-    extra = sorted(set(ds.params) - allowed)
-    if extra:
-        raise ConfigError(
-            f"dataset.params.{extra[0]}: unknown for {ds.name}; allowed {sorted(allowed)}"
-        )
-    if ds.name == "esci" and ds.params.get("retrieval", "judged") not in ("judged", "catalogue"):
-        raise ConfigError(
-            f"dataset.params.retrieval: {ds.params['retrieval']!r}; choose 'judged' (ESCI task 1) "
-            "or 'catalogue'"
-        )
-    if ds.name == "esci" and "path" not in ds.params:
-        raise ConfigError(
-            "dataset.params.path: required for esci (the folder of the parquet files)"
-        )
+    more = []
     queries = ds.params.get("queries", "type")
-    if queries not in ("type", "personalised"):
-        raise ConfigError(f"dataset.params.queries: {queries!r} is not 'type' or 'personalised'")
-    split = ds.params.get("query_split", "unseen")
-    if split not in QUERY_SPLITS or (ds.name == "esci" and split != "unseen"):
-        allowed_splits = QUERY_SPLITS if ds.name == "completejourney" else ("unseen",)
-        raise ConfigError(
-            f"dataset.params.query_split: {split!r}; choose one of {allowed_splits} for {ds.name}"
-        )
-    if model.name not in MODELS:
-        raise ConfigError(f"model.name: {model.name!r}; choose one of {MODELS}")
-    extra = sorted(set(model.params) - _MODEL_PARAMS[model.name])
-    if extra:
-        raise ConfigError(f"model.params.{extra[0]}: unknown for {model.name}")
     if model.name == "personal" and (ds.name != "completejourney" or queries != "personalised"):
-        raise IncompatibleError(
-            "model personal needs dataset completejourney with queries=personalised (a household "
-            "per query)"
+        more.append(
+            "model.name: personal needs dataset completejourney with queries=personalised (a "
+            "household per query)"
         )
-    if tr.name not in TREATMENTS:
-        raise ConfigError(f"treatment.name: {tr.name!r}; choose one of {TREATMENTS}")
-    group = tr.params.get("group", "brand")
-    if tr.name != "none" and group not in GROUPS:
-        raise ConfigError(f"treatment.params.group: {group!r}; choose one of {GROUPS}")
-    if tr.name != "none" and ds.name == "esci" and group != "brand":
-        raise IncompatibleError("esci has brands only: use treatment.params.group=brand")
+    if tr.name != "none" and ds.name == "esci" and tr.params.get("group", "brand") != "brand":
+        more.append("treatment.params.group: esci has brands only: use group=brand")
+    if ds.name == "table" and model.name in ("finetuned", "cross_encoder"):
+        more.append(
+            f"model.name: {model.name} trains on training queries, and a table data set has "
+            "test queries only"
+        )
     if cell.imbalance is not None:
-        raise IncompatibleError("search takes no imbalance level (imbalance: null)")
-    _options(cell)
+        more.append("imbalance: search takes no imbalance level")
+    raise_errors(errors + more, incompatible or (not errors and bool(more)))
     request = getattr(cell, "tune", None)
     if request is not None:
+        if ds.name == "table":
+            raise ConfigError("model.tune: a table data set has no training or validation queries")
         _tune_space(cell, request)
 
 
@@ -269,6 +194,10 @@ def load_data(cell: Cell) -> SearchData:
             if p.get("queries", "type") == "personalised":
                 p.setdefault("max_queries", 1000)
             _DATA[key] = build_search_data(products, purchases, rng=rng, **p)
+        elif cell.dataset.name == "table":
+            from skewbench.data.sources.table import search_data
+
+            _DATA[key] = search_data(p)
         else:
             from skewbench.data.sources.esci import load_esci
 
@@ -282,8 +211,11 @@ def item_groups(data: SearchData, group: str) -> np.ndarray:
     if group == "brand" and "product_category" in cat.columns:
         return (cat["brand"] == "Private").to_numpy().astype(np.int64)
     if group == "category":
-        labels = cat["product_category"].astype(str)
-    else:  # manufacturer; ESCI brand
+        column = "product_category" if "product_category" in cat.columns else "category"
+        labels = cat[column].astype(str)
+    elif group == "brand":  # ESCI and your own catalog: tail brands
+        labels = cat["brand"].astype(str).fillna("NA")
+    else:  # manufacturer
         labels = cat["manufacturer"].astype(str).fillna("NA")
     pop = data.item_popularity
     if pop is None or not np.any(pop):  # ESCI: no purchases, so catalog presence
@@ -461,7 +393,7 @@ def protected_label(data: SearchData, group: str) -> str:
 
 def rerank_caps(data: SearchData, group: str, pool: np.ndarray) -> dict[str, Any]:
     """What caps a re-ranker (INTERFACES §1): the protected group, the mean number of real
-    candidates per unit (lists can be shorter than candidate_k: ESCI task 1, BM25 misses), and
+    candidates per unit (lists can be shorter than the ``candidates`` option: ESCI task 1, BM25 misses), and
     the share of units whose candidate pool holds no protected item — for them no re-ranker
     can expose the group at all."""
     codes = item_groups(data, group)
@@ -486,7 +418,18 @@ def list_metrics(data: SearchData, ranked: np.ndarray) -> dict[str, float]:
     exposure = list_item_stats(ranked, n, position_weights(ranked.shape[1], "log")).exposure
     manu = data.catalog["manufacturer"].astype(str).fillna("NA").to_numpy()
     per_manu = pd.Series(exposure).groupby(manu).sum().to_numpy()
-    return {
+    out: dict[str, float] = {}
+    if data.info.get("source") == "table":  # your catalog: brand and price-band exposure
+        from skewbench.data.groups import column_groups, price_bands
+
+        labels = {}
+        if data.catalog["brand"].notna().any():
+            labels["brand"] = column_groups(data.catalog["brand"].to_numpy())
+        if data.catalog["price"].notna().any():
+            labels["price"] = price_bands(data.catalog["price"].to_numpy(), 4)
+        group_ex = exposure_metrics(ranked, n, pop, groups=labels)
+        out = {k: float(v) for k, v in group_ex.items() if "[" in k}
+    return out | {
         "exposure_gini": float(ex["exposure_gini"]),
         "exposure_gini_manufacturer": gini(per_manu) if exposure.sum() > 0 else float("nan"),
         "private_share": float(ex.get("exposure_share[brand=Private]", 0.0))
@@ -632,4 +575,13 @@ def run(cell: Cell) -> CellResult:
     if cell.treatment.name != "none":
         info.update(rerank_caps(data, cell.treatment.params.get("group", "brand"), cand.items))
         info["candidate_pool_size"] = cand_k
+    # Group exposure, decomposition shares and user groups: skewbench.explain.
+    from skewbench.explain.facts import search_facts
+
+    extra_units, extra_info, extra_metrics = search_facts(
+        data, ranked, truth, cand.items, cell.dataset.name
+    )
+    units = pd.concat([units, pd.DataFrame(extra_units)], axis=1)
+    info.update(extra_info)
+    metrics.update(extra_metrics)
     return CellResult(metrics=metrics, units=units, info=info)
