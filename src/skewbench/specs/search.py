@@ -140,6 +140,24 @@ class CrossEncoder(Spec):
     max_length: int = Field(64, ge=8, description="word pieces per (query, item) pair")
 
 
+class LLMRerank(Spec):
+    first_stage: Literal["bm25", "dense", "hybrid", "bm25_pop", "dense_pop"] = Field(
+        "bm25", description="retriever whose top depth items the LLM re-ranks"
+    )
+    first_stage_params: dict[str, float | int | str] = Field(
+        default_factory=dict, description="parameters of the first stage"
+    )
+    depth: int = Field(10, ge=1, description="first-stage items re-ranked per query")
+    mode: Literal["pointwise", "listwise"] = Field(
+        "pointwise", description="yes/no log-odds per item, or a permutation prompt"
+    )
+    orders: int = Field(1, ge=1, description="listwise: shuffled input orders, Borda-aggregated")
+    window: int = Field(10, ge=2, description="listwise sliding-window size")
+    step: int = Field(5, ge=1, description="listwise sliding-window step")
+    pop_tau: float = Field(0.0, ge=0, description="pointwise: log-odds − tau·log(pop + 1)")
+    model: str = Field("smollm2-135m", description="smollm2-135m, a .gguf file or an HF folder")
+
+
 Group = Literal["brand", "manufacturer", "category"]
 _GROUP = "protected: Private-label brand, or tail manufacturers / categories"
 
@@ -212,6 +230,7 @@ ENTRIES: tuple[Entry, ...] = (
     _m("personal", Personal, "dense query + household history"),
     _m("finetuned", FineTuned, "MiniLM bi-encoder fine-tuned with MNRL"),
     _m("cross_encoder", CrossEncoder, "MiniLM cross-encoder re-scoring a first stage"),
+    _m("llm_rerank", LLMRerank, "LLM (SmolLM2-135M) re-ranking a first stage's top items"),
     _t("none", Empty, "no treatment: the top k candidates"),
     _t("fair", Fair, "FA*IR (Zehlike et al. 2017)"),
     _t("xquad", XQuAD, "xQuAD over the two groups"),

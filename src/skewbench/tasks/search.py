@@ -107,6 +107,7 @@ MODELS = (
     "personal",
     "finetuned",
     "cross_encoder",
+    "llm_rerank",
 )
 RERANKERS = ("fair", "xquad", "calibrated")
 TREATMENTS = ("none", *RERANKERS, "group_norm")
@@ -253,6 +254,11 @@ def build_model(name: str, params: dict[str, Any]) -> Retriever:
         if first not in ("bm25", "dense", "hybrid"):
             raise ConfigError(f"model.params.first_stage: {first!r} is not bm25, dense or hybrid")
         return CrossEncoderReranker(build_model(first, {}), **p)
+    if name == "llm_rerank":
+        from skewbench.models.llm.search import LLMSearchReranker
+
+        first = p.pop("first_stage", "bm25")
+        return LLMSearchReranker(build_model(first, p.pop("first_stage_params", {}) or {}), **p)
     raise ConfigError(f"model.name: {name!r}; choose one of {MODELS}")
 
 
