@@ -40,13 +40,24 @@ def test_effective_number_hand_computed():
     np.testing.assert_allclose(class_weights([1, 2], "effective_number", beta=0.5), [1.2, 0.8])
 
 
-def test_source_formula_gives_majority_the_larger_weight():
-    w = class_weights(COUNTS, "source_formula")
+def test_majority_weighted_gives_majority_the_larger_weight():
+    w = class_weights(COUNTS, "majority_weighted")
     n = COUNTS.sum()
     raw = COUNTS / (n - COUNTS)
     np.testing.assert_allclose(w, raw / raw.sum())
     assert w.sum() == pytest.approx(1.0)
     assert np.argmax(w) == 0 and np.all(np.diff(w) < 0)  # ordered like the counts
+
+
+def test_old_scheme_name_is_refused_naming_the_new_one():
+    with pytest.raises(ConfigError, match="renamed 'majority_weighted'"):
+        class_weights(COUNTS, "source_formula")
+    from skewbench.models.categorize import Treatment
+
+    with pytest.raises(ConfigError, match="treatment.params.scheme.*majority_weighted"):
+        Treatment.parse("class_weight", {"scheme": "source_formula"})
+    with pytest.raises(ConfigError, match="treatment.params.alpha.*majority_weighted"):
+        Treatment.parse("focal", {"alpha": "source_formula"})
 
 
 def test_bad_input():

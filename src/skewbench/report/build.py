@@ -80,7 +80,7 @@ def _categorize_blocks(summary: pd.DataFrame) -> list[Block]:
         wanted = [
             BASE_TREATMENT,
             "class_weight(scheme=inverse)",
-            "class_weight(scheme=source_formula)",
+            "class_weight(scheme=majority_weighted)",
         ]
         sub = summary[(summary["imbalance"] == top) & summary["treatment"].isin(wanted)]
         if not sub.empty:

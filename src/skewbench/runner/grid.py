@@ -14,12 +14,22 @@ def expand(config: RunConfig, *, check: bool = True) -> list[Cell]:
     """All cells of the grid, in a stable order, duplicates (same key) dropped.
 
     Order groups cells by (task, dataset, imbalance, seed) so that a worker's in-process data
-    caches are reused by consecutive cells.
+    caches are reused by consecutive cells. A task module may define ``sweep_options(levels)``:
+    options every cell of an experiment gets from its whole imbalance list (e.g. categorize's
+    fixed training size, which depends on every level of the sweep).
     """
     cells: list[Cell] = []
     seen: set[str] = set()
     for i, exp in enumerate(config.experiments):
         task = get_task(exp.task) if check else None
+        hook = getattr(get_task(exp.task), "sweep_options", None)
+        extra = hook(list(exp.imbalance)) if hook is not None else {}
+        clash = sorted(set(extra) & set(exp.options))
+        if clash:
+            raise ConfigError(
+                f"experiments.{i}.options.{clash[0]}: set from the experiment's imbalance "
+                f"list; remove it from options"
+            )
         datasets = [c for spec in exp.datasets for c in spec.expand()]
         models = [c for spec in exp.models for c in spec.expand()]
         treatments = [c for spec in exp.treatments for c in spec.expand()]
@@ -35,7 +45,7 @@ def expand(config: RunConfig, *, check: bool = True) -> list[Cell]:
                 imbalance=imb,
                 seed=seed,
                 master_seed=config.seed,
-                options=dict(exp.options),
+                options={**exp.options, **extra},
             )
             combo = (dataset.label, model.label, treatment.label, imb)
             if task is not None and combo not in checked:

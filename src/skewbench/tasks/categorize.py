@@ -13,9 +13,16 @@ One cell (dataset, ρ, model, treatment, seed), step by step:
    ``cell.rng("split", data_side=True)``; the same stream then draws the class-balanced test
    view (every class cut to the smallest test class count), so the view is identical for every
    ρ, model and treatment of a replicate;
-3. controlled imbalance: the TRAINING split only is subsampled to the exponential profile with
-   ratio ρ = ``cell.imbalance`` (:func:`skewbench.data.imbalance.subsample_to_ratio`, stream
-   ``cell.rng("imbalance", data_side=True)``); ``None`` keeps it as is;
+3. controlled imbalance at a fixed training size: the TRAINING split only is subsampled to the
+   exponential profile with ratio ρ = ``cell.imbalance`` — class k (rank r_k by available count,
+   0 = most frequent) gets a share ∝ ρ^(−r_k/(K−1)) of a total ``n_train`` that is the SAME for
+   every ρ level of the experiment's sweep (``options.train_size``, below), so a sweep changes
+   only the shape of the class distribution, not the amount of data. Counts are rounded by
+   largest remainder (ties: the more frequent class), so they sum to ``n_train`` exactly; the
+   rows of each class are drawn uniformly under ``cell.rng("imbalance", data_side=True)``.
+   ``None`` keeps the training split as it is (natural size, outside the fixed-size sweep);
+   ``info["n_train"]`` records the size fitted and ``info["achieved_imbalance_ratio"]`` the
+   ratio after rounding;
 4. the treatment is applied by the model, to training rows only; fit (validation split for
    early stopping / model selection only);
 5. predict probabilities on the test split; metrics on the natural test set and, prefixed
@@ -24,6 +31,19 @@ One cell (dataset, ρ, model, treatment, seed), step by step:
    equal counts (ρ = 1) are broken by the natural training counts, so "head" stays the
    naturally frequent classes.
 
+``options.train_size`` (default ``"fixed"``):
+- ``"fixed"``: n_train = the largest total every ρ level of the sweep can supply from this
+  replicate's training split: ⌊min over levels of T(ρ)⌋, T(ρ) = Σ_k n_max ρ^(−r_k/(K−1)) with
+  n_max = min_k avail_k ρ^(r_k/(K−1)) (the exponential profile at its largest). The sweep's
+  levels reach every cell as ``options.imbalance_levels`` (set by the grid from
+  ``imbalance``, :func:`sweep_options`); the split does not depend on ρ, so every level of a
+  replicate computes the same n_train (replicates may differ slightly: their splits do);
+- an integer: that n_train for every level (refused if a level cannot supply it);
+- ``"natural"``: each level at its own largest size (⌊n_max ρ^(−r_k/(K−1))⌋ per class) — the
+  earlier behaviour, where ρ and training size change together.
+A level is reachable when its smallest class gets at least one example (before rounding);
+an unreachable ρ is refused at validation, naming the largest reachable value.
+
 ``units``: one row per test example — ``unit`` (the data set's row label),
 ``balanced_accuracy`` (the example's share of balanced accuracy: mean over units = the
 metric), ``true``, ``pred``, ``correct``, ``max_proba``, ``in_balanced_view``.
@@ -31,6 +51,7 @@ metric), ``true``, ``pred``, ``correct``, ``max_proba``, ``in_balanced_view``.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -38,6 +59,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from skewbench.data.split import stratified_group_split, stratified_split, within_group_rank
 from skewbench.errors import ConfigError
 from skewbench.models.categorize import MODELS as MODEL_CLASSES
 from skewbench.models.categorize.base import TREATMENT_PARAMS, Treatment
@@ -47,7 +69,8 @@ MODELS = tuple(MODEL_CLASSES)
 TREATMENTS = tuple(TREATMENT_PARAMS)
 DEFAULT_MIN_CLASS_COUNT = 20
 DEFAULT_FRACTIONS = (0.7, 0.1, 0.2)
-OPTIONS = ("fractions",)
+OPTIONS = ("fractions", "train_size", "imbalance_levels")
+TRAIN_SIZES = ("fixed", "natural")
 ENCODED_MODELS = ("minilm_frozen",)  # models whose embeddings prepare() puts in the cache
 
 
@@ -78,6 +101,9 @@ def check(cell: Cell) -> None:
                 f"options.{key}: unknown option for categorize; allowed: {list(OPTIONS)}"
             )
     _fractions(cell)
+    _train_size_option(cell)
+    if rho is not None:
+        _training_counts_and_size(cell)  # raises ConfigError for an unreachable level
     if cell.model.name not in MODEL_CLASSES:
         raise ConfigError(
             f"model.name: unknown categorize model {cell.model.name!r}; choose "
@@ -101,6 +127,199 @@ def _fractions(cell: Cell) -> tuple[float, ...]:
             f"(train, validation, test), got {f!r}"
         )
     return tuple(float(x) for x in f)
+
+
+def sweep_options(levels: list[float | None]) -> dict[str, Any]:
+    """Options the grid adds to every cell of one experiment: the sweep's ρ levels."""
+    return {"imbalance_levels": sorted(float(v) for v in levels if v is not None)}
+
+
+def _train_size_option(cell: Cell) -> str | int:
+    v = cell.options.get("train_size", "fixed")
+    ok = v in TRAIN_SIZES or (isinstance(v, int) and not isinstance(v, bool) and v >= 2)
+    if not ok:
+        raise ConfigError(
+            f"options.train_size: expected one of {list(TRAIN_SIZES)} or an integer >= 2, got {v!r}"
+        )
+    levels = cell.options.get("imbalance_levels", [])
+    if not isinstance(levels, list) or not all(
+        isinstance(x, int | float) and not isinstance(x, bool) and x >= 1 for x in levels
+    ):
+        raise ConfigError(
+            f"options.imbalance_levels: set from the experiment's imbalance list; expected "
+            f"numbers >= 1, got {levels!r}"
+        )
+    return v
+
+
+# ---------------------------------------------------------------------------------------------
+# controlled imbalance at a fixed training size (module doc, step 3)
+
+
+def _exponents(avail: np.ndarray) -> np.ndarray:
+    """e_k = r_k / (K − 1), r_k the rank by available count (0 = most frequent)."""
+    from skewbench.data.imbalance import class_ranks
+
+    k = avail.size
+    return class_ranks(avail) / max(k - 1, 1)
+
+
+def profile_total(avail: np.ndarray, rho: float) -> float:
+    """T(ρ): the real-valued total of the exponential profile at its largest (module doc)."""
+    e = _exponents(avail)
+    n_max = float(np.min(avail * rho**e))
+    return float(n_max * np.sum(rho ** (-e)))
+
+
+def fixed_size_targets(avail: np.ndarray, rho: float, total: int) -> np.ndarray:
+    """Per-class counts of the exponential profile with ratio ρ summing to ``total``.
+
+    Real targets x_k = total · ρ^(−e_k) / Σ_j ρ^(−e_j), floored, then the remainder handed out
+    one each by largest fractional part (ties: lower rank, i.e. the more frequent class).
+    Needs total ≤ T(ρ) (then x_k ≤ avail_k, so no class is asked for more than it has) and
+    min x_k ≥ 1 (:func:`reachable`).
+    """
+    e = _exponents(avail)
+    x = total * rho ** (-e) / np.sum(rho ** (-e))
+    out = np.floor(x + 1e-9).astype(np.int64)
+    rest = int(total - out.sum())
+    if rest > 0:
+        order = np.lexsort((e, -(x - out)))
+        out[order[:rest]] += 1
+    return np.minimum(out, avail.astype(np.int64))
+
+
+def take_per_class(codes: np.ndarray, take: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Sorted positions of a uniform random subset of ``take[c]`` rows of every class c."""
+    order = np.lexsort((rng.random(codes.size), codes))  # by class, random within class
+    within = within_group_rank(codes, order, take.size)
+    return np.sort(order[within < take[codes[order]]])
+
+
+def _tail_target(avail: np.ndarray, rho: float, total: float) -> float:
+    e = _exponents(avail)
+    return float(total * rho**-1.0 / np.sum(rho ** (-e)))
+
+
+def common_train_size(avail: np.ndarray, levels: list[float]) -> int:
+    """⌊min over levels of T(ρ)⌋: the largest total every level can supply."""
+    return int(np.floor(min(profile_total(avail, r) for r in levels) + 1e-9))
+
+
+def _level_total(avail: np.ndarray, rho: float, levels: list[float], mode: str | int) -> float:
+    if mode == "natural":
+        return profile_total(avail, rho)
+    if mode == "fixed":
+        return float(common_train_size(avail, sorted({*levels, rho})))
+    return float(mode)
+
+
+def reachable(avail: np.ndarray, rho: float, levels: list[float], mode: str | int) -> bool:
+    """Whether level ρ gives its smallest class at least one example (before rounding)."""
+    if avail.size < 2 or rho == 1:
+        return True
+    total = _level_total(avail, rho, levels, mode)
+    if mode == "natural":  # n_max / ρ: the floor of the profile at its own largest size
+        e = _exponents(avail)
+        return float(np.min(avail * rho**e)) / rho >= 1 - 1e-9
+    return _tail_target(avail, rho, total) >= 1 - 1e-9
+
+
+def largest_reachable(avail: np.ndarray, levels: list[float], mode: str | int) -> float:
+    """The largest ρ reachable together with the other levels (bisection on log ρ; the tail
+    target decreases in ρ)."""
+    others = [r for r in levels]
+    lo, hi = 0.0, 40.0  # log ρ in [0, 40]
+    if reachable(avail, float(np.exp(hi)), others, mode):
+        return float(np.exp(hi))
+    for _ in range(100):
+        mid = 0.5 * (lo + hi)
+        if reachable(avail, float(np.exp(mid)), others, mode):
+            lo = mid
+        else:
+            hi = mid
+    return float(np.exp(lo))
+
+
+def _training_counts_and_size(cell: Cell) -> tuple[np.ndarray, int | None]:
+    """(available training counts per class, n_train of this cell's level or None)."""
+    tr_counts = _split_cached(cell)[3]
+    rho = cell.imbalance
+    if rho is None:
+        return tr_counts, None
+    mode = _train_size_option(cell)
+    levels = [float(v) for v in cell.options.get("imbalance_levels", [])] or [float(rho)]
+    if float(rho) not in levels:
+        levels = sorted({*levels, float(rho)})
+    avail = tr_counts.astype(float)
+    if (avail <= 0).any():
+        raise ConfigError(
+            f"imbalance: a class has no training example in replicate {cell.seed}; raise "
+            f"dataset.params.min_class_count"
+        )
+    for r in levels:
+        if not reachable(avail, r, [x for x in levels if x != r], mode):
+            best = largest_reachable(avail, [x for x in levels if x != r], mode)
+            raise ConfigError(
+                f"imbalance: ratio {r:g} is not reachable on {cell.dataset.label} with "
+                f"train_size={mode!r} (its smallest class would get fewer than 1 training "
+                f"example); the largest reachable ratio with this sweep is {np.floor(best):g}"
+            )
+    if mode == "natural":
+        from skewbench.data.imbalance import exponential_profile_targets
+
+        return tr_counts, int(exponential_profile_targets(avail, float(rho)).sum())
+    total = int(_level_total(avail, float(rho), levels, mode))
+    for r in levels:
+        if total > profile_total(avail, r) + 1e-9:
+            raise ConfigError(
+                f"options.train_size: {total} training examples cannot follow ratio {r:g} "
+                f"on {cell.dataset.label} (at most {int(profile_total(avail, r))})"
+            )
+    return tr_counts, total
+
+
+def _split_cached(cell: Cell) -> tuple[np.ndarray, ...]:
+    """(train, validation, test positions, training class counts, balanced test view positions
+    into test) of the cell's replicate; memoised per process."""
+    key = (
+        json.dumps(cell.dataset.to_dict(), sort_keys=True, default=str),
+        _fractions(cell),
+        cell.seed,
+        cell.master_seed,
+    )
+    if key not in _SPLITS:
+        df, _, label_col = _load_cached(cell.dataset)
+        codes = np.unique(df[label_col].astype(str).to_numpy(), return_inverse=True)[1]
+        split_rng = cell.rng("split", data_side=True)
+        group = _group_column(cell.dataset)
+        if group is None:
+            tr, va, te = stratified_split(codes, _fractions(cell), rng=split_rng)
+        else:
+            tr, va, te = stratified_group_split(
+                codes, df[group].astype(str).to_numpy(), _fractions(cell), rng=split_rng
+            )
+        # the balanced test view continues the same stream (identical across ρ and models)
+        bal = balanced_view(codes[te], split_rng)
+        k = int(codes.max()) + 1
+        if len(_SPLITS) >= 8:
+            _SPLITS.clear()
+        _SPLITS[key] = (tr, va, te, np.bincount(codes[tr], minlength=k), bal)
+    return _SPLITS[key]
+
+
+_SPLITS: dict[tuple[Any, ...], tuple[np.ndarray, ...]] = {}
+_FRAMES: dict[str, tuple[pd.DataFrame, str, str]] = {}
+
+
+def _load_cached(dataset: Any) -> tuple[pd.DataFrame, str, str]:
+    """:func:`load_dataset`, memoised per process (check and run of one cell load once)."""
+    key = json.dumps(dataset.to_dict(), sort_keys=True, default=str)
+    if key not in _FRAMES:
+        if len(_FRAMES) >= 2:
+            _FRAMES.clear()
+        _FRAMES[key] = load_dataset(dataset)
+    return _FRAMES[key]
 
 
 def _group_column(dataset: Any) -> str | None:
@@ -173,31 +392,25 @@ def class_groups(train_counts: np.ndarray, natural_counts: np.ndarray) -> np.nda
 
 def run(cell: Cell) -> CellResult:
     """Run one cell (module doc)."""
-    from skewbench.data.imbalance import imbalance_ratio, subsample_to_ratio
-    from skewbench.data.split import stratified_group_split, stratified_split
+    from skewbench.data.imbalance import exponential_profile_targets, imbalance_ratio
     from skewbench.metrics.classification import classification_metrics
 
-    check(cell)
     t0 = time.perf_counter()
-    df, text_col, label_col = load_dataset(cell.dataset)
+    check(cell)  # loads the data and splits it (memoised): counted as data time
+    df, text_col, label_col = _load_cached(cell.dataset)
     texts = df[text_col].to_numpy(dtype=object)
     classes, codes = np.unique(df[label_col].astype(str).to_numpy(), return_inverse=True)
     k = classes.size
 
-    split_rng = cell.rng("split", data_side=True)
-    group = _group_column(cell.dataset)
-    if group is None:
-        tr, va, te = stratified_split(codes, _fractions(cell), rng=split_rng)
-    else:
-        tr, va, te = stratified_group_split(
-            codes, df[group].astype(str).to_numpy(), _fractions(cell), rng=split_rng
-        )
-    bal = balanced_view(codes[te], split_rng)
-    natural_counts = np.bincount(codes[tr], minlength=k)
+    tr, va, te, natural_counts, bal = _split_cached(cell)
+    avail, n_train = _training_counts_and_size(cell)
     if cell.imbalance is not None:
-        keep = subsample_to_ratio(
-            codes[tr], float(cell.imbalance), cell.rng("imbalance", data_side=True)
-        )
+        mode = _train_size_option(cell)
+        if mode == "natural":
+            targets = exponential_profile_targets(avail.astype(float), float(cell.imbalance))
+        else:
+            targets = fixed_size_targets(avail.astype(float), float(cell.imbalance), n_train)
+        keep = take_per_class(codes[tr], targets, cell.rng("imbalance", data_side=True))
         tr = tr[keep]
     train_counts = np.bincount(codes[tr], minlength=k)
     groups = class_groups(train_counts, natural_counts)
@@ -241,6 +454,8 @@ def run(cell: Cell) -> CellResult:
     info: dict[str, Any] = {
         "classes": classes.tolist(),
         "train_counts": train_counts.tolist(),
+        "available_train_counts": natural_counts.tolist(),
+        "train_size_mode": None if cell.imbalance is None else _train_size_option(cell),
         "class_groups": groups.tolist(),
         "achieved_imbalance_ratio": imbalance_ratio(train_counts),
         "n_train": int(tr.size),

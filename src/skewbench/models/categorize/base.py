@@ -6,7 +6,7 @@ the controlled-imbalance subsample and before any resampling; class weights and 
 
 Treatments (name → parameters with defaults):
 - ``none``;
-- ``class_weight`` {scheme: inverse | sqrt_inverse | effective_number | source_formula,
+- ``class_weight`` {scheme: inverse | sqrt_inverse | effective_number | majority_weighted,
   beta: 0.999 (effective_number only)} — see :mod:`skewbench.treatments.weights`;
 - ``focal`` {gamma: 2.0, alpha: null | scheme name | list of K floats};
 - ``logit_adjust_loss`` {tau: 1.0}; ``logit_adjust_posthoc`` {tau: 1.0};
@@ -27,7 +27,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from skewbench.errors import ConfigError, IncompatibleError
-from skewbench.treatments.weights import SCHEMES, class_weights
+from skewbench.treatments.weights import SCHEMES, check_scheme, class_weights
 
 TREATMENT_PARAMS: dict[str, dict[str, Any]] = {
     "none": {},
@@ -67,14 +67,13 @@ class Treatment:
                 )
         full = {**allowed, **params}
         if name == "class_weight":
-            if full["scheme"] not in SCHEMES:
-                raise ConfigError(
-                    f"treatment.params.scheme: {full['scheme']!r} is not one of {list(SCHEMES)}"
-                )
+            check_scheme(full["scheme"])
             _number(full, "beta", 0.0, 1.0, hi_open=True)
         if name == "focal":
             _number(full, "gamma", 0.0, np.inf)
             a = full["alpha"]
+            if isinstance(a, str):
+                check_scheme(a, "treatment.params.alpha")
             if not (a is None or a in SCHEMES or _is_float_list(a)):
                 raise ConfigError(
                     f"treatment.params.alpha: expected null, one of "
