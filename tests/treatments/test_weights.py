@@ -67,3 +67,19 @@ def test_bad_input():
         class_weights([3, 1], "balanced")
     with pytest.raises(ConfigError, match="beta"):
         class_weights([3, 1], "effective_number", beta=1.0)
+
+
+def test_recall_adaptive_update_rule():
+    from skewbench.treatments.weights import ema, recall_adaptive_update
+
+    # equal recall leaves weights as they are (class-mean 1)
+    np.testing.assert_allclose(recall_adaptive_update(np.ones(3), np.full(3, 0.4)), 1.0)
+    # hand-computed: r = (0.9, 0.5, 0.1), mean 0.5, step 1 → exp(−0.4, 0, 0.4), mean-normalised
+    r = np.array([0.9, 0.5, 0.1])
+    raw = np.exp([-0.4, 0.0, 0.4])
+    np.testing.assert_allclose(recall_adaptive_update(np.ones(3), r), raw / raw.mean())
+    # bounds clip after normalising
+    w = recall_adaptive_update(np.ones(3), np.array([1.0, 1.0, 0.0]), step=10, upper=2.0)
+    assert w.max() == 2.0 and w.min() >= 0.1
+    np.testing.assert_allclose(ema(np.array([0.0, 1.0]), np.array([1.0, 1.0]), 0.25), [0.25, 1])
+    np.testing.assert_array_equal(ema(None, np.array([0.3]), 0.25), [0.3])

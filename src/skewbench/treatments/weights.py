@@ -81,3 +81,37 @@ def class_weights(
         return a / a.sum()
     check_scheme(scheme)
     raise AssertionError("unreachable")  # check_scheme raised
+
+
+def recall_adaptive_update(
+    weights: np.ndarray,
+    smoothed_recall: np.ndarray,
+    *,
+    step: float = 1.0,
+    lower: float = 0.1,
+    upper: float = 10.0,
+) -> np.ndarray:
+    """One validation-driven re-weighting step (the ``adaptive_recall`` treatment).
+
+    Rule, applied after every epoch (or evaluation) with r̂_k the class's smoothed validation
+    recall and r̄ its mean over classes::
+
+        w_k ← w_k · exp(step · (r̄ − r̂_k))        (multiplicative, like group DRO's update)
+        w   ← w / mean_k(w)                         (class-mean 1: only relative weights move)
+        w_k ← clip(w_k, lower, upper)               (bounds: no class is ignored or dominates)
+
+    Classes recalled worse than average gain weight, better ones lose it; equal recall leaves
+    the weights unchanged. Start from w = 1. Smoothing of the recall is the caller's
+    (:func:`ema`), because validation recall of a small class is noisy.
+    """
+    w = np.asarray(weights, dtype=np.float64)
+    r = np.asarray(smoothed_recall, dtype=np.float64)
+    w = w * np.exp(step * (r.mean() - r))
+    return np.clip(w / w.mean(), lower, upper)
+
+
+def ema(previous: np.ndarray | None, value: np.ndarray, smoothing: float) -> np.ndarray:
+    """Exponential moving average: (1 − μ)·previous + μ·value (μ = ``smoothing``; the first
+    value is taken as is)."""
+    v = np.asarray(value, dtype=np.float64)
+    return v if previous is None else (1.0 - smoothing) * previous + smoothing * v

@@ -32,7 +32,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
 
-from skewbench.models.categorize.base import TREATMENT_PARAMS, CategorizeModel
+from skewbench.models.categorize.base import TORCH_ONLY, TREATMENT_PARAMS, CategorizeModel
 from skewbench.treatments.losses import log_prior, posthoc_logit_adjust, softmax
 from skewbench.treatments.sampling import resample
 
@@ -52,12 +52,18 @@ class TfidfLR(CategorizeModel):
     SUPPORTS: ClassVar[frozenset[str]] = frozenset(TREATMENT_PARAMS) - {
         "focal",
         "logit_adjust_loss",
+        *TORCH_ONLY,
     }
     REASONS: ClassVar[dict[str, str]] = {
         "focal": "scikit-learn's LogisticRegression has a fixed log-loss (no focal term); "
         "use minilm_frozen or minilm_finetune",
         "logit_adjust_loss": "scikit-learn's LogisticRegression cannot add τ·log π to its "
         "logits during training; use logit_adjust_posthoc or a torch model",
+        **{
+            t: "scikit-learn's LogisticRegression has a fixed loss and no epoch schedule; "
+            "use minilm_frozen, minilm_finetune (or seed_keras where it applies)"
+            for t in TORCH_ONLY
+        },
     }
 
     def fit(
