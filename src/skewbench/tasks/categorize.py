@@ -464,6 +464,10 @@ def run(cell: Cell) -> CellResult:
         "n_test": int(te.size),
         "n_test_balanced": int(bal.size),
         "converged": getattr(model, "converged_", None),
+        # per-epoch loss/accuracy/val_loss/val_accuracy (Keras model) and the class-weight
+        # vectors a schedule set (DRW, adaptive_recall); None where the model has none
+        "history": getattr(model, "history_", None),
+        "weight_history": getattr(model, "weight_history_", None) or None,
         "per_class": per_class.to_dict("records"),
         "data_seconds": t_data - t0,
         "fit_seconds": t_fit - t_data,
