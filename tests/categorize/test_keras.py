@@ -91,3 +91,18 @@ def test_refusals():
     for t in ("smote", "ldam", "crt", "tau_norm"):
         with pytest.raises(IncompatibleError):
             KerasEmbedMLP.check(Treatment.parse(t), {})
+
+
+def test_learning_curve_plot(tmp_path):
+    from skewbench.models.categorize.learning_curves import plot_learning_curves
+
+    h = {
+        "loss": [1.0, 0.5],
+        "accuracy": [0.5, 0.8],
+        "val_loss": [1.1, 0.9],
+        "val_accuracy": [0.4, 0.6],
+    }
+    out = plot_learning_curves([("none", h), ("none", h), ("drw", h)], tmp_path / "lc.png", "t")
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with pytest.raises(ValueError, match="no histories"):
+        plot_learning_curves([], tmp_path / "x.png")

@@ -1,7 +1,7 @@
-"""Frozen MiniLM sentence embeddings (cached) + a linear softmax head trained in torch.
+"""Frozen sentence embeddings (cached) + a linear softmax head trained in torch.
 
-Embeddings: :func:`skewbench.encoders.encode` (all-MiniLM-L6-v2, unit norm, from the disk
-cache), standardised per dimension with the training rows' mean and std. Head: z = xW + b,
+Embeddings: :func:`skewbench.encoders.encode` (``encoder``: ``minilm`` = all-MiniLM-L6-v2,
+the default, or ``mpnet`` = all-mpnet-base-v2; unit norm, from the disk cache), standardised per dimension with the training rows' mean and std. Head: z = xW + b,
 trained with the treatment's loss (:func:`.base.make_torch_loss`) plus L2 ``weight_decay`` on
 W, by full-batch Adam (``batch_size=None``) or minibatch Adam with a seeded shuffle.
 Early stopping: every ``eval_every`` epochs the same loss is computed on the validation split;
