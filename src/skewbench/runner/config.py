@@ -16,9 +16,13 @@ Shape::
           - {name: class_weight, scheme: inverse}
           - {name: xquad, sweep: {lambda: [0.25, 0.5, 1.0]}}   # one cell per value
         options: {}               # task-level options passed to every cell
+        tune: {method: grid, trials: 20, metric: ndcg@10, refit: true}   # optional
 
 A component is a bare name or a mapping with ``name``, its parameters, and an optional
-``sweep`` of parameter → list of values, expanded into one component per combination.
+``sweep`` of parameter → list of values, expanded into one component per combination. A model
+component may also carry ``tune`` (``true`` = the model's declared space, or a mapping param →
+list of values / ``{low, high, log, int}``): its values are then chosen on a validation split
+carved from training (``skewbench.tuning``); the experiment's ``tune`` block sets how.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from skewbench.errors import ConfigError
 from skewbench.runner.cell import Component
+from skewbench.tuning import TuneSettings
 
 _SCALAR = (str, int, float, bool, type(None))
 
@@ -44,6 +49,7 @@ class ComponentSpec(BaseModel):
     name: str = Field(min_length=1)
     params: dict[str, Any] = Field(default_factory=dict)
     sweep: dict[str, list[Any]] = Field(default_factory=dict)
+    tune: bool | dict[str, Any] | None = None  # models only; see skewbench.tuning
 
     @model_validator(mode="before")
     @classmethod
@@ -51,9 +57,9 @@ class ComponentSpec(BaseModel):
         if isinstance(value, str):
             return {"name": value}
         if isinstance(value, dict) and "params" not in value:
-            rest = {k: v for k, v in value.items() if k not in ("name", "sweep")}
+            rest = {k: v for k, v in value.items() if k not in ("name", "sweep", "tune")}
             out = {"params": rest}
-            for key in ("name", "sweep"):
+            for key in ("name", "sweep", "tune"):
                 if key in value:
                     out[key] = value[key]
             return out
@@ -66,6 +72,14 @@ class ComponentSpec(BaseModel):
                 raise ValueError(f"sweep of {key!r} is empty")
             if key in self.params:
                 raise ValueError(f"{key!r} is both a fixed parameter and swept")
+        if self.tune is False:
+            object.__setattr__(self, "tune", None)
+        if isinstance(self.tune, dict):
+            if not self.tune:
+                raise ValueError("tune: an empty mapping tunes nothing (use true or name params)")
+            for key in self.tune:
+                if key in self.params or key in self.sweep:
+                    raise ValueError(f"{key!r} is both tuned and fixed/swept")
         return self
 
     def expand(self) -> list[Component]:
@@ -90,6 +104,32 @@ class Experiment(BaseModel):
     models: list[ComponentSpec] = Field(min_length=1)
     treatments: list[ComponentSpec] = Field(default_factory=lambda: [ComponentSpec(name="none")])
     options: dict[str, Any] = Field(default_factory=dict)
+    tune: TuneSettings | None = None
+    uniform_control: bool | None = None  # default: true when the imbalance sweep is set
+
+    @model_validator(mode="after")
+    def _tune_where_allowed(self) -> Experiment:
+        for kind in ("datasets", "treatments"):
+            for i, spec in enumerate(getattr(self, kind)):
+                if spec.tune is not None:
+                    raise ValueError(f"{kind}.{i}.tune: only models can be tuned")
+        if self.tune is not None and not any(m.tune is not None for m in self.models):
+            raise ValueError(
+                "tune: the experiment sets tuning but no model has a `tune:` key "
+                "(add tune: true or a space to a model)"
+            )
+        if self.uniform_control:
+            if self.task != "recommend":
+                raise ValueError("uniform_control: only the recommend task has matched controls")
+            if all(v is None for v in self.imbalance):
+                raise ValueError("uniform_control: needs an imbalance sweep (target Gini levels)")
+        return self
+
+    def controls(self) -> bool:
+        """Whether matched uniform-control cells are generated (recommend sweeps)."""
+        if self.uniform_control is not None:
+            return self.uniform_control
+        return self.task == "recommend" and any(v is not None for v in self.imbalance)
 
     @field_validator("imbalance", mode="before")
     @classmethod

@@ -44,6 +44,14 @@ One cell (dataset, ρ, model, treatment, seed), step by step:
 A level is reachable when its smallest class gets at least one example (before rounding);
 an unreachable ρ is refused at validation, naming the largest reachable value.
 
+Tuning (``tune:`` on the model, :mod:`skewbench.tuning`): each candidate parameter set is fitted
+on the cell's training rows (after the subsample, with the treatment) and scored on the
+validation split (default metric ``balanced_accuracy``; also ``macro_f1``, ``accuracy``); the
+best candidate's fitted model is the cell's model. Validation is never merged into training
+(``refit`` is recorded as false): it holds the natural class profile, which would undo the
+controlled imbalance, and it is the early-stopping set. Test is touched once, after the choice.
+``info["tuning"]`` holds the record (INTERFACES §4).
+
 ``units``: one row per test example — ``unit`` (the data set's row label),
 ``balanced_accuracy`` (the example's share of balanced accuracy: mean over units = the
 metric), ``true``, ``pred``, ``correct``, ``max_proba``, ``in_balanced_view``.
@@ -71,7 +79,13 @@ DEFAULT_MIN_CLASS_COUNT = 20
 DEFAULT_FRACTIONS = (0.7, 0.1, 0.2)
 OPTIONS = ("fractions", "train_size", "imbalance_levels")
 TRAIN_SIZES = ("fixed", "natural")
-ENCODED_MODELS = ("minilm_frozen",)  # models whose embeddings prepare() puts in the cache
+ENCODED_MODELS = ("minilm_frozen",)
+TUNABLE = True
+TUNE_METRICS = (
+    "balanced_accuracy",
+    "macro_f1",
+    "accuracy",
+)  # models whose embeddings prepare() puts in the cache
 
 
 def check(cell: Cell) -> None:
@@ -111,6 +125,21 @@ def check(cell: Cell) -> None:
         )
     treatment = Treatment.parse(cell.treatment.name, cell.treatment.params)
     MODEL_CLASSES[cell.model.name].check(treatment, cell.model.params)
+    if cell.tune is not None:
+        _tune_space(cell)
+
+
+def _tune_space(cell: Cell) -> Any:
+    from skewbench.tuning import parse_space
+
+    cls = MODEL_CLASSES[cell.model.name]
+    space = parse_space(cell.tune["space"], cls.tune_space, fixed=cell.model.params, what="model")
+    metric = cell.tune.get("metric") or "balanced_accuracy"
+    if metric not in TUNE_METRICS:
+        raise ConfigError(
+            f"tune.metric: categorize tunes on one of {list(TUNE_METRICS)}, got {metric!r}"
+        )
+    return space
 
 
 def _fractions(cell: Cell) -> tuple[float, ...]:
@@ -390,6 +419,50 @@ def class_groups(train_counts: np.ndarray, natural_counts: np.ndarray) -> np.nda
     return groups
 
 
+def _tuned_model(
+    cell: Cell,
+    treatment: Treatment,
+    texts: np.ndarray,
+    codes: np.ndarray,
+    tr: np.ndarray,
+    va: np.ndarray,
+    k: int,
+) -> tuple[Any, dict[str, Any]]:
+    """Search the model's space on validation; returns (the chosen fitted model, the record)."""
+    from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score
+
+    from skewbench.tuning import TuneSettings, search
+
+    space = _tune_space(cell)
+    metric = cell.tune.get("metric") or "balanced_accuracy"
+    score_fn = {
+        "balanced_accuracy": balanced_accuracy_score,
+        "accuracy": accuracy_score,
+        "macro_f1": lambda a, b: f1_score(a, b, average="macro"),
+    }[metric]
+    settings = TuneSettings(
+        method=cell.tune.get("method", "grid"),
+        trials=int(cell.tune.get("trials", 20)),
+        metric=metric,
+        refit=False,
+    )
+    fitted: dict[str, Any] = {}
+    vtexts = list(texts[va])
+
+    def evaluate(params: dict[str, Any]) -> float:
+        m = MODEL_CLASSES[cell.model.name](
+            treatment, cell.seed_int("model"), **{**cell.model.params, **params}
+        )
+        m.fit(list(texts[tr]), codes[tr], vtexts, codes[va], k)
+        fitted[repr(sorted(params.items()))] = m
+        return float(score_fn(codes[va], m.predict_proba(vtexts).argmax(axis=1)))
+
+    result = search(
+        space, evaluate, settings=settings, metric=metric, rng=cell.rng("tune", data_side=True)
+    )
+    return fitted[repr(sorted(result.chosen.items()))], result.to_info()
+
+
 def run(cell: Cell) -> CellResult:
     """Run one cell (module doc)."""
     from skewbench.data.imbalance import exponential_profile_targets, imbalance_ratio
@@ -417,8 +490,14 @@ def run(cell: Cell) -> CellResult:
     t_data = time.perf_counter()
 
     treatment = Treatment.parse(cell.treatment.name, cell.treatment.params)
-    model = MODEL_CLASSES[cell.model.name](treatment, cell.seed_int("model"), **cell.model.params)
-    model.fit(list(texts[tr]), codes[tr], list(texts[va]), codes[va], k)
+    tuning = None
+    if cell.tune is None:
+        model = MODEL_CLASSES[cell.model.name](
+            treatment, cell.seed_int("model"), **cell.model.params
+        )
+        model.fit(list(texts[tr]), codes[tr], list(texts[va]), codes[va], k)
+    else:
+        model, tuning = _tuned_model(cell, treatment, texts, codes, tr, va, k)
     t_fit = time.perf_counter()
     proba = model.predict_proba(list(texts[te]))
     pred = proba.argmax(axis=1)
@@ -464,6 +543,7 @@ def run(cell: Cell) -> CellResult:
         "n_test": int(te.size),
         "n_test_balanced": int(bal.size),
         "converged": getattr(model, "converged_", None),
+        "tuning": tuning,
         # per-epoch loss/accuracy/val_loss/val_accuracy (Keras model) and the class-weight
         # vectors a schedule set (DRW, adaptive_recall); None where the model has none
         "history": getattr(model, "history_", None),

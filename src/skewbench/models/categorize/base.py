@@ -196,6 +196,8 @@ class CategorizeModel:
 
     name: ClassVar[str]
     PARAMS: ClassVar[dict[str, Any]] = {}
+    # searchable ranges for ``tune: true`` (param → values), see skewbench.tuning
+    tune_space: ClassVar[dict[str, list[Any]]] = {}
     SUPPORTS: ClassVar[frozenset[str]] = frozenset(TREATMENT_PARAMS)
     REASONS: ClassVar[dict[str, str]] = {}
 

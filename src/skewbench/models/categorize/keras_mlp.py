@@ -89,6 +89,8 @@ def to_ids(texts: Sequence[str], vocab: dict[str, int], max_len: int) -> np.ndar
 class KerasEmbedMLP(CategorizeModel):
     name: ClassVar[str] = "keras_embed_mlp"
     DRW_START: ClassVar[int] = 6
+    # the source's architecture and schedule are the object of study: nothing is tuned
+    tune_space: ClassVar[dict[str, list[Any]]] = {}
     PARAMS: ClassVar[dict[str, Any]] = {
         "vocab_size": 20_000,
         "max_len": 100,

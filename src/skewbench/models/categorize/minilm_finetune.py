@@ -65,6 +65,7 @@ def _features(model: Any, texts: list[str]) -> dict[str, Any]:
 class MiniLMFinetune(CategorizeModel):
     name: ClassVar[str] = "minilm_finetune"
     DRW_START: ClassVar[int] = 2
+    tune_space: ClassVar[dict[str, list[Any]]] = {"lr": [1e-5, 2e-5, 5e-5]}
     PARAMS: ClassVar[dict[str, Any]] = {
         "encoder": "minilm",
         "max_train": 2000,

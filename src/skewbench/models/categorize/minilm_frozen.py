@@ -38,6 +38,10 @@ from skewbench.treatments.sampling import resample
 class MiniLMFrozen(CategorizeModel):
     name: ClassVar[str] = "minilm_frozen"
     DRW_START: ClassVar[int] = 100
+    tune_space: ClassVar[dict[str, list[Any]]] = {
+        "lr": [0.003, 0.01, 0.03],
+        "weight_decay": [0.0, 1e-4, 1e-3],
+    }
     PARAMS: ClassVar[dict[str, Any]] = {
         "encoder": "minilm",
         "lr": 0.01,
