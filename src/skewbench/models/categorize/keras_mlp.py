@@ -17,7 +17,9 @@ is not switched on: it changed no number and cost 1.5× the time per epoch.
 
 Tokenizer (ours; Keras' ``TextVectorization`` needs TensorFlow): lower-case, tokens are runs of
 ``[a-z0-9']``; the vocabulary is the ``vocab_size`` − 2 most frequent tokens of the TRAINING
-texts (ties: alphabetical), id 0 = padding, id 1 = out of vocabulary; sequences are cut after
+texts (ties: alphabetical), id 0 = padding, id 1 = out of vocabulary; the Embedding's input
+dimension is the vocabulary actually built (+ 2), at most ``vocab_size`` (a training split with
+fewer distinct words would otherwise carry untrainable rows); sequences are cut after
 ``max_len`` = 100 tokens and padded with 0 at the end (Clothing reviews: median 62 tokens, 88 %
 fit in 100).
 
@@ -117,7 +119,7 @@ class KerasEmbedMLP(CategorizeModel):
         model = keras.Sequential(
             [
                 keras.Input(shape=(int(p["max_len"]),), dtype="int32"),
-                keras.layers.Embedding(int(p["vocab_size"]), int(p["embedding_dim"])),
+                keras.layers.Embedding(len(self.vocab_) + 2, int(p["embedding_dim"])),
                 keras.layers.Flatten(),
                 keras.layers.Dense(int(p["hidden"]), activation="relu"),
                 keras.layers.Dense(n_classes, activation="softmax"),
