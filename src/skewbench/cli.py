@@ -1,18 +1,19 @@
-"""The ``skewbench`` command: run, report, validate, datasets, profile, metrics."""
+"""The ``skewbench`` command: run, report, validate, datasets, profile, components, describe,
+metrics."""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 
-from skewbench.errors import SkewbenchError
+from skewbench.errors import Interrupted, SkewbenchError
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from skewbench.report.build import build_report
     from skewbench.runner.config import load_config
     from skewbench.runner.run import run_config
 
@@ -25,12 +26,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
         executor=args.executor,
         max_cells=args.max_cells,
         progress=not args.quiet,
+        wait=args.wait,
     )
     print(
         f"{summary.total} cells: {summary.skipped} already finished, {summary.finished} run now, "
         f"{summary.failed} failed; results in {output}"
     )
     if not args.no_report:
+        from skewbench.report.build import build_report
+
         md, page = build_report(output)
         print(f"report: {md} and {page}")
     return 1 if summary.failed else 0
@@ -40,9 +44,11 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     from collections import Counter
 
     from skewbench.runner.config import load_config
-    from skewbench.runner.grid import expand
+    from skewbench.runner.grid import check_data, expand
 
     config = load_config(args.config)
+    if not args.no_data:
+        check_data(expand(config, check=False))
     cells = expand(config)
     print(f"{args.config}: valid; {len(cells)} cells")
     for task, n in sorted(Counter(c.task for c in cells).items()):
@@ -63,6 +69,29 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_salvage(args: argparse.Namespace) -> int:
+    from skewbench.runner.store import salvage
+
+    copied, lost = salvage(args.store, args.output)
+    print(
+        f"copied {copied} finished cells into {args.output}; {lost} could not be read. "
+        f"Run with --output {args.output} to compute the rest."
+    )
+    return 0
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from skewbench.report.compare import compare_runs, format_comparison
+
+    a, b = Path(args.run_a), Path(args.run_b)
+    res = compare_runs(a, b, args.metric or None)
+    print(format_comparison(res, f"A={a.name}", f"B={b.name}"))
+    if args.csv:
+        res.to_csv(args.csv, index=False)
+        print(f"written: {args.csv}")
+    return 0
+
+
 def _cmd_datasets(args: argparse.Namespace) -> int:
     from skewbench.data.cli_support import datasets_table
 
@@ -75,6 +104,33 @@ def _cmd_profile(args: argparse.Namespace) -> int:
 
     out = Path(args.out) if args.out else Path(f"lorenz_{args.name}_{args.label}.png")
     print(profile_command(args.name, args.label, out, args.rule))
+    return 0
+
+
+def _cmd_explain(args: argparse.Namespace) -> int:
+    from skewbench.explain.lists import explain_command
+
+    print(explain_command(Path(args.results), args.cell, args.user, args.query, args.top))
+    return 0
+
+
+def _cmd_components(args: argparse.Namespace) -> int:
+    from skewbench.specs import components_text, readme_with_component_tables
+
+    if args.update_readme:
+        path = Path(args.update_readme)
+        text = readme_with_component_tables(path.read_text(encoding="utf-8"))
+        path.write_text(text, encoding="utf-8")
+        print(f"component tables written into {path}")
+    else:
+        print(components_text())
+    return 0
+
+
+def _cmd_describe(args: argparse.Namespace) -> int:
+    from skewbench.specs import describe
+
+    print(describe(args.name))
     return 0
 
 
@@ -120,15 +176,39 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-cells", type=int, help="run at most this many unfinished cells")
     p.add_argument("--no-report", action="store_true", help="do not write the report")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--wait",
+        action="store_true",
+        help="if another run holds the output folder, wait for it instead of refusing",
+    )
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("validate", help="validate a config and count its cells")
     p.add_argument("config")
+    p.add_argument(
+        "--no-data",
+        action="store_true",
+        help="skip the checks that load each data set (class counts)",
+    )
     p.set_defaults(func=_cmd_validate)
+
+    p = sub.add_parser(
+        "salvage", help="copy the finished cells a damaged results store still holds"
+    )
+    p.add_argument("store", help="the damaged results.sqlite (moved aside)")
+    p.add_argument("output", help="an empty folder for the new results.sqlite")
+    p.set_defaults(func=_cmd_salvage)
 
     p = sub.add_parser("report", help="write the report of a results folder (or of a config)")
     p.add_argument("target")
     p.set_defaults(func=_cmd_report)
+
+    p = sub.add_parser("compare", help="compare the same systems in two result folders")
+    p.add_argument("run_a")
+    p.add_argument("run_b")
+    p.add_argument("--metric", action="append", help="metric to compare (repeatable)")
+    p.add_argument("--csv", help="also write the comparison as CSV")
+    p.set_defaults(func=_cmd_compare)
 
     p = sub.add_parser("datasets", help="list the bundled data sets")
     p.set_defaults(func=_cmd_datasets)
@@ -145,10 +225,31 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=_cmd_profile)
 
+    p = sub.add_parser("components", help="list every data set, model and treatment per task")
+    p.add_argument("--update-readme", metavar="PATH", help="write the tables into PATH's markers")
+    p.set_defaults(func=_cmd_components)
+
+    p = sub.add_parser("describe", help="a component's parameters, defaults, ranges, treatments")
+    p.add_argument("name")
+    p.set_defaults(func=_cmd_describe)
+
     p = sub.add_parser("metrics", help="print every metric's definition (the README table)")
     p.add_argument("--update-readme", metavar="PATH", help="write the table into PATH's markers")
     p.set_defaults(func=_cmd_metrics)
+    _add_explain_parser(sub)
     return parser
+
+
+def _add_explain_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "explain", help="one user's / query's list from a finished cell, with reasons per item"
+    )
+    p.add_argument("results", help="results folder (holding results.sqlite)")
+    p.add_argument("--cell", required=True, help="cell key (a unique prefix is enough)")
+    p.add_argument("--user", help="user id (recommend cells)")
+    p.add_argument("--query", help="query id or exact query text (search cells)")
+    p.add_argument("--top", type=int, default=10, help="list positions to show (default 10)")
+    p.set_defaults(func=_cmd_explain)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -162,11 +263,46 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    previous = _sigterm_as_interrupt()
     try:
         return args.func(args)
-    except (SkewbenchError, FileNotFoundError) as err:
+    except Interrupted as err:
+        print(f"skewbench: {err}", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        print("skewbench: interrupted", file=sys.stderr)
+        return 130
+    except SkewbenchError as err:
         print(f"skewbench: error: {err}", file=sys.stderr)
         return 2
+    except OSError as err:  # a path the user gave: missing, a directory, no permission
+        where = f"{err.filename}: " if err.filename else ""
+        print(f"skewbench: error: {where}{err.strerror or err}", file=sys.stderr)
+        return 2
+    except Exception as err:
+        if args.verbose:
+            raise
+        print(
+            f"skewbench: internal error: {type(err).__name__}: {err} "
+            "(a bug: please report it; rerun with -v for the traceback)",
+            file=sys.stderr,
+        )
+        return 1
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _sigterm_as_interrupt():
+    """SIGTERM (kill, a scheduler's stop) takes the Ctrl-C path: workers stopped, count shown."""
+
+    def handler(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        return signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread (e.g. called from a test runner thread)
+        return None
 
 
 if __name__ == "__main__":

@@ -192,7 +192,7 @@ def test_dataset_without_categorize_loader_is_refused_before_work():
         None,
         0,
     )
-    with pytest.raises(ConfigError, match="has no categorize data"):
+    with pytest.raises(ConfigError, match="is not a categorize dataset"):
         categorize.check(cell)
 
 
@@ -258,7 +258,7 @@ def test_grid_gives_every_cell_the_sweep_levels():
             {
                 "task": "categorize",
                 "datasets": ["clothing"],
-                "imbalance": [10, 1],
+                "imbalance_ratio": [10, 1],
                 "models": ["tfidf_lr"],
             }
         ],

@@ -32,6 +32,7 @@ import numpy as np
 
 from skewbench.errors import SchemaError
 from skewbench.metrics.exposure import check_ranked, group_codes, item_array, list_item_stats
+from skewbench.vectors import unit_rows
 
 _UNIT_CHUNK = 1 << 17
 _EMBED_ELEMENTS = 1 << 19  # (units × d) float32 accumulator elements per chunk: 2 MiB
@@ -139,7 +140,7 @@ def _ild_embedding(ranked: np.ndarray, embeddings: np.ndarray, n_items: int) -> 
         raise SchemaError("item_embeddings", f"must be (n_items={n_items}) × d, got {emb.shape}")
     emb = emb.astype(np.float32)
     norms = np.linalg.norm(emb, axis=1, keepdims=True)
-    unit = np.divide(emb, norms, out=np.zeros_like(emb), where=norms > 0)
+    unit = unit_rows(emb)
     unit = np.vstack([unit, np.zeros((1, unit.shape[1]), np.float32)])  # row -1 → zero vector
     n_zero = np.count_nonzero(norms[:, 0] == 0)
     k = ranked.shape[1]

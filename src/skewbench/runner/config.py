@@ -9,7 +9,8 @@ Shape::
     experiments:
       - task: categorize
         datasets: [{name: clothing, label: class_name}]
-        imbalance: [1, 10, 100]   # task-specific; null = data as is
+        imbalance_ratio: [1, 10, 100]   # categorize: training ratio rho >= 1; null = as is
+        # recommend: target_gini: [0.5, 0.6] (training item-popularity Gini); search: neither
         models: [tfidf_lr, minilm_frozen]
         treatments:
           - none
@@ -93,6 +94,9 @@ class ComponentSpec(BaseModel):
         ]
 
 
+_LEVEL_KEYS = {"categorize": "imbalance_ratio", "recommend": "target_gini"}
+
+
 class Experiment(BaseModel):
     """One block of the grid: datasets × imbalance × models × treatments (× the run's seeds)."""
 
@@ -131,6 +135,28 @@ class Experiment(BaseModel):
             return self.uniform_control
         return self.task == "recommend" and any(v is not None for v in self.imbalance)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _levels(cls, value: Any) -> Any:
+        """``imbalance_ratio`` (categorize) / ``target_gini`` (recommend) → ``imbalance``."""
+        if not isinstance(value, dict):
+            return value
+        task = value.get("task")
+        if "imbalance" in value:
+            right = _LEVEL_KEYS.get(task)
+            hint = f"write {right}: [...]" if right else f"{task} takes no imbalance level"
+            raise ValueError(
+                f"imbalance: ambiguous name; {hint} (categorize: imbalance_ratio, a ratio >= 1; "
+                "recommend: target_gini, a Gini in [0, 1))"
+            )
+        value = dict(value)
+        for t, key in _LEVEL_KEYS.items():
+            if key in value:
+                if task != t and task in ("categorize", "recommend", "search"):
+                    raise ValueError(f"{key}: only for task {t}, not {task}")
+                value["imbalance"] = value.pop(key)
+        return value
+
     @field_validator("imbalance", mode="before")
     @classmethod
     def _listify(cls, value: Any) -> Any:
@@ -138,13 +164,21 @@ class Experiment(BaseModel):
 
     @field_validator("imbalance")
     @classmethod
-    def _positive(cls, values: list[float | None]) -> list[float | None]:
-        for v in values:
-            if v is not None and v <= 0:
-                raise ValueError(f"imbalance values must be positive or null, got {v}")
+    def _distinct(cls, values: list[float | None]) -> list[float | None]:
         if len(set(values)) != len(values):
-            raise ValueError(f"imbalance values repeat: {values}")
+            raise ValueError(f"imbalance levels repeat: {values}")
         return values
+
+    @model_validator(mode="after")
+    def _level_ranges(self) -> Experiment:
+        for v in self.imbalance:
+            if v is None:
+                continue
+            if self.task == "categorize" and v < 1:
+                raise ValueError(f"imbalance_ratio: a ratio rho >= 1 or null, got {v}")
+            if self.task == "recommend" and not 0 <= v < 1:
+                raise ValueError(f"target_gini: a Gini in [0, 1) or null, got {v}")
+        return self
 
 
 class RunConfig(BaseModel):
@@ -182,33 +216,82 @@ class RunConfig(BaseModel):
 
 
 def _format_errors(source: str, err: ValidationError) -> str:
-    lines = [f"{source}: invalid config ({err.error_count()} problem(s))"]
+    """One line per problem, naming the dotted field; a single problem is a single line."""
+    problems = []
     for e in err.errors():
         loc = ".".join(str(p) for p in e["loc"] if p not in ("function-after", "function-before"))
         value = e.get("input")
         shown = f" (got {value!r})" if isinstance(value, _SCALAR) else ""
         msg = e["msg"].removeprefix("Value error, ")
-        lines.append(f"  - {loc or '<top>'}: {msg}{shown}")
-    return "\n".join(lines)
+        if e["type"] == "extra_forbidden":
+            msg = _unknown_key(e["loc"])
+        problems.append(f"{loc or '<top>'}: {msg}{shown}")
+    if len(problems) == 1:
+        return f"{source}: invalid config: {problems[0]}"
+    lines = [f"{source}: invalid config ({len(problems)} problems)"]
+    return "\n".join(lines + [f"  - {p}" for p in problems])
+
+
+def _unknown_key(loc: tuple[Any, ...]) -> str:
+    """'unknown key; allowed: [...]; did you mean ...?' for a key of a config block."""
+    from skewbench.specs import suggest
+
+    parents = [p for p in loc[:-1] if isinstance(p, str)]
+    block: type[BaseModel] = RunConfig
+    if parents[:1] == ["experiments"]:
+        block = TuneSettings if parents[1:2] == ["tune"] else Experiment
+    allowed = sorted(block.model_fields)
+    if block is Experiment:  # written names of the imbalance levels
+        allowed = sorted({*allowed, *_LEVEL_KEYS.values()} - {"imbalance"})
+    return f"unknown key; allowed: {allowed}{suggest(str(loc[-1]), allowed)}"
 
 
 def parse_config(data: Any, source: str = "<config>") -> RunConfig:
     """Validate a loaded YAML document; errors name the source and the dotted field path."""
+    if data is None:
+        raise ConfigError(f"{source}: the config is empty; it needs at least name and experiments")
     if not isinstance(data, dict):
-        raise ConfigError(f"{source}: a config must be a mapping, got {type(data).__name__}")
+        raise ConfigError(
+            f"{source}: a config must be a mapping of field: value (name, experiments, ...), "
+            f"got a YAML {type(data).__name__}"
+        )
     try:
-        return RunConfig.model_validate(data)
+        config = RunConfig.model_validate(data)
     except ValidationError as err:
         raise ConfigError(_format_errors(source, err)) from None
+    if config.executor == "ray":
+        import importlib.util
+
+        if importlib.util.find_spec("ray") is None:
+            raise ConfigError(
+                f"{source}: executor: 'ray' needs Ray, which is not installed "
+                "(pip install 'skewbench[ray]'), or use executor: local"
+            )
+    return config
 
 
 def load_config(path: str | Path) -> RunConfig:
-    """Read and validate a YAML config file."""
+    """Read and validate a YAML config file (UTF-8)."""
     path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"config {str(path)!r} is a directory; give the path of a YAML file")
     if not path.is_file():
         raise ConfigError(f"config file {str(path)!r} does not exist")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = path.read_bytes()[: err.start].count(b"\n") + 1
+        raise ConfigError(
+            f"{path}: line {line}: byte 0x{err.object[err.start]:02x} is not UTF-8; "
+            "save the file as UTF-8"
+        ) from None
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot read: {err.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
     except yaml.YAMLError as err:
-        raise ConfigError(f"{path}: not valid YAML: {err}") from None
+        mark = getattr(err, "problem_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}:" if mark is not None else ""
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise ConfigError(f"{path}:{where} not valid YAML: {problem}") from None
     return parse_config(data, str(path))

@@ -1,4 +1,7 @@
-"""Expansion of a validated config into cells, each checked by its task before any work."""
+"""Expansion of a validated config into cells, each checked by its task before any work.
+
+Every problem of every cell (and of user-supplied data files) is collected, de-duplicated and
+raised together, so one ``validate`` run shows them all."""
 
 from __future__ import annotations
 
@@ -8,7 +11,8 @@ from typing import Any
 from skewbench.errors import ConfigError
 from skewbench.runner.cell import Cell, Component
 from skewbench.runner.config import Experiment, RunConfig
-from skewbench.tasks import get_task
+from skewbench.runner.tasks import get_task
+from skewbench.specs import dataset_errors
 from skewbench.tuning import TuneSettings
 
 
@@ -48,6 +52,7 @@ def expand(config: RunConfig, *, check: bool = True) -> list[Cell]:
     """
     cells: list[Cell] = []
     seen: set[str] = set()
+    problems: dict[str, None] = {}  # every problem of every cell, once, in order
     for i, exp in enumerate(config.experiments):
         task = get_task(exp.task) if check else None
         hook = getattr(get_task(exp.task), "sweep_options", None)
@@ -83,16 +88,41 @@ def expand(config: RunConfig, *, check: bool = True) -> list[Cell]:
             combo = Cell(**{**cell.__dict__, "seed": 0}).key
             if task is not None and combo not in checked:
                 checked.add(combo)
+                where = f"experiments.{i} ({exp.task})"
+                if tune is not None and not getattr(task, "TUNABLE", False):
+                    msg = f"{where}: model.tune: task {exp.task} does not tune models"
+                    problems.setdefault(msg, None)
                 try:
-                    if tune is not None and not getattr(task, "TUNABLE", False):
-                        raise ConfigError(f"model.tune: task {exp.task} does not tune models")
                     task.check(cell)
                 except ConfigError as err:
-                    raise ConfigError(
-                        f"experiments.{i} ({exp.task}): dataset {dataset.label}, "
-                        f"model {model.label}, treatment {treatment.label}: {err}"
-                    ) from None
+                    for line in getattr(err, "errors", None) or [str(err)]:
+                        problems.setdefault(f"{where}: {line}", None)
             if cell.key not in seen:
                 seen.add(cell.key)
                 cells.append(cell)
+        if check:
+            for dataset in datasets:  # the files of user-supplied data sets, opened once
+                for line in dataset_errors(exp.task, dataset):
+                    problems.setdefault(f"experiments.{i} ({exp.task}): {line}", None)
+    if problems:
+        lines = list(problems)
+        if len(lines) == 1:
+            raise ConfigError(lines[0])
+        raise ConfigError(f"{len(lines)} problems:\n  - " + "\n  - ".join(lines))
     return cells
+
+
+def check_data(cells: list[Cell]) -> None:
+    """Checks that need the data loaded (class counts …), once per data set, before any cell
+    runs: :mod:`skewbench.runner.datacheck`, then a task's own ``check_data(cells)`` if any."""
+    from skewbench.runner.datacheck import CHECKS
+
+    by_task: dict[str, list[Cell]] = {}
+    for cell in cells:
+        by_task.setdefault(cell.task, []).append(cell)
+    for name, task_cells in by_task.items():
+        if name in CHECKS:
+            CHECKS[name](task_cells)
+        hook = getattr(get_task(name), "check_data", None)
+        if hook is not None:
+            hook(task_cells)

@@ -49,9 +49,9 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
-import scipy.stats
 
 from skewbench.errors import ConfigError
+from skewbench.vectors import unit_rows
 
 METHODS = ("calibrated", "xquad", "fair", "mmr")
 CHUNK = 2048  # units per batch: bounds the (units × K × dim) temporaries of embedding MMR
@@ -245,6 +245,8 @@ def mtable(k: int, p: float, alpha: float) -> np.ndarray:
     """m(t) for t = 1..k: the minimum protected count in a prefix of length t,
     m(t) = F⁻¹(α; t, p) (Binomial inverse CDF, smallest m with P(X ≤ m) ≥ α)."""
     t = np.arange(1, k + 1)
+    import scipy.stats  # here, not at import: only FA*IR needs it, and it is slow to import
+
     return np.nan_to_num(scipy.stats.binom.ppf(alpha, t, p), nan=0.0).astype(np.int64)
 
 
@@ -306,8 +308,7 @@ def _mmr(params: dict[str, Any], item_groups: np.ndarray, n_units: int):
         E = np.asarray(E, dtype=np.float32)
         if E.ndim != 2 or E.shape[0] != item_groups.size:
             raise ConfigError("treatment.params.item_embeddings: need (items × dim)")
-        norm = np.linalg.norm(E, axis=1, keepdims=True)
-        E = E / np.where(norm > 0, norm, 1.0)
+        E = unit_rows(E)
 
     def step(state: dict[str, Any]) -> np.ndarray:
         t, cand = state["t"], state["candidates"]

@@ -43,23 +43,18 @@ from typing import Any, ClassVar
 import numpy as np
 
 from skewbench.errors import ConfigError, IncompatibleError
-from skewbench.treatments.weights import SCHEMES, check_scheme, class_weights
+from skewbench.specs import defaults, entries, param_errors, raise_errors
+from skewbench.treatments.weights import RENAMED, check_scheme, class_weights
+
+
+def _treatment_entry(name: str):  # the spec registry is the one list of names and defaults
+    from skewbench.specs import find
+
+    return find("treatment", "categorize", name)
+
 
 TREATMENT_PARAMS: dict[str, dict[str, Any]] = {
-    "none": {},
-    "class_weight": {"scheme": None, "beta": 0.999},
-    "focal": {"gamma": 2.0, "alpha": None},
-    "logit_adjust_loss": {"tau": 1.0},
-    "logit_adjust_posthoc": {"tau": 1.0},
-    "oversample": {},
-    "undersample": {},
-    "smote": {"k_neighbors": 5},
-    "balanced_softmax": {},
-    "ldam": {"max_margin": 0.5, "scale": 1.0, "drw_start": None},
-    "drw": {"start": None, "scheme": "effective_number", "beta": 0.9999},
-    "adaptive_recall": {"step": 1.0, "smoothing": 0.5, "lower": 0.1, "upper": 10.0},
-    "crt": {},
-    "tau_norm": {"tau": 1.0},
+    e.name: defaults(e.spec) for e in entries("treatment", "categorize")
 }
 LDAM_DRW_BETA = 0.9999  # Cao et al. 2019's β for LDAM-DRW's re-weighting phase
 SAMPLING = ("oversample", "undersample", "smote")
@@ -78,55 +73,18 @@ class Treatment:
     def parse(cls, name: str, params: dict[str, Any] | None = None) -> Treatment:
         """Validate ``name`` and ``params``; ConfigError names the bad field."""
         params = dict(params or {})
-        if name not in TREATMENT_PARAMS:
+        entry = _treatment_entry(name)
+        if entry is None:
             raise ConfigError(
                 f"treatment.name: unknown treatment {name!r} for categorize; "
                 f"choose one of {list(TREATMENT_PARAMS)}"
             )
-        allowed = TREATMENT_PARAMS[name]
-        for key in params:
-            if key not in allowed:
-                raise ConfigError(
-                    f"treatment.params.{key}: unknown parameter for {name!r}; "
-                    f"allowed: {sorted(allowed) or 'none'}"
-                )
-        full = {**allowed, **params}
-        if name in ("class_weight", "drw"):
-            check_scheme(full["scheme"])
-            _number(full, "beta", 0.0, 1.0, hi_open=True)
-        if name == "drw" and full["start"] is not None:
-            _integer(full, "start", 1)
-        if name == "ldam":
-            _number(full, "max_margin", 0.0, np.inf)
-            _number(full, "scale", 0.0, np.inf, lo_open=True)
-            if full["drw_start"] is not None:
-                _integer(full, "drw_start", 1)
-        if name == "adaptive_recall":
-            _number(full, "step", 0.0, np.inf)
-            _number(full, "smoothing", 0.0, 1.0, lo_open=True)
-            _number(full, "lower", 0.0, 1.0, lo_open=True)
-            _number(full, "upper", 1.0, np.inf)
-        if name == "tau_norm":
-            _number(full, "tau", 0.0, np.inf)
-        if name == "focal":
-            _number(full, "gamma", 0.0, np.inf)
-            a = full["alpha"]
-            if isinstance(a, str):
-                check_scheme(a, "treatment.params.alpha")
-            if not (a is None or a in SCHEMES or _is_float_list(a)):
-                raise ConfigError(
-                    f"treatment.params.alpha: expected null, one of "
-                    f"{list(SCHEMES)} or a list of per-class floats, got {a!r}"
-                )
-        if name in ("logit_adjust_loss", "logit_adjust_posthoc"):
-            _number(full, "tau", 0.0, np.inf)
-        if name == "smote" and (
-            not isinstance(full["k_neighbors"], int) or full["k_neighbors"] < 1
-        ):
-            raise ConfigError(
-                f"treatment.params.k_neighbors: expected an integer >= 1, got "
-                f"{full['k_neighbors']!r}"
-            )
+        # a renamed scheme gets a message naming its new name (before the generic check)
+        for key in ("scheme", "alpha"):
+            if isinstance(params.get(key), str) and params[key] in RENAMED:
+                check_scheme(params[key], f"treatment.params.{key}")
+        raise_errors(param_errors(entry, params, "treatment.params"))
+        full = {**defaults(entry.spec), **params}
         return cls(name, full)
 
     @property
@@ -153,37 +111,6 @@ class Treatment:
             return None
         c = np.asarray(counts, dtype=float)
         return w * c.sum() / np.dot(c, w)
-
-
-def _number(
-    p: dict[str, Any],
-    key: str,
-    lo: float,
-    hi: float,
-    hi_open: bool = False,
-    lo_open: bool = False,
-) -> None:
-    v = p[key]
-    ok = isinstance(v, int | float) and not isinstance(v, bool)
-    ok = ok and (lo < v if lo_open else lo <= v)
-    ok = ok and (v < hi if hi_open else v <= hi)
-    if not ok:
-        bound = ("(" if lo_open else "[") + f"{lo}, {hi}" + (")" if hi_open else "]")
-        raise ConfigError(f"treatment.params.{key}: expected a number in {bound}, got {v!r}")
-
-
-def _integer(p: dict[str, Any], key: str, lo: int) -> None:
-    v = p[key]
-    if not isinstance(v, int) or isinstance(v, bool) or v < lo:
-        raise ConfigError(f"treatment.params.{key}: expected an integer >= {lo}, got {v!r}")
-
-
-def _is_float_list(a: object) -> bool:
-    return (
-        isinstance(a, Sequence)
-        and not isinstance(a, str)
-        and all(isinstance(x, int | float) and not isinstance(x, bool) for x in a)
-    )
 
 
 class CategorizeModel:

@@ -17,12 +17,14 @@ import time
 
 import numpy as np
 import scipy.sparse as sp
-import torch
 
+from skewbench.data.groups import item_popularity_matrix
 from skewbench.errors import ConfigError
+from skewbench.lazy import lazy_module
 from skewbench.models.recommend.base import Recommender, check_positive
-from skewbench.models.recommend.popularity import item_popularity
 from skewbench.treatments.propensity import ips_weights, negative_sampling_probs
+
+torch = lazy_module("torch")  # imported when a BPR model fits, not when a config is checked
 
 
 def sample_negatives(
@@ -98,7 +100,7 @@ class BPR(Recommender):
         rng = np.random.default_rng(seed)
         Xb = X.copy()
         Xb.data[:] = 1.0
-        pop = item_popularity(X)
+        pop = item_popularity_matrix(X)
         self.item_weights_ = (
             None if self.ips_eta is None else ips_weights(pop, self.ips_eta, self.ips_clip)
         )

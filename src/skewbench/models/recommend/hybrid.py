@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
-import scipy.stats
 
 from skewbench.errors import ConfigError
 from skewbench.models.recommend.base import Recommender
 
 
-def normalise_rows(S: np.ndarray, method: str) -> np.ndarray:
+def normalise_scores(S: np.ndarray, method: str) -> np.ndarray:
     """Per-row min-max or rank normalisation to [0, 1]."""
     S = np.asarray(S, dtype=np.float64)
     if method == "minmax":
@@ -25,6 +24,8 @@ def normalise_rows(S: np.ndarray, method: str) -> np.ndarray:
         span = hi - lo
         return np.where(span > 0, (S - lo) / np.where(span > 0, span, 1.0), 0.0)
     if method == "rank":
+        import scipy.stats  # here, not at import: it costs ~0.3 s to import
+
         return (scipy.stats.rankdata(S, axis=1, method="average") - 1) / max(S.shape[1] - 1, 1)
     raise ConfigError(f"model.params.normalise: {method!r} is not 'minmax' or 'rank'")
 
@@ -49,6 +50,6 @@ class Hybrid(Recommender):
         self.collaborative.fit(X, seed=seed)
 
     def _score_chunk(self, users: np.ndarray) -> np.ndarray:
-        a = normalise_rows(self.content.score(users), self.normalise)
-        b = normalise_rows(self.collaborative.score(users), self.normalise)
+        a = normalise_scores(self.content.score(users), self.normalise)
+        b = normalise_scores(self.collaborative.score(users), self.normalise)
         return (self.alpha * a + (1.0 - self.alpha) * b).astype(np.float32)

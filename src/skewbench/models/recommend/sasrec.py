@@ -42,9 +42,9 @@ import scipy.sparse as sp
 import torch
 from torch import nn
 
+from skewbench.data.groups import item_popularity_matrix
 from skewbench.errors import ConfigError
 from skewbench.models.recommend.base import Recommender, check_positive
-from skewbench.models.recommend.popularity import item_popularity
 
 
 class _Encoder(nn.Module):
@@ -193,7 +193,7 @@ class SASRec(Recommender):
         if len(seqs) != X.shape[0]:
             raise ConfigError(f"sequences: {len(seqs)} users for a matrix of {X.shape[0]}")
         self.seqs_ = seqs
-        pop = item_popularity(X).astype(np.float64)
+        pop = item_popularity_matrix(X)
         self.log_pop_ = np.log(pop + 1.0).astype(np.float32)
         rng = np.random.default_rng(seed)
         prev_threads = torch.get_num_threads()
