@@ -297,3 +297,8 @@ def test_tuning_on_validation_records_trials_and_uses_the_best(table):
         categorize.check(
             Cell("categorize", ds, Component("tfidf_lr"), Component("none"), 4.0, 0, tune=bad)
         )
+
+
+def test_old_scheme_name_in_a_config_names_the_new_one(table):
+    with pytest.raises(ConfigError, match="renamed 'majority_weighted'"):
+        categorize.check(_cell(table, "tfidf_lr", "class_weight", {"scheme": "source_formula"}))

@@ -72,6 +72,7 @@ from skewbench.errors import ConfigError
 from skewbench.models.categorize import MODELS as MODEL_CLASSES
 from skewbench.models.categorize.base import TREATMENT_PARAMS, Treatment
 from skewbench.runner.cell import Cell, CellResult
+from skewbench.treatments.weights import RENAMED
 
 MODELS = tuple(MODEL_CLASSES)
 TREATMENTS = tuple(TREATMENT_PARAMS)
@@ -92,6 +93,16 @@ def check(cell: Cell) -> None:
     from skewbench.specs.validate import cell_errors, raise_errors
 
     errors, incompatible = cell_errors(cell)
+    for key in ("scheme", "alpha"):  # a renamed scheme: say its new name, not just the list
+        old = cell.treatment.params.get(key)
+        if isinstance(old, str) and old in RENAMED:
+            errors = [e for e in errors if not e.startswith(f"treatment.params.{key}:")]
+            errors.append(
+                f"treatment.params.{key}: scheme {old!r} was renamed {RENAMED[old]!r} "
+                f"(α_k ∝ N_k/(N−N_k), which gives the majority class the larger weight); "
+                f"write {RENAMED[old]!r}"
+            )
+            incompatible = False
     rho = cell.imbalance
     if rho is not None and (not isinstance(rho, int | float) or not np.isfinite(rho) or rho < 1):
         errors.append(f"imbalance_ratio: categorize takes a ratio rho >= 1 or null, got {rho!r}")
