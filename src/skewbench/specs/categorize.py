@@ -136,7 +136,7 @@ class Options(Spec):
         description="fixed: every ρ level of the sweep at the same n_train; natural: each at "
         "its own largest size; an integer: that n_train",
     )
-    imbalance_levels: list[Annotated[float, Field(ge=1)]] = Field(
+    imbalance_levels: list[Annotated[float, Field(ge=1)] | None] = Field(
         default_factory=list, description="set by the grid from imbalance_ratio (do not write)"
     )
 

@@ -12,6 +12,7 @@ from skewbench.specs.common import TableFile
 _UK = "k-core: minimum distinct items per user"
 _IK = "k-core: minimum distinct users per item"
 _TF = "share of interactions held out for test"
+_VF = "share of the training interactions held out for validation (tuning), by the split's protocol"
 _HINTS = {"imbalance": "target_gini", "candidate_k": "candidates"}
 
 
@@ -23,6 +24,7 @@ class CompleteJourney(Spec):
         "temporal", description="global time cut, or per-user random ratio split"
     )
     test_frac: float = Field(0.2, gt=0, lt=1, description=_TF)
+    val_frac: float = Field(0.2, gt=0, lt=1, description=_VF)
     feedback: Literal["binary", "count"] = Field(
         "binary", description="train on 1/0 or on purchase counts"
     )
@@ -34,6 +36,7 @@ class MovieLens(Spec):
     item_k: int = Field(1, ge=1, description=_IK)
     split: Literal["temporal", "ratio"] = Field("ratio", description="time cut or per-user ratio")
     test_frac: float = Field(0.2, gt=0, lt=1, description=_TF)
+    val_frac: float = Field(0.2, gt=0, lt=1, description=_VF)
     min_rating: float = Field(4, ge=1, le=5, description="ratings >= this are interactions")
 
 
@@ -50,6 +53,7 @@ class TableInteractions(Spec):
     item_k: int = Field(1, ge=1, description=_IK)
     split: Literal["temporal", "ratio"] = Field("ratio", description="time cut or per-user ratio")
     test_frac: float = Field(0.2, gt=0, lt=1, description=_TF)
+    val_frac: float = Field(0.2, gt=0, lt=1, description=_VF)
     feedback: Literal["binary", "count"] = Field("binary", description="1/0 or summed weights")
 
 
@@ -150,6 +154,11 @@ class Options(Spec):
         None, ge=1, description="candidates a re-ranker chooses from (default max(100, k))"
     )
     max_users: int | None = Field(None, ge=1, description="evaluate a random subset of users")
+    imbalance_levels: list[Annotated[float, Field(ge=0, lt=1)] | None] | None = Field(
+        None,
+        description="set by the grid from the experiment's target_gini list: every level "
+        "trains on the same number of interactions",
+    )
 
     @model_validator(mode="after")
     def _depths(self) -> Options:

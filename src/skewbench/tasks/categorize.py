@@ -36,7 +36,7 @@ One cell (dataset, ρ, model, treatment, seed), step by step:
   replicate's training split: ⌊min over levels of T(ρ)⌋, T(ρ) = Σ_k n_max ρ^(−r_k/(K−1)) with
   n_max = min_k avail_k ρ^(r_k/(K−1)) (the exponential profile at its largest). The sweep's
   levels reach every cell as ``options.imbalance_levels`` (set by the grid from
-  ``imbalance``, :func:`sweep_options`); the split does not depend on ρ, so every level of a
+  ``imbalance_ratio``: ``SIZE_MATCHED_SWEEPS``; null levels are ignored); the split does not depend on ρ, so every level of a
   replicate computes the same n_train (replicates may differ slightly: their splits do);
 - an integer: that n_train for every level (refused if a level cannot supply it);
 - ``"natural"``: each level at its own largest size (⌊n_max ρ^(−r_k/(K−1))⌋ per class) — the
@@ -81,6 +81,7 @@ DEFAULT_FRACTIONS = (0.7, 0.1, 0.2)
 TRAIN_SIZES = ("fixed", "natural")
 ENCODED_MODELS = ("minilm_frozen",)
 TUNABLE = True
+SIZE_MATCHED_SWEEPS = True  # the grid passes every cell its sweep's levels (imbalance_levels)
 TUNE_METRICS = (
     "balanced_accuracy",
     "macro_f1",
@@ -137,11 +138,6 @@ def _fractions(cell: Cell) -> tuple[float, ...]:
     return tuple(float(x) for x in cell.options.get("fractions", DEFAULT_FRACTIONS))
 
 
-def sweep_options(levels: list[float | None]) -> dict[str, Any]:
-    """Options the grid adds to every cell of one experiment: the sweep's ρ levels."""
-    return {"imbalance_levels": sorted(float(v) for v in levels if v is not None)}
-
-
 def _train_size_option(cell: Cell) -> str | int:
     v = cell.options.get("train_size", "fixed")
     ok = v in TRAIN_SIZES or (isinstance(v, int) and not isinstance(v, bool) and v >= 2)
@@ -151,7 +147,8 @@ def _train_size_option(cell: Cell) -> str | int:
         )
     levels = cell.options.get("imbalance_levels", [])
     if not isinstance(levels, list) or not all(
-        isinstance(x, int | float) and not isinstance(x, bool) and x >= 1 for x in levels
+        x is None or (isinstance(x, int | float) and not isinstance(x, bool) and x >= 1)
+        for x in levels
     ):
         raise ConfigError(
             f"options.imbalance_levels: set from the experiment's imbalance list; expected "
@@ -256,7 +253,8 @@ def _training_counts_and_size(cell: Cell) -> tuple[np.ndarray, int | None]:
     if rho is None:
         return tr_counts, None
     mode = _train_size_option(cell)
-    levels = [float(v) for v in cell.options.get("imbalance_levels", [])] or [float(rho)]
+    given = cell.options.get("imbalance_levels", [])
+    levels = sorted({float(v) for v in given if v is not None}) or [float(rho)]
     if float(rho) not in levels:
         levels = sorted({*levels, float(rho)})
     avail = tr_counts.astype(float)

@@ -10,7 +10,7 @@ job (``skewbench.metrics.topk.topk(..., exclude=X[users])``), so every model ran
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Self
+from typing import Any, ClassVar, Self
 
 import numpy as np
 import scipy.sparse as sp
@@ -58,6 +58,9 @@ class Recommender:
 
     #: Users scored per chunk: bounds the temporary memory of ``score`` to chunk × items floats.
     chunk_size: int = 1024
+    #: Searchable hyper-parameters for ``tune: true`` (param → candidate values); see
+    #: ``skewbench.tuning``. Empty = not tunable.
+    tune_space: ClassVar[dict[str, list[Any]]] = {}
 
     def fit(self, X: sp.spmatrix, seed: int | None = None) -> Self:
         X = as_interactions(X)

@@ -14,6 +14,7 @@ so two fits with the same seed give bit-identical factors on CPU.
 from __future__ import annotations
 
 import time
+from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -63,6 +64,13 @@ class BPR(Recommender):
     """BPR-MF. ``ips_eta``: None = plain BPR, else IPS-weight each positive (u, i) by
     w_i = min(1/p_i, ips_clip) with p_i ∝ popularity^η (``ips_self_normalised`` for SNIPS).
     ``neg_beta``: negatives ∝ popularity^β (0 = uniform)."""
+
+    tune_space: ClassVar[dict[str, list[Any]]] = {
+        "factors": [32, 64, 128],
+        "epochs": [5, 10, 20, 40],
+        "lr": [0.001, 0.005, 0.01, 0.05],
+        "reg": [1e-5, 1e-4, 1e-3],
+    }
 
     def __init__(
         self,

@@ -14,6 +14,8 @@ minimum users per item) before fitting large data.
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
@@ -26,6 +28,10 @@ MAX_ITEMS = 25_000
 
 
 class EASE(Recommender):
+    # λ around a few hundred suits MovieLens/Complete Journey-sized data (Steck 2019); the grid
+    # spans two orders of magnitude around it.
+    tune_space: ClassVar[dict[str, list[Any]]] = {"l2": [50.0, 100.0, 200.0, 500.0, 1000.0, 2000.0]}
+
     def __init__(self, l2: float = 500.0, dtype: str = "float64"):
         check_positive("l2", l2)
         if dtype not in ("float64", "float32"):
