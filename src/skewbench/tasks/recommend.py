@@ -77,13 +77,29 @@ MODELS: tuple[str, ...] = (
     "als",
     "content",
     "hybrid",
+    "sasrec",
+    "two_tower",
+    "llm_rerank",
 )
 TUNABLE = True  # models may carry `tune:` (skewbench.tuning)
 SIZE_MATCHED_SWEEPS = True  # the grid passes a sweep's levels as options["imbalance_levels"]
 DEFAULT_TUNE_METRIC = "ndcg@10"
-TREATMENTS: tuple[str, ...] = ("none", "ips", "pop_negatives", "calibrated", "xquad", "fair", "mmr")
+TREATMENTS: tuple[str, ...] = (
+    "none",
+    "ips",
+    "pop_negatives",
+    "pda",
+    "macr",
+    "calibrated",
+    "xquad",
+    "fair",
+    "mmr",
+    "plackett_luce",
+)
 DATASETS: tuple[str, ...] = ("completejourney", "movielens100k", "table")
 RERANKERS: tuple[str, ...] = ("calibrated", "xquad", "fair", "mmr")
+POLICIES: tuple[str, ...] = ("plackett_luce",)  # stochastic list-side policies
+LIST_SIDE: tuple[str, ...] = RERANKERS + POLICIES  # re-use the untreated model's candidates
 RANKING_METRICS: tuple[str, ...] = ("ndcg", "recall", "precision", "hit_rate", "map", "mrr")
 
 _DATASET_PARAMS: dict[str, dict[str, Any]] = {
@@ -201,10 +217,23 @@ def _model_class(name: str) -> type:
     from skewbench.models import recommend as R
 
     classes = {"itemknn": R.ItemKNN, "ease": R.EASE, "als": R.ALS, "bpr": R.BPR}
+    if name == "sasrec":
+        from skewbench.models.recommend.sasrec import SASRec
+
+        return SASRec
+    if name == "two_tower":
+        from skewbench.models.recommend.two_tower import TwoTowerText
+
+        return TwoTowerText
     return classes.get(name, R.Recommender)
 
 
-_SEEDED_MODELS = ("als", "bpr")  # trial fits depend on the seed; EASE / ItemKNN do not
+_SEEDED_MODELS = (
+    "als",
+    "bpr",
+    "sasrec",
+    "two_tower",
+)  # trial fits depend on the seed; EASE / ItemKNN do not
 
 
 def _tune_plan(cell: Cell) -> tuple[Any, Any, str, int]:
@@ -258,10 +287,58 @@ def _catalog_bound_errors(cell: Cell) -> list[str]:
 
 
 def _rerank_kwargs(name: str, params: dict[str, Any]) -> dict[str, Any]:
-    kw = {k: v for k, v in params.items() if k not in ("groups", "similarity")}
+    kw = {k: v for k, v in params.items() if k not in ("groups", "group", "target", "similarity")}
     if name == "fair":
-        kw["protected"] = 1  # long-tail (non-head) items
+        kw["protected"] = 1  # the protected group's code (see _target_groups)
     return kw
+
+
+PROTECTED = {"popularity": "long_tail", "brand": "Private", "manufacturer": "tail"}
+
+
+def _target_groups(
+    family: str, data: Data, long_tail: np.ndarray, binary: bool
+) -> tuple[np.ndarray, str]:
+    """Item group codes a re-ranker targets, and the name of what it promotes.
+
+    ``popularity``: 1 = long tail (mid + tail by training popularity), 0 = head. Other
+    families come from the catalog: with ``binary`` (FA*IR) 1 = the protected value
+    (brand Private, manufacturer tail), else one code per group value.
+    """
+    from skewbench.data.groups import group_codes
+
+    if family == "popularity":
+        return long_tail, "long_tail"
+    if family not in data.labels:
+        raise ConfigError(
+            f"treatment.params.group: {family!r} is not an item grouping of "
+            f"{data.name} (available: popularity, {', '.join(sorted(data.labels))})"
+        )
+    labels = np.asarray(data.labels[family]).astype(str)
+    if binary:
+        if family not in PROTECTED:
+            raise ConfigError(
+                f"treatment.params.group: FA*IR needs a protected group; {family!r} has none "
+                f"(choose one of {sorted(PROTECTED)})"
+            )
+        return (labels == PROTECTED[family]).astype(np.int64), f"{family}={PROTECTED[family]}"
+    return group_codes(labels)[0], f"{family} groups"
+
+
+def _aspect_weights(
+    target: str, codes: np.ndarray, X: sp.csr_matrix, users: np.ndarray
+) -> np.ndarray:
+    """xQuAD's P(group | user): the user's history share (``history``), uniform over groups
+    (``uniform``) or the groups' catalog shares (``catalog``)."""
+    n_groups = int(codes.max()) + 1
+    if target == "history":
+        return _history_share(X, codes, n_groups)[users]
+    share = (
+        np.full(n_groups, 1.0 / n_groups)
+        if target == "uniform"
+        else np.bincount(codes, minlength=n_groups) / codes.size
+    )
+    return np.broadcast_to(share, (users.size, n_groups)).copy()
 
 
 # --------------------------------------------------------------------------------------------
@@ -602,48 +679,22 @@ _VAL_CACHE: dict[tuple[Any, ...], Any] = {}
 # models
 
 
-def _build_model(name: str, params: dict[str, Any], treatment: Any, embeddings: np.ndarray | None):
-    from skewbench.models import recommend as R
+def _build_model(
+    name: str,
+    params: dict[str, Any],
+    treatment: Any,
+    embeddings: np.ndarray | None,
+    data: Data | None = None,
+):
+    from skewbench.tasks.recommend_models import build_model
 
-    if name == "random":
-        return R.RandomRanker()
-    if name == "popularity":
-        return R.Popularity()
-    if name == "itemknn":
-        return R.ItemKNN(**params)
-    if name == "ease":
-        return R.EASE(**params)
-    if name == "als":
-        return R.ALS(**params)
-    if name == "bpr":
-        tp = dict(treatment.params)
-        extra: dict[str, Any] = {}
-        if treatment.name == "ips":
-            extra = {
-                "ips_eta": float(tp.get("eta", 0.5)),
-                "ips_clip": float(tp.get("clip", 100.0)),
-                "ips_self_normalised": bool(tp.get("self_normalised", False)),
-            }
-        elif treatment.name == "pop_negatives":
-            extra = {"neg_beta": float(tp.get("beta", 0.75))}
-        return R.BPR(**params, **extra)
-    if name == "content":
-        return R.ContentModel(embeddings)
-    if name == "hybrid":
-        params = dict(params)
-        collab = params.pop("collaborative", "ease")
-        return R.Hybrid(
-            R.ContentModel(embeddings),
-            _build_model(collab, {}, treatment, embeddings),
-            **params,
-        )
-    raise ConfigError(f"model.name: {name!r} is not one of {MODELS}")
+    return build_model(name, params, treatment, data, embeddings)
 
 
 def _needs_embeddings(cell: Cell) -> bool:
-    return cell.model.name in ("content", "hybrid") or (
-        cell.treatment.name == "mmr" and cell.treatment.params.get("similarity") == "embedding"
-    )
+    from skewbench.tasks.recommend_models import needs_embeddings
+
+    return needs_embeddings(cell.model, cell.treatment)
 
 
 def item_embeddings(data: Data) -> np.ndarray:
@@ -700,9 +751,20 @@ _TUNE_CACHE_SIZE = 8
 
 def _base_cell(cell: Cell) -> Cell:
     """The cell whose model a re-ranker cell re-ranks: same everything, treatment ``none``."""
-    if cell.treatment.name not in RERANKERS:
+    if cell.treatment.name not in LIST_SIDE:
         return cell
     return dataclasses.replace(cell, treatment=Component("none"))
+
+
+def _reuse_key(cell: Cell, depth: int) -> str | None:
+    """Cells of a causal treatment that differ only in its inference knob share one fit."""
+    from skewbench.tasks.recommend_models import INFERENCE_KNOBS
+
+    knob = INFERENCE_KNOBS.get(cell.treatment.name)
+    if knob is None:
+        return None
+    params = {k: v for k, v in cell.treatment.params.items() if k != knob}
+    return dataclasses.replace(cell, treatment=Component(cell.treatment.name, params)).key
 
 
 def _rank(
@@ -852,17 +914,21 @@ def _search(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Fit each candidate on ``F`` (train minus validation), score validation ``V``."""
     from skewbench.metrics.ranking import ranking_metrics
+    from skewbench.tasks.recommend_models import fit_model
     from skewbench.tuning import evaluate_all
 
     _, settings, metric, cut = _tune_plan(cell)
+    data = load_split(cell)[0]
     if val_users.size == 0:
         raise ConfigError(f"tune: the validation split of {cell.dataset.label} holds no user")
     fixed = dict(cell.model.params)
     truth = V[val_users]
 
     def evaluate(params: dict[str, Any]) -> float:
-        model = _build_model(cell.model.name, {**fixed, **params}, Component("none"), embeddings)
-        model.fit(F, seed=seed)
+        model = _build_model(
+            cell.model.name, {**fixed, **params}, Component("none"), embeddings, data
+        )
+        fit_model(model, F, seed, data)
         ranked, _ = _rank(model, F, val_users, cut, with_scores=False)
         values = ranking_metrics(ranked, truth, [metric], [cut])[f"{metric}@{cut}"]
         return float(np.nanmean(values))
@@ -891,11 +957,13 @@ def _base_ranking(
     The model's seed comes from the base cell, so a re-ranked list and the base cell's list
     start from the very same fitted model — the paired comparison isolates the re-ranker.
     """
+    from skewbench.tasks.recommend_models import fit_model
+
     base = _base_cell(cell)
     key = f"{base.key}:{depth}:{eval_users.size}"
     if key in _BASE_CACHE:
         return _BASE_CACHE[key]
-    with_scores = cell.treatment.name in RERANKERS
+    with_scores = cell.treatment.name in LIST_SIDE
     params, tuning, fit_X = dict(cell.model.params), None, X
     t0 = time.perf_counter()
     if cell.tune is not None:
@@ -904,9 +972,9 @@ def _base_ranking(
         if not tuning["refit"]:
             fit_X = validation_split(cell)[0]
     tune_s = time.perf_counter() - t0
-    model = _build_model(cell.model.name, params, base.treatment, embeddings)
+    model = _build_model(cell.model.name, params, base.treatment, embeddings, data)
     t0 = time.perf_counter()
-    model.fit(fit_X, seed=base.seed_int("model"))
+    model = fit_model(model, fit_X, base.seed_int("model"), data, _reuse_key(cell, depth))
     fit_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     ranked, scores = _rank(model, X, eval_users, depth, with_scores)
@@ -919,11 +987,47 @@ def _base_ranking(
         "tune_s": tune_s,
         "fit_s": fit_s,
         "score_s": time.perf_counter() - t0,
+        "model_info": _model_info(model),
     }
     if with_scores:  # only re-ranker cells share a base ranking
         while len(_BASE_CACHE) >= _BASE_CACHE_SIZE:
             _BASE_CACHE.pop(next(iter(_BASE_CACHE)))
         _BASE_CACHE[key] = out
+    return out
+
+
+EE_PATIENCE = 0.5  # RBP patience of the expected-exposure browsing model
+AWRF_P = 0.5  # attention on the first position (AWRF's geometric attention)
+
+
+def _exposure_fairness(
+    lists: np.ndarray, truth: sp.csr_matrix, pop_label: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Per-unit expected exposure (EE-L/D/R, Diaz et al. 2020) of the unit's (sampled) lists,
+    and AWRF over popularity groups (head / mid / tail) against the groups' catalog shares."""
+    from skewbench.metrics.expected_exposure import awrf, expected_exposure
+
+    ee = expected_exposure(lists, truth, pop_label.size, patience=EE_PATIENCE)
+    names, codes = np.unique(pop_label.astype(str), return_inverse=True)
+    target = np.bincount(codes, minlength=names.size) / codes.size
+    per_list = awrf(lists.reshape(-1, lists.shape[2]), codes, target, p=AWRF_P)
+    return {
+        "ee_l": ee["ee_l"],
+        "ee_d": ee["ee_d"],
+        "ee_r": ee["ee_r"],
+        "awrf_popularity": np.nanmean(per_list.reshape(lists.shape[0], -1), axis=1),
+    }
+
+
+def _model_info(model: Any) -> dict[str, Any]:
+    """What a fitted model reports about its own training (losses, LLM calls, …)."""
+    if callable(getattr(model, "info", None)):
+        return model.info()
+    out: dict[str, Any] = {}
+    if getattr(model, "history_", None) is not None:
+        out["loss_per_epoch"] = [round(float(v), 6) for v in model.history_]
+    if getattr(model, "train_info_", None) is not None:
+        out.update(model.train_info_)
     return out
 
 
@@ -951,8 +1055,14 @@ def _caps(
         "share_units_no_long_tail_in_pool": float(no_tail.mean()) if no_tail.size else 0.0,
     }
     if name in ("xquad", "fair"):
+        lab = labels if labels is not None else long_tail
+        g = np.where(valid, lab[idx], -1)
+        if lab.max(initial=0) <= 1:  # binary: 1 = the promoted group
+            lacking = ~(g == 1).any(1)
+        else:  # several groups: a pool of one group leaves nothing to diversify
+            lacking = ((g == g[:, :1]) | (g < 0)).all(1)
         out["protected_group"] = "long_tail"
-        out["share_units_no_protected_in_pool"] = out["share_units_no_long_tail_in_pool"]
+        out["share_units_no_protected_in_pool"] = float(lacking.mean()) if lacking.size else 0.0
     elif name == "calibrated":
         assert labels is not None and target is not None
         n_groups = target.shape[1]
@@ -999,13 +1109,13 @@ def run(cell: Cell) -> CellResult:
 
     embeddings = item_embeddings(data) if _needs_embeddings(cell) else None
     treat = cell.treatment
-    depth = opts["candidates"] if treat.name in RERANKERS else opts["k"]
+    depth = opts["candidates"] if treat.name in LIST_SIDE else opts["k"]
     base = _base_ranking(cell, data, X, eval_users, depth, embeddings)
     ranked, cand_scores = base["ranked"], base["scores"]
 
     rerank_s = 0.0
     caps: dict[str, Any] = {}
-    pool = ranked if treat.name in RERANKERS else None  # the candidates, for skewbench.explain
+    pool = ranked if treat.name in LIST_SIDE else None  # the candidates, for skewbench.explain
     if treat.name in RERANKERS:
         t0 = time.perf_counter()
         kw = _rerank_kwargs(treat.name, dict(treat.params))
@@ -1024,13 +1134,14 @@ def run(cell: Cell) -> CellResult:
             kw["target"] = _history_share(X, codes, len(names))[eval_users]
             groups = codes
             caps = _caps(treat.name, dict(treat.params), ranked, long_tail, codes, kw["target"])
-        elif treat.name == "xquad":
-            groups = long_tail
-            kw["aspect_weights"] = _history_share(X, long_tail, 2)[eval_users]
-            caps = _caps(treat.name, {}, ranked, long_tail, None, None)
-        elif treat.name == "fair":
-            groups = long_tail
-            caps = _caps(treat.name, {}, ranked, long_tail, None, None)
+        elif treat.name in ("xquad", "fair"):
+            family = treat.params.get("group", "popularity")
+            groups, promoted = _target_groups(family, data, long_tail, treat.name == "fair")
+            if treat.name == "xquad":
+                target = treat.params.get("target", "history")
+                kw["aspect_weights"] = _aspect_weights(target, groups, X, eval_users)
+            caps = _caps(treat.name, {}, ranked, long_tail, groups, None)
+            caps["protected_group"] = promoted
         else:  # mmr
             groups = group_codes(data.category)[0]
             caps = _caps(treat.name, {}, ranked, long_tail, groups, None)
@@ -1038,19 +1149,51 @@ def run(cell: Cell) -> CellResult:
                 kw["item_embeddings"] = embeddings
         ranked = rerank(treat.name, ranked, cand_scores, opts["k"], groups, **kw)
         rerank_s = time.perf_counter() - t0
+    samples = None  # (users × samples × k) rankings of a stochastic policy
+    if treat.name in POLICIES:
+        from skewbench.metrics.expected_exposure import plackett_luce_rankings
+
+        t0 = time.perf_counter()
+        from skewbench.treatments.rerank import normalised_relevance
+
+        # scores min-max normalised per user (as the re-rankers do), so a temperature means
+        # the same for every base model
+        rel = normalised_relevance(cand_scores, ranked >= 0)
+        samples = plackett_luce_rankings(
+            ranked,
+            rel,
+            opts["k"],
+            float(treat.params.get("temperature", 1.0)),
+            int(treat.params.get("samples", 20)),
+            cell.rng("policy"),
+        )
+        ranked = samples[:, 0, :]
+        rerank_s = time.perf_counter() - t0
 
     # Metrics
     t0 = time.perf_counter()
     truth = T[eval_users]
-    per_unit = ranking_metrics(ranked, truth, list(RANKING_METRICS), opts["cutoffs"])
-    top = ranked[:, : opts["exposure_k"]]
-    valid = top >= 0
-    per_unit["tail_share"] = np.where(valid, long_tail[np.maximum(top, 0)], 0).sum(1) / np.maximum(
-        valid.sum(1), 1
-    )
+    # A stochastic policy is evaluated in expectation: per-unit metrics are means over its
+    # sampled lists, exposure and diversity are computed over all sampled lists together.
+    lists = ranked[:, None, :] if samples is None else samples
+    n_samples = lists.shape[1]
+    per_unit: dict[str, np.ndarray] = {}
+    for b in range(n_samples):
+        sample = lists[:, b, :]
+        values = ranking_metrics(sample, truth, list(RANKING_METRICS), opts["cutoffs"])
+        top_b = sample[:, : opts["exposure_k"]]
+        valid = top_b >= 0
+        values["tail_share"] = np.where(valid, long_tail[np.maximum(top_b, 0)], 0).sum(
+            1
+        ) / np.maximum(valid.sum(1), 1)
+        for name, v in values.items():
+            per_unit[name] = per_unit.get(name, 0.0) + v / n_samples
+    per_unit.update(_exposure_fairness(lists[:, :, : opts["exposure_k"]], truth, pop_label))
     metrics = {
         name: float(np.nanmean(v)) if v.size else float("nan") for name, v in per_unit.items()
     }
+    top = lists[:, :, : opts["exposure_k"]].reshape(-1, opts["exposure_k"])
+    rows = np.repeat(np.arange(eval_users.size), n_samples)
     group_labels = {"popularity": pop_label, **data.labels}
     metrics.update(
         exposure_metrics(
@@ -1058,9 +1201,9 @@ def run(cell: Cell) -> CellResult:
             X.shape[1],
             pop,
             groups=group_labels,
-            truth=truth,
+            truth=truth[rows],
             tail=long_tail.astype(bool),
-            exclude=X[eval_users],
+            exclude=X[eval_users[rows]],
         )
     )
     metrics.update(
@@ -1097,6 +1240,7 @@ def run(cell: Cell) -> CellResult:
         "control": cell.control or "",
         "n_train": base["n_train"],
         "model_params": base["params"],
+        **({"model_info": base["model_info"]} if base["model_info"] else {}),
         **({"tuning": base["tuning"]} if base["tuning"] is not None else {}),
         **caps,
         "timings_s": {
