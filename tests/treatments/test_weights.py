@@ -40,13 +40,24 @@ def test_effective_number_hand_computed():
     np.testing.assert_allclose(class_weights([1, 2], "effective_number", beta=0.5), [1.2, 0.8])
 
 
-def test_source_formula_gives_majority_the_larger_weight():
-    w = class_weights(COUNTS, "source_formula")
+def test_majority_weighted_gives_majority_the_larger_weight():
+    w = class_weights(COUNTS, "majority_weighted")
     n = COUNTS.sum()
     raw = COUNTS / (n - COUNTS)
     np.testing.assert_allclose(w, raw / raw.sum())
     assert w.sum() == pytest.approx(1.0)
     assert np.argmax(w) == 0 and np.all(np.diff(w) < 0)  # ordered like the counts
+
+
+def test_old_scheme_name_is_refused_naming_the_new_one():
+    with pytest.raises(ConfigError, match="renamed 'majority_weighted'"):
+        class_weights(COUNTS, "source_formula")
+    from skewbench.models.categorize import Treatment
+
+    with pytest.raises(ConfigError, match="treatment.params.scheme.*majority_weighted"):
+        Treatment.parse("class_weight", {"scheme": "source_formula"})
+    with pytest.raises(ConfigError, match="treatment.params.alpha.*majority_weighted"):
+        Treatment.parse("focal", {"alpha": "source_formula"})
 
 
 def test_bad_input():
@@ -56,3 +67,19 @@ def test_bad_input():
         class_weights([3, 1], "balanced")
     with pytest.raises(ConfigError, match="beta"):
         class_weights([3, 1], "effective_number", beta=1.0)
+
+
+def test_recall_adaptive_update_rule():
+    from skewbench.treatments.weights import ema, recall_adaptive_update
+
+    # equal recall leaves weights as they are (class-mean 1)
+    np.testing.assert_allclose(recall_adaptive_update(np.ones(3), np.full(3, 0.4)), 1.0)
+    # hand-computed: r = (0.9, 0.5, 0.1), mean 0.5, step 1 → exp(−0.4, 0, 0.4), mean-normalised
+    r = np.array([0.9, 0.5, 0.1])
+    raw = np.exp([-0.4, 0.0, 0.4])
+    np.testing.assert_allclose(recall_adaptive_update(np.ones(3), r), raw / raw.mean())
+    # bounds clip after normalising
+    w = recall_adaptive_update(np.ones(3), np.array([1.0, 1.0, 0.0]), step=10, upper=2.0)
+    assert w.max() == 2.0 and w.min() >= 0.1
+    np.testing.assert_allclose(ema(np.array([0.0, 1.0]), np.array([1.0, 1.0]), 0.25), [0.25, 1])
+    np.testing.assert_array_equal(ema(None, np.array([0.3]), 0.25), [0.3])

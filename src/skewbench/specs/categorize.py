@@ -8,7 +8,7 @@ from pydantic import Field, field_validator
 
 from skewbench.specs.base import Empty, Entry, Spec
 
-Scheme = Literal["inverse", "sqrt_inverse", "effective_number", "source_formula"]
+Scheme = Literal["inverse", "sqrt_inverse", "effective_number", "majority_weighted"]
 PosInt = Annotated[int, Field(ge=1)]
 ColumnMap = dict[str, str]
 
@@ -41,9 +41,6 @@ class TableText(Spec):
 
 class TfidfLR(Spec):
     C: float = Field(1.0, gt=0, description="inverse L2 strength of the logistic regression")
-    C_grid: list[Annotated[float, Field(gt=0)]] | None = Field(
-        None, min_length=1, description="pick C per cell by validation macro-F1 from this list"
-    )
     solver: Literal["lbfgs", "saga", "newton-cg", "newton-cholesky", "sag"] = Field(
         "lbfgs", description="scikit-learn solver"
     )
@@ -65,6 +62,7 @@ class MiniLMFrozen(Spec):
 
 
 class MiniLMFinetune(Spec):
+    encoder: str = Field("minilm", description="pretrained encoder: minilm or mpnet")
     max_train: int = Field(2000, ge=1, description="class-stratified training subset size")
     max_val: int = Field(500, ge=1, description="validation rows for best-epoch selection")
     epochs: int = Field(1, ge=1, description="fine-tuning epochs")
@@ -74,9 +72,18 @@ class MiniLMFinetune(Spec):
     head_lr: float = Field(1e-3, gt=0, description="classification head learning rate")
 
 
+class KerasEmbedMLP(Spec):
+    vocab_size: int = Field(20_000, ge=3, description="vocabulary cap (+ pad and OOV ids)")
+    max_len: int = Field(100, ge=1, description="tokens kept per text")
+    embedding_dim: int = Field(128, ge=1, description="Embedding output size (source: 128)")
+    hidden: int = Field(64, ge=1, description="Dense hidden units (source: 64)")
+    epochs: int = Field(10, ge=1, description="training epochs (source: 10)")
+    batch_size: int = Field(32, ge=1, description="minibatch size (source: 32)")
+
+
 class ClassWeight(Spec):
     scheme: Scheme = Field(
-        description="inverse, sqrt_inverse, effective_number, or source_formula "
+        description="inverse, sqrt_inverse, effective_number, or majority_weighted "
         "(α_k ∝ N_k/(N−N_k): the majority class gets the larger weight)"
     )
     beta: float = Field(0.999, ge=0, lt=1, description="effective_number's β")
@@ -93,6 +100,29 @@ class LogitAdjust(Spec):
     tau: float = Field(1.0, ge=0, description="τ in z − τ·log π (class prior π from training)")
 
 
+class LDAM(Spec):
+    max_margin: float = Field(0.5, ge=0, description="largest class margin Δ (Δ_k ∝ N_k^-1/4)")
+    scale: float = Field(1.0, gt=0, description="logit scale s")
+    drw_start: int | None = Field(None, ge=1, description="LDAM-DRW: re-weight from this epoch")
+
+
+class DRW(Spec):
+    start: int | None = Field(None, ge=1, description="first re-weighted epoch (null: model's)")
+    scheme: Scheme = Field("effective_number", description="weights of the re-weighted phase")
+    beta: float = Field(0.9999, ge=0, lt=1, description="effective_number's β")
+
+
+class AdaptiveRecall(Spec):
+    step: float = Field(1.0, ge=0, description="multiplicative step η")
+    smoothing: float = Field(0.5, gt=0, le=1, description="EMA factor of validation recall")
+    lower: float = Field(0.1, gt=0, le=1, description="smallest class weight")
+    upper: float = Field(10.0, ge=1, description="largest class weight")
+
+
+class TauNorm(Spec):
+    tau: float = Field(1.0, ge=0, description="w_k / ‖w_k‖^τ (0 = unchanged)")
+
+
 class Smote(Spec):
     k_neighbors: int = Field(5, ge=1, description="neighbours SMOTE interpolates between")
 
@@ -100,6 +130,14 @@ class Smote(Spec):
 class Options(Spec):
     fractions: tuple[float, float, float] = Field(
         (0.7, 0.1, 0.2), description="train / validation / test shares, positive, summing to 1"
+    )
+    train_size: Literal["fixed", "natural"] | Annotated[int, Field(ge=2)] = Field(
+        "fixed",
+        description="fixed: every ρ level of the sweep at the same n_train; natural: each at "
+        "its own largest size; an integer: that n_train",
+    )
+    imbalance_levels: list[Annotated[float, Field(ge=1)] | None] = Field(
+        default_factory=list, description="set by the grid from imbalance_ratio (do not write)"
     )
 
     @field_validator("fractions")
@@ -120,6 +158,20 @@ _TFIDF_WHY = {
     "logit_adjust_loss": "scikit-learn's LogisticRegression cannot add τ·log π to its logits "
     "during training; use logit_adjust_posthoc or a torch model",
 }
+_TORCH_ONLY = ("balanced_softmax", "ldam", "drw", "adaptive_recall", "crt", "tau_norm")
+_TFIDF_WHY.update(
+    {
+        t: "scikit-learn's LogisticRegression has a fixed loss and no epoch schedule; use "
+        "minilm_frozen, minilm_finetune (or keras_embed_mlp where it applies)"
+        for t in _TORCH_ONLY
+    }
+)
+_KERAS_WHY = {
+    "smote": "SMOTE interpolates feature vectors; interpolated token ids are no text",
+    "ldam": "LDAM is implemented for the torch heads (minilm_frozen, minilm_finetune)",
+    "crt": "cRT is implemented for the torch heads (minilm_frozen, minilm_finetune)",
+    "tau_norm": "τ-normalisation is implemented for the torch heads",
+}
 TREATMENT_NAMES = (
     "none",
     "class_weight",
@@ -129,6 +181,7 @@ TREATMENT_NAMES = (
     "oversample",
     "undersample",
     "smote",
+    *_TORCH_ONLY,
 )
 
 
@@ -158,6 +211,15 @@ ENTRIES: tuple[Entry, ...] = (
         treatments=tuple(t for t in TREATMENT_NAMES if t != "smote"),
         reasons={"smote": _SMOTE_WHY},
     ),
+    Entry(
+        "model",
+        "categorize",
+        "keras_embed_mlp",
+        KerasEmbedMLP,
+        "the source document's Keras model (Embedding → Flatten → Dense → softmax)",
+        treatments=tuple(t for t in TREATMENT_NAMES if t not in _KERAS_WHY),
+        reasons=_KERAS_WHY,
+    ),
     _t("none", Empty, "no treatment"),
     _t("class_weight", ClassWeight, "per-class loss weights"),
     _t("focal", Focal, "focal loss (Lin et al. 2017)"),
@@ -166,5 +228,11 @@ ENTRIES: tuple[Entry, ...] = (
     _t("oversample", Empty, "random oversampling of training rows"),
     _t("undersample", Empty, "random undersampling of training rows"),
     _t("smote", Smote, "SMOTE on training features (Chawla et al. 2002)"),
+    _t("balanced_softmax", Empty, "balanced softmax loss (Ren et al. 2020)"),
+    _t("ldam", LDAM, "label-distribution-aware margin loss, optional DRW (Cao et al. 2019)"),
+    _t("drw", DRW, "deferred re-weighting (Cao et al. 2019)"),
+    _t("adaptive_recall", AdaptiveRecall, "class weights re-set from validation recall"),
+    _t("crt", Empty, "classifier re-training on class-balanced samples (Kang et al. 2020)"),
+    _t("tau_norm", TauNorm, "τ-normalised classifier (Kang et al. 2020)"),
     Entry("options", "categorize", "options", Options, "options of every categorize cell"),
 )

@@ -11,6 +11,18 @@ with per-class weights w the mean is weighted: Σ_i w_{y_i} ℓ_i / Σ_i w_{y_i}
   the training class prior; prediction uses the raw logits z.
 - post-hoc logit adjustment (Menon et al. 2021, eq. 6): predict from z − τ·log π; τ = 0 is the
   identity.
+- balanced softmax (Ren et al., NeurIPS 2020, "Balanced Meta-Softmax for Long-Tailed Visual
+  Recognition", eq. 4): ℓ_i = −log [π_{y} e^{z_{y}} / Σ_j π_j e^{z_j}] = cross-entropy of z + log π,
+  i.e. exactly the logit-adjusted loss with τ = 1; prediction uses the raw logits z.
+- LDAM (Cao et al., NeurIPS 2019, "Learning Imbalanced Datasets with Label-Distribution-Aware
+  Margin Loss", eq. 13): ℓ_i = cross-entropy of s·(z_i − Δ_{y_i} e_{y_i}), margins
+  Δ_k = C / N_k^{1/4} with C chosen so that max_k Δ_k = ``max_margin``; s is a logit scale (the
+  paper uses s = 30 on cosine logits). Δ = 0 gives cross-entropy of s·z.
+- τ-normalisation (Kang et al., ICLR 2020, "Decoupling Representation and Classifier for
+  Long-Tailed Recognition", §4): classifier weight vectors w_k ← w_k / ‖w_k‖^τ after training;
+  τ = 0 is the identity (the bias is kept as is, so τ = 0 changes nothing).
+- class-balanced sampling (Kang et al. 2020, cRT's sampler, their eq. 1 with q = 0): each draw
+  picks a class uniformly, then an example of it uniformly.
 """
 
 from __future__ import annotations
@@ -80,3 +92,53 @@ def log_prior(counts: np.ndarray) -> np.ndarray:
     if (c <= 0).any():
         raise ValueError("log prior needs every class count > 0")
     return np.log(c / c.sum())
+
+
+def balanced_softmax_loss(
+    logits: torch.Tensor, targets: torch.Tensor, log_prior: torch.Tensor
+) -> torch.Tensor:
+    """Balanced softmax (Ren et al. 2020): cross-entropy of z + log π (module doc)."""
+    return F.cross_entropy(logits + log_prior.to(logits.dtype), targets)
+
+
+def ldam_margins(counts: np.ndarray, max_margin: float = 0.5) -> np.ndarray:
+    """Δ_k = C / N_k^{1/4}, C such that max_k Δ_k = ``max_margin`` (Cao et al. 2019, eq. 12)."""
+    c = np.asarray(counts, dtype=np.float64)
+    if (c <= 0).any():
+        raise ValueError("LDAM margins need every class count > 0")
+    m = 1.0 / np.sqrt(np.sqrt(c))
+    return m * (float(max_margin) / m.max())
+
+
+def ldam_loss(
+    logits: torch.Tensor,
+    targets: torch.Tensor,
+    margins: torch.Tensor,
+    scale: float = 1.0,
+    weight: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """LDAM: cross-entropy of s·(z − Δ_y e_y), class-weighted mean (module doc)."""
+    m = margins.to(logits.dtype)[targets]
+    shifted = logits - F.one_hot(targets, logits.shape[1]).to(logits.dtype) * m[:, None]
+    return F.cross_entropy(scale * shifted, targets, weight=weight)
+
+
+def tau_normalize(weight: np.ndarray, tau: float, class_axis: int) -> np.ndarray:
+    """w_k / ‖w_k‖^τ for every class k (Kang et al. 2020); ``class_axis`` indexes classes."""
+    w = np.asarray(weight, dtype=np.float64)
+    norms = np.linalg.norm(w, axis=1 - class_axis, keepdims=True)
+    return w / np.power(np.maximum(norms, 1e-12), float(tau))
+
+
+def class_balanced_sample(y: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` positions into ``y``: class uniform over the classes present, then an example of
+    it uniformly (with replacement)."""
+    y = np.asarray(y)
+    classes = np.unique(y)
+    members = [np.flatnonzero(y == c) for c in classes]
+    pick = rng.integers(0, classes.size, size=n)
+    out = np.empty(n, dtype=np.int64)
+    for j, rows in enumerate(members):
+        sel = pick == j
+        out[sel] = rows[rng.integers(0, rows.size, size=int(sel.sum()))]
+    return out

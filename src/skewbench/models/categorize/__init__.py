@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from skewbench.models.categorize.base import CategorizeModel, Treatment
 
 if TYPE_CHECKING:
+    from skewbench.models.categorize.keras_mlp import KerasEmbedMLP
     from skewbench.models.categorize.minilm_finetune import MiniLMFinetune
     from skewbench.models.categorize.minilm_frozen import MiniLMFrozen
     from skewbench.models.categorize.tfidf_lr import TfidfLR
@@ -22,6 +23,7 @@ _WHERE = {
     "tfidf_lr": ("tfidf_lr", "TfidfLR"),
     "minilm_frozen": ("minilm_frozen", "MiniLMFrozen"),
     "minilm_finetune": ("minilm_finetune", "MiniLMFinetune"),
+    "keras_embed_mlp": ("keras_mlp", "KerasEmbedMLP"),
 }
 
 
@@ -56,4 +58,12 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["MODELS", "CategorizeModel", "MiniLMFinetune", "MiniLMFrozen", "TfidfLR", "Treatment"]
+__all__ = [
+    "MODELS",
+    "CategorizeModel",
+    "KerasEmbedMLP",
+    "MiniLMFinetune",
+    "MiniLMFrozen",
+    "TfidfLR",
+    "Treatment",
+]

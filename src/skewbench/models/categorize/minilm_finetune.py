@@ -10,8 +10,14 @@ Deterministic under the seed on CPU: seeded init/shuffle/dropout and
 ``torch.use_deterministic_algorithms(True)``.
 
 Treatments: class weights, focal, logit-adjusted loss, post-hoc adjustment, random over/under
-sampling (of training texts). SMOTE is refused: it interpolates feature vectors and there is no
-text for a synthetic point to fine-tune on.
+sampling (of training texts), balanced softmax, LDAM(-DRW), DRW (from epoch ``DRW_START`` = 2
+by default; it needs ``epochs`` ≥ its start), ``adaptive_recall`` (after every epoch; needs
+``epochs`` ≥ 2), cRT (stage 1: fine-tune with cross-entropy; stage 2: the fine-tuned encoder's
+embeddings of the training rows, a fresh linear head trained alone on a class-balanced sample
+of them — :func:`.minilm_frozen.train_linear_head`, early-stopped on validation) and τ-norm of
+the head's rows. SMOTE is refused: it interpolates feature vectors and there is no text for a
+synthetic point to fine-tune on. ``encoder`` picks the pretrained model (``minilm`` |
+``mpnet``, :data:`skewbench.encoders.ENCODERS`).
 Slow: ~85 texts/s per epoch on this machine's CPU at the default 128 word pieces.
 """
 
@@ -22,8 +28,15 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from skewbench.errors import IncompatibleError
 from skewbench.models.categorize.base import TREATMENT_PARAMS, CategorizeModel, make_torch_loss
-from skewbench.treatments.losses import log_prior, posthoc_logit_adjust, softmax
+from skewbench.treatments.losses import (
+    class_balanced_sample,
+    log_prior,
+    posthoc_logit_adjust,
+    softmax,
+    tau_normalize,
+)
 from skewbench.treatments.sampling import resample
 
 
@@ -51,7 +64,10 @@ def _features(model: Any, texts: list[str]) -> dict[str, Any]:
 
 class MiniLMFinetune(CategorizeModel):
     name: ClassVar[str] = "minilm_finetune"
+    DRW_START: ClassVar[int] = 2
+    tune_space: ClassVar[dict[str, list[Any]]] = {"lr": [1e-5, 2e-5, 5e-5]}
     PARAMS: ClassVar[dict[str, Any]] = {
+        "encoder": "minilm",
         "max_train": 2000,
         "max_val": 500,
         "epochs": 1,
@@ -66,6 +82,27 @@ class MiniLMFinetune(CategorizeModel):
         "oversample, or smote with minilm_frozen",
     }
 
+    @classmethod
+    def check(cls, treatment: Any, params: dict[str, Any]) -> None:
+        super().check(treatment, params)
+        full = cls.resolve_params(params)
+        epochs = full["epochs"]
+        start = None
+        if treatment.name == "drw":
+            start = treatment.params["start"] or cls.DRW_START
+        elif treatment.name == "ldam":
+            start = treatment.params["drw_start"]
+        if start is not None and start > epochs:
+            raise IncompatibleError(
+                f"treatment {treatment.name!r} re-weights from epoch {start}, but "
+                f"model.params.epochs is {epochs}: raise epochs or lower the start"
+            )
+        if treatment.name == "adaptive_recall" and epochs < 2:
+            raise IncompatibleError(
+                "treatment 'adaptive_recall' re-weights after each epoch; with "
+                f"model.params.epochs = {epochs} it would never act: use epochs >= 2"
+            )
+
     def fit(
         self,
         texts: Sequence[str],
@@ -78,7 +115,9 @@ class MiniLMFinetune(CategorizeModel):
 
         from skewbench.encoders.models import encoder_path
 
-        path = encoder_path("minilm")  # before importing sentence-transformers: offline mode
+        path = encoder_path(
+            self.params["encoder"]
+        )  # before importing sentence-transformers: offline mode
         from sentence_transformers import SentenceTransformer
 
         p = self.params
@@ -96,7 +135,7 @@ class MiniLMFinetune(CategorizeModel):
         vrows = stratified_cap(np.asarray(val_y, dtype=np.int64), int(p["max_val"]), rng)
         vtexts = [val_texts[i] for i in vrows]
         vy = torch.as_tensor(np.asarray(val_y)[vrows], dtype=torch.long)
-        loss_fn = make_torch_loss(self.treatment, counts)
+        loss_fn = make_torch_loss(self.treatment, counts, self.DRW_START)
 
         prev = torch.are_deterministic_algorithms_enabled()
         torch.use_deterministic_algorithms(True)
@@ -119,7 +158,9 @@ class MiniLMFinetune(CategorizeModel):
             yt = torch.as_tensor(y[rows], dtype=torch.long)
             bs = int(p["batch_size"])
             best: tuple[float, Any] = (np.inf, None)
-            for _ in range(int(p["epochs"])):
+            for epoch in range(1, int(p["epochs"]) + 1):
+                if loss_fn.begin_epoch(epoch):
+                    best = (np.inf, None)  # the loss changed: earlier values do not compare
                 model.train()
                 head.train()
                 order = torch.randperm(rows.size, generator=gen).numpy()
@@ -133,7 +174,9 @@ class MiniLMFinetune(CategorizeModel):
                     opt.step()
                 if int(p["epochs"]) > 1:
                     self.model_, self.head_ = model, head
-                    v = float(loss_fn(torch.as_tensor(self._logits(vtexts)), vy))
+                    zv = self._logits(vtexts)
+                    v = float(loss_fn.monitor(torch.as_tensor(zv), vy))
+                    loss_fn.after_validation(zv, vy.numpy())
                     if v < best[0]:
                         state = (
                             {k: t.clone() for k, t in model.state_dict().items()},
@@ -144,9 +187,64 @@ class MiniLMFinetune(CategorizeModel):
                 model.load_state_dict(best[1][0])
                 head.load_state_dict(best[1][1])
             self.model_, self.head_ = model, head
+            if self.treatment.name == "crt":
+                self._retrain_classifier(texts, y, rows, vtexts, vy.numpy(), n_classes)
+            if self.treatment.name == "tau_norm":
+                w = tau_normalize(
+                    head.weight.detach().double().numpy(),
+                    float(self.treatment.params["tau"]),
+                    class_axis=0,
+                )
+                with torch.no_grad():
+                    head.weight.copy_(torch.as_tensor(w, dtype=head.weight.dtype))
         finally:
             torch.use_deterministic_algorithms(prev)
+        self.weight_history_ = loss_fn.weight_history
         return self
+
+    def _embeddings(self, texts: Sequence[str]) -> np.ndarray:
+        import torch
+
+        self.model_.eval()
+        out = []
+        with torch.inference_mode():
+            for s in range(0, len(texts), 64):
+                feats = _features(self.model_, list(texts[s : s + 64]))
+                out.append(self.model_(feats)["sentence_embedding"].float())
+        return torch.cat(out).numpy()
+
+    def _retrain_classifier(
+        self,
+        texts: list[str],
+        y: np.ndarray,
+        rows: np.ndarray,
+        vtexts: list[str],
+        vy: np.ndarray,
+        n_classes: int,
+    ) -> None:
+        """cRT stage 2: a fresh linear head on class-balanced samples of the fine-tuned
+        encoder's (fixed) training embeddings."""
+        import torch
+
+        from skewbench.models.categorize.base import Treatment
+        from skewbench.models.categorize.minilm_frozen import train_linear_head
+
+        uniq = np.unique(rows)
+        X = self._embeddings([texts[i] for i in uniq])
+        yu = y[uniq]
+        pick = class_balanced_sample(yu, yu.size, np.random.default_rng(self.seed + 1))
+        W, b, _ = train_linear_head(
+            X[pick],
+            yu[pick],
+            self._embeddings(vtexts),
+            vy,
+            n_classes,
+            make_torch_loss(Treatment.parse("none"), np.bincount(yu, minlength=n_classes)),
+            seed=self.seed + 1,
+        )
+        with torch.no_grad():
+            self.head_.weight.copy_(torch.as_tensor(W.T, dtype=self.head_.weight.dtype))
+            self.head_.bias.copy_(torch.as_tensor(b, dtype=self.head_.bias.dtype))
 
     def _logits(self, texts: Sequence[str]) -> np.ndarray:
         import torch

@@ -1,12 +1,20 @@
-"""Frozen MiniLM sentence embeddings (cached) + a linear softmax head trained in torch.
+"""Frozen sentence embeddings (cached) + a linear softmax head trained in torch.
 
-Embeddings: :func:`skewbench.encoders.encode` (all-MiniLM-L6-v2, unit norm, from the disk
-cache), standardised per dimension with the training rows' mean and std. Head: z = xW + b,
+Embeddings: :func:`skewbench.encoders.encode` (``encoder``: ``minilm`` = all-MiniLM-L6-v2,
+the default, or ``mpnet`` = all-mpnet-base-v2; unit norm, from the disk cache), standardised per dimension with the training rows' mean and std. Head: z = xW + b,
 trained with the treatment's loss (:func:`.base.make_torch_loss`) plus L2 ``weight_decay`` on
 W, by full-batch Adam (``batch_size=None``) or minibatch Adam with a seeded shuffle.
 Early stopping: every ``eval_every`` epochs the same loss is computed on the validation split;
 training stops after ``patience`` checks without improvement and the best weights are kept.
 Every treatment applies; resampling (SMOTE included) runs on the training embeddings.
+Schedules: DRW switches to its weights at epoch ``DRW_START`` (default 100 of ``max_epochs``;
+early stopping is held until then and restarts at the switch); ``adaptive_recall`` re-weights
+at every validation check (every ``eval_every`` epochs). ``crt``: the encoder is frozen, so
+Kang et al.'s stage 1 (representation learning) has nothing to keep; cRT here is stage 2
+alone — a fresh head trained with plain cross-entropy on a class-balanced sample (with
+replacement, as many draws as training rows, seeded) of the training embeddings.
+``tau_norm``: the head is trained with plain cross-entropy, then its class columns of W are
+divided by their norm^τ. Per-check weight vectors of a schedule land in ``weight_history_``.
 """
 
 from __future__ import annotations
@@ -17,12 +25,23 @@ from typing import Any, ClassVar
 import numpy as np
 
 from skewbench.models.categorize.base import CategorizeModel, make_torch_loss
-from skewbench.treatments.losses import log_prior, posthoc_logit_adjust, softmax
+from skewbench.treatments.losses import (
+    class_balanced_sample,
+    log_prior,
+    posthoc_logit_adjust,
+    softmax,
+    tau_normalize,
+)
 from skewbench.treatments.sampling import resample
 
 
 class MiniLMFrozen(CategorizeModel):
     name: ClassVar[str] = "minilm_frozen"
+    DRW_START: ClassVar[int] = 100
+    tune_space: ClassVar[dict[str, list[Any]]] = {
+        "lr": [0.003, 0.01, 0.03],
+        "weight_decay": [0.0, 1e-4, 1e-3],
+    }
     PARAMS: ClassVar[dict[str, Any]] = {
         "encoder": "minilm",
         "lr": 0.01,
@@ -62,13 +81,18 @@ class MiniLMFrozen(CategorizeModel):
                 k_neighbors=int(self.treatment.params.get("k_neighbors", 5)),
             )
         Xv = self._embed(val_texts)
+        X = (X - self.mean_) / self.std_
+        if self.treatment.name == "crt":
+            rows = class_balanced_sample(y, y.size, np.random.default_rng(self.seed))
+            X, y = X[rows], y[rows]
+        loss = make_torch_loss(self.treatment, counts, self.DRW_START)
         self.W_, self.b_, self.epochs_ = train_linear_head(
-            (X - self.mean_) / self.std_,
+            X,
             y,
             (Xv - self.mean_) / self.std_,
             np.asarray(val_y, dtype=np.int64),
             n_classes,
-            make_torch_loss(self.treatment, counts),
+            loss,
             seed=self.seed,
             **{
                 k: self.params[k]
@@ -82,6 +106,9 @@ class MiniLMFrozen(CategorizeModel):
                 )
             },
         )
+        if self.treatment.name == "tau_norm":
+            self.W_ = tau_normalize(self.W_, float(self.treatment.params["tau"]), class_axis=1)
+        self.weight_history_ = loss.weight_history
         return self
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
@@ -108,7 +135,9 @@ def train_linear_head(
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """Adam on loss_fn(xW + b, y) + weight_decay/2 · ‖W‖²; returns (W, b, epochs run).
 
-    Deterministic under ``seed`` on CPU (seeded init and shuffle, deterministic algorithms).
+    ``loss_fn`` may be a :class:`.base.TrainLoss` (schedule hooks are then called: DRW's switch,
+    adaptive weights after each check) or a plain callable. Deterministic under ``seed`` on CPU
+    (seeded init and shuffle, deterministic algorithms).
     """
     import torch
 
@@ -128,7 +157,12 @@ def train_linear_head(
         bs = n if batch_size is None else int(batch_size)
         best = (np.inf, W.detach().clone(), b.detach().clone())
         bad, epoch = 0, 0
+        hooks = hasattr(loss_fn, "begin_epoch")
+        monitor = loss_fn.monitor if hooks else loss_fn
+        hold = int(getattr(loss_fn, "hold_until", 0))
         for epoch in range(1, int(max_epochs) + 1):
+            if hooks and loss_fn.begin_epoch(epoch):
+                best, bad = (np.inf, W.detach().clone(), b.detach().clone()), 0
             order = torch.randperm(n, generator=gen) if bs < n else None
             for s in range(0, n, bs):
                 idx = order[s : s + bs] if order is not None else slice(None)
@@ -138,13 +172,16 @@ def train_linear_head(
                 opt.step()
             if epoch % eval_every == 0 or epoch == max_epochs:
                 with torch.no_grad():
-                    v = float(loss_fn(Xvt @ W + b, yvt))
+                    zv = Xvt @ W + b
+                    v = float(monitor(zv, yvt))
                 if v < best[0] - 1e-6:
                     best, bad = (v, W.detach().clone(), b.detach().clone()), 0
-                else:
+                elif epoch >= hold:
                     bad += 1
                     if bad >= patience:
                         break
+                if hooks:
+                    loss_fn.after_validation(zv.numpy(), yv)
         return best[1].double().numpy(), best[2].double().numpy(), epoch
     finally:
         torch.use_deterministic_algorithms(prev)

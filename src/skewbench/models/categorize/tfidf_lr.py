@@ -16,8 +16,8 @@ over/under sampling and SMOTE on the sparse TF-IDF rows, post-hoc logit adjustme
 decision function. Focal and logit-adjusted training losses cannot be expressed in
 scikit-learn's logistic regression and are refused.
 
-Model selection: ``C`` is fixed at 1 by default; ``C_grid`` (a list) picks C per cell by
-validation macro-F1, at one extra fit per value.
+Model selection: ``C`` is fixed at 1 by default; ``tune: true`` searches ``tune_space`` (C on a
+log grid) on the validation split's balanced accuracy (:mod:`skewbench.tuning`, task-side).
 """
 
 from __future__ import annotations
@@ -30,9 +30,8 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import f1_score
 
-from skewbench.models.categorize.base import TREATMENT_PARAMS, CategorizeModel
+from skewbench.models.categorize.base import TORCH_ONLY, TREATMENT_PARAMS, CategorizeModel
 from skewbench.treatments.losses import log_prior, posthoc_logit_adjust, softmax
 from skewbench.treatments.sampling import resample
 
@@ -41,7 +40,6 @@ class TfidfLR(CategorizeModel):
     name: ClassVar[str] = "tfidf_lr"
     PARAMS: ClassVar[dict[str, Any]] = {
         "C": 1.0,
-        "C_grid": None,
         "solver": "lbfgs",
         "tol": 1e-4,
         "max_iter": 1000,
@@ -49,15 +47,22 @@ class TfidfLR(CategorizeModel):
         "ngram_range": [1, 1],
         "max_features": 20_000,
     }
+    tune_space: ClassVar[dict[str, list[Any]]] = {"C": [0.1, 0.3, 1.0, 3.0, 10.0]}
     SUPPORTS: ClassVar[frozenset[str]] = frozenset(TREATMENT_PARAMS) - {
         "focal",
         "logit_adjust_loss",
+        *TORCH_ONLY,
     }
     REASONS: ClassVar[dict[str, str]] = {
         "focal": "scikit-learn's LogisticRegression has a fixed log-loss (no focal term); "
         "use minilm_frozen or minilm_finetune",
         "logit_adjust_loss": "scikit-learn's LogisticRegression cannot add τ·log π to its "
         "logits during training; use logit_adjust_posthoc or a torch model",
+        **{
+            t: "scikit-learn's LogisticRegression has a fixed loss and no epoch schedule; "
+            "use minilm_frozen, minilm_finetune (or seed_keras where it applies)"
+            for t in TORCH_ONLY
+        },
     }
 
     def fit(
@@ -91,31 +96,21 @@ class TfidfLR(CategorizeModel):
             )
         w = self.treatment.weights(counts)
         class_weight = None if w is None else {k: float(w[k]) for k in range(n_classes)}
-        grid = [float(c) for c in p["C_grid"]] if p["C_grid"] else [float(p["C"])]
-        best = (-np.inf, None)
-        for c in grid:
-            clf = LogisticRegression(
-                C=c,
-                solver=p["solver"],
-                tol=float(p["tol"]),
-                max_iter=int(p["max_iter"]),
-                class_weight=class_weight,
-                random_state=self.seed,
-            )
-            # A solver that stops at max_iter is recorded in converged_ (and the cell's info,
-            # listed by the report) instead of one warning per cell flooding the run's output.
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always", ConvergenceWarning)
-                clf.fit(X, y)
-            self.converged_ = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
-            self.clf_ = clf
-            if len(grid) == 1:
-                return self
-            score = f1_score(val_y, self.predict_proba(val_texts).argmax(1), average="macro")
-            if score > best[0]:
-                best = (score, clf)
-        self.clf_ = best[1]
-        self.C_ = float(self.clf_.C)
+        clf = LogisticRegression(
+            C=float(p["C"]),
+            solver=p["solver"],
+            tol=float(p["tol"]),
+            max_iter=int(p["max_iter"]),
+            class_weight=class_weight,
+            random_state=self.seed,
+        )
+        # A solver that stops at max_iter is recorded in converged_ (and the cell's info,
+        # listed by the report) instead of one warning per cell flooding the run's output.
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ConvergenceWarning)
+            clf.fit(X, y)
+        self.converged_ = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
+        self.clf_ = clf
         return self
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
