@@ -609,6 +609,38 @@ def _sig_display(sig: pd.DataFrame, spec: TaskReport) -> pd.DataFrame:
     return out
 
 
+def _learning_curve_blocks(data: pd.DataFrame, out: Path) -> list[Block]:
+    """Per-epoch training and validation curves of the models that record a ``history``
+    (the Keras source model), one figure per dataset × ρ × control × model, one line per
+    treatment (replicates averaged, min–max band)."""
+    from skewbench.models.categorize.learning_curves import plot_learning_curves
+
+    has = [isinstance(i, dict) and isinstance(i.get("history"), dict) for i in data["info"]]
+    sub = data[has]
+    if sub.empty:
+        return []
+    blocks: list[Block] = [
+        Block("h3", "Learning curves (models with per-epoch histories)"),
+        Block(
+            "p",
+            "Training (solid) and validation (dashed) loss and accuracy per epoch; a validation "
+            "loss that turns up while training loss falls is over-fitting.",
+        ),
+    ]
+    keys = ["dataset", "imbalance", "control", "model"]
+    keys = [k for k in keys if k in sub.columns]
+    keyed = sub.assign(
+        imbalance=sub["imbalance"].astype(object).where(sub["imbalance"].notna(), None)
+    )
+    for key, grp in keyed.groupby(keys, dropna=False, sort=True):
+        label = ", ".join(f"{k}={v}" for k, v in zip(keys, key, strict=True) if v not in ("", None))
+        name = re.sub(r"[^A-Za-z0-9._-]+", "_", f"learning_curves_{label}")[:120] + ".png"
+        histories = [(t, i["history"]) for t, i in zip(grp["treatment"], grp["info"], strict=True)]
+        path = plot_learning_curves(histories, out / name, label)
+        blocks.append(Block("img", path))
+    return blocks
+
+
 def _skew_blocks(store: ResultStore, data: pd.DataFrame, task: str, out: Path) -> list[Block]:
     """Explanation (item groups, decomposition, examples) and "who is served" sections."""
     from skewbench.report.explain_blocks import explain_blocks
@@ -681,6 +713,7 @@ def _task_blocks(
     blocks += _caps_blocks(data, spec, task)
     if task == "categorize":
         blocks += _majority_weighted_blocks(merged, spec)
+        blocks += _learning_curve_blocks(data, out)
     if spec.model_contrast and spec.unit_metric:
         blocks += _contrast_blocks(
             store, data, spec.unit_metric, *spec.model_contrast, task, spec, cache
