@@ -30,7 +30,8 @@ Keys returned (all floats; NaN where undefined, e.g. no tail split given):
   ``exposure_vs_catalog[name]`` and ``exposure_vs_relevance[name]`` (total-variation distance
   between the group shares), ``rsp[name]`` and ``reo[name]`` (as above over its groups).
 
-Units with an empty list are not averaged in ``arp``/``aplt``/``aclt``. Counts ignore position
+Units with an empty list are not averaged in ``arp``/``aplt``/``aclt``. A list that repeats an
+item is refused (SchemaError naming the row), as in the accuracy metrics. Counts ignore position
 weights except E (and everything built from E).
 """
 
@@ -43,7 +44,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from skewbench.errors import ConfigError, SchemaError
-from skewbench.metrics.ranking import lookup_grades
+from skewbench.metrics.ranking import check_ranked, lookup_grades
 
 POSITION_WEIGHTS = ("uniform", "log", "geometric")
 _UNIT_CHUNK = 1 << 18
@@ -122,20 +123,6 @@ def list_item_stats(ranked: np.ndarray, n_items: int, w: np.ndarray | None = Non
             counts += c
             exposure += w[j] * c
     return ListItemStats(exposure, counts, share, n_lists)
-
-
-def check_ranked(ranked: np.ndarray, n_items: int, source: str = "ranked") -> np.ndarray:
-    """Validate a (units × k) ranked array: integer, 2-D, entries in [-1, n_items)."""
-    ranked = np.asarray(ranked)
-    if ranked.ndim != 2 or not np.issubdtype(ranked.dtype, np.integer):
-        raise SchemaError(source, f"must be a 2-D integer array, got {ranked.dtype} {ranked.shape}")
-    if ranked.size:
-        lo, hi = int(ranked.min()), int(ranked.max())
-        if lo < -1 or hi >= n_items:
-            bad = lo if lo < -1 else hi
-            row = int(np.argwhere(ranked == bad)[0, 0])
-            raise SchemaError(source, f"item index {bad} outside [-1, {n_items})", row=row)
-    return ranked
 
 
 def item_array(values: object, n_items: int, name: str) -> np.ndarray:
