@@ -251,9 +251,13 @@ def lookup_grades(truth: sp.csr_matrix, block: np.ndarray, start: int) -> np.nda
 
 
 # ---------------------------------------------------------------------------------------------
-# Kernels (numba, compiled on first use and cached on disk). One pass over each unit's list:
-# its truth row is scattered into a per-item scratch (so a grade lookup is one load, whatever
-# the catalogue size), every cutoff is read off running sums, and the scratch is cleared again.
+# Kernels (numba, compiled on first use and cached on disk). One pass over each unit's list with
+# one per-item marker array ``mark`` (int64, n_items): before unit u's list is walked, each of
+# its relevant truth entries p (a <= p < b in the CSR arrays) is written as mark[item] = p; a
+# visited item is marked -(u + 2). Walking the list, mark[item] in [a, b) is a relevant item of
+# this unit (grade data[p]), -(u + 2) a repeat, anything else (another unit's entry or mark, or
+# the initial -1) a non-relevant item. One load per list slot whatever the catalogue size, and
+# the array never needs clearing because CSR ranges and unit numbers never recur.
 
 # Cut metrics in kernel order; ``slot`` maps each to its output row (-1 = not asked for).
 _CUT: tuple[str, ...] = tuple(m for m in METRICS if m not in UNCUT)
@@ -269,12 +273,12 @@ class _Kernels(NamedTuple):
 def _kernels() -> _Kernels:
     import numba  # imported on first use: importing the metrics stays cheap
 
-    jit = numba.njit(cache=True, nogil=True)
+    jit = numba.njit(cache=True, nogil=True, boundscheck=False)
 
     @jit
     def first_bad_row(ranked, n_items):
         """(row, 1) for an index outside [-1, n_items), (row, 2) for a repeat, else (-1, 0)."""
-        stamp = np.full(n_items, -1, dtype=np.int64)
+        mark = np.full(n_items, -1, dtype=np.int64)
         n, width = ranked.shape
         for u in range(n):
             for r in range(width):
@@ -282,26 +286,50 @@ def _kernels() -> _Kernels:
                 if it < -1 or it >= n_items:
                     return u, 1
                 if it >= 0:
-                    if stamp[it] == u:
+                    if mark[it] == u:
                         return u, 2
-                    stamp[it] = u
+                    mark[it] = u
         return -1, 0
 
     @jit
     def grades(block, indptr, indices, data, n_items):
         n, width = block.shape
         out = np.zeros((n, width), dtype=np.float64)
-        scratch = np.zeros(n_items, dtype=np.float64)
+        mark = np.full(n_items, -1, dtype=np.int64)
         for u in range(n):
-            for p in range(indptr[u], indptr[u + 1]):
-                scratch[indices[p]] = max(data[p], 0.0)
+            a, b = indptr[u], indptr[u + 1]
+            for p in range(a, b):
+                mark[indices[p]] = p
             for r in range(width):
                 it = block[u, r]
                 if it >= 0:
-                    out[u, r] = scratch[it]
-            for p in range(indptr[u], indptr[u + 1]):
-                scratch[indices[p]] = 0.0
+                    m = mark[it]
+                    if a <= m < b and data[m] > 0:
+                        out[u, r] = data[m]
         return out
+
+    @jit
+    def exp_gain(g):
+        """2^g − 1; exact shifts for the usual small integer grades (pow is ~20× slower)."""
+        if g == np.floor(g) and g < 53:
+            return float((1 << np.int64(g)) - 1)
+        return 2.0**g - 1.0
+
+    @jit
+    def sort_desc(x, n):
+        """x[:n] sorted descending in place (insertion sort for the usual short rows)."""
+        if n <= 32:
+            for i in range(1, n):
+                v = x[i]
+                j = i - 1
+                while j >= 0 and x[j] < v:
+                    x[j + 1] = x[j]
+                    j -= 1
+                x[j + 1] = v
+        else:
+            y = np.sort(x[:n])
+            for i in range(n):
+                x[i] = y[n - 1 - i]
 
     @jit
     def rank(ranked, indptr, indices, data, n_items, cutoffs, slot, discount, ncand, fill, res,
@@ -309,20 +337,14 @@ def _kernels() -> _Kernels:
         n, width = ranked.shape
         n_cut = cutoffs.size
         kmax = cutoffs[n_cut - 1] if n_cut else 0
+        k_list = min(kmax, width)
         do_auc = auc.size > 0
-        span = max(kmax, width) if do_auc else kmax
-        s_prec, s_rec, s_recc, s_f1, s_hit, s_mrr = (
-            slot[0],
-            slot[1],
-            slot[2],
-            slot[3],
-            slot[4],
-            slot[5],
-        )
-        s_map, s_mapc, s_ndcg, s_exp, s_bin = slot[6], slot[7], slot[8], slot[9], slot[10]
-        graded = s_ndcg >= 0 or s_exp >= 0
-        scratch = np.zeros(n_items, dtype=np.float64)
-        stamp = np.full(n_items, -1, dtype=np.int64)
+        s_prec, s_rec, s_recc, s_f1 = slot[0], slot[1], slot[2], slot[3]
+        s_hit, s_mrr, s_map, s_mapc = slot[4], slot[5], slot[6], slot[7]
+        s_ndcg, s_exp, s_bin = slot[8], slot[9], slot[10]
+        do_lin = s_ndcg >= 0
+        do_exp = s_exp >= 0
+        mark = np.full(n_items, -1, dtype=np.int64)
         max_row = 0
         for u in range(n):
             max_row = max(max_row, indptr[u + 1] - indptr[u])
@@ -331,25 +353,15 @@ def _kernels() -> _Kernels:
             a, b = indptr[u], indptr[u + 1]
             nrel = 0
             for p in range(a, b):
-                g = data[p]
-                if g > 0:
-                    scratch[indices[p]] = g
-                    ideal[nrel] = g
+                if data[p] > 0:
+                    mark[indices[p]] = p
+                    ideal[nrel] = data[p]
                     nrel += 1
-            # Relevant grades, descending, for IDCG (insertion sort: rows are short).
-            if graded and nrel > 1:
-                if nrel <= 32:
-                    for i in range(1, nrel):
-                        x = ideal[i]
-                        j = i - 1
-                        while j >= 0 and ideal[j] < x:
-                            ideal[j + 1] = ideal[j]
-                            j -= 1
-                        ideal[j + 1] = x
-                else:
-                    ideal[:nrel].sort()
-                    ideal[:nrel] = ideal[:nrel][::-1].copy()
+            if (do_lin or do_exp) and nrel > 1:
+                sort_desc(ideal, nrel)
+            visited = -(u + 2)
             fnrel = float(nrel)
+            n_neg = ncand[u] - fnrel if do_auc else 0.0
             hits = 0.0
             ap = 0.0
             dcg = 0.0
@@ -359,55 +371,57 @@ def _kernels() -> _Kernels:
             idcg_exp = 0.0
             idcg_bin = 0.0
             first = -1
-            n_listed_neg = 0.0
-            n_listed_pos = 0.0
+            listed_neg = 0.0
+            listed_pos = 0.0
             listed = 0.0
-            n_neg = ncand[u] - fnrel if do_auc else 0.0
             c = 0
             bad = 0
-            for r in range(span):
-                it = ranked[u, r] if r < width else -1
+            for r in range(kmax):
                 g = 0.0
-                if it >= 0:
-                    if it >= n_items:
+                if r < k_list:
+                    it = ranked[u, r]
+                    if it >= 0:
+                        if it >= n_items:
+                            bad = 1
+                            break
+                        m = mark[it]
+                        if m == visited:
+                            bad = 2
+                            break
+                        mark[it] = visited
+                        if a <= m < b:
+                            g = data[m]
+                            if do_auc:
+                                listed += n_neg - listed_neg
+                                listed_pos += 1.0
+                        elif do_auc:
+                            listed_neg += 1.0
+                    elif it < -1:
                         bad = 1
                         break
-                    if stamp[it] == u:
-                        bad = 2
-                        break
-                    stamp[it] = u
-                    g = scratch[it]
-                elif it < -1:
-                    bad = 1
-                    break
-                if do_auc and it >= 0:
-                    if g > 0:
-                        listed += n_neg - n_listed_neg
-                        n_listed_pos += 1.0
-                    else:
-                        n_listed_neg += 1.0
-                if r >= kmax:
-                    continue
                 d = discount[r]
                 if g > 0:
                     hits += 1.0
                     ap += hits / (r + 1.0)
-                    dcg += g * d
-                    dcg_exp += (np.exp2(g) - 1.0) * d
                     dcg_bin += d
+                    if do_lin:
+                        dcg += g * d
+                    if do_exp:
+                        dcg_exp += exp_gain(g) * d
                     if first < 0:
                         first = r
                 if r < nrel:
-                    if graded:
+                    if do_lin:
                         idcg += ideal[r] * d
-                        idcg_exp += (np.exp2(ideal[r]) - 1.0) * d
+                    if do_exp:
+                        idcg_exp += exp_gain(ideal[r]) * d
                     idcg_bin += d
                 if r + 1 == cutoffs[c]:
                     k = r + 1.0
                     if nrel == 0:
-                        for m in range(slot.size):
-                            if slot[m] >= 0:
-                                res[slot[m], c, u] = fill
+                        for j in range(slot.size):
+                            if slot[j] >= 0:
+                                res[slot[j], c, u] = fill
                     else:
                         capped = min(fnrel, k)
                         prec = hits / k
@@ -436,19 +450,24 @@ def _kernels() -> _Kernels:
                         if s_bin >= 0:
                             res[s_bin, c, u] = dcg_bin / idcg_bin
                     c += 1
-            if bad == 0 and span < width:  # the rest of the list: only range/repeat checks
-                for r in range(span, width):
+            if bad == 0:  # the rest of the list: range and repeat checks (and AUC counts)
+                for r in range(k_list, width):
                     it = ranked[u, r]
                     if it < -1 or it >= n_items:
                         bad = 1
                         break
                     if it >= 0:
-                        if stamp[it] == u:
+                        m = mark[it]
+                        if m == visited:
                             bad = 2
                             break
-                        stamp[it] = u
-            for p in range(a, b):
-                scratch[indices[p]] = 0.0
+                        mark[it] = visited
+                        if do_auc:
+                            if a <= m < b:
+                                listed += n_neg - listed_neg
+                                listed_pos += 1.0
+                            else:
+                                listed_neg += 1.0
             if bad:
                 return u, bad
             if do_auc:
@@ -457,7 +476,7 @@ def _kernels() -> _Kernels:
                 elif n_neg > 0:
                     # Relevant items missing from the list tie with the unlisted non-relevant
                     # ones (½ each); a listed relevant item beats every non-relevant one below.
-                    tied = (fnrel - n_listed_pos) * 0.5 * (n_neg - n_listed_neg)
+                    tied = (fnrel - listed_pos) * 0.5 * (n_neg - listed_neg)
                     auc[u] = (listed + tied) / (fnrel * n_neg)
                 else:
                     auc[u] = np.nan

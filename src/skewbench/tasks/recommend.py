@@ -518,7 +518,7 @@ def run(cell: Cell) -> CellResult:
     """Run one cell (see the module docstring)."""
     from skewbench.data.groups import group_codes, popularity_groups
     from skewbench.metrics.diversity import diversity_metrics
-    from skewbench.metrics.exposure import exposure_metrics
+    from skewbench.metrics.exposure import exposure_metrics, list_item_stats, position_weights
     from skewbench.metrics.ranking import ranking_metrics
     from skewbench.models.recommend import item_popularity
     from skewbench.treatments.rerank import rerank
@@ -588,6 +588,8 @@ def run(cell: Cell) -> CellResult:
         name: float(np.nanmean(v)) if v.size else float("nan") for name, v in per_unit.items()
     }
     group_labels = {"popularity": pop_label, **data.labels}
+    # One pass over the lists for the item sums both metric sets need.
+    stats = list_item_stats(top, X.shape[1], position_weights(top.shape[1], "log"), truth)
     metrics.update(
         exposure_metrics(
             top,
@@ -597,6 +599,7 @@ def run(cell: Cell) -> CellResult:
             truth=truth,
             tail=long_tail.astype(bool),
             exclude=X[eval_users],
+            stats=stats,
         )
     )
     metrics.update(
@@ -608,6 +611,7 @@ def run(cell: Cell) -> CellResult:
             item_embeddings=embeddings,
             groups=group_labels,
             n_users=X.shape[0],
+            stats=stats,
         )
     )
     metric_s = time.perf_counter() - t0
