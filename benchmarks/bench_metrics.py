@@ -8,6 +8,7 @@ Run: ``.venv/bin/python benchmarks/bench_metrics.py [--units N] [--quick] [--jso
    objects), then including their construction from the same arrays, and a numpy.sum read
    pass over the same input (the floor); median of ``--reps`` interleaved runs. Means are
    cross-checked.
+3. Popularity scoring + top-100 of 10,000 users × 5,000 items: shared-row vs general top-k.
 2. Exposure + diversity: the full set for ``--exp-units`` × ``--exp-k`` lists (default
    1,000,000 × 20), wall time and peak memory (tracemalloc of the call; ru_maxrss of the
    process).
@@ -259,6 +260,42 @@ def bench_exposure_diversity(n_units: int, k: int, n_items: int, dim: int, seed:
         print(f"   {key:>14} = {res[key]:.6g}")
 
 
+def bench_popularity_topk(n_users: int, n_items: int, k: int, seed: int, reps: int) -> None:
+    """Popularity scoring + top-k with training items excluded: the shared-row path (one
+    selection, then per-user exclusion) against the general path on a dense copy."""
+    from skewbench.metrics.topk import topk
+    from skewbench.models.recommend import Popularity
+
+    X = sp.random(n_users, n_items, density=0.01, format="csr", random_state=seed, dtype=np.float32)
+    X.data[:] = 1.0
+    model = Popularity().fit(X)
+    users = np.arange(n_users)
+    topk(model.score(users[:8]), k, X[:8])  # compile / cache load
+
+    def shared():
+        return topk(model.score(users), k, exclude=X)
+
+    def general():
+        return topk(np.array(model.score(users)), k, exclude=X)
+
+    t_shared, t_general = [], []
+    for _ in range(reps):
+        a, t = timed(shared)
+        t_shared.append(t)
+        b, t = timed(general)
+        t_general.append(t)
+    assert (a == b).all()
+    ts, tg = float(np.median(t_shared)), float(np.median(t_general))
+    print(f"\n== popularity scoring + top-{k} (training items excluded), {n_users:,} users × "
+          f"{n_items:,} items, median of {reps}, load {os.getloadavg()[0]:.1f}")  # fmt: skip
+    print(
+        f"   shared-row path: {ts:.3f} s   general path: {tg:.3f} s   ({tg / ts:.0f}x); "
+        "identical lists"
+    )
+    RESULTS["popularity_topk"] = {"users": n_users, "items": n_items, "k": k, "shared_s": ts,
+                                  "general_s": tg}  # fmt: skip
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--units", type=int, default=100_000)
@@ -274,14 +311,16 @@ def main() -> None:
     p.add_argument("--quick", action="store_true", help="small sizes (a smoke run)")
     p.add_argument("--reps", type=int, default=5, help="interleaved repetitions (median)")
     p.add_argument("--json", help="also write the measured numbers to this JSON file")
-    p.add_argument("--only", choices=["accuracy", "exposure"], help="run one part")
+    p.add_argument("--only", choices=["accuracy", "exposure", "topk"], help="run one part")
     a = p.parse_args()
     if a.quick:
         a.units, a.exp_units, a.items, a.exp_items = 5_000, 50_000, 5_000, 10_000
-    if a.only != "exposure":
+    if a.only in (None, "accuracy"):
         bench_accuracy(a.units, a.k, a.items, a.seed, a.ranx_objects, a.reps)
-    if a.only != "accuracy":
+    if a.only in (None, "exposure"):
         bench_exposure_diversity(a.exp_units, a.exp_k, a.exp_items, a.dim, a.seed)
+    if a.only in (None, "topk"):
+        bench_popularity_topk(10_000, 5_000, 100, a.seed, a.reps)
     if a.json:
         with open(a.json, "w", encoding="utf-8") as f:
             json.dump(RESULTS, f, indent=1)

@@ -3,9 +3,16 @@
 Order: score descending, then item index ascending (stable). Items whose score is ``-inf`` or
 NaN, and items in ``exclude``, are not candidates and never appear; a row with fewer than k
 candidates is padded with -1 on the right.
+
+Scores that do not depend on the unit (popularity: ``np.broadcast_to(row, (units, items))``,
+a read-only view whose rows share memory, stride 0) take a shared-row path with the same
+result: the row is ordered once, then each unit walks that order skipping its excluded items —
+O(k + excluded) per unit instead of a selection over every item.
 """
 
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 import scipy.sparse as sp
@@ -47,6 +54,8 @@ def topk(
     out = np.full((n_units, k), -1, dtype=np.int64)
     if n_units == 0 or kk == 0:
         return out
+    if n_units > 1 and scores.strides[0] == 0:  # every row is the same memory: one selection
+        return _topk_shared(scores[0], k, n_units, exclude)
     step = max(1, _CHUNK_ELEMENTS // max(n_items, 1))
     for start in range(0, n_units, step):
         stop = min(n_units, start + step)
@@ -58,6 +67,49 @@ def topk(
             block[rows, exclude.indices[a:b]] = -np.inf
         out[start:stop, :kk] = _topk_block(block, kk)
     return out
+
+
+def _topk_shared(row: np.ndarray, k: int, n_units: int, exclude: sp.csr_matrix | None):
+    """The shared row ordered once (score desc, item index asc; NaN and -inf dropped), then
+    per unit the first k items of that order not excluded for it."""
+    row = np.asarray(row, dtype=np.float64)
+    order = np.argsort(-row, kind="stable")  # stable: ascending item index among equal scores
+    order = order[~(np.isnan(row[order]) | (row[order] == -np.inf))]
+    if exclude is None:
+        out = np.full((n_units, k), -1, dtype=np.int64)
+        out[:, : min(k, order.size)] = order[:k]
+        return out
+    return _shared_kernel()(
+        order.astype(np.int64),
+        exclude.indptr.astype(np.int64, copy=False),
+        exclude.indices.astype(np.int64, copy=False),
+        row.size,
+        k,
+    )
+
+
+@functools.cache
+def _shared_kernel():
+    import numba
+
+    @numba.njit(cache=True, nogil=True, boundscheck=False)
+    def walk(order, indptr, indices, n_items, k):
+        n_units = indptr.size - 1
+        out = np.full((n_units, k), -1, dtype=np.int64)
+        mark = np.full(n_items, -1, dtype=np.int64)  # mark[i] == u: i excluded for unit u
+        for u in range(n_units):
+            for p in range(indptr[u], indptr[u + 1]):
+                mark[indices[p]] = u
+            j = 0
+            for i in order:
+                if mark[i] != u:
+                    out[u, j] = i
+                    j += 1
+                    if j == k:
+                        break
+        return out
+
+    return walk
 
 
 def _topk_block(block: np.ndarray, k: int) -> np.ndarray:

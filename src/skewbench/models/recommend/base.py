@@ -58,6 +58,9 @@ class Recommender:
 
     #: Users scored per chunk: bounds the temporary memory of ``score`` to chunk × items floats.
     chunk_size: int = 1024
+    #: True when the scores do not depend on the user (popularity): ``score`` then returns one
+    #: row broadcast to every user (a read-only view), which ``topk`` ranks once for all.
+    user_independent: bool = False
 
     def fit(self, X: sp.spmatrix, seed: int | None = None) -> Self:
         X = as_interactions(X)
@@ -70,12 +73,16 @@ class Recommender:
         raise NotImplementedError
 
     def score(self, users: np.ndarray) -> np.ndarray:
-        """Scores of every item for each user in ``users``: float32 (len(users) × n_items)."""
+        """Scores of every item for each user in ``users``: float32 (len(users) × n_items);
+        a read-only broadcast of one row when the model is ``user_independent``."""
         if not hasattr(self, "n_items_"):
             raise RuntimeError(f"{type(self).__name__} is not fitted")
         users = np.asarray(users, dtype=np.int64)
         if users.size and (users.min() < 0 or users.max() >= self.n_users_):
             raise IndexError(f"user index out of range [0, {self.n_users_})")
+        if self.user_independent and users.size:
+            row = np.asarray(self._score_chunk(users[:1])[0], dtype=np.float32)
+            return np.broadcast_to(row, (users.size, self.n_items_))
         out = np.empty((users.size, self.n_items_), dtype=np.float32)
         for sl in chunks(users.size, self.chunk_size):
             out[sl] = self._score_chunk(users[sl])

@@ -17,6 +17,8 @@ def item_popularity(X: sp.csr_matrix) -> np.ndarray:
 class Popularity(Recommender):
     """Score(u, i) = distinct users of i in training; ties broken by item index in ``topk``."""
 
+    user_independent = True
+
     def _fit(self, X: sp.csr_matrix, seed: int) -> None:
         self.popularity_ = item_popularity(X)
 
