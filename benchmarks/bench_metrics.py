@@ -8,10 +8,10 @@ Run: ``.venv/bin/python benchmarks/bench_metrics.py [--units N] [--quick] [--jso
    objects), then including their construction from the same arrays, and a numpy.sum read
    pass over the same input (the floor); median of ``--reps`` interleaved runs. Means are
    cross-checked.
-3. Popularity scoring + top-100 of 10,000 users × 5,000 items: shared-row vs general top-k.
 2. Exposure + diversity: the full set for ``--exp-units`` × ``--exp-k`` lists (default
    1,000,000 × 20), wall time and peak memory (tracemalloc of the call; ru_maxrss of the
    process).
+3. Popularity scoring + top-100 of 10,000 users × 5,000 items: shared-row vs general top-k.
 """
 
 from __future__ import annotations
