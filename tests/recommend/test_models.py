@@ -242,3 +242,23 @@ def test_bad_input_and_config_raise():
         ItemKNN(neighbours=0)
     with pytest.raises(RuntimeError):
         Popularity().score(np.array([0]))
+
+
+def test_ease_refuses_over_budget_before_fitting(monkeypatch):
+    """A catalogue whose dense items × items solve exceeds the budget is refused before any
+    work, naming the need, the budget and the alternatives; float32 halves the need."""
+    X = random_matrix(seed=5)  # 40 items: float64 peak 24·40² = 38,400 bytes
+    model = EASE(memory_budget_gb=30e-6)
+    with pytest.raises(ConfigError, match=r"needs about 0\.0 GB, over the memory budget") as e:
+        model.fit(X)
+    msg = str(e.value)
+    assert "memory_budget_gb" in msg and "als, bpr, itemknn" in msg and "float32" in msg
+    assert not hasattr(model, "B_") and not hasattr(model, "n_items_")  # nothing was fitted
+    EASE(dtype="float32", memory_budget_gb=30e-6).fit(X)  # 12·40² = 19,200 bytes: fits
+    monkeypatch.setenv("SKEWBENCH_MEMORY_BUDGET_GB", "1e-6")
+    with pytest.raises(ConfigError, match="memory budget of 0.0 GB"):
+        EASE().fit(X)
+    monkeypatch.setenv("SKEWBENCH_MEMORY_BUDGET_GB", "lots")
+    with pytest.raises(ConfigError, match="not a number"):
+        EASE().fit(X)
+    assert EASE().fit_memory_bytes(100, 29_000) == 24 * 29_000**2

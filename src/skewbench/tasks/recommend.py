@@ -79,7 +79,7 @@ _MODEL_PARAMS: dict[str, set[str]] = {
     "random": set(),
     "popularity": set(),
     "itemknn": {"neighbours", "shrink"},
-    "ease": {"l2", "dtype"},
+    "ease": {"l2", "dtype", "memory_budget_gb"},
     "bpr": {"factors", "epochs", "lr", "reg", "batch_size"},
     "als": {"factors", "reg", "alpha", "iterations"},
     "content": set(),
