@@ -2,7 +2,8 @@
 
 Usage: ``python benchmarks/readme_speed.py [--results benchmarks/results] [--readme README.md]``
 (without ``--readme`` it prints the block). Inputs: ``metrics.json`` (bench_metrics.py --json),
-``bpr.json`` (bench_bpr.py --json), ``scale.json`` (bench_scale.py --json); the block between
+``bpr.json`` (bench_bpr.py --json), ``scale.json`` (bench_scale.py --json) and, if present,
+``recommend.json`` (bench_recommend.py --json, one entry per data set); the block between
 ``<!-- speed:start -->`` and ``<!-- speed:end -->`` is replaced, nothing else.
 """
 
@@ -106,6 +107,36 @@ def block(d: Path) -> str:
             "| | | |"
         )
     out += ["", "![cost against size](docs/scale.png)", ""]
+    if (d / "recommend.json").exists():
+        r = _load(d, "recommend.json")
+        out += [
+            "**Recommenders on the real data** (`benchmarks/bench_recommend.py`, 1 thread; "
+            "scoring = full ranking over all items + top-50 with training items excluded):",
+            "",
+            "| data | model | fit | training throughput | scoring |",
+            "|---|---|---|---|---|",
+        ]
+        for name, info in r.items():
+            first = True
+            for row in info["rows"]:
+                data = (
+                    f"{name} ({info['users']:,} × {info['items']:,}, {info['train']:,} train; "
+                    f"load {info['load']:.1f})"
+                    if first
+                    else ""
+                )
+                first = False
+                unit = "epoch" if row["model"] == "bpr" else "iteration"
+                train = (
+                    f"{float(row['train_per_s'].replace(',', '')):,.0f} interactions/s/{unit}"
+                    if row["train_per_s"]
+                    else ""
+                )
+                out.append(
+                    f"| {data} | {row['model']} | {row['fit_s']:.2f} s | {train} | "
+                    f"{row['users_per_s']:,.0f} users/s |"
+                )
+        out.append("")
     return "\n".join(out)
 
 

@@ -309,29 +309,6 @@ def _kernels() -> _Kernels:
         return out
 
     @jit
-    def exp_gain(g):
-        """2^g − 1; exact shifts for the usual small integer grades (pow is ~20× slower)."""
-        if g == np.floor(g) and g < 53:
-            return float((1 << np.int64(g)) - 1)
-        return 2.0**g - 1.0
-
-    @jit
-    def sort_desc(x, n):
-        """x[:n] sorted descending in place (insertion sort for the usual short rows)."""
-        if n <= 32:
-            for i in range(1, n):
-                v = x[i]
-                j = i - 1
-                while j >= 0 and x[j] < v:
-                    x[j + 1] = x[j]
-                    j -= 1
-                x[j + 1] = v
-        else:
-            y = np.sort(x[:n])
-            for i in range(n):
-                x[i] = y[n - 1 - i]
-
-    @jit
     def rank(ranked, indptr, indices, data, n_items, cutoffs, slot, discount, ncand, fill, res,
              auc):  # fmt: skip
         n, width = ranked.shape
@@ -357,8 +334,21 @@ def _kernels() -> _Kernels:
                     mark[indices[p]] = p
                     ideal[nrel] = data[p]
                     nrel += 1
+            # Relevant grades descending, for IDCG: insertion sort for the usual short rows.
+            # (Helpers are inlined: a kernel calling another jitted closure is not cacheable.)
             if (do_lin or do_exp) and nrel > 1:
-                sort_desc(ideal, nrel)
+                if nrel <= 32:
+                    for q in range(1, nrel):
+                        v = ideal[q]
+                        t = q - 1
+                        while t >= 0 and ideal[t] < v:
+                            ideal[t + 1] = ideal[t]
+                            t -= 1
+                        ideal[t + 1] = v
+                else:
+                    y = np.sort(ideal[:nrel])
+                    for q in range(nrel):
+                        ideal[q] = y[nrel - 1 - q]
             visited = -(u + 2)
             fnrel = float(nrel)
             n_neg = ncand[u] - fnrel if do_auc else 0.0
@@ -406,15 +396,22 @@ def _kernels() -> _Kernels:
                     dcg_bin += d
                     if do_lin:
                         dcg += g * d
-                    if do_exp:
-                        dcg_exp += exp_gain(g) * d
+                    if do_exp:  # 2^g − 1: an exact shift for small integer grades
+                        if g == np.floor(g) and g < 53:
+                            dcg_exp += float((1 << np.int64(g)) - 1) * d
+                        else:
+                            dcg_exp += (2.0**g - 1.0) * d
                     if first < 0:
                         first = r
                 if r < nrel:
                     if do_lin:
                         idcg += ideal[r] * d
                     if do_exp:
-                        idcg_exp += exp_gain(ideal[r]) * d
+                        gi = ideal[r]
+                        if gi == np.floor(gi) and gi < 53:
+                            idcg_exp += float((1 << np.int64(gi)) - 1) * d
+                        else:
+                            idcg_exp += (2.0**gi - 1.0) * d
                     idcg_bin += d
                 if r + 1 == cutoffs[c]:
                     k = r + 1.0

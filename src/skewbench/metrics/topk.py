@@ -119,26 +119,6 @@ def _heap_kernel():
     import numba
 
     @numba.njit(cache=True, nogil=True, boundscheck=False)
-    def worse(sa, ia, sb, ib):
-        """(sa, ia) ranks below (sb, ib): lower score, or equal score and higher index."""
-        return sa < sb or (sa == sb and ia > ib)
-
-    @numba.njit(cache=True, nogil=True, boundscheck=False)
-    def sift_down(hs, hi, n, pos):
-        while True:
-            c = 2 * pos + 1
-            if c >= n:
-                return
-            if c + 1 < n and worse(hs[c + 1], hi[c + 1], hs[c], hi[c]):
-                c += 1
-            if worse(hs[c], hi[c], hs[pos], hi[pos]):
-                hs[c], hs[pos] = hs[pos], hs[c]
-                hi[c], hi[pos] = hi[pos], hi[c]
-                pos = c
-            else:
-                return
-
-    @numba.njit(cache=True, nogil=True, boundscheck=False)
     def select(block, indptr, indices, k, out):
         """Per row, a k-heap whose root is the worst kept item: items arrive in ascending
         index, so a newcomer enters only with a strictly higher score than the root. Then a
@@ -162,7 +142,8 @@ def _heap_kernel():
                     n += 1
                     while pos > 0:
                         parent = (pos - 1) >> 1
-                        if worse(hs[pos], hi[pos], hs[parent], hi[parent]):
+                        # "worse": lower score, or equal score and higher index.
+                        if hs[pos] < hs[parent] or (hs[pos] == hs[parent] and hi[pos] > hi[parent]):
                             hs[pos], hs[parent] = hs[parent], hs[pos]
                             hi[pos], hi[parent] = hi[parent], hi[pos]
                             pos = parent
@@ -171,11 +152,39 @@ def _heap_kernel():
                 elif s > hs[0]:
                     hs[0] = s
                     hi[0] = i
-                    sift_down(hs, hi, k, 0)
+                    pos = 0
+                    while True:
+                        c = 2 * pos + 1
+                        if c >= k:
+                            break
+                        if c + 1 < k and (
+                            hs[c + 1] < hs[c] or (hs[c + 1] == hs[c] and hi[c + 1] > hi[c])
+                        ):
+                            c += 1
+                        if hs[c] < hs[pos] or (hs[c] == hs[pos] and hi[c] > hi[pos]):
+                            hs[c], hs[pos] = hs[pos], hs[c]
+                            hi[c], hi[pos] = hi[pos], hi[c]
+                            pos = c
+                        else:
+                            break
             for j in range(n - 1, -1, -1):  # pop the worst into the last free slot
                 out[u, j] = hi[0]
                 hs[0] = hs[j]
                 hi[0] = hi[j]
-                sift_down(hs, hi, j, 0)
+                pos = 0
+                while True:
+                    c = 2 * pos + 1
+                    if c >= j:
+                        break
+                    if c + 1 < j and (
+                        hs[c + 1] < hs[c] or (hs[c + 1] == hs[c] and hi[c + 1] > hi[c])
+                    ):
+                        c += 1
+                    if hs[c] < hs[pos] or (hs[c] == hs[pos] and hi[c] > hi[pos]):
+                        hs[c], hs[pos] = hs[pos], hs[c]
+                        hi[c], hi[pos] = hi[pos], hi[c]
+                        pos = c
+                    else:
+                        break
 
     return select
