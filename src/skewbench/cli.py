@@ -1,4 +1,5 @@
-"""The ``skewbench`` command: run, report, validate, datasets, profile, metrics."""
+"""The ``skewbench`` command: run, report, validate, datasets, profile, components, describe,
+metrics."""
 
 from __future__ import annotations
 
@@ -63,6 +64,18 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from skewbench.report.compare import compare_runs, format_comparison
+
+    a, b = Path(args.run_a), Path(args.run_b)
+    res = compare_runs(a, b, args.metric or None)
+    print(format_comparison(res, f"A={a.name}", f"B={b.name}"))
+    if args.csv:
+        res.to_csv(args.csv, index=False)
+        print(f"written: {args.csv}")
+    return 0
+
+
 def _cmd_datasets(args: argparse.Namespace) -> int:
     from skewbench.data.cli_support import datasets_table
 
@@ -75,6 +88,33 @@ def _cmd_profile(args: argparse.Namespace) -> int:
 
     out = Path(args.out) if args.out else Path(f"lorenz_{args.name}_{args.label}.png")
     print(profile_command(args.name, args.label, out, args.rule))
+    return 0
+
+
+def _cmd_explain(args: argparse.Namespace) -> int:
+    from skewbench.explain.lists import explain_command
+
+    print(explain_command(Path(args.results), args.cell, args.user, args.query, args.top))
+    return 0
+
+
+def _cmd_components(args: argparse.Namespace) -> int:
+    from skewbench.specs import components_text, readme_with_component_tables
+
+    if args.update_readme:
+        path = Path(args.update_readme)
+        text = readme_with_component_tables(path.read_text(encoding="utf-8"))
+        path.write_text(text, encoding="utf-8")
+        print(f"component tables written into {path}")
+    else:
+        print(components_text())
+    return 0
+
+
+def _cmd_describe(args: argparse.Namespace) -> int:
+    from skewbench.specs import describe
+
+    print(describe(args.name))
     return 0
 
 
@@ -130,6 +170,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("target")
     p.set_defaults(func=_cmd_report)
 
+    p = sub.add_parser("compare", help="compare the same systems in two result folders")
+    p.add_argument("run_a")
+    p.add_argument("run_b")
+    p.add_argument("--metric", action="append", help="metric to compare (repeatable)")
+    p.add_argument("--csv", help="also write the comparison as CSV")
+    p.set_defaults(func=_cmd_compare)
+
     p = sub.add_parser("datasets", help="list the bundled data sets")
     p.set_defaults(func=_cmd_datasets)
 
@@ -145,10 +192,31 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=_cmd_profile)
 
+    p = sub.add_parser("components", help="list every data set, model and treatment per task")
+    p.add_argument("--update-readme", metavar="PATH", help="write the tables into PATH's markers")
+    p.set_defaults(func=_cmd_components)
+
+    p = sub.add_parser("describe", help="a component's parameters, defaults, ranges, treatments")
+    p.add_argument("name")
+    p.set_defaults(func=_cmd_describe)
+
     p = sub.add_parser("metrics", help="print every metric's definition (the README table)")
     p.add_argument("--update-readme", metavar="PATH", help="write the table into PATH's markers")
     p.set_defaults(func=_cmd_metrics)
+    _add_explain_parser(sub)
     return parser
+
+
+def _add_explain_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "explain", help="one user's / query's list from a finished cell, with reasons per item"
+    )
+    p.add_argument("results", help="results folder (holding results.sqlite)")
+    p.add_argument("--cell", required=True, help="cell key (a unique prefix is enough)")
+    p.add_argument("--user", help="user id (recommend cells)")
+    p.add_argument("--query", help="query id or exact query text (search cells)")
+    p.add_argument("--top", type=int, default=10, help="list positions to show (default 10)")
+    p.set_defaults(func=_cmd_explain)
 
 
 def main(argv: list[str] | None = None) -> int:

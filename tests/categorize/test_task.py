@@ -192,5 +192,5 @@ def test_dataset_without_categorize_loader_is_refused_before_work():
         None,
         0,
     )
-    with pytest.raises(ConfigError, match="has no categorize data"):
+    with pytest.raises(ConfigError, match="is not a categorize dataset"):
         categorize.check(cell)

@@ -12,7 +12,7 @@ from skewbench.errors import ConfigError, SchemaError
 
 def test_registry_lists_and_rejects_unknown():
     names = [d.name for d in sources.list_datasets()]
-    assert names[:4] == ["clothing", "completejourney", "movielens100k", "table"]
+    assert names == ["clothing", "completejourney", "movielens100k", "esci", "table"]
     with pytest.raises(ConfigError, match="unknown name 'nope'"):
         sources.load("nope")
     with pytest.raises(ConfigError, match="unknown table"):
@@ -20,6 +20,9 @@ def test_registry_lists_and_rejects_unknown():
     with pytest.raises(ConfigError, match="clothing"):
         sources.load("clothing", bogus=1)
     assert "| clothing | categorize |" in datasets_table()
+    assert "| esci | search |" in datasets_table()
+    with pytest.raises(ConfigError, match="esci is not shipped with any installed package"):
+        sources.load("esci")
 
 
 def test_missing_package_file_is_schema_error():

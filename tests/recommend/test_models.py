@@ -18,7 +18,7 @@ from skewbench.models.recommend import (
     Popularity,
     RandomRanker,
 )
-from skewbench.models.recommend.hybrid import normalise_rows
+from skewbench.models.recommend.hybrid import normalise_scores
 
 # 5 users × 6 items; user 0 bought item 0 five times (counts once for popularity).
 X_TINY = sp.csr_matrix(
@@ -219,13 +219,13 @@ def test_hybrid_is_a_convex_combination_of_normalised_scores():
     E = np.random.default_rng(0).normal(size=(6, 4)).astype(np.float32)
     users = np.arange(5)
     for norm in ("minmax", "rank"):
-        pop = normalise_rows(Popularity().fit(X_TINY).score(users), norm)
-        con = normalise_rows(ContentModel(E).fit(X_TINY).score(users), norm)
+        pop = normalise_scores(Popularity().fit(X_TINY).score(users), norm)
+        con = normalise_scores(ContentModel(E).fit(X_TINY).score(users), norm)
         h = Hybrid(ContentModel(E), Popularity(), alpha=0.3, normalise=norm).fit(X_TINY)
         np.testing.assert_allclose(h.score(users), 0.3 * con + 0.7 * pop, rtol=1e-6)
     # Rank normalisation: average ranks scaled to [0, 1].
     np.testing.assert_allclose(
-        normalise_rows(np.array([[3.0, 1.0, 3.0, 0.0]]), "rank"), [[5 / 6, 1 / 3, 5 / 6, 0]]
+        normalise_scores(np.array([[3.0, 1.0, 3.0, 0.0]]), "rank"), [[5 / 6, 1 / 3, 5 / 6, 0]]
     )
     with pytest.raises(ConfigError):
         Hybrid(ContentModel(E), Popularity(), alpha=1.5)

@@ -56,7 +56,7 @@ def test_end_to_end_cell_orders_models_and_reports_everything():
     assert ndcg["popularity"] > ndcg["random"]
     assert ndcg["ease"] > ndcg["popularity"]
     r = results["ease"]
-    for key in ("ndcg@10", "recall@20", "mrr", "exposure_gini", "aplt", "arp", "coverage",
+    for key in ("ndcg@10", "recall@20", "mrr@10", "exposure_gini", "aplt", "arp", "coverage",
                 "novelty", "tail_share", "exposure_share[popularity=tail]",
                 "relevant_share[popularity=tail]", "exposure_share[genre=Drama]"):  # fmt: skip
         assert key in r.metrics, key

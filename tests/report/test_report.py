@@ -1,33 +1,59 @@
-"""The report from a real (small) run: leaderboards with seed CIs, paired tests, one HTML file."""
+"""The report from a real (small) run: each unit counted once, deterministic replicates
+detected, conditions never mixed, one self-contained HTML file and exports that load in pandas.
+
+The run: MovieLens-100k, 3 seeds. A per-user random split with 200 sampled users per seed
+(replicates differ, users overlap partly across seeds) and a global temporal split (the seed
+changes nothing for popularity / EASE and the re-rankers: deterministic replicates).
+"""
 
 from __future__ import annotations
 
 import re
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats
 
-from skewbench.report.aggregate import compare_models, significance, summarise
+from skewbench.metrics.stats import paired_test
+from skewbench.report.aggregate import (
+    compare_models,
+    comparison_rng,
+    resamples_for,
+    significance,
+    summarise,
+    unit_summary,
+    with_conditions,
+)
 from skewbench.report.build import build_report
 from skewbench.runner.config import parse_config
 from skewbench.runner.run import run_config
 from skewbench.runner.store import ResultStore
 
+OPTS = {"cutoffs": [10, 20], "exposure_k": 10}
 CONFIG = {
     "name": "report",
     "seed": 5,
-    "seeds": 2,
+    "seeds": 3,
     "experiments": [
         {
             "task": "recommend",
             "datasets": ["movielens100k"],
             "models": ["popularity", {"name": "itemknn", "neighbours": 50}],
             "treatments": ["none", {"name": "fair", "p": 0.5}],
-            "options": {"cutoffs": [10, 20], "exposure_k": 10},
-        }
+            "options": {**OPTS, "max_users": 200},
+        },
+        {
+            "task": "recommend",
+            "datasets": [{"name": "movielens100k", "split": "temporal"}],
+            "models": ["popularity", {"name": "ease", "l2": 200}],
+            "treatments": ["none", {"name": "xquad", "lambda": 0.5}],
+            "options": OPTS,
+        },
     ],
 }
+RANDOM = "movielens100k"
+TEMPORAL = "movielens100k(split=temporal)"
 
 
 @pytest.fixture(scope="module")
@@ -37,51 +63,156 @@ def run_dir(tmp_path_factory):
     return out
 
 
-def test_summary_is_the_t_interval_over_seeds(run_dir):
+@pytest.fixture(scope="module")
+def store_table(run_dir):
     with ResultStore(run_dir / "results.sqlite") as store:
-        table = store.table()
+        yield store, with_conditions(store.table(), store.configs())
+
+
+def _cell(table, dataset, model, treatment, seed):
+    sel = table[
+        (table["dataset"] == dataset)
+        & (table["model"] == model)
+        & (table["treatment"] == treatment)
+        & (table["seed"] == seed)
+    ]
+    return sel["key"].item()
+
+
+def test_summary_is_the_t_interval_over_seeds(store_table):
+    _, table = store_table
     summary = summarise(table, ["ndcg@10"])
-    row = summary[(summary["model"] == "popularity") & (summary["treatment"] == "fair(p=0.5)")]
-    values = table[(table["model"] == "popularity") & (table["treatment"] == "fair(p=0.5)")][
-        "ndcg@10"
-    ].to_numpy()
-    assert row["n_seeds"].item() == 2
-    half = stats.t.ppf(0.975, 1) * values.std(ddof=1) / np.sqrt(2)
+    sel = (summary["dataset"] == RANDOM) & (summary["model"] == "popularity")
+    row = summary[sel & (summary["treatment"] == "fair(p=0.5)")]
+    values = table[
+        (table["dataset"] == RANDOM)
+        & (table["model"] == "popularity")
+        & (table["treatment"] == "fair(p=0.5)")
+    ]["ndcg@10"].to_numpy()
+    assert row["n_seeds"].item() == 3
+    half = stats.t.ppf(0.975, 2) * values.std(ddof=1) / np.sqrt(3)
     assert row["ndcg@10"].item() == pytest.approx(values.mean())
     assert row["ndcg@10_hi"].item() - row["ndcg@10"].item() == pytest.approx(half)
 
 
-def test_paired_tests_pair_the_same_users(run_dir):
-    with ResultStore(run_dir / "results.sqlite") as store:
-        table = store.table()
-        sig = significance(store, table, "ndcg@10")
-        a = store.units(
-            table[
-                (table["model"] == "popularity")
-                & (table["seed"] == 0)
-                & (table["treatment"] == "none")
-            ]["key"].item()
+def test_deterministic_cell_counts_each_user_once(store_table):
+    store, table = store_table
+    sig = significance(store, table, "ndcg@10")
+    row = sig[(sig["dataset"] == TEMPORAL) & (sig["model"] == "ease(l2=200)")].iloc[0]
+    a0 = store.units(_cell(table, TEMPORAL, "ease(l2=200)", "xquad(lambda=0.5)", 0))
+    b0 = store.units(_cell(table, TEMPORAL, "ease(l2=200)", "none", 0))
+    # the seed changed nothing: seeds 1 and 2 are identical to seed 0
+    for s in (1, 2):
+        pd.testing.assert_frame_equal(
+            store.units(_cell(table, TEMPORAL, "ease(l2=200)", "none", s)), b0
         )
-        cmp = compare_models(store, table, "ndcg@10", "popularity", ["itemknn(neighbours=50)"])
-    assert set(sig["treatment"]) == {"fair(p=0.5)"}
-    assert len(sig) == 2  # one comparison per model
-    # units pooled over 2 seeds: every evaluated user twice
-    assert (sig["n_units"] == 2 * a["ndcg@10"].notna().sum()).all()
+    users = a0["ndcg@10"].notna() & b0["ndcg@10"].notna()
+    assert row["deterministic"] is True or row["deterministic"] == True  # noqa: E712
+    assert row["replicates"] == 3
+    assert row["n_units"] == users.sum() == a0["user_id"].nunique()  # n = #users, not 3×
+    a, b = a0["ndcg@10"][users].to_numpy(), b0["ndcg@10"][users].to_numpy()
+    # randomization p equals the test on the de-duplicated vectors, same stream and resolution
+    n_perm = resamples_for(len(sig))
+    labels = {k: row[k] for k in ["task", "dataset", "imbalance", "control", "setting", "model"]}
+    labels["treatment"] = row["treatment"]
+    ref = paired_test(a, b, "randomization", rng=comparison_rng("ndcg@10", labels), n_perm=n_perm)
+    assert row["p"] == ref.pvalue and ref.n == row["n_units"]
+    # and the paired t-test equals scipy's on them
+    t = significance(store, table, "ndcg@10", method="t")
+    trow = t[(t["dataset"] == TEMPORAL) & (t["model"] == "ease(l2=200)")].iloc[0]
+    assert trow["p"] == pytest.approx(stats.ttest_rel(a, b).pvalue, rel=1e-12)
+    # pooling the 3 identical seeds would have given 3n units and a far smaller p
+    pooled = stats.ttest_rel(np.tile(a, 3), np.tile(b, 3)).pvalue
+    assert pooled < trow["p"]
+
+
+def test_random_split_units_are_averaged_over_the_seeds_holding_them(store_table):
+    store, table = store_table
+    sig = significance(store, table, "ndcg@10", method="t")
+    row = sig[(sig["dataset"] == RANDOM) & (sig["model"] == "popularity")].iloc[0]
+    frames = []
+    for s in range(3):
+        a = store.units(_cell(table, RANDOM, "popularity", "fair(p=0.5)", s))
+        b = store.units(_cell(table, RANDOM, "popularity", "none", s))
+        m = a[["user_id", "ndcg@10"]].merge(b[["user_id", "ndcg@10"]], on="user_id").dropna()
+        frames.append(m)
+    long = pd.concat(frames)
+    per_user = long.groupby("user_id").mean()
+    assert row["deterministic"] is False or row["deterministic"] == False  # noqa: E712
+    assert 200 < row["n_units"] == len(per_user) < 600  # users overlap partly across seeds
+    ref = stats.ttest_rel(per_user["ndcg@10_x"], per_user["ndcg@10_y"])
+    assert row["p"] == pytest.approx(ref.pvalue, rel=1e-10)
+    assert row["delta"] == pytest.approx((per_user["ndcg@10_x"] - per_user["ndcg@10_y"]).mean())
     assert ((sig["p_holm"] >= sig["p"]) & (sig["p_holm"] <= 1)).all()
+
+
+def test_unit_bootstrap_for_deterministic_cells(store_table):
+    store, table = store_table
+    us = unit_summary(store, table, ["ndcg@10"])
+    det = us[us["dataset"] == TEMPORAL]
+    assert det["deterministic"].eq(True).all()
+    assert not us[us["dataset"] == RANDOM]["deterministic"].eq(True).any()
+    row = det[(det["model"] == "popularity") & (det["treatment"] == "none")].iloc[0]
+    units = store.units(_cell(table, TEMPORAL, "popularity", "none", 0))
+    assert row["n_units"] == len(units)
+    assert row["ndcg@10_units"] == pytest.approx(units["ndcg@10"].mean())
+    # a real interval (not ± 0), containing the mean
+    assert row["ndcg@10_blo"] < row["ndcg@10_units"] < row["ndcg@10_bhi"]
+    again = unit_summary(store, table, ["ndcg@10"])
+    assert again["ndcg@10_blo"].equals(us["ndcg@10_blo"])  # seeded
+
+
+def test_model_contrast_counts_distinct_users(store_table):
+    store, table = store_table
+    cmp = compare_models(store, table, "ndcg@10", "popularity", ["itemknn(neighbours=50)"])
+    assert len(cmp) == 1 and cmp["dataset"].item() == RANDOM
     assert cmp["delta"].item() > 0 and cmp["p_holm"].item() < 0.01  # ItemKNN beats popularity
+    assert cmp["n_units"].item() < 3 * 200
 
 
-def test_markdown_and_self_contained_html(run_dir):
+def test_conditions_are_never_mixed(store_table):
+    store, table = store_table
+    # a matched control of the temporal data must be summarised apart from the skewed data
+    fake = table.assign(control=np.where(table["seed"] == 2, "uniform", ""))
+    s = summarise(fake, ["ndcg@10"])
+    tem = s[(s["dataset"] == TEMPORAL) & (s["model"] == "popularity") & (s["treatment"] == "none")]
+    assert sorted(tem["control"]) == ["", "uniform"] and sorted(tem["n_seeds"]) == [1, 2]
+    # options differ only between data sets here: no setting label
+    assert set(table["setting"]) == {""}
+    # options that differ between cells of one data set become a setting
+    configs = store.configs()
+    for key in table.loc[table["seed"] == 1, "key"]:
+        configs[key] = {**configs[key], "options": {**configs[key]["options"], "candidates": 50}}
+    marked = with_conditions(table.drop(columns=["setting"]), configs)
+    assert set(marked.loc[marked["seed"] == 1, "setting"]) == {"candidates=50"}
+    assert set(marked.loc[marked["seed"] != 1, "setting"]) == {"candidates=default"}
+
+
+def test_markdown_html_and_exports(run_dir):
     md, page = build_report(run_dir)
     text = md.read_text()
-    assert "### Leaderboard — movielens100k, imbalance natural" in text
-    assert "Significance against 'none' (ndcg@10)" in text
-    assert "Δ tail_share" in text
+    assert "## Headline" in text
+    assert text.index("## Headline") < text.index("## Task: recommend")
+    assert "### Leaderboard — movielens100k(split=temporal), data as collected" in text
+    assert "units (deterministic)" in text and "seeds (t)" in text
+    assert "± 0.0000" not in text and "[0, 0]" not in text.split("tail_share")[0]
+    assert "distinct users (deterministic replicates" in text
     html = page.read_text()
-    assert "data:image/png;base64," in html
-    # self-contained: no image or stylesheet loaded from anywhere else
+    assert "<svg" in html and "<script>" in html and "class='toc'" in html
+    # self-contained: no image, script or stylesheet loaded from anywhere else
     assert not re.search(r"<img[^>]+src=['\"](?!data:)", html)
-    assert "<link" not in html
+    assert not re.search(r"<script[^>]+src=", html) and "<link" not in html
+    out = run_dir / "report"
+    cells = pd.read_parquet(out / "cells.parquet")
+    assert {"metric", "value", "model.name", "treatment.p", "option.exposure_k"} <= set(cells)
+    assert set(pd.read_csv(out / "cells.csv")["key"]) == set(cells["key"])
+    units = pd.read_parquet(out / "units_recommend.parquet")
+    assert {"key", "seed", "user_id", "ndcg@10"} <= set(units)
+    summary = pd.read_parquet(out / "summary.parquet")
+    assert {"deterministic", "n_units", "ndcg@10_blo"} <= set(summary)
+    tex = (out / "leaderboards.tex").read_text()
+    assert r"\toprule" in tex and r"\bottomrule" in tex
+    assert not list(out.glob(".*tmp*"))  # atomic writes leave no temporary files
 
 
 def test_missing_store_is_a_clear_error(tmp_path):
@@ -90,9 +221,66 @@ def test_missing_store_is_a_clear_error(tmp_path):
 
 
 def test_resolution_lets_holm_reach_alpha():
-    from skewbench.report.aggregate import resamples_for
-
     for m in (1, 10, 54, 300, 2000):
         n = resamples_for(m)
         assert n >= 10_000
         assert m / (n + 1) <= 0.01 / 2  # smallest attainable p_holm
+
+
+def test_compare_two_runs(run_dir, tmp_path, capsys):
+    from skewbench.cli import main
+    from skewbench.report.compare import compare_runs
+
+    res = compare_runs(run_dir, run_dir)
+    assert len(res) == 8 * 2  # every condition × system, ndcg@10 and tail_share
+    assert (res["delta"] == 0).all() and (res["p_holm"] == 1).all()
+    det = res[(res["dataset"] == TEMPORAL) & (res["metric"] == "ndcg@10")]
+    assert (det["n_units"] == det["n_units"].iloc[0]).all()
+    assert main(["compare", str(run_dir), str(run_dir), "--csv", str(tmp_path / "c.csv")]) == 0
+    out = capsys.readouterr().out
+    assert "Δ (B−A)" in out and len(pd.read_csv(tmp_path / "c.csv")) == len(res)
+    assert main(["compare", str(run_dir), str(tmp_path / "nothing")]) != 0
+
+
+_CHECK = """<script>
+window.addEventListener('load', function () {
+  var imgs = Array.prototype.slice.call(document.images);
+  var head = document.querySelector('p.headline');
+  document.body.setAttribute('data-check', JSON.stringify({
+    overflow: document.documentElement.scrollWidth - window.innerWidth,
+    images: imgs.length, broken: imgs.filter(function (i) {
+      return !i.complete || i.naturalWidth === 0; }).length,
+    svgs: document.querySelectorAll('figure svg').length,
+    headline: head ? head.getBoundingClientRect().top : -1,
+  }));
+});
+</script></body>"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("width", [1024, 1440])
+def test_report_in_headless_chromium(run_dir, tmp_path, width):
+    """Rendered by a real browser: no horizontal page overflow, every image loaded, and the
+    headline's first sentence on the first screen."""
+    import json
+    import shutil
+    import subprocess
+
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        pytest.skip("Chromium not installed (Debian: apt-get install chromium)")
+    _, page = build_report(run_dir)
+    probe = tmp_path / "probe.html"
+    probe.write_text(page.read_text().replace("</body>", _CHECK), encoding="utf-8")
+    dom = subprocess.run(
+        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+         f"--window-size={width},900", "--virtual-time-budget=5000", "--dump-dom",
+         probe.as_uri()],
+        capture_output=True, text=True, timeout=120, check=True,
+    ).stdout  # fmt: skip
+    found = re.search(r"data-check=\"([^\"]+)\"", dom)
+    assert found, "the probe script did not run"
+    check = json.loads(found.group(1).replace("&quot;", '"'))
+    assert check["overflow"] <= 0, check
+    assert check["broken"] == 0 and check["svgs"] >= 2, check
+    assert 0 < check["headline"] < 900, check

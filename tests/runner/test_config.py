@@ -19,7 +19,7 @@ def _config(**over):
             {
                 "task": "categorize",
                 "datasets": [{"name": "clothing", "label": "class_name"}],
-                "imbalance": [1, 10],
+                "imbalance_ratio": [1, 10],
                 "models": ["tfidf_lr"],
                 "treatments": ["none", {"name": "class_weight", "scheme": "inverse"}],
             }
@@ -58,11 +58,14 @@ def test_components_parse_names_params_and_sweeps():
 @pytest.mark.parametrize(
     ("mutate", "needle"),
     [
-        (lambda c: c.update(bogus=1), "bogus: Extra inputs are not permitted"),
+        (lambda c: c.update(bogus=1), "bogus: unknown key; allowed: ["),
+        (lambda c: c["experiments"][0].update(modles=[]), "did you mean 'models'?"),
         (lambda c: c.update(seeds=[1, 1]), "seeds: seeds must be distinct"),
         (lambda c: c.update(workers=0), "workers: Input should be greater than or equal to 1"),
         (lambda c: c["experiments"][0].update(task="cluster"), "experiments.0.task"),
-        (lambda c: c["experiments"][0].update(imbalance=[-3]), "experiments.0.imbalance"),
+        (lambda c: c["experiments"][0].update(imbalance_ratio=[0.5]), "imbalance_ratio: a ratio"),
+        (lambda c: c["experiments"][0].update(imbalance=[3]), "write imbalance_ratio: [...]"),
+        (lambda c: c["experiments"][0].update(target_gini=[0.5]), "target_gini: only for task"),
         (lambda c: c["experiments"][0].update(models=[]), "experiments.0.models"),
         (lambda c: c["experiments"][0].update(typo=[]), "experiments.0.typo"),
         (

@@ -23,7 +23,7 @@ def cell(model: str, treatment: str = "none", ds: dict | None = None, **tp) -> C
         imbalance=None,
         seed=0,
         master_seed=7,
-        options={"k": 10, "cutoffs": [5, 10], "candidate_k": 30},
+        options={"k": 10, "cutoffs": [5, 10], "candidates": 30},
     )
 
 

@@ -11,6 +11,7 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from skewbench.data.imbalance import GroupRule, head_mid_tail
 
@@ -52,6 +53,12 @@ def item_popularity(
     else:
         raise ValueError(f"popularity 'by' must be interactions, users or weight, got {by!r}")
     return s.reindex(pd.Index(item_ids), fill_value=0).to_numpy(dtype=float)
+
+
+def item_popularity_matrix(X: sp.csr_matrix) -> np.ndarray:
+    """Popularity of each item (column) of a users × items matrix = number of distinct users
+    with a positive weight (one household buying an item 50 times counts once)."""
+    return np.bincount(X.indices[X.data > 0], minlength=X.shape[1]).astype(np.float64)
 
 
 def popularity_groups(

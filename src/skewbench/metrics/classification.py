@@ -19,7 +19,7 @@ Definitions (each where libraries or papers differ):
   bins, bin b = (b/15, (b+1)/15] (confidence 0 goes to the first bin):
   ECE = Σ_b (n_b / n) · |accuracy_b − mean confidence_b|, correctness = (y_pred == y_true).
 - ``gini_pred_counts`` / ``gini_true_counts``: Gini (normaliser n, as in
-  :func:`skewbench.data.imbalance.gini`) of the per-class counts of predictions / true labels
+  :func:`skewbench.metrics.exposure.gini`) of the per-class counts of predictions / true labels
   over all K classes (classes never predicted count as 0); ``gini_gap`` = pred − true
   (> 0: predictions more concentrated on few classes than the truth).
 """
@@ -39,7 +39,7 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
-from skewbench.data.imbalance import gini
+from skewbench.metrics.exposure import gini
 
 N_BINS = 15
 GROUPS = ("head", "mid", "tail")

@@ -39,6 +39,7 @@ from skewbench.metrics.exposure import (
     item_array,
     list_item_stats,
 )
+from skewbench.vectors import unit_rows
 
 
 def diversity_metrics(
@@ -133,7 +134,7 @@ def _ild_embedding(ranked: np.ndarray, embeddings: np.ndarray, n_items: int) -> 
         raise SchemaError("item_embeddings", f"must be (n_items={n_items}) × d, got {emb.shape}")
     emb = emb.astype(np.float32)
     norms = np.linalg.norm(emb, axis=1, keepdims=True)
-    unit = np.divide(emb, norms, out=np.zeros_like(emb), where=norms > 0)
+    unit = unit_rows(emb)
     total, n = _ild_kernels()[1](ranked, unit, norms[:, 0] > 0)
     return total / n if n else float("nan")
 

@@ -1,31 +1,81 @@
-"""Aggregation over seeds (mean and 95 % CI) and paired significance tests against a base."""
+"""Aggregation over replicates and paired significance tests, each unit counted once.
+
+A *condition* is everything that defines the data a system is evaluated on: task, dataset,
+imbalance level, matched control (``control``, "" for the skewed/natural data) and any task
+option that differs between cells of the same data set (``setting``, e.g. a candidate pool
+size). A *system* is a model × treatment. Tables and tests never mix conditions.
+
+Two kinds of interval:
+- **seed t-interval**: mean ± t_{1−α/2, s−1} · sd / √s over the s replicate seeds (cell means);
+  meaningful only when replicates differ.
+- **unit bootstrap**: percentile interval of the mean over distinct units, each unit being its
+  mean over the replicates it appears in; B = ``N_BOOT`` resamples of units with replacement,
+  seeded from the condition and system names. The only honest interval for deterministic cells.
+"""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 
-from skewbench.metrics.stats import holm, paired_test, seed_ci
+from skewbench.metrics.stats import bootstrap_ci, holm, paired_test, seed_ci
+from skewbench.report import units as U
 from skewbench.runner.store import ResultStore
 from skewbench.seeds import make_rng
 
-GROUP = ["task", "dataset", "imbalance", "model", "treatment"]
+CONDITION = ["task", "dataset", "imbalance", "control", "setting"]
+SYSTEM = ["model", "treatment"]
+GROUP = CONDITION + SYSTEM
 BASE_TREATMENT = "none"
+N_BOOT = 2000  # unit-bootstrap resamples (>= 1,000: percentile tails of a 95 % CI settle)
+
+UnitCache = dict[str, pd.DataFrame]
+
+
+def with_conditions(table: pd.DataFrame, configs: Mapping[str, dict] | None = None) -> pd.DataFrame:
+    """``table`` with the condition columns present: ``control`` ("" when absent) and
+    ``setting`` — the task options (from ``configs``, cell key → ``Cell.to_dict()``) whose values
+    differ between cells of one task and data set, as "name=value" text ("" when none differ)."""
+    out = table.copy()
+    if "control" not in out.columns:
+        out["control"] = ""
+    out["control"] = out["control"].fillna("").astype(str)
+    out["setting"] = ""
+    if configs and not out.empty:
+        opts = [configs.get(k, {}).get("options", {}) or {} for k in out["key"]]
+        flat = pd.DataFrame([{n: repr(v) for n, v in o.items()} for o in opts], index=out.index)
+        for _, idx in out.groupby(["task", "dataset"]).groups.items():
+            sub = flat.loc[idx]
+            varying = [c for c in sub.columns if sub[c].fillna("default").nunique() > 1]
+            if varying:
+                labels = sub[varying].fillna("default")
+                out.loc[idx, "setting"] = [
+                    ",".join(f"{c}={v}" for c, v in zip(varying, row, strict=True))
+                    for row in labels.itertuples(index=False)
+                ]
+    return out
+
+
+def _keyed(table: pd.DataFrame) -> pd.DataFrame:
+    t = table.assign(
+        control=table["control"].fillna("").astype(str) if "control" in table.columns else "",
+        setting=table["setting"] if "setting" in table.columns else "",
+    )
+    # NaN imbalance ("natural") must group as a value, not vanish.
+    return t.assign(imbalance=t["imbalance"].astype(object).where(t["imbalance"].notna(), None))
 
 
 def summarise(table: pd.DataFrame, metrics: list[str], alpha: float = 0.05) -> pd.DataFrame:
-    """Mean and (1−alpha) t-interval over seeds, per (task, dataset, imbalance, model, treatment).
+    """Mean and (1−alpha) t-interval over replicate seeds, per condition × system.
 
-    Columns: the group keys, ``n_seeds``, and ``<metric>``, ``<metric>_lo``, ``<metric>_hi``.
+    Columns: ``GROUP``, ``n_seeds``, and ``<metric>``, ``<metric>_lo``, ``<metric>_hi``.
     """
     metrics = [m for m in metrics if m in table.columns]
     rows = []
-    keyed = table.assign(
-        imbalance=table["imbalance"].astype(object).where(table["imbalance"].notna(), None)
-    )
-    for key, grp in keyed.groupby(GROUP, dropna=False, sort=True):
+    for key, grp in _keyed(table).groupby(GROUP, dropna=False, sort=True):
         row = dict(zip(GROUP, key, strict=True))
         row["n_seeds"] = len(grp)
         for m in metrics:
@@ -35,37 +85,55 @@ def summarise(table: pd.DataFrame, metrics: list[str], alpha: float = 0.05) -> p
     return pd.DataFrame(rows)
 
 
-UNIT_ID_COLUMNS = ("unit", "user_id", "query_id", "example_id")
+def _frames(
+    store: ResultStore, keys: Mapping[int, str], cache: UnitCache
+) -> dict[int, pd.DataFrame]:
+    out = {}
+    for seed, key in keys.items():
+        if key not in cache:
+            cache[key] = store.units(key)
+        out[int(seed)] = cache[key]
+    return out
 
 
-def _unit_vector(units: pd.DataFrame, metric: str) -> pd.Series:
-    if metric not in units.columns:
-        raise KeyError(metric)
-    id_col = next((c for c in UNIT_ID_COLUMNS if c in units.columns), None)
-    index = units[id_col].to_numpy() if id_col else pd.RangeIndex(len(units))
-    return pd.Series(units[metric].to_numpy(dtype=float), index=index)
+def _seed_keys(grp: pd.DataFrame) -> dict[int, str]:
+    return dict(zip(grp["seed"].astype(int), grp["key"], strict=True))
 
 
-def _paired_units(
-    store: ResultStore, a_keys: dict[int, str], b_keys: dict[int, str], metric: str
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per-unit values of two systems, matched by unit id within each shared seed, pooled."""
-    a_parts, b_parts = [], []
-    for seed, akey in a_keys.items():
-        if seed not in b_keys:
-            continue
-        try:
-            a = _unit_vector(store.units(akey), metric)
-            b = _unit_vector(store.units(b_keys[seed]), metric)
-        except KeyError:
-            continue
-        a, b = a.align(b, join="inner")
-        ok = a.notna() & b.notna()
-        a_parts.append(a[ok].to_numpy())
-        b_parts.append(b[ok].to_numpy())
-    if not a_parts:
-        return np.zeros(0), np.zeros(0)
-    return np.concatenate(a_parts), np.concatenate(b_parts)
+def unit_summary(
+    store: ResultStore,
+    table: pd.DataFrame,
+    metrics: list[str] | None = None,
+    *,
+    alpha: float = 0.05,
+    n_boot: int = N_BOOT,
+    cache: UnitCache | None = None,
+) -> pd.DataFrame:
+    """Per condition × system: replicate facts and unit-bootstrap intervals.
+
+    Columns: ``GROUP``, ``n_seeds``, ``deterministic`` (True: all replicates' per-unit tables
+    identical; False: they differ; None: one replicate), ``n_units`` (distinct units), and per
+    per-unit metric ``<m>_units`` (mean over distinct units of each unit's replicate mean),
+    ``<m>_blo`` / ``<m>_bhi`` (percentile bootstrap, ``n_boot`` resamples of units).
+    ``metrics=None``: every numeric per-unit column.
+    """
+    cache = {} if cache is None else cache
+    rows = []
+    for key, grp in _keyed(table).groupby(GROUP, dropna=False, sort=True):
+        row = dict(zip(GROUP, key, strict=True))
+        frames = _frames(store, _seed_keys(grp), cache)
+        first = next(iter(frames.values()))
+        cols = [m for m in (metrics or U.unit_metric_columns(first)) if m in first.columns]
+        means = U.unit_means(frames, cols)
+        row.update(n_seeds=len(frames), deterministic=U.deterministic(frames), n_units=len(means))
+        for m in cols:
+            v = means[m].to_numpy()
+            rng = make_rng(0, "report", "bootstrap", m, *map(str, key))
+            lo, hi = bootstrap_ci(v, n_boot=n_boot, alpha=alpha, rng=rng)
+            row[f"{m}_units"] = float(np.nanmean(v)) if np.any(~np.isnan(v)) else math.nan
+            row[f"{m}_blo"], row[f"{m}_bhi"] = lo, hi
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def resamples_for(n_comparisons: int, alpha: float = 0.01, floor: int = 10_000) -> int:
@@ -78,30 +146,53 @@ def resamples_for(n_comparisons: int, alpha: float = 0.01, floor: int = 10_000) 
     return max(floor, math.ceil(2 * n_comparisons / alpha))
 
 
+def comparison_rng(metric: str, row: Mapping[str, object]) -> np.random.Generator:
+    """The sign-flip stream of one comparison: derived from its names, so a comparison's p-value
+    does not depend on which other comparisons the report makes."""
+    return make_rng(0, "report", "paired", metric, *(str(v) for v in row.values()))
+
+
 def _holm_table(
-    pending: list[tuple[dict, np.ndarray, np.ndarray]], method: str, rng: np.random.Generator
+    pending: list[tuple[dict, np.ndarray, np.ndarray, dict]], metric: str, method: str
 ) -> pd.DataFrame:
-    """Test every (row, a, b), then Holm-adjust the p-values over all of them."""
+    """Test every (row, a, b, extra), then Holm-adjust the p-values over all of them."""
     n_perm = resamples_for(len(pending))
     rows = []
-    for row, a, b in pending:
+    for row, a, b, extra in pending:
         base_mean = float(b.mean())
         delta = float(a.mean() - base_mean)
+        res = paired_test(a, b, method=method, n_perm=n_perm, rng=comparison_rng(metric, row))
         rows.append(
             {
                 **row,
-                "n_units": len(a),
+                "metric": metric,
+                "n_units": res.n,
+                **extra,
                 "base": base_mean,
                 "delta": delta,
                 "rel_delta": delta / base_mean if base_mean else math.nan,
-                "p": paired_test(a, b, method=method, n_perm=n_perm, rng=rng).pvalue,
+                "p": res.pvalue,
             }
         )
-    res = pd.DataFrame(rows)
-    if not res.empty:
-        res["p_holm"] = holm(res["p"].to_numpy())
-        res.attrs["n_perm"] = n_perm
-    return res
+    out = pd.DataFrame(rows)
+    if not out.empty:
+        out["p_holm"] = holm(out["p"].to_numpy())
+        out.attrs["n_perm"] = n_perm
+        out.attrs["method"] = method
+    return out
+
+
+def _pair(
+    store: ResultStore, a_grp: pd.DataFrame, b_grp: pd.DataFrame, metric: str, cache: UnitCache
+) -> tuple[np.ndarray, np.ndarray, dict]:
+    fa, fb = _frames(store, _seed_keys(a_grp), cache), _frames(store, _seed_keys(b_grp), cache)
+    a, b, shared = U.paired_unit_means(fa, fb, metric)
+    det = [U.deterministic(fa), U.deterministic(fb)]
+    extra = {
+        "replicates": shared,
+        "deterministic": bool(all(det)) if None not in det else None,
+    }
+    return a, b, extra
 
 
 def compare_models(
@@ -113,27 +204,28 @@ def compare_models(
     *,
     treatment: str = BASE_TREATMENT,
     method: str = "randomization",
+    cache: UnitCache | None = None,
 ) -> pd.DataFrame:
-    """Paired test of each of ``models`` against ``base_model`` (same data, same treatment)."""
+    """Paired test of each of ``models`` against ``base_model`` (same condition and treatment),
+    over distinct units (each a mean over the replicates both models hold), Holm-corrected."""
+    cache = {} if cache is None else cache
     pending = []
-    rng = make_rng(0, "report", "models", metric)
-    sub = table[table["treatment"] == treatment]
-    for key, grp in sub.groupby(["task", "dataset", "imbalance"], dropna=False):
+    data = _keyed(table)
+    sub = data[data["treatment"] == treatment]
+    for key, grp in sub.groupby(CONDITION, dropna=False, sort=True):
         base = grp[grp["model"] == base_model]
         if base.empty:
             continue
-        base_keys = dict(zip(base["seed"], base["key"], strict=True))
         for model in models:
             mgrp = grp[grp["model"] == model]
-            a, b = _paired_units(
-                store, dict(zip(mgrp["seed"], mgrp["key"], strict=True)), base_keys, metric
-            )
+            if mgrp.empty:
+                continue
+            a, b, extra = _pair(store, mgrp, base, metric, cache)
             if len(a) < 2:
                 continue
-            row = {**dict(zip(["task", "dataset", "imbalance"], key, strict=True))}
-            row.update({"model": model, "vs": base_model, "metric": metric})
-            pending.append((row, a, b))
-    return _holm_table(pending, method, rng)
+            row = {**dict(zip(CONDITION, key, strict=True)), "model": model, "vs": base_model}
+            pending.append((row, a, b, extra))
+    return _holm_table(pending, metric, method)
 
 
 def significance(
@@ -143,26 +235,26 @@ def significance(
     *,
     base: str = BASE_TREATMENT,
     method: str = "randomization",
+    cache: UnitCache | None = None,
 ) -> pd.DataFrame:
-    """Paired test of every treatment against ``base``, units pooled over seeds, Holm-corrected.
+    """Paired test of every treatment against ``base``, per condition × model, Holm-corrected.
 
-    Units are matched by their ``unit`` id within a seed (the data split is shared by every model
-    and treatment of a replicate), so the test pairs the same user/query/example. Units where
-    either side is NaN (e.g. no relevant item) are dropped from that comparison.
+    Units are matched by id within each replicate both cells hold (every model and treatment of
+    a replicate sees the same split), each unit's pair is averaged over those replicates, and
+    the test runs over the distinct units (``n_units``). Units where either side is NaN (e.g. no
+    relevant item) are dropped from that replicate's pair.
     """
+    cache = {} if cache is None else cache
     pending = []
-    rng = make_rng(0, "report", "significance", metric)
-    for key, grp in table.groupby(["task", "dataset", "imbalance", "model"], dropna=False):
+    for key, grp in _keyed(table).groupby([*CONDITION, "model"], dropna=False, sort=True):
         bases = grp[grp["treatment"] == base]
         if bases.empty:
             continue
-        base_keys = dict(zip(bases["seed"], bases["key"], strict=True))
-        for treatment, tgrp in grp[grp["treatment"] != base].groupby("treatment"):
-            t_keys = dict(zip(tgrp["seed"], tgrp["key"], strict=True))
-            a, b = _paired_units(store, t_keys, base_keys, metric)
+        for treatment, tgrp in grp[grp["treatment"] != base].groupby("treatment", sort=True):
+            a, b, extra = _pair(store, tgrp, bases, metric, cache)
             if len(a) < 2:
                 continue
-            row = dict(zip(["task", "dataset", "imbalance", "model"], key, strict=True))
-            row.update({"treatment": treatment, "metric": metric})
-            pending.append((row, a, b))
-    return _holm_table(pending, method, rng)
+            row = dict(zip([*CONDITION, "model"], key, strict=True))
+            row["treatment"] = treatment
+            pending.append((row, a, b, extra))
+    return _holm_table(pending, metric, method)

@@ -19,10 +19,15 @@ class TaskReport:
     unit_exposure: str | None = None
     vs_imbalance: list[str] = field(default_factory=list)  # metrics plotted against imbalance
     # (base model, model-name prefixes): paired tests of those models against the base, e.g.
-    # "does fine-tuning beat the frozen encoder on held-out queries?"
+    # "does fine-tuning beat the frozen encoder?" (held-out only if the data's info says so)
     model_contrast: tuple[str, tuple[str, ...]] | None = None
     # facts from each cell's ``info`` shown per model (mean over cells), with their meaning
     info_facts: dict[str, str] = field(default_factory=dict)
+    # what the imbalance axis is (None: the task has no imbalance setting), and the info keys
+    # of the training size (INTERFACES §2) and of the imbalance actually reached
+    imbalance_name: str | None = None
+    size_fact: str = "n_train"
+    achieved_fact: str | None = None
 
 
 REPORTS: dict[str, TaskReport] = {
@@ -44,16 +49,17 @@ REPORTS: dict[str, TaskReport] = {
         unit_metric="balanced_accuracy",
         unit_exposure="recall_tail",
         vs_imbalance=["macro_f1", "recall_tail"],
+        imbalance_name="training imbalance ratio ρ",
+        achieved_fact="achieved_imbalance_ratio",
     ),
     "recommend": TaskReport(
         primary="ndcg@10",
         columns=[
             "ndcg@10",
             "recall@20",
-            "mrr",
+            "mrr@10",
             "exposure_gini",
             "tail_share",
-            "aplt",
             "arp",
             "coverage",
             "novelty",
@@ -62,6 +68,9 @@ REPORTS: dict[str, TaskReport] = {
         unit_metric="ndcg@10",
         tradeoff=[("ndcg@10", "exposure_gini"), ("ndcg@10", "tail_share")],
         unit_exposure="tail_share",
+        vs_imbalance=["ndcg@10", "tail_share"],
+        imbalance_name="target training Gini",
+        achieved_fact="achieved_gini",
     ),
     "search": TaskReport(
         primary="ndcg@10",
@@ -81,6 +90,7 @@ REPORTS: dict[str, TaskReport] = {
         tradeoff=[("ndcg@10", "exposure_gini_manufacturer"), ("ndcg@10", "private_share")],
         unit_exposure="private_share",
         model_contrast=("dense", ("finetuned", "cross_encoder")),
+        size_fact="n_train_queries",
         info_facts={
             "ties_within": "adjacent equal-score pairs inside the candidate lists",
             "ties_boundary": "products scoring exactly a list's last score but left out "

@@ -47,6 +47,11 @@ class Cell:
     ``imbalance`` is task-specific: the target imbalance ratio ρ for categorization, a target
     item-popularity Gini for recommendation; ``None`` leaves the data as it is.
     ``master_seed`` is the config's seed; ``seed`` is the replicate index.
+    ``tune``: None, or the resolved tuning request of the model (``space`` as written in the
+    config — ``True`` or a mapping —, ``method``, ``trials``, ``metric``, ``refit``; see
+    ``skewbench.tuning``). ``control``: None, or ``"uniform"`` for the matched control of an
+    imbalance level (a uniform random subsample of the size the skewed level trains on).
+    Both enter ``to_dict`` (hence the key) only when set, so existing keys do not change.
     """
 
     task: str
@@ -57,9 +62,11 @@ class Cell:
     seed: int
     master_seed: int = 0
     options: dict[str, Any] = field(default_factory=dict)  # task-level options (k, split …)
+    tune: dict[str, Any] | None = None
+    control: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "task": self.task,
             "dataset": self.dataset.to_dict(),
             "imbalance": self.imbalance,
@@ -69,6 +76,11 @@ class Cell:
             "master_seed": self.master_seed,
             "options": dict(sorted(self.options.items())),
         }
+        if self.tune is not None:
+            out["tune"] = self.tune
+        if self.control is not None:
+            out["control"] = self.control
+        return out
 
     @property
     def key(self) -> str:

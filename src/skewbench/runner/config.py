@@ -9,16 +9,21 @@ Shape::
     experiments:
       - task: categorize
         datasets: [{name: clothing, label: class_name}]
-        imbalance: [1, 10, 100]   # task-specific; null = data as is
+        imbalance_ratio: [1, 10, 100]   # categorize: training ratio rho >= 1; null = as is
+        # recommend: target_gini: [0.5, 0.6] (training item-popularity Gini); search: neither
         models: [tfidf_lr, minilm_frozen]
         treatments:
           - none
           - {name: class_weight, scheme: inverse}
           - {name: xquad, sweep: {lambda: [0.25, 0.5, 1.0]}}   # one cell per value
         options: {}               # task-level options passed to every cell
+        tune: {method: grid, trials: 20, metric: ndcg@10, refit: true}   # optional
 
 A component is a bare name or a mapping with ``name``, its parameters, and an optional
-``sweep`` of parameter → list of values, expanded into one component per combination.
+``sweep`` of parameter → list of values, expanded into one component per combination. A model
+component may also carry ``tune`` (``true`` = the model's declared space, or a mapping param →
+list of values / ``{low, high, log, int}``): its values are then chosen on a validation split
+carved from training (``skewbench.tuning``); the experiment's ``tune`` block sets how.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from skewbench.errors import ConfigError
 from skewbench.runner.cell import Component
+from skewbench.tuning import TuneSettings
 
 _SCALAR = (str, int, float, bool, type(None))
 
@@ -44,6 +50,7 @@ class ComponentSpec(BaseModel):
     name: str = Field(min_length=1)
     params: dict[str, Any] = Field(default_factory=dict)
     sweep: dict[str, list[Any]] = Field(default_factory=dict)
+    tune: bool | dict[str, Any] | None = None  # models only; see skewbench.tuning
 
     @model_validator(mode="before")
     @classmethod
@@ -51,9 +58,9 @@ class ComponentSpec(BaseModel):
         if isinstance(value, str):
             return {"name": value}
         if isinstance(value, dict) and "params" not in value:
-            rest = {k: v for k, v in value.items() if k not in ("name", "sweep")}
+            rest = {k: v for k, v in value.items() if k not in ("name", "sweep", "tune")}
             out = {"params": rest}
-            for key in ("name", "sweep"):
+            for key in ("name", "sweep", "tune"):
                 if key in value:
                     out[key] = value[key]
             return out
@@ -66,6 +73,14 @@ class ComponentSpec(BaseModel):
                 raise ValueError(f"sweep of {key!r} is empty")
             if key in self.params:
                 raise ValueError(f"{key!r} is both a fixed parameter and swept")
+        if self.tune is False:
+            object.__setattr__(self, "tune", None)
+        if isinstance(self.tune, dict):
+            if not self.tune:
+                raise ValueError("tune: an empty mapping tunes nothing (use true or name params)")
+            for key in self.tune:
+                if key in self.params or key in self.sweep:
+                    raise ValueError(f"{key!r} is both tuned and fixed/swept")
         return self
 
     def expand(self) -> list[Component]:
@@ -79,6 +94,9 @@ class ComponentSpec(BaseModel):
         ]
 
 
+_LEVEL_KEYS = {"categorize": "imbalance_ratio", "recommend": "target_gini"}
+
+
 class Experiment(BaseModel):
     """One block of the grid: datasets × imbalance × models × treatments (× the run's seeds)."""
 
@@ -90,6 +108,54 @@ class Experiment(BaseModel):
     models: list[ComponentSpec] = Field(min_length=1)
     treatments: list[ComponentSpec] = Field(default_factory=lambda: [ComponentSpec(name="none")])
     options: dict[str, Any] = Field(default_factory=dict)
+    tune: TuneSettings | None = None
+    uniform_control: bool | None = None  # default: true when the imbalance sweep is set
+
+    @model_validator(mode="after")
+    def _tune_where_allowed(self) -> Experiment:
+        for kind in ("datasets", "treatments"):
+            for i, spec in enumerate(getattr(self, kind)):
+                if spec.tune is not None:
+                    raise ValueError(f"{kind}.{i}.tune: only models can be tuned")
+        if self.tune is not None and not any(m.tune is not None for m in self.models):
+            raise ValueError(
+                "tune: the experiment sets tuning but no model has a `tune:` key "
+                "(add tune: true or a space to a model)"
+            )
+        if self.uniform_control:
+            if self.task != "recommend":
+                raise ValueError("uniform_control: only the recommend task has matched controls")
+            if all(v is None for v in self.imbalance):
+                raise ValueError("uniform_control: needs an imbalance sweep (target Gini levels)")
+        return self
+
+    def controls(self) -> bool:
+        """Whether matched uniform-control cells are generated (recommend sweeps)."""
+        if self.uniform_control is not None:
+            return self.uniform_control
+        return self.task == "recommend" and any(v is not None for v in self.imbalance)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _levels(cls, value: Any) -> Any:
+        """``imbalance_ratio`` (categorize) / ``target_gini`` (recommend) → ``imbalance``."""
+        if not isinstance(value, dict):
+            return value
+        task = value.get("task")
+        if "imbalance" in value:
+            right = _LEVEL_KEYS.get(task)
+            hint = f"write {right}: [...]" if right else f"{task} takes no imbalance level"
+            raise ValueError(
+                f"imbalance: ambiguous name; {hint} (categorize: imbalance_ratio, a ratio >= 1; "
+                "recommend: target_gini, a Gini in [0, 1))"
+            )
+        value = dict(value)
+        for t, key in _LEVEL_KEYS.items():
+            if key in value:
+                if task != t and task in ("categorize", "recommend", "search"):
+                    raise ValueError(f"{key}: only for task {t}, not {task}")
+                value["imbalance"] = value.pop(key)
+        return value
 
     @field_validator("imbalance", mode="before")
     @classmethod
@@ -98,13 +164,21 @@ class Experiment(BaseModel):
 
     @field_validator("imbalance")
     @classmethod
-    def _positive(cls, values: list[float | None]) -> list[float | None]:
-        for v in values:
-            if v is not None and v <= 0:
-                raise ValueError(f"imbalance values must be positive or null, got {v}")
+    def _distinct(cls, values: list[float | None]) -> list[float | None]:
         if len(set(values)) != len(values):
-            raise ValueError(f"imbalance values repeat: {values}")
+            raise ValueError(f"imbalance levels repeat: {values}")
         return values
+
+    @model_validator(mode="after")
+    def _level_ranges(self) -> Experiment:
+        for v in self.imbalance:
+            if v is None:
+                continue
+            if self.task == "categorize" and v < 1:
+                raise ValueError(f"imbalance_ratio: a ratio rho >= 1 or null, got {v}")
+            if self.task == "recommend" and not 0 <= v < 1:
+                raise ValueError(f"target_gini: a Gini in [0, 1) or null, got {v}")
+        return self
 
 
 class RunConfig(BaseModel):
@@ -148,8 +222,24 @@ def _format_errors(source: str, err: ValidationError) -> str:
         value = e.get("input")
         shown = f" (got {value!r})" if isinstance(value, _SCALAR) else ""
         msg = e["msg"].removeprefix("Value error, ")
+        if e["type"] == "extra_forbidden":
+            msg = _unknown_key(e["loc"])
         lines.append(f"  - {loc or '<top>'}: {msg}{shown}")
     return "\n".join(lines)
+
+
+def _unknown_key(loc: tuple[Any, ...]) -> str:
+    """'unknown key; allowed: [...]; did you mean ...?' for a key of a config block."""
+    from skewbench.specs import suggest
+
+    parents = [p for p in loc[:-1] if isinstance(p, str)]
+    block: type[BaseModel] = RunConfig
+    if parents[:1] == ["experiments"]:
+        block = TuneSettings if parents[1:2] == ["tune"] else Experiment
+    allowed = sorted(block.model_fields)
+    if block is Experiment:  # written names of the imbalance levels
+        allowed = sorted({*allowed, *_LEVEL_KEYS.values()} - {"imbalance"})
+    return f"unknown key; allowed: {allowed}{suggest(str(loc[-1]), allowed)}"
 
 
 def parse_config(data: Any, source: str = "<config>") -> RunConfig:

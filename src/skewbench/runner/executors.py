@@ -15,7 +15,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from dataclasses import dataclass
 
 from skewbench.runner.cell import Cell, CellResult
-from skewbench.tasks import get_task
+from skewbench.runner.tasks import get_task
 
 
 @dataclass

@@ -1,31 +1,66 @@
-"""Expansion of a validated config into cells, each checked by its task before any work."""
+"""Expansion of a validated config into cells, each checked by its task before any work.
+
+Every problem of every cell (and of user-supplied data files) is collected, de-duplicated and
+raised together, so one ``validate`` run shows them all."""
 
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 from skewbench.errors import ConfigError
-from skewbench.runner.cell import Cell
-from skewbench.runner.config import RunConfig
-from skewbench.tasks import get_task
+from skewbench.runner.cell import Cell, Component
+from skewbench.runner.config import Experiment, RunConfig
+from skewbench.runner.tasks import get_task
+from skewbench.specs import dataset_errors
+from skewbench.tuning import TuneSettings
+
+
+def _tune_request(spec_tune: Any, settings: TuneSettings | None) -> dict[str, Any] | None:
+    """The cell's ``tune`` record: the space as written plus the experiment's settings."""
+    if spec_tune is None:
+        return None
+    s = settings or TuneSettings()
+    return {
+        "space": spec_tune,
+        "method": s.method,
+        "trials": s.trials,
+        "metric": s.metric,
+        "refit": s.refit,
+    }
+
+
+def _conditions(exp: Experiment) -> list[tuple[float | None, str | None]]:
+    """(imbalance, control) pairs: each level, then its matched uniform control if asked."""
+    out: list[tuple[float | None, str | None]] = []
+    for imb in exp.imbalance:
+        out.append((imb, None))
+        if imb is not None and exp.controls():
+            out.append((imb, "uniform"))
+    return out
 
 
 def expand(config: RunConfig, *, check: bool = True) -> list[Cell]:
     """All cells of the grid, in a stable order, duplicates (same key) dropped.
 
-    Order groups cells by (task, dataset, imbalance, seed) so that a worker's in-process data
-    caches are reused by consecutive cells.
+    Order groups cells by (task, dataset, imbalance, control, seed) so that a worker's
+    in-process data caches are reused by consecutive cells. A recommend imbalance sweep gets,
+    beside each target level, a matched uniform control (``Cell.control == "uniform"``) unless
+    the experiment sets ``uniform_control: false``.
     """
     cells: list[Cell] = []
     seen: set[str] = set()
+    problems: dict[str, None] = {}  # every problem of every cell, once, in order
     for i, exp in enumerate(config.experiments):
         task = get_task(exp.task) if check else None
         datasets = [c for spec in exp.datasets for c in spec.expand()]
-        models = [c for spec in exp.models for c in spec.expand()]
+        models: list[tuple[Component, dict[str, Any] | None]] = [
+            (c, _tune_request(spec.tune, exp.tune)) for spec in exp.models for c in spec.expand()
+        ]
         treatments = [c for spec in exp.treatments for c in spec.expand()]
-        checked: set[tuple[str, str, str, float | None]] = set()
-        for dataset, imb, seed, model, treatment in itertools.product(
-            datasets, exp.imbalance, config.seeds, models, treatments
+        checked: set[str] = set()
+        for dataset, (imb, control), seed, (model, tune), treatment in itertools.product(
+            datasets, _conditions(exp), config.seeds, models, treatments
         ):
             cell = Cell(
                 task=exp.task,
@@ -36,18 +71,32 @@ def expand(config: RunConfig, *, check: bool = True) -> list[Cell]:
                 seed=seed,
                 master_seed=config.seed,
                 options=dict(exp.options),
+                tune=tune,
+                control=control,
             )
-            combo = (dataset.label, model.label, treatment.label, imb)
+            # One check per combination (the replicate index changes nothing a check sees).
+            combo = Cell(**{**cell.__dict__, "seed": 0}).key
             if task is not None and combo not in checked:
                 checked.add(combo)
+                where = f"experiments.{i} ({exp.task})"
+                if tune is not None and not getattr(task, "TUNABLE", False):
+                    msg = f"{where}: model.tune: task {exp.task} does not tune models"
+                    problems.setdefault(msg, None)
                 try:
                     task.check(cell)
                 except ConfigError as err:
-                    raise ConfigError(
-                        f"experiments.{i} ({exp.task}): dataset {dataset.label}, "
-                        f"model {model.label}, treatment {treatment.label}: {err}"
-                    ) from None
+                    for line in getattr(err, "errors", None) or [str(err)]:
+                        problems.setdefault(f"{where}: {line}", None)
             if cell.key not in seen:
                 seen.add(cell.key)
                 cells.append(cell)
+        if check:
+            for dataset in datasets:  # the files of user-supplied data sets, opened once
+                for line in dataset_errors(exp.task, dataset):
+                    problems.setdefault(f"experiments.{i} ({exp.task}): {line}", None)
+    if problems:
+        lines = list(problems)
+        if len(lines) == 1:
+            raise ConfigError(lines[0])
+        raise ConfigError(f"{len(lines)} problems:\n  - " + "\n  - ".join(lines))
     return cells

@@ -17,7 +17,7 @@ from skewbench.runner.config import RunConfig
 from skewbench.runner.executors import run_inline, run_local, run_ray
 from skewbench.runner.grid import expand
 from skewbench.runner.store import ResultStore
-from skewbench.tasks import get_task
+from skewbench.runner.tasks import get_task
 
 log = logging.getLogger(__name__)
 

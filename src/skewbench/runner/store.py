@@ -169,3 +169,8 @@ class ResultStore:
     def iter_units(self, keys: list[str]) -> Iterator[tuple[str, pd.DataFrame]]:
         for key in keys:
             yield key, self.units(key)
+
+    def configs(self) -> dict[str, dict[str, Any]]:
+        """Each finished cell's resolved config (``Cell.to_dict()``), by cell key."""
+        rows = self._conn.execute("SELECT key, config FROM cells").fetchall()
+        return {key: json.loads(config) for key, config in rows}

@@ -11,20 +11,6 @@ A task module defines
 
 from __future__ import annotations
 
-import importlib
-from types import ModuleType
+from skewbench.runner.tasks import TASKS, get_task
 
-from skewbench.errors import ConfigError
-
-TASKS: dict[str, str] = {
-    "categorize": "skewbench.tasks.categorize",
-    "recommend": "skewbench.tasks.recommend",
-    "search": "skewbench.tasks.search",
-}
-
-
-def get_task(name: str) -> ModuleType:
-    """Import the module of task ``name``."""
-    if name not in TASKS:
-        raise ConfigError(f"unknown task {name!r}; choose one of {sorted(TASKS)}")
-    return importlib.import_module(TASKS[name])
+__all__ = ["TASKS", "get_task"]

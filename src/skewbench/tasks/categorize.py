@@ -47,60 +47,24 @@ MODELS = tuple(MODEL_CLASSES)
 TREATMENTS = tuple(TREATMENT_PARAMS)
 DEFAULT_MIN_CLASS_COUNT = 20
 DEFAULT_FRACTIONS = (0.7, 0.1, 0.2)
-OPTIONS = ("fractions",)
 ENCODED_MODELS = ("minilm_frozen",)  # models whose embeddings prepare() puts in the cache
 
 
 def check(cell: Cell) -> None:
-    """Refuse a cell that cannot run, naming the field (ConfigError / IncompatibleError)."""
-    from skewbench.data.sources import get_info
+    """Refuse a cell that cannot run, naming every bad field (ConfigError / IncompatibleError)."""
+    from skewbench.specs.validate import cell_errors, raise_errors
 
-    info = get_info(cell.dataset.name)
-    if "categorize" not in info.tasks:
-        raise ConfigError(
-            f"dataset.name: {cell.dataset.name!r} has no categorize data "
-            f"(tasks: {list(info.tasks)})"
-        )
-    mcc = cell.dataset.params.get("min_class_count", DEFAULT_MIN_CLASS_COUNT)
-    if not isinstance(mcc, int) or isinstance(mcc, bool) or mcc < 3:
-        raise ConfigError(
-            f"dataset.params.min_class_count: expected an integer >= 3 (one "
-            f"example per split at least), got {mcc!r}"
-        )
+    errors, incompatible = cell_errors(cell)
     rho = cell.imbalance
     if rho is not None and (not isinstance(rho, int | float) or not np.isfinite(rho) or rho < 1):
-        raise ConfigError(
-            f"imbalance: categorize takes a target ratio rho >= 1 or null, got {rho!r}"
-        )
-    for key in cell.options:
-        if key not in OPTIONS:
-            raise ConfigError(
-                f"options.{key}: unknown option for categorize; allowed: {list(OPTIONS)}"
-            )
-    _fractions(cell)
-    if cell.model.name not in MODEL_CLASSES:
-        raise ConfigError(
-            f"model.name: unknown categorize model {cell.model.name!r}; choose "
-            f"one of {list(MODELS)}"
-        )
-    treatment = Treatment.parse(cell.treatment.name, cell.treatment.params)
-    MODEL_CLASSES[cell.model.name].check(treatment, cell.model.params)
+        errors.append(f"imbalance_ratio: categorize takes a ratio rho >= 1 or null, got {rho!r}")
+        incompatible = False
+    raise_errors(errors, incompatible)
 
 
 def _fractions(cell: Cell) -> tuple[float, ...]:
-    f = cell.options.get("fractions", DEFAULT_FRACTIONS)
-    ok = (
-        isinstance(f, list | tuple)
-        and len(f) == 3
-        and all(isinstance(x, int | float) and x > 0 for x in f)
-        and abs(sum(f) - 1) < 1e-6
-    )
-    if not ok:
-        raise ConfigError(
-            f"options.fractions: expected three positive numbers summing to 1 "
-            f"(train, validation, test), got {f!r}"
-        )
-    return tuple(float(x) for x in f)
+    """(train, validation, test) shares; validated by the options spec in :func:`check`."""
+    return tuple(float(x) for x in cell.options.get("fractions", DEFAULT_FRACTIONS))
 
 
 def _group_column(dataset: Any) -> str | None:
@@ -122,6 +86,8 @@ def load_dataset(dataset: Any) -> tuple[pd.DataFrame, str, str]:
     mcc = int(params.pop("min_class_count", DEFAULT_MIN_CLASS_COUNT))
     params.pop("group", None)
     label = params.setdefault("label", "class_name" if dataset.name == "clothing" else "label")
+    if dataset.name == "table":
+        params.setdefault("kind", "labelled_text")
     text = params.get("text", "text")
     df = load(dataset.name, **params)
     group = _group_column(dataset)

@@ -21,7 +21,7 @@ Pipeline of one cell (a pure function of the cell):
 4. Treatment (``TREATMENTS``): ``ips`` / ``pop_negatives`` change BPR's training; re-rankers take
    the base model's top-``candidates`` (default 100) and produce the top-``k`` list.
 5. Metrics over test users with ≥ 1 test item: ``ndcg/recall/precision/hit_rate/map/mrr @
-   cutoffs`` (default 5, 10, 20, 50; ``mrr`` = mrr@k), and at depth ``exposure_k`` (default 10)
+   cutoffs`` (default 5, 10, 20, 50), and at depth ``exposure_k`` (default 10)
    the exposure and diversity families, per-group exposure and relevance shares and
    ``tail_share`` (share of list slots given to long-tail = non-head items).
 
@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from skewbench.errors import ConfigError, IncompatibleError
+from skewbench.errors import ConfigError
 from skewbench.runner.cell import Cell, CellResult, Component
 
 MODELS: tuple[str, ...] = (
@@ -55,7 +55,7 @@ MODELS: tuple[str, ...] = (
     "hybrid",
 )
 TREATMENTS: tuple[str, ...] = ("none", "ips", "pop_negatives", "calibrated", "xquad", "fair", "mmr")
-DATASETS: tuple[str, ...] = ("completejourney", "movielens100k")
+DATASETS: tuple[str, ...] = ("completejourney", "movielens100k", "table")
 RERANKERS: tuple[str, ...] = ("calibrated", "xquad", "fair", "mmr")
 RANKING_METRICS: tuple[str, ...] = ("ndcg", "recall", "precision", "hit_rate", "map", "mrr")
 
@@ -74,27 +74,15 @@ _DATASET_PARAMS: dict[str, dict[str, Any]] = {
         "test_frac": 0.2,
         "min_rating": 4,
     },
+    "table": {
+        "catalog": None,
+        "user_k": 1,
+        "item_k": 1,
+        "split": "ratio",
+        "test_frac": 0.2,
+        "feedback": "binary",
+    },
 }
-_MODEL_PARAMS: dict[str, set[str]] = {
-    "random": set(),
-    "popularity": set(),
-    "itemknn": {"neighbours", "shrink"},
-    "ease": {"l2", "dtype", "memory_budget_gb"},
-    "bpr": {"factors", "epochs", "lr", "reg", "batch_size"},
-    "als": {"factors", "reg", "alpha", "iterations"},
-    "content": set(),
-    "hybrid": {"alpha", "normalise", "collaborative"},
-}
-_TREATMENT_PARAMS: dict[str, tuple[set[str], set[str]]] = {  # (required, optional)
-    "none": (set(), set()),
-    "ips": (set(), {"eta", "clip", "self_normalised"}),
-    "pop_negatives": (set(), {"beta"}),
-    "calibrated": ({"lambda"}, {"alpha", "groups"}),
-    "xquad": ({"lambda"}, {"variant"}),
-    "fair": ({"p"}, {"alpha"}),
-    "mmr": ({"lambda"}, {"similarity"}),
-}
-_OPTIONS = {"cutoffs", "k", "exposure_k", "candidates", "max_users"}
 
 
 # --------------------------------------------------------------------------------------------
@@ -102,9 +90,6 @@ _OPTIONS = {"cutoffs", "k", "exposure_k", "candidates", "max_users"}
 
 
 def _options(cell: Cell) -> dict[str, Any]:
-    unknown = set(cell.options) - _OPTIONS
-    if unknown:
-        raise ConfigError(f"options: unknown keys {sorted(unknown)} for task recommend")
     cutoffs = sorted({int(c) for c in cell.options.get("cutoffs", (5, 10, 20, 50))})
     if not cutoffs or cutoffs[0] < 1:
         raise ConfigError(f"options.cutoffs: positive integers required, got {cutoffs}")
@@ -128,76 +113,34 @@ def _options(cell: Cell) -> dict[str, Any]:
 
 
 def _dataset_params(cell: Cell) -> dict[str, Any]:
+    """The data set's parameters with the defaults filled in (validated by :func:`check`)."""
     name = cell.dataset.name
     if name not in DATASETS:
         raise ConfigError(f"dataset.name: {name!r} is not one of {DATASETS} for task recommend")
-    defaults = _DATASET_PARAMS[name]
-    unknown = set(cell.dataset.params) - set(defaults)
-    if unknown:
-        raise ConfigError(f"dataset.params: unknown keys {sorted(unknown)} for {name}")
-    p = {**defaults, **cell.dataset.params}
-    if p["split"] not in ("temporal", "ratio"):
-        raise ConfigError(f"dataset.params.split: {p['split']!r} is not 'temporal' or 'ratio'")
-    if not 0 < float(p["test_frac"]) < 1:
-        raise ConfigError(f"dataset.params.test_frac: must be in (0, 1), got {p['test_frac']!r}")
-    if int(p["user_k"]) < 1 or int(p["item_k"]) < 1:
-        raise ConfigError("dataset.params.user_k / item_k: must be >= 1")
-    if p.get("feedback", "binary") not in ("binary", "count"):
-        raise ConfigError(f"dataset.params.feedback: {p['feedback']!r} is not binary/count")
-    return p
+    return {**_DATASET_PARAMS[name], **cell.dataset.params}
 
 
 def check(cell: Cell) -> None:
-    """Refuse a cell that cannot run, before any work."""
+    """Refuse a cell that cannot run, naming every bad field, before any work."""
+    from skewbench.specs.validate import cell_errors, raise_errors
+
     if cell.task != "recommend":
         raise ConfigError(f"task: {cell.task!r} is not 'recommend'")
-    _dataset_params(cell)
-    opts = _options(cell)
-    m, t = cell.model, cell.treatment
-    if m.name not in MODELS:
-        raise ConfigError(f"model.name: {m.name!r} is not one of {MODELS}")
-    unknown = set(m.params) - _MODEL_PARAMS[m.name]
-    if unknown:
-        raise ConfigError(f"model.params: unknown keys {sorted(unknown)} for model {m.name}")
-    if t.name not in TREATMENTS:
-        raise ConfigError(f"treatment.name: {t.name!r} is not one of {TREATMENTS}")
-    required, optional = _TREATMENT_PARAMS[t.name]
-    missing, unknown = required - set(t.params), set(t.params) - required - optional
-    if missing or unknown:
-        raise ConfigError(
-            f"treatment.params for {t.name}: missing {sorted(missing)}, unknown {sorted(unknown)}"
-        )
-    if t.name in ("ips", "pop_negatives") and m.name != "bpr":
-        raise IncompatibleError(
-            f"treatment {t.name} changes BPR's training loss/sampling; model {m.name!r} has none "
-            "(use model bpr)"
-        )
-    if m.name == "hybrid" and m.params.get("collaborative", "ease") not in (
-        "popularity",
-        "itemknn",
-        "ease",
-        "bpr",
-        "als",
-    ):
-        raise ConfigError("model.params.collaborative: one of popularity/itemknn/ease/bpr/als")
+    errors, incompatible = cell_errors(cell)
     if cell.imbalance is not None and not 0 <= float(cell.imbalance) < 1:
-        raise ConfigError(f"imbalance: a target Gini in [0, 1) expected, got {cell.imbalance!r}")
-    # Parameter ranges: building the model / treatment validates them.
-    _build_model(m.name, dict(m.params), t, embeddings=np.zeros((1, 1), dtype=np.float32))
-    if t.name in RERANKERS:
-        _check_rerank_params(t.name, dict(t.params))
-    del opts
-
-
-def _check_rerank_params(name: str, params: dict[str, Any]) -> None:
-    from skewbench.treatments.rerank import rerank
-
-    kw = _rerank_kwargs(name, params)
-    if name == "calibrated":
-        kw["target"] = np.ones((1, 1))
-    if name == "mmr" and params.get("similarity", "category") not in ("category", "embedding"):
-        raise ConfigError("treatment.params.similarity: 'category' or 'embedding'")
-    rerank(name, np.zeros((1, 1), dtype=np.int64), np.zeros((1, 1)), 1, np.zeros(1, np.int64), **kw)
+        errors.append(f"target_gini: a target Gini in [0, 1) expected, got {cell.imbalance!r}")
+        incompatible = False
+    if (
+        cell.dataset.name == "table"
+        and cell.dataset.params.get("catalog") is None
+        and _needs_embeddings(cell)
+    ):
+        errors.append(
+            f"dataset.params.catalog: {cell.model.label} / {cell.treatment.label} embed the "
+            "items' text, and a table data set without a catalog has none"
+        )
+        incompatible = incompatible or len(errors) == 1
+    raise_errors(errors, incompatible)
 
 
 def _rerank_kwargs(name: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -219,7 +162,9 @@ class Data:
 
 
 def _freeze(params: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
-    return tuple(sorted(params.items()))
+    from skewbench.data.sources.table import freeze
+
+    return freeze(params)
 
 
 @lru_cache(maxsize=4)
@@ -230,7 +175,12 @@ def _load(name: str, frozen: tuple[tuple[str, Any], ...]) -> Data:
 
     p = dict(frozen)
     t0 = time.perf_counter()
-    if name == "completejourney":
+    user_table = None
+    if name == "table":
+        from skewbench.data.sources.table import recommend_frames
+
+        inter, catalog = recommend_frames(p)
+    elif name == "completejourney":
         from skewbench.data.sources import completejourney as src
 
         inter = src.load_purchases(aggregate=True)
@@ -260,10 +210,16 @@ def _load(name: str, frozen: tuple[tuple[str, Any], ...]) -> Data:
         manu_group = pd.Series(G.popularity_groups(manu_counts.to_numpy()), index=manu_counts.index)
         labels["manufacturer"] = manu_group.reindex(manu).fillna("tail").to_numpy(dtype=object)
         category = labels["department"]
-    else:
+    elif name == "movielens100k":
         labels["genre"] = G.column_groups(cat["category"].to_numpy())
         category = labels["genre"]
-    user_groups = G.user_groups(users, user_table, user_col)
+    else:  # table: the catalog columns that hold any value
+        labels = _table_labels(cat)
+        category = labels.get("category", np.full(items.size, G.UNKNOWN, dtype=object))
+    if user_table is None:
+        user_groups = np.full(users.size, "all", dtype=object)
+    else:
+        user_groups = G.user_groups(users, user_table, user_col)
     info = {
         "raw": {"interactions": n_raw[0], "users": n_raw[1], "items": n_raw[2]},
         "kcore": {
@@ -298,6 +254,25 @@ def _load(name: str, frozen: tuple[tuple[str, Any], ...]) -> Data:
         user_groups=user_groups,
         info=info,
     )
+
+
+def _table_labels(cat: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Item groups of a user catalog: category (first level of the path), brand,
+    manufacturer as given, price in quartile bands — each only if the column has values."""
+    from skewbench.data import groups as G
+
+    labels: dict[str, np.ndarray] = {}
+    top = cat["category_path"].str.split(" > ", regex=False).str[0]
+    for name, values in (
+        ("category", top),
+        ("brand", cat["brand"]),
+        ("manufacturer", cat["manufacturer"]),
+    ):
+        if values.notna().any():
+            labels[name] = G.column_groups(values.to_numpy())
+    if cat["price"].notna().any():
+        labels["price"] = G.price_bands(cat["price"].to_numpy(), 4)
+    return labels
 
 
 def _matrix(df: pd.DataFrame, shape: tuple[int, int], weight: bool) -> sp.csr_matrix:
@@ -516,11 +491,10 @@ def _base_ranking(
 
 def run(cell: Cell) -> CellResult:
     """Run one cell (see the module docstring)."""
-    from skewbench.data.groups import group_codes, popularity_groups
+    from skewbench.data.groups import group_codes, item_popularity_matrix, popularity_groups
     from skewbench.metrics.diversity import diversity_metrics
     from skewbench.metrics.exposure import exposure_metrics, list_item_stats, position_weights
     from skewbench.metrics.ranking import ranking_metrics
-    from skewbench.models.recommend import item_popularity
     from skewbench.treatments.rerank import rerank
 
     check(cell)
@@ -534,7 +508,7 @@ def run(cell: Cell) -> CellResult:
     if opts["max_users"] is not None and eval_users.size > opts["max_users"]:
         sub = cell.rng("eval_users", data_side=True)
         eval_users = np.sort(sub.choice(eval_users, opts["max_users"], replace=False))
-    pop = item_popularity(X)
+    pop = item_popularity_matrix(X)
     pop_label = popularity_groups(pop)
     long_tail = (pop_label != "head").astype(np.int64)  # 1 = long tail (mid + tail)
 
@@ -546,13 +520,15 @@ def run(cell: Cell) -> CellResult:
     )
 
     rerank_s = 0.0
+    pool = ranked if treat.name in RERANKERS else None  # the candidates, for skewbench.explain
     if treat.name in RERANKERS:
         t0 = time.perf_counter()
         kw = _rerank_kwargs(treat.name, dict(treat.params))
         if treat.name == "calibrated":
-            fam = treat.params.get(
-                "groups", "department" if "department" in data.labels else "genre"
+            default = next(
+                (f for f in ("department", "genre", "category") if f in data.labels), "popularity"
             )
+            fam = treat.params.get("groups", default)
             if fam == "popularity":
                 labels = pop_label
             elif fam in data.labels:
@@ -578,7 +554,6 @@ def run(cell: Cell) -> CellResult:
     t0 = time.perf_counter()
     truth = T[eval_users]
     per_unit = ranking_metrics(ranked, truth, list(RANKING_METRICS), opts["cutoffs"])
-    per_unit["mrr"] = ranking_metrics(ranked, truth, ["mrr"], [opts["k"]])[f"mrr@{opts['k']}"]
     top = ranked[:, : opts["exposure_k"]]
     valid = top >= 0
     per_unit["tail_share"] = np.where(valid, long_tail[np.maximum(top, 0)], 0).sum(1) / np.maximum(
@@ -643,4 +618,12 @@ def run(cell: Cell) -> CellResult:
         },
         "peak_rss_mb": round(_peak_rss_mb(), 1),
     }
+    # Explanation and user-fairness facts (user groups, lists, group shares): skewbench.explain.
+    from skewbench.explain.facts import recommend_facts
+
+    extra_units, extra_info = recommend_facts(
+        data, X, eval_users, pop, pop_label, ranked, opts["exposure_k"], pool
+    )
+    units = pd.concat([units, pd.DataFrame(extra_units)], axis=1)
+    info.update(extra_info)
     return CellResult(metrics=metrics, units=units, info=info)

@@ -15,7 +15,7 @@ Models (``MODELS``; params in their modules under :mod:`skewbench.models.search`
 ``dense_pop`` (popularity prior, ``w``), ``personal`` (query + household history),
 ``finetuned`` (MNRL bi-encoder), ``cross_encoder`` (re-ranks ``first_stage`` top ``depth``).
 
-Treatments (``TREATMENTS``), applied to each query's top ``candidate_k`` (100) list:
+Treatments (``TREATMENTS``), applied to each query's top ``candidates`` (100) list:
 ``none``; ``fair`` (FA*IR), ``xquad``, ``calibrated`` via :func:`skewbench.treatments.rerank.rerank`;
 ``group_norm`` (z-score per group, :mod:`skewbench.models.search.group_norm`). Param ``group``:
 ``brand`` (Private label = 1, the protected group), ``manufacturer`` or ``category``
@@ -25,7 +25,7 @@ catalog products). Other params go to the re-ranker; FA*IR's ``p`` defaults to t
 group's share of the catalog; calibrated's ``target`` is the group distribution of the query's
 own candidate list (the top-k should mirror the candidate pool).
 
-Options: ``k`` (10, list length), ``cutoffs`` ([10]), ``candidate_k`` (100).
+Options: ``k`` (10, list length), ``cutoffs`` ([k]), ``candidates`` (max(100, k)).
 
 Metrics (every cell): per cutoff c ``ndcg@c`` (linear gain = grade), ``recall@c``, ``mrr@c``,
 and ``ndcg@c_head``/``ndcg@c_tail``/``recall@c_head``/``recall@c_tail`` (mean over the query
@@ -53,7 +53,7 @@ from skewbench.data.queries import (
     head_tail,
     load_completejourney_raw,
 )
-from skewbench.errors import ConfigError, IncompatibleError
+from skewbench.errors import ConfigError
 from skewbench.metrics.exposure import (
     exposure_metrics,
     gini,
@@ -70,7 +70,7 @@ from skewbench.models.search.personal import PersonalisedDense
 from skewbench.models.search.trained import CrossEncoderReranker, FineTunedBiEncoder
 from skewbench.runner.cell import Cell, CellResult, Component
 
-DATASETS = ("completejourney", "esci")
+DATASETS = ("completejourney", "esci", "table")
 MODELS = (
     "bm25",
     "dense",
@@ -85,29 +85,6 @@ RERANKERS = ("fair", "xquad", "calibrated")
 TREATMENTS = ("none", *RERANKERS, "group_norm")
 GROUPS = ("brand", "manufacturer", "category")
 RANK_METRICS = ("ndcg", "recall", "mrr")
-_CJ_PARAMS = {"queries", "test_weeks", "min_item_count", "max_queries", "index_type", "head_share"}
-_ESCI_PARAMS = {"path", "version", "split", "locale", "gains", "max_queries"}
-_MODEL_PARAMS: dict[str, set[str]] = {
-    "bm25": {"k1", "b", "method"},
-    "dense": {"index", "hnsw_m", "ef_search"},
-    "hybrid": {"depth", "k_rrf"},
-    "bm25_pop": {"w", "k1", "b"},
-    "dense_pop": {"w"},
-    "personal": {"alpha", "beta"},
-    "finetuned": {"epochs", "max_pairs", "batch_size", "lr", "scale"},
-    "cross_encoder": {
-        "first_stage",
-        "depth",
-        "max_queries",
-        "max_pairs",
-        "negatives",
-        "epochs",
-        "batch_size",
-        "lr",
-    },
-}
-
-
 # ---------------------------------------------------------------------------------------------
 # config checks
 
@@ -116,52 +93,33 @@ def _options(cell: Cell) -> tuple[int, list[int], int]:
     o = cell.options
     k = int(o.get("k", 10))
     cutoffs = [int(c) for c in o.get("cutoffs", [k])]
-    cand_k = int(o.get("candidate_k", max(100, k)))
-    if k < 1 or not cutoffs or min(cutoffs) < 1 or max(cutoffs) > k:
-        raise ConfigError(f"options: need k >= 1 and 1 <= cutoffs <= k, got k={k}, {cutoffs}")
-    if cand_k < k:
-        raise ConfigError(f"options.candidate_k ({cand_k}) must be >= k ({k})")
+    cand_k = int(o.get("candidates", max(100, k)))
     return k, cutoffs, cand_k
 
 
 def check(cell: Cell) -> None:
-    """Reject unknown names and parameters, and combinations that cannot run."""
+    """Reject unknown names and parameters, and combinations that cannot run (all at once)."""
+    from skewbench.specs.validate import cell_errors, raise_errors
+
+    errors, incompatible = cell_errors(cell)
     ds, model, tr = cell.dataset, cell.model, cell.treatment
-    if ds.name not in DATASETS:
-        raise ConfigError(f"dataset.name: {ds.name!r} is not a search dataset {DATASETS}")
-    allowed = _CJ_PARAMS if ds.name == "completejourney" else _ESCI_PARAMS
-    extra = sorted(set(ds.params) - allowed)
-    if extra:
-        raise ConfigError(
-            f"dataset.params.{extra[0]}: unknown for {ds.name}; allowed {sorted(allowed)}"
-        )
-    if ds.name == "esci" and "path" not in ds.params:
-        raise ConfigError(
-            "dataset.params.path: required for esci (the folder of the parquet files)"
-        )
+    more = []
     queries = ds.params.get("queries", "type")
-    if queries not in ("type", "personalised"):
-        raise ConfigError(f"dataset.params.queries: {queries!r} is not 'type' or 'personalised'")
-    if model.name not in MODELS:
-        raise ConfigError(f"model.name: {model.name!r}; choose one of {MODELS}")
-    extra = sorted(set(model.params) - _MODEL_PARAMS[model.name])
-    if extra:
-        raise ConfigError(f"model.params.{extra[0]}: unknown for {model.name}")
     if model.name == "personal" and (ds.name != "completejourney" or queries != "personalised"):
-        raise IncompatibleError(
-            "model personal needs dataset completejourney with queries=personalised (a household "
-            "per query)"
+        more.append(
+            "model.name: personal needs dataset completejourney with queries=personalised (a "
+            "household per query)"
         )
-    if tr.name not in TREATMENTS:
-        raise ConfigError(f"treatment.name: {tr.name!r}; choose one of {TREATMENTS}")
-    group = tr.params.get("group", "brand")
-    if tr.name != "none" and group not in GROUPS:
-        raise ConfigError(f"treatment.params.group: {group!r}; choose one of {GROUPS}")
-    if tr.name != "none" and ds.name == "esci" and group != "brand":
-        raise IncompatibleError("esci has brands only: use treatment.params.group=brand")
+    if tr.name != "none" and ds.name == "esci" and tr.params.get("group", "brand") != "brand":
+        more.append("treatment.params.group: esci has brands only: use group=brand")
+    if ds.name == "table" and model.name in ("finetuned", "cross_encoder"):
+        more.append(
+            f"model.name: {model.name} trains on training queries, and a table data set has "
+            "test queries only"
+        )
     if cell.imbalance is not None:
-        raise IncompatibleError("search takes no imbalance level (imbalance: null)")
-    _options(cell)
+        more.append("imbalance: search takes no imbalance level")
+    raise_errors(errors + more, incompatible or (not errors and bool(more)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -182,6 +140,10 @@ def load_data(cell: Cell) -> SearchData:
             if p.get("queries", "type") == "personalised":
                 p.setdefault("max_queries", 1000)
             _DATA[key] = build_search_data(products, purchases, rng=rng, **p)
+        elif cell.dataset.name == "table":
+            from skewbench.data.sources.table import search_data
+
+            _DATA[key] = search_data(p)
         else:
             from skewbench.data.sources.esci import load_esci
 
@@ -195,8 +157,11 @@ def item_groups(data: SearchData, group: str) -> np.ndarray:
     if group == "brand" and "product_category" in cat.columns:
         return (cat["brand"] == "Private").to_numpy().astype(np.int64)
     if group == "category":
-        labels = cat["product_category"].astype(str)
-    else:  # manufacturer; ESCI brand
+        column = "product_category" if "product_category" in cat.columns else "category"
+        labels = cat[column].astype(str)
+    elif group == "brand":  # ESCI and your own catalog: tail brands
+        labels = cat["brand"].astype(str).fillna("NA")
+    else:  # manufacturer
         labels = cat["manufacturer"].astype(str).fillna("NA")
     pop = data.item_popularity
     if pop is None or not np.any(pop):  # ESCI: no purchases, so catalog presence
@@ -290,7 +255,18 @@ def list_metrics(data: SearchData, ranked: np.ndarray) -> dict[str, float]:
     exposure = list_item_stats(ranked, n, position_weights(ranked.shape[1], "log")).exposure
     manu = data.catalog["manufacturer"].astype(str).fillna("NA").to_numpy()
     per_manu = pd.Series(exposure).groupby(manu).sum().to_numpy()
-    return {
+    out: dict[str, float] = {}
+    if data.info.get("source") == "table":  # your catalog: brand and price-band exposure
+        from skewbench.data.groups import column_groups, price_bands
+
+        labels = {}
+        if data.catalog["brand"].notna().any():
+            labels["brand"] = column_groups(data.catalog["brand"].to_numpy())
+        if data.catalog["price"].notna().any():
+            labels["price"] = price_bands(data.catalog["price"].to_numpy(), 4)
+        group_ex = exposure_metrics(ranked, n, pop, groups=labels)
+        out = {k: float(v) for k, v in group_ex.items() if "[" in k}
+    return out | {
         "exposure_gini": float(ex["exposure_gini"]),
         "exposure_gini_manufacturer": gini(per_manu) if exposure.sum() > 0 else float("nan"),
         "private_share": float(ex.get("exposure_share[brand=Private]", 0.0))
@@ -413,4 +389,13 @@ def run(cell: Cell) -> CellResult:
         }
     )
     info.update(model_info)
+    # Group exposure, decomposition shares and user groups: skewbench.explain.
+    from skewbench.explain.facts import search_facts
+
+    extra_units, extra_info, extra_metrics = search_facts(
+        data, ranked, truth, cand.items, cell.dataset.name
+    )
+    units = pd.concat([units, pd.DataFrame(extra_units)], axis=1)
+    info.update(extra_info)
+    metrics.update(extra_metrics)
     return CellResult(metrics=metrics, units=units, info=info)

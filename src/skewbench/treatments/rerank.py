@@ -52,6 +52,7 @@ import numpy as np
 import scipy.stats
 
 from skewbench.errors import ConfigError
+from skewbench.vectors import unit_rows
 
 METHODS = ("calibrated", "xquad", "fair", "mmr")
 CHUNK = 2048  # units per batch: bounds the (units × K × dim) temporaries of embedding MMR
@@ -306,8 +307,7 @@ def _mmr(params: dict[str, Any], item_groups: np.ndarray, n_units: int):
         E = np.asarray(E, dtype=np.float32)
         if E.ndim != 2 or E.shape[0] != item_groups.size:
             raise ConfigError("treatment.params.item_embeddings: need (items × dim)")
-        norm = np.linalg.norm(E, axis=1, keepdims=True)
-        E = E / np.where(norm > 0, norm, 1.0)
+        E = unit_rows(E)
 
     def step(state: dict[str, Any]) -> np.ndarray:
         t, cand = state["t"], state["candidates"]

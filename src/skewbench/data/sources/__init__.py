@@ -8,6 +8,7 @@ Tables per source (``table=`` parameter, first one is the default):
 - ``clothing``: ``reviews`` — labelled text (see :mod:`.clothing`).
 - ``completejourney``: ``purchases`` (interactions), ``products`` (catalog), ``demographics``.
 - ``movielens100k``: ``ratings`` (interactions), ``items`` (catalog), ``users``.
+- ``esci``: ``examples``, ``products`` — the Amazon ESCI parquet files, from ``path=``.
 - ``table``: the user's CSV/Parquet file, ``path=``, ``kind=``, ``columns={ours: theirs}``.
 
 Heavy loads are cached in-process (``functools.lru_cache``; callers get a shallow copy, which
@@ -92,13 +93,27 @@ _DATASETS: dict[str, tuple[DatasetInfo, str]] = {
         ),
         "skewbench.data.sources.movielens",
     ),
+    "esci": (
+        DatasetInfo(
+            name="esci",
+            tasks=("search",),
+            description=(
+                "Amazon Shopping Queries (ESCI, Reddy et al. 2022): real queries with E/S/C/I "
+                "judgments; not shipped by any package — pass the folder of your download "
+                "as path="
+            ),
+            licence="Apache-2.0",
+            tables=("examples", "products"),
+        ),
+        "skewbench.data.sources.esci",
+    ),
     "table": (
         DatasetInfo(
             name="table",
             tasks=("categorize", "recommend", "search"),
             description=(
-                "your own CSV/Parquet file: path=, kind= (catalog | interactions | queries | "
-                "qrels | labelled_text), columns={our_column: your_column}"
+                "your own CSV/Parquet files with a column mapping: categorize path= (labelled "
+                "text); recommend interactions= + catalog=; search queries= + qrels= + catalog="
             ),
             licence="yours",
             tables=("catalog", "interactions", "queries", "qrels", "labelled_text"),

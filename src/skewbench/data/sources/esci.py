@@ -214,3 +214,51 @@ def load_esci(
             "locale": locale,
         },
     )
+
+
+_NOT_SHIPPED = (
+    "esci is not shipped with any installed package: download the two parquet files "
+    "(github.com/amazon-science/esci-data) and pass their folder as path= (in a config: "
+    "dataset.params.path)"
+)
+
+
+def check_folder(path: str | Path) -> list[str]:
+    """Problems of an ESCI folder without loading it: the files, and their columns (read from
+    the parquet schemas only)."""
+    import pyarrow.parquet as pq
+
+    folder = Path(path).expanduser()
+    if not folder.is_dir():
+        return [f"dataset.params.path: not a folder: {str(folder)!r} ({_NOT_SHIPPED})"]
+    errors = []
+    for name, columns in ((EXAMPLES_FILE, EXAMPLE_COLUMNS), (PRODUCTS_FILE, PRODUCT_COLUMNS)):
+        file = folder / name
+        if not file.is_file():
+            errors.append(f"dataset.params.path: {str(folder)!r} has no {name}")
+            continue
+        try:
+            present = set(pq.read_schema(file).names)
+        except Exception as err:  # noqa: BLE001 - any unreadable file is a data error
+            errors.append(f"dataset esci: {file} is not a readable parquet file: {err}")
+            continue
+        missing = [c for c in columns if c not in present]
+        if missing:
+            errors.append(f"dataset esci: {file} lacks column(s) {missing}")
+    return errors
+
+
+def load(table: str = "examples", path: str | Path | None = None) -> pd.DataFrame:
+    """Registry entry: the raw ``examples`` or ``products`` table of the folder ``path``."""
+    from skewbench.data.sources import unknown_table
+
+    if table not in ("examples", "products"):
+        raise unknown_table("esci", table, ("examples", "products"))
+    if path is None:
+        raise ConfigError(_NOT_SHIPPED)
+    problems = check_folder(path)
+    if problems:
+        raise ConfigError("; ".join(problems))
+    return pd.read_parquet(
+        Path(path).expanduser() / (EXAMPLES_FILE if table == "examples" else PRODUCTS_FILE)
+    )

@@ -1,20 +1,27 @@
-"""The user's own CSV/Parquet file, mapped onto one of skewbench's schemas and validated.
+"""The user's own CSV/Parquet files, mapped onto skewbench's schemas and validated.
 
-Config example::
+One file (``load``; categorize reads labelled texts this way)::
 
-    dataset:
-      name: table
-      params:
-        path: data/my_catalog.csv
-        kind: catalog
-        columns: {item_id: sku, title: product_name, category: leaf_cat, price: unit_price}
+    {name: table, path: data/reviews.csv, label: category, text: review}
 
-``columns`` maps our column → the file's column; unmapped file columns keep their names.
+Recommend: an interactions file plus an optional catalog (``recommend_frames``)::
+
+    {name: table, interactions: {path: data/orders.csv, columns: {user_id: customer}},
+     catalog: data/items.csv}
+
+Search: queries, graded judgments and a catalog (``search_data``)::
+
+    {name: table, queries: data/q.csv, qrels: data/judgments.csv, catalog: data/items.csv}
+
+A file is a path or ``{path, columns}``; ``columns`` maps our column → the file's column and
+unmapped file columns keep their names. ``check_files`` opens and validates the files of a
+config before any work (columns, types, emptiness, duplicate keys).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -66,3 +73,141 @@ def load(
         "qrels": schema.validate_qrels,
     }[kind]
     return validate(df, source)
+
+
+# --------------------------------------------------------------------------------------------
+# multi-file data sets (recommend, search)
+
+FILES = {
+    "categorize": (),
+    "recommend": ("interactions", "catalog"),
+    "search": ("queries", "qrels", "catalog"),
+}
+
+
+def freeze(value: Any) -> Any:
+    """A hashable form of nested params (dicts → sorted pairs), for in-process caches."""
+    if isinstance(value, dict):
+        return tuple(sorted((k, freeze(v)) for k, v in value.items()))
+    if isinstance(value, list):
+        return tuple(freeze(v) for v in value)
+    return value
+
+
+def _file(spec: Any) -> tuple[str, dict[str, str] | None]:
+    """(path, columns) of a file parameter: a path, a mapping or its frozen pairs."""
+    if isinstance(spec, str | Path):
+        return str(spec), None
+    d = dict(spec)
+    cols = d.get("columns")
+    return str(d["path"]), (dict(cols) if cols else None)
+
+
+def read_file(spec: Any, kind: str) -> pd.DataFrame:
+    """Read one file parameter and validate it as ``kind`` (catalog, interactions, …)."""
+    path, columns = _file(spec)
+    df = apply_mapping(schema.read_table(path, path), columns, path)
+    validate = {
+        "catalog": schema.validate_catalog,
+        "interactions": schema.validate_interactions,
+        "queries": schema.validate_queries,
+        "qrels": schema.validate_qrels,
+    }[kind]
+    return validate(df, path)
+
+
+def recommend_frames(params: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(interactions with one row per (user, item): weight summed, first timestamp; catalog of
+    the interacted items — from the catalog file, or ids as titles when there is none)."""
+    from skewbench.data.prepare import dedupe
+
+    inter = read_file(params["interactions"], "interactions")
+    inter = dedupe(inter[["user_id", "item_id", "timestamp", "weight"]])
+    items = pd.Index(inter["item_id"].unique())
+    if params.get("catalog") is None:
+        catalog = schema.validate_catalog(
+            pd.DataFrame({"item_id": items, "title": items}), "item ids"
+        )
+    else:
+        catalog = read_file(params["catalog"], "catalog")
+        path = _file(params["catalog"])[0]
+        missing = items.difference(pd.Index(catalog["item_id"]))
+        if len(missing):
+            raise SchemaError(
+                path,
+                f"{len(missing)} interacted item(s) have no catalog row, e.g. {missing[0]!r}",
+                column="item_id",
+            )
+    return inter, catalog
+
+
+def search_data(params: dict[str, Any]) -> Any:
+    """SearchData from queries + judgments + catalog files (no training queries, no purchase
+    popularity unless the catalog has a ``popularity`` column)."""
+    import numpy as np
+
+    from skewbench.data.queries import SearchData
+
+    queries = read_file(params["queries"], "queries").reset_index(drop=True)
+    qrels = read_file(params["qrels"], "qrels").reset_index(drop=True)
+    catalog = read_file(params["catalog"], "catalog").reset_index(drop=True)
+    qpath, cpath = _file(params["qrels"])[0], _file(params["catalog"])[0]
+    if "group" not in queries.columns:
+        queries["group"] = "all"
+    qrels["gain"] = qrels["grade"].astype(np.float64)
+    unknown = ~qrels["item_id"].isin(catalog["item_id"])
+    if unknown.any():
+        row = int(np.argmax(unknown.to_numpy()))
+        raise SchemaError(
+            qpath,
+            f"item_id {qrels['item_id'].iloc[row]!r} is not in the catalog {cpath}",
+            column="item_id",
+            row=row,
+        )
+    judged = queries["query_id"].isin(qrels.loc[qrels["grade"] > 0, "query_id"])
+    if not judged.any():
+        raise SchemaError(qpath, "no query has a judgment with grade > 0")
+    pop = (
+        catalog["popularity"].to_numpy(dtype=np.float64)
+        if "popularity" in catalog.columns
+        else np.zeros(len(catalog))
+    )
+    return SearchData(
+        catalog=catalog,
+        queries=queries,
+        qrels=qrels,
+        item_popularity=pop,
+        info={
+            "source": "table",
+            "n_items": len(catalog),
+            "n_test_queries": len(queries),
+            "n_queries_without_relevant": int((~judged).sum()),
+        },
+    )
+
+
+def check_files(task: str, params: dict[str, Any]) -> list[str]:
+    """Open and validate a ``table`` data set's files before any work; one message per bad
+    file (missing file or column, wrong type, empty table, duplicate key), none if all is well
+    or the params themselves are invalid (those are reported by the spec)."""
+    errors = []
+    try:
+        if task == "categorize":
+            p = {k: v for k, v in params.items() if k not in ("min_class_count", "group")}
+            p.setdefault("kind", "labelled_text")
+            df = load(**p)
+            group = params.get("group")
+            if group is not None and group not in df.columns:
+                errors.append(
+                    f"dataset.params.group: {p['path']} has no column {group!r} "
+                    f"(columns: {list(map(str, df.columns))})"
+                )
+        elif task == "recommend":
+            recommend_frames(params)
+        elif task == "search":
+            search_data(params)
+    except (SchemaError, ConfigError) as err:
+        errors.append(f"dataset table: {err}")
+    except (KeyError, TypeError):
+        pass  # malformed params: the spec already reported them
+    return errors

@@ -27,17 +27,18 @@ from typing import Any, ClassVar
 import numpy as np
 
 from skewbench.errors import ConfigError, IncompatibleError
-from skewbench.treatments.weights import SCHEMES, class_weights
+from skewbench.specs import defaults, entries, param_errors, raise_errors
+from skewbench.treatments.weights import class_weights
+
+
+def _treatment_entry(name: str):  # the spec registry is the one list of names and defaults
+    from skewbench.specs import find
+
+    return find("treatment", "categorize", name)
+
 
 TREATMENT_PARAMS: dict[str, dict[str, Any]] = {
-    "none": {},
-    "class_weight": {"scheme": None, "beta": 0.999},
-    "focal": {"gamma": 2.0, "alpha": None},
-    "logit_adjust_loss": {"tau": 1.0},
-    "logit_adjust_posthoc": {"tau": 1.0},
-    "oversample": {},
-    "undersample": {},
-    "smote": {"k_neighbors": 5},
+    e.name: defaults(e.spec) for e in entries("treatment", "categorize")
 }
 SAMPLING = ("oversample", "undersample", "smote")
 
@@ -53,42 +54,14 @@ class Treatment:
     def parse(cls, name: str, params: dict[str, Any] | None = None) -> Treatment:
         """Validate ``name`` and ``params``; ConfigError names the bad field."""
         params = dict(params or {})
-        if name not in TREATMENT_PARAMS:
+        entry = _treatment_entry(name)
+        if entry is None:
             raise ConfigError(
                 f"treatment.name: unknown treatment {name!r} for categorize; "
                 f"choose one of {list(TREATMENT_PARAMS)}"
             )
-        allowed = TREATMENT_PARAMS[name]
-        for key in params:
-            if key not in allowed:
-                raise ConfigError(
-                    f"treatment.params.{key}: unknown parameter for {name!r}; "
-                    f"allowed: {sorted(allowed) or 'none'}"
-                )
-        full = {**allowed, **params}
-        if name == "class_weight":
-            if full["scheme"] not in SCHEMES:
-                raise ConfigError(
-                    f"treatment.params.scheme: {full['scheme']!r} is not one of {list(SCHEMES)}"
-                )
-            _number(full, "beta", 0.0, 1.0, hi_open=True)
-        if name == "focal":
-            _number(full, "gamma", 0.0, np.inf)
-            a = full["alpha"]
-            if not (a is None or a in SCHEMES or _is_float_list(a)):
-                raise ConfigError(
-                    f"treatment.params.alpha: expected null, one of "
-                    f"{list(SCHEMES)} or a list of per-class floats, got {a!r}"
-                )
-        if name in ("logit_adjust_loss", "logit_adjust_posthoc"):
-            _number(full, "tau", 0.0, np.inf)
-        if name == "smote" and (
-            not isinstance(full["k_neighbors"], int) or full["k_neighbors"] < 1
-        ):
-            raise ConfigError(
-                f"treatment.params.k_neighbors: expected an integer >= 1, got "
-                f"{full['k_neighbors']!r}"
-            )
+        raise_errors(param_errors(entry, params, "treatment.params"))
+        full = {**defaults(entry.spec), **params}
         return cls(name, full)
 
     @property
@@ -115,23 +88,6 @@ class Treatment:
             return None
         c = np.asarray(counts, dtype=float)
         return w * c.sum() / np.dot(c, w)
-
-
-def _number(p: dict[str, Any], key: str, lo: float, hi: float, hi_open: bool = False) -> None:
-    v = p[key]
-    ok = isinstance(v, int | float) and not isinstance(v, bool) and lo <= v
-    ok = ok and (v < hi if hi_open else v <= hi)
-    if not ok:
-        bound = f"[{lo}, {hi})" if hi_open else f"[{lo}, {hi}]"
-        raise ConfigError(f"treatment.params.{key}: expected a number in {bound}, got {v!r}")
-
-
-def _is_float_list(a: object) -> bool:
-    return (
-        isinstance(a, Sequence)
-        and not isinstance(a, str)
-        and all(isinstance(x, int | float) and not isinstance(x, bool) for x in a)
-    )
 
 
 class CategorizeModel:

@@ -7,7 +7,7 @@ from skewbench.models.recommend.content import ContentModel
 from skewbench.models.recommend.ease import EASE
 from skewbench.models.recommend.hybrid import Hybrid
 from skewbench.models.recommend.itemknn import ItemKNN
-from skewbench.models.recommend.popularity import Popularity, RandomRanker, item_popularity
+from skewbench.models.recommend.popularity import Popularity, RandomRanker
 
 __all__ = [
     "ALS",
@@ -19,5 +19,4 @@ __all__ = [
     "Popularity",
     "RandomRanker",
     "Recommender",
-    "item_popularity",
 ]

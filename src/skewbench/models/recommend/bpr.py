@@ -27,9 +27,9 @@ import time
 import numpy as np
 import scipy.sparse as sp
 
+from skewbench.data.groups import item_popularity_matrix
 from skewbench.errors import ConfigError
 from skewbench.models.recommend.base import Recommender, check_positive
-from skewbench.models.recommend.popularity import item_popularity
 from skewbench.treatments.propensity import ips_weights, negative_sampling_probs
 
 
@@ -108,7 +108,7 @@ class BPR(Recommender):
         Xb = X.copy()
         Xb.data[:] = 1.0
         Xb.sort_indices()  # the kernel's positive check is a binary search in each row
-        pop = item_popularity(X)
+        pop = item_popularity_matrix(X)
         n_users, n_items = X.shape
         self.item_weights_ = (
             None if self.ips_eta is None else ips_weights(pop, self.ips_eta, self.ips_clip)

@@ -12,11 +12,7 @@ import scipy.sparse as sp
 
 from skewbench.errors import ConfigError
 from skewbench.models.recommend.base import Recommender
-
-
-def l2_normalise(E: np.ndarray) -> np.ndarray:
-    norm = np.linalg.norm(E, axis=1, keepdims=True)
-    return (E / np.where(norm > 0, norm, 1.0)).astype(np.float32)
+from skewbench.vectors import unit_rows
 
 
 class ContentModel(Recommender):
@@ -31,10 +27,10 @@ class ContentModel(Recommender):
             raise ConfigError(
                 f"model content: {self.item_embeddings.shape[0]} embeddings for {X.shape[1]} items"
             )
-        self.item_unit_ = l2_normalise(self.item_embeddings)
+        self.item_unit_ = unit_rows(self.item_embeddings)
 
     def _score_chunk(self, users: np.ndarray) -> np.ndarray:
         Xu = self.X_[users]
         total = np.asarray(Xu.sum(axis=1)).ravel()
         profile = (Xu @ self.item_unit_) / np.where(total > 0, total, 1.0)[:, None]
-        return l2_normalise(profile) @ self.item_unit_.T
+        return unit_rows(profile) @ self.item_unit_.T

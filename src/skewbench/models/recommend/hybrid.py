@@ -17,7 +17,7 @@ from skewbench.errors import ConfigError
 from skewbench.models.recommend.base import Recommender
 
 
-def normalise_rows(S: np.ndarray, method: str) -> np.ndarray:
+def normalise_scores(S: np.ndarray, method: str) -> np.ndarray:
     """Per-row min-max or rank normalisation to [0, 1]."""
     S = np.asarray(S, dtype=np.float64)
     if method == "minmax":
@@ -49,6 +49,6 @@ class Hybrid(Recommender):
         self.collaborative.fit(X, seed=seed)
 
     def _score_chunk(self, users: np.ndarray) -> np.ndarray:
-        a = normalise_rows(self.content.score(users), self.normalise)
-        b = normalise_rows(self.collaborative.score(users), self.normalise)
+        a = normalise_scores(self.content.score(users), self.normalise)
+        b = normalise_scores(self.collaborative.score(users), self.normalise)
         return (self.alpha * a + (1.0 - self.alpha) * b).astype(np.float32)

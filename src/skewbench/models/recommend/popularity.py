@@ -5,13 +5,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from skewbench.data.groups import item_popularity_matrix
 from skewbench.models.recommend.base import Recommender
-
-
-def item_popularity(X: sp.csr_matrix) -> np.ndarray:
-    """Popularity of each item = number of distinct users with a positive weight (not the sum of
-    weights, so one household buying an item 50 times counts once)."""
-    return np.bincount(X.indices[X.data > 0], minlength=X.shape[1]).astype(np.float64)
 
 
 class Popularity(Recommender):
@@ -20,7 +15,7 @@ class Popularity(Recommender):
     user_independent = True
 
     def _fit(self, X: sp.csr_matrix, seed: int) -> None:
-        self.popularity_ = item_popularity(X)
+        self.popularity_ = item_popularity_matrix(X)
 
     def _score_chunk(self, users: np.ndarray) -> np.ndarray:
         return np.broadcast_to(self.popularity_.astype(np.float32), (users.size, self.n_items_))

@@ -14,6 +14,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from skewbench.vectors import unit_rows
+
 DEFAULT_MODEL = "minilm"  # the name registered in skewbench.encoders
 
 
@@ -22,13 +24,6 @@ def unique_texts(texts: Sequence[str]) -> tuple[list[str], np.ndarray]:
     index: dict[str, int] = {}
     inv = np.fromiter((index.setdefault(t, len(index)) for t in texts), np.int64, len(texts))
     return list(index), inv
-
-
-def normalize_rows(x: np.ndarray) -> np.ndarray:
-    """Rows scaled to unit L2 norm (zero rows stay zero), float32."""
-    x = np.asarray(x, dtype=np.float32)
-    n = np.linalg.norm(x, axis=1, keepdims=True)
-    return x / np.where(n > 0, n, 1.0)
 
 
 def embed(
@@ -41,7 +36,9 @@ def embed(
     """
     uniq, inv = unique_texts(texts)
     t0 = time.perf_counter()
-    vecs = normalize_rows(encode_fn(uniq)) if uniq else np.zeros((0, 1), np.float32)
+    vecs = (
+        unit_rows(np.asarray(encode_fn(uniq), np.float32)) if uniq else np.zeros((0, 1), np.float32)
+    )
     dt = time.perf_counter() - t0
     stats = {
         "n_texts": float(len(texts)),

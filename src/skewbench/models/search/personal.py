@@ -18,7 +18,7 @@ import scipy.sparse as sp
 
 from skewbench.models.search.base import QueryBatch
 from skewbench.models.search.dense import DenseRetriever
-from skewbench.models.search.encoding import normalize_rows
+from skewbench.vectors import unit_rows
 
 
 class PersonalisedDense:
@@ -35,7 +35,7 @@ class PersonalisedDense:
         hist = sp.csr_matrix(data["history"], dtype=np.float64)
         self.log_hist_ = hist.copy()
         self.log_hist_.data = np.log1p(self.log_hist_.data)
-        self.user_emb_ = normalize_rows(np.asarray(self.log_hist_ @ self.dense.item_emb_))
+        self.user_emb_ = unit_rows(np.asarray(self.log_hist_ @ self.dense.item_emb_, np.float32))
         return self
 
     def score(self, queries: QueryBatch) -> np.ndarray:
@@ -44,7 +44,11 @@ class PersonalisedDense:
         has = users >= 0
         h = np.zeros_like(q)
         h[has] = self.user_emb_[users[has]]
-        mixed = np.where(has[:, None], normalize_rows(self.alpha * q + (1 - self.alpha) * h), q)
+        mixed = np.where(
+            has[:, None],
+            unit_rows(np.asarray(self.alpha * q + (1 - self.alpha) * h, np.float32)),
+            q,
+        )
         out = mixed @ self.dense.item_emb_.T
         if self.beta and has.any():
             out[has] += self.beta * self.log_hist_[users[has]].toarray()

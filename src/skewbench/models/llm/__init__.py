@@ -1,0 +1,1 @@
+"""Large language models as rankers: prompts, a cached scorer and list re-ranking policies."""

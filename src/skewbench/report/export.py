@@ -1,0 +1,160 @@
+"""Exports beside the report, for notebooks and papers.
+
+- ``cells.csv`` / ``cells.parquet``: tidy, one row per cell × metric, with the cell's identity
+  and its full resolved config as columns (``dataset.<param>``, ``model.<param>``,
+  ``treatment.<param>``, ``option.<name>``);
+- ``summary.csv`` / ``summary.parquet``: per condition × system, the mean over seeds with its
+  t-interval, the replicate facts (``deterministic``, ``n_units``) and unit-bootstrap intervals;
+- ``units_<task>.parquet``: every cell's per-unit table with the cell's identity columns;
+- ``leaderboards.tex``: one LaTeX (booktabs) table per task and condition.
+
+Every file is written under a temporary name and renamed, so a reader never sees half a file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from skewbench.report.spec import REPORTS
+from skewbench.runner.store import ResultStore
+
+IDENTITY = ["key", "task", "dataset", "imbalance", "control", "setting", "model", "treatment",
+            "seed"]  # fmt: skip
+
+
+def _atomic(path: Path, write) -> None:  # type: ignore[no-untyped-def]
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    write(tmp)
+    os.replace(tmp, path)
+
+
+def _config_columns(configs: dict[str, dict], keys: pd.Series) -> pd.DataFrame:
+    rows = []
+    for key in keys:
+        cfg = configs.get(key, {})
+        row: dict[str, object] = {"master_seed": cfg.get("master_seed")}
+        for part in ("dataset", "model", "treatment"):
+            comp = cfg.get(part) or {}
+            row[f"{part}.name"] = comp.get("name")
+            for p, v in (comp.get("params") or {}).items():
+                row[f"{part}.{p}"] = v
+        for o, v in (cfg.get("options") or {}).items():
+            row[f"option.{o}"] = v
+        rows.append(row)
+    frame = pd.DataFrame(rows, index=keys.index)
+    for c in frame.columns:  # one type per column, so Parquet can store it
+        vals = frame[c].dropna()
+        numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in vals)
+        if not numeric:
+            frame[c] = [
+                None
+                if v is None or (isinstance(v, float) and pd.isna(v))
+                else (v if isinstance(v, str) else json.dumps(v))
+                for v in frame[c]
+            ]
+    return frame
+
+
+def tidy_cells(store: ResultStore, table: pd.DataFrame) -> pd.DataFrame:
+    """One row per cell × metric: identity, config columns, ``metric``, ``value``."""
+    ident = [c for c in IDENTITY if c in table.columns]
+    metric_cols = [c for c in table.columns if c not in (*IDENTITY, "info", "seconds")]
+    long = table[ident + ["seconds", *metric_cols]].melt(
+        id_vars=[*ident, "seconds"], var_name="metric", value_name="value"
+    )
+    long = long[long["value"].notna()]
+    cfg = _config_columns(store.configs(), table["key"]).assign(key=table["key"].to_numpy())
+    return long.merge(cfg, on="key", how="left").reset_index(drop=True)
+
+
+def unit_tables(store: ResultStore, table: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Per task, every cell's per-unit rows with the cell's identity columns in front."""
+    ident = [c for c in IDENTITY if c in table.columns]
+    out = {}
+    for task, grp in table.groupby("task", sort=True):
+        parts = []
+        for _, r in grp.iterrows():
+            units = store.units(r["key"])
+            front = pd.DataFrame({c: [r[c]] * len(units) for c in ident})
+            parts.append(pd.concat([front, units.reset_index(drop=True)], axis=1))
+        out[str(task)] = pd.concat(parts, ignore_index=True)
+    return out
+
+
+_LATEX = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
+          "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\^{}"}  # fmt: skip
+
+
+def _tex(text: object) -> str:
+    s = "".join(_LATEX.get(ch, ch) for ch in str(text))
+    return s.replace("−", "$-$").replace("Δ", r"$\Delta$").replace("ρ", r"$\rho$")
+
+
+def latex_table(frame: pd.DataFrame, caption: str, label: str) -> str:
+    """A booktabs table: text columns left, numeric columns right."""
+    numeric = [
+        all(str(v)[:1] in "0123456789−+–" for v in frame[c].astype(str)) for c in frame.columns
+    ]
+    spec = "".join("r" if n else "l" for n in numeric)
+    lines = [
+        r"\begin{table}[t]",
+        r"\centering\small",
+        rf"\caption{{{_tex(caption)}}}\label{{{label}}}",
+        rf"\begin{{tabular}}{{{spec}}}",
+        r"\toprule",
+        " & ".join(_tex(c) for c in frame.columns) + r" \\",
+        r"\midrule",
+    ]
+    prev = None
+    for _, row in frame.iterrows():
+        if prev is not None and row.iloc[0] != prev:
+            lines.append(r"\addlinespace")
+        prev = row.iloc[0]
+        lines.append(" & ".join(_tex(v) for v in row) + r" \\")
+    lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}", ""]
+    return "\n".join(lines)
+
+
+def write_exports(
+    store: ResultStore, table: pd.DataFrame, summaries: dict[str, pd.DataFrame], out: Path
+) -> list[str]:
+    """Write every export under ``out``; returns the file names written."""
+    from skewbench.report.build import _conditions, _order_systems, condition_label, leaderboard
+
+    written: list[str] = []
+    cells = tidy_cells(store, table)
+    cells["imbalance"] = cells["imbalance"].astype(float)
+    _atomic(out / "cells.csv", lambda p: cells.to_csv(p, index=False))
+    _atomic(out / "cells.parquet", lambda p: cells.to_parquet(p, index=False))
+    written += ["cells.csv", "cells.parquet"]
+    summary = pd.concat(summaries.values(), ignore_index=True) if summaries else pd.DataFrame()
+    if not summary.empty:
+        summary["imbalance"] = summary["imbalance"].astype(float)
+        summary["deterministic"] = summary["deterministic"].astype("boolean")
+        _atomic(out / "summary.csv", lambda p: summary.to_csv(p, index=False))
+        _atomic(out / "summary.parquet", lambda p: summary.to_parquet(p, index=False))
+        written += ["summary.csv", "summary.parquet"]
+    for task, units in unit_tables(store, table).items():
+        units["imbalance"] = units["imbalance"].astype(float)
+        name = f"units_{task}.parquet"
+        _atomic(out / name, lambda p, u=units: u.to_parquet(p, index=False))
+        written.append(name)
+    tex = []
+    for task, merged in summaries.items():
+        spec = REPORTS[task]
+        for cond, grp in _conditions(merged):
+            board = leaderboard(_order_systems(grp, spec.primary), spec.columns[:5])
+            label = f"tab:{task}-{len(tex)}"
+            tex.append(latex_table(board, f"{task} — {condition_label(cond, spec)}", label))
+    if tex:
+        header = "% skewbench leaderboards; needs \\usepackage{booktabs}\n"
+        _atomic(
+            out / "leaderboards.tex",
+            lambda p: p.write_text(header + "\n".join(tex), encoding="utf-8"),
+        )
+        written.append("leaderboards.tex")
+    return written

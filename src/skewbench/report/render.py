@@ -1,0 +1,272 @@
+"""Blocks of the report and their two renderings: Markdown and one self-contained HTML page.
+
+Both come from the same list of blocks, so they always say the same thing. The HTML page loads
+nothing from anywhere else: plots are inlined (SVG), the stylesheet and the small table-sorting
+script are in the page.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from skewbench.report import fmt
+
+
+@dataclass
+class Block:
+    """One piece of the report.
+
+    kind: "h1" | "h2" | "h3" | "p" | "note" | "table" | "img" | "details".
+    ``table``: a DataFrame of display strings; opts ``sticky`` (leading columns kept in view),
+    ``group`` (column whose value change starts a new row group), ``heat`` (columns shaded by
+    value in [0, 1]). ``details``: content = (summary, [blocks]), collapsed in HTML.
+    """
+
+    kind: str
+    content: object
+    opts: dict = field(default_factory=dict)
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:80] or "section"
+
+
+# ------------------------------------------------------------------------------ markdown
+
+
+def display_cells(df: pd.DataFrame) -> pd.DataFrame:
+    """Every cell as display text: strings as they are, numbers to 3 significant digits,
+    missing values (None, NaN, NA) as a dash."""
+
+    def show(v: object) -> str:
+        if isinstance(v, str):
+            return v
+        if isinstance(v, bool | np.bool_):
+            return str(bool(v))
+        if v is None or v is pd.NA:
+            return fmt.DASH
+        if isinstance(v, int | float | np.integer | np.floating):
+            return fmt.num(v)
+        return str(v)
+
+    return df.astype(object).map(show)
+
+
+def to_markdown(blocks: list[Block], out: Path) -> str:
+    parts: list[str] = []
+    for b in blocks:
+        if b.kind in ("h1", "h2", "h3"):
+            parts.append("#" * int(b.kind[1]) + " " + str(b.content))
+        elif b.kind in ("p", "note"):
+            parts.append(str(b.content) if b.kind == "p" else f"*{b.content}*")
+        elif b.kind == "table":
+            parts.append(display_cells(b.content).to_markdown(index=False, disable_numparse=True))  # type: ignore[arg-type]
+        elif b.kind == "img":
+            p = Path(b.content)  # type: ignore[arg-type]
+            parts.append(f"![{p.stem}]({p.relative_to(out).as_posix()})")
+        elif b.kind == "details":
+            summary, inner = b.content  # type: ignore[misc]
+            parts.append(f"**{summary}**")
+            parts.append(to_markdown(inner, out).rstrip("\n"))
+    return "\n\n".join(parts) + "\n"
+
+
+# ------------------------------------------------------------------------------ html
+
+_CSS = """
+:root{--ink:#1b1f24;--muted:#5c6670;--line:#d7dce1;--head:#f2f4f6;--accent:#0b5cad}
+*{box-sizing:border-box}
+body{font:15px/1.5 system-ui,-apple-system,"Segoe UI",sans-serif;color:var(--ink);margin:0;
+ padding:1.5em clamp(0.75em,3vw,2.5em);max-width:100%}
+main{max-width:1600px;margin:0 auto}
+h1{font-size:1.6em;margin:.2em 0}h2{font-size:1.3em;margin-top:2em;border-bottom:2px solid var(--line)}
+h3{font-size:1.05em;margin-top:1.6em}
+p{max-width:75ch}.note{color:var(--muted);font-size:.9em;max-width:90ch}
+nav.toc{background:var(--head);border:1px solid var(--line);padding:.5em 1em;margin:1em 0;
+ font-size:.9em;max-width:75ch}
+nav.toc ul{margin:.2em 0;padding-left:1.2em}
+.scroll{overflow-x:auto;max-width:100%;margin:.4em 0 1.2em;border:1px solid var(--line)}
+table{border-collapse:separate;border-spacing:0;font-size:13px;font-variant-numeric:tabular-nums}
+th,td{padding:3px 8px;border-bottom:1px solid var(--line);white-space:nowrap}
+th{background:var(--head);position:sticky;top:0;cursor:pointer;user-select:none;text-align:left}
+th.num{text-align:right}td.num{text-align:right}td.txt{text-align:left}
+th[aria-sort=ascending]::after{content:" ▲"}th[aria-sort=descending]::after{content:" ▼"}
+.sticky{position:sticky;background:#fff;z-index:1}th.sticky{background:var(--head);z-index:2}
+tr.gstart td{border-top:2px solid #9aa5b1}
+.ci{color:var(--muted);font-size:.85em}
+.headline{border-left:4px solid var(--accent);padding:.2em 1em;background:#f7fafd}
+details{margin:.6em 0 1em}summary{cursor:pointer;font-weight:600}
+figure{margin:.5em 0 1.5em;max-width:100%}figure svg,figure img{max-width:100%;height:auto}
+@media print{nav.toc{display:none}.scroll{overflow:visible;border:0}th{position:static}
+ .sticky{position:static}details>*{display:block}body{font-size:11px}
+ h2{break-before:page}table,figure{break-inside:avoid}}
+"""
+
+# Click a header to sort its table by that column (numbers by value, text alphabetically);
+# row groups are dissolved while sorted by anything but the first column.
+_JS = """
+document.querySelectorAll('table.sortable').forEach(function(t){
+ t.querySelectorAll('th').forEach(function(th,i){th.addEventListener('click',function(){
+  var asc=th.getAttribute('aria-sort')!=='ascending';
+  t.querySelectorAll('th').forEach(function(h){h.removeAttribute('aria-sort')});
+  th.setAttribute('aria-sort',asc?'ascending':'descending');
+  var b=t.tBodies[0],rows=Array.prototype.slice.call(b.rows);
+  function key(r){var c=r.cells[i],v=c.getAttribute('data-v');
+   if(v!==null&&v!==''){return parseFloat(v)}return c.textContent.trim().toLowerCase()}
+  rows.sort(function(x,y){var a=key(x),c=key(y);
+   if(typeof a==='number'&&typeof c==='number'){return asc?a-c:c-a}
+   a=String(a);c=String(c);return asc?a.localeCompare(c):c.localeCompare(a)});
+  rows.forEach(function(r){r.classList.remove('gstart');b.appendChild(r)});
+ })})});
+"""
+
+_NUM = re.compile(r"^[+\-−]?(\d[\d,]*\.?\d*(e[+\-−]?\d+)?|∞)( %)?$")
+
+
+def _lead_number(text: str) -> str:
+    head = text.split(" [", 1)[0].strip()
+    return head if _NUM.match(head) else ""
+
+
+def _numeric_value(text: str) -> str:
+    head = _lead_number(text)
+    if not head or head.endswith("∞"):
+        return ""
+    return head.replace("−", "-").replace(",", "").replace(" %", "").lstrip("+")
+
+
+def _cell_html(text: str) -> str:
+    if " [" in text and text.endswith("]") and _lead_number(text):
+        mean, ci = text.split(" [", 1)
+        return f"{html.escape(mean)} <span class='ci'>[{html.escape(ci)}</span>"
+    return html.escape(text)
+
+
+def _table_html(df: pd.DataFrame, opts: dict) -> str:
+    cols = list(df.columns)
+    cells = display_cells(df)
+    numeric = {
+        c: bool(len(cells)) and all(v == "–" or _lead_number(v) for v in cells[c]) for c in cols
+    }
+    sticky = min(int(opts.get("sticky", 0)), len(cols))
+    heat = set(opts.get("heat", ()))
+    group = opts.get("group")
+    # Sticky columns need fixed left offsets: give each a fixed width in ch.
+    widths = [max([len(str(c))] + [len(v) for v in cells[c]]) + 3 for c in cols[:sticky]]
+    lefts = [sum(widths[:i]) for i in range(sticky)]
+
+    def attrs(j: int, head: bool) -> str:
+        cls = ["num" if numeric[cols[j]] else "txt"]
+        style = ""
+        if j < sticky:
+            cls.append("sticky")
+            style = f"left:{lefts[j]}ch;min-width:{widths[j]}ch;max-width:{widths[j]}ch;"
+        return f" class='{' '.join(cls)}'" + (f" style='{style}'" if style else "")
+
+    out = ["<div class='scroll'><table class='sortable'><thead><tr>"]
+    out += [
+        f"<th{attrs(j, True)} scope='col'>{html.escape(str(c))}</th>" for j, c in enumerate(cols)
+    ]
+    out.append("</tr></thead><tbody>")
+    prev = None
+    for _, row in cells.iterrows():
+        start = group is not None and prev is not None and row[group] != prev
+        prev = row[group] if group is not None else None
+        out.append("<tr class='gstart'>" if start else "<tr>")
+        for j, c in enumerate(cols):
+            v = row[c]
+            extra = f" data-v='{_numeric_value(v)}'" if numeric[c] else ""
+            a = attrs(j, False)
+            if c in heat and _numeric_value(v):
+                share = max(0.0, min(1.0, float(_numeric_value(v))))
+                a = a.replace(
+                    " class=", f" style='background:rgba(11,92,173,{0.55 * share:.3f})' class="
+                )
+            out.append(f"<td{a}{extra}>{_cell_html(v)}</td>")
+        out.append("</tr>")
+    out.append("</tbody></table></div>")
+    return "".join(out)
+
+
+def _blocks_html(blocks: list[Block], seen: set[str]) -> list[str]:
+    parts: list[str] = []
+    for b in blocks:
+        if b.kind in ("h1", "h2", "h3"):
+            anchor = slug(str(b.content))
+            while anchor in seen:
+                anchor += "-"
+            seen.add(anchor)
+            b.opts["anchor"] = anchor
+            parts.append(f"<{b.kind} id='{anchor}'>{html.escape(str(b.content))}</{b.kind}>")
+        elif b.kind == "p":
+            cls = " class='headline'" if b.opts.get("headline") else ""
+            parts.append(f"<p{cls}>{html.escape(str(b.content))}</p>")
+        elif b.kind == "note":
+            parts.append(f"<p class='note'>{html.escape(str(b.content))}</p>")
+        elif b.kind == "table":
+            parts.append(_table_html(b.content, b.opts))  # type: ignore[arg-type]
+        elif b.kind == "img":
+            path = Path(b.content)  # type: ignore[arg-type]
+            svg = path.with_suffix(".svg")
+            if svg.is_file():  # inline vector copy: sharp at any zoom, still one file
+                body = svg.read_text(encoding="utf-8")
+                body = body[body.find("<svg") :]
+                parts.append(
+                    f"<figure role='img' aria-label='{html.escape(path.stem)}'>{body}</figure>"
+                )
+            else:
+                import base64
+
+                data = base64.b64encode(path.read_bytes()).decode("ascii")
+                parts.append(
+                    f"<figure><img alt='{html.escape(path.stem)}' src='data:image/png;base64,{data}'></figure>"
+                )
+        elif b.kind == "details":
+            summary, inner = b.content  # type: ignore[misc]
+            parts.append(f"<details><summary>{html.escape(str(summary))}</summary>")
+            parts += _blocks_html(inner, seen)
+            parts.append("</details>")
+    return parts
+
+
+def to_html(blocks: list[Block], title: str = "skewbench report") -> str:
+    seen: set[str] = set()
+    body = _blocks_html(blocks, seen)
+    # Anchors were assigned while rendering; the table of contents goes after the first <h1>
+    # and the first paragraphs (the headline stays on the first screen).
+    toc = _toc_from([b for b in blocks if b.kind in ("h2", "h3")])
+    return (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width,initial-scale=1'>"
+        f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body><main>"
+        + "\n".join(body[:1])
+        + toc
+        + "\n".join(body[1:])
+        + f"</main><script>{_JS}</script></body></html>"
+    )
+
+
+def _toc_from(blocks: list[Block]) -> str:
+    items, open_sub = [], False
+    for b in blocks:
+        a, t = b.opts.get("anchor", slug(str(b.content))), html.escape(str(b.content))
+        if b.kind == "h2":
+            if open_sub:
+                items.append("</ul></li>")
+            items.append(f"<li><a href='#{a}'>{t}</a><ul>")
+            open_sub = True
+        elif b.opts.get("toc", True):
+            items.append(f"<li><a href='#{a}'>{t}</a></li>")
+    if open_sub:
+        items.append("</ul></li>")
+    return (
+        "<nav class='toc'><details><summary>Contents</summary><ul>"
+        + "".join(items)
+        + "</ul></details></nav>"
+    )

@@ -1,0 +1,294 @@
+"""Report section "who is served": accuracy and exposure by user group, and what each treatment
+does to the gap between the best- and worst-served groups (recommend; personalised search).
+
+A user is one unit: its per-user values are averaged over the seeds it appears in, and its
+group label is the one it has in most seeds (ties: the first seed's). Definitions of the
+intervals, gaps, MAD and the permutation test: :mod:`skewbench.metrics.user_fairness`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from skewbench.metrics.stats import holm
+from skewbench.metrics.user_fairness import MIN_USERS, gap_effect_test, gap_summary, group_table
+from skewbench.report.build import ALPHA_SIG, Block
+from skewbench.report.explain_blocks import _cond_label, _condition_keys, _slug, system_label
+from skewbench.runner.store import ResultStore
+from skewbench.seeds import make_rng
+
+ACCURACY = ("ndcg@10", "recall@20", "recall@10")
+EXPOSURE = (
+    "list_share[popularity=tail]",
+    "list_share[brand=Private]",
+    "list_share[price=q1]",
+    "tail_share",
+)
+N_PERM = 10_000
+
+
+def user_frame(store: ResultStore, keys: list[str]) -> pd.DataFrame:
+    """Per-user table of one system: numeric columns averaged over seeds, ``ug_*`` labels by
+    majority over seeds; index = user id."""
+    parts = []
+    for key in keys:
+        u = store.units(key)
+        if "user_id" not in u.columns or not any(c.startswith("ug_") for c in u.columns):
+            continue
+        cols = [c for c in (*ACCURACY, *EXPOSURE) if c in u.columns]
+        labels = [c for c in u.columns if c.startswith("ug_")]
+        # Personalised search: several queries per household — the household is the unit.
+        parts.append(u[["user_id", *cols, *labels]].assign(user_id=u["user_id"].astype(str)))
+    if not parts:
+        return pd.DataFrame()
+    df = pd.concat(parts, ignore_index=True)
+    num = [c for c in df.columns if c != "user_id" and not c.startswith("ug_")]
+    out = df.groupby("user_id")[num].mean()
+    for c in (c for c in df.columns if c.startswith("ug_")):
+        out[c] = df.groupby("user_id")[c].agg(lambda s: s.value_counts(sort=True).index[0])
+    return out
+
+
+def _acc_metrics(frame: pd.DataFrame) -> list[str]:
+    found = [m for m in ACCURACY if m in frame.columns]
+    return found[:2]
+
+
+def _fmt_ci(m: float, lo: float, hi: float) -> str:
+    if np.isnan(m):
+        return "–"
+    return f"{m:.4f}" if np.isnan(lo) else f"{m:.4f} [{lo:.4f}, {hi:.4f}]"
+
+
+def per_group_table(frame: pd.DataFrame, grouping: str, rng: Any) -> pd.DataFrame:
+    """Rows per group of one system: n, accuracy with intervals, gap to best, exposure."""
+    acc = _acc_metrics(frame)
+    labels = frame[grouping].to_numpy()
+    base = group_table(frame[acc[0]].to_numpy(), labels, rng=_stream(grouping, acc[0]))
+    out = base[["group", "n"]].copy()
+    for m in acc:
+        t = group_table(frame[m].to_numpy(), labels, rng=_stream(grouping, m))
+        out[m] = [_fmt_ci(a, b, c) for a, b, c in zip(t["mean"], t["lo"], t["hi"], strict=True)]
+        out[f"gap to best ({m})"] = t["gap_to_best"].round(4)
+    for e in (c for c in EXPOSURE if c in frame.columns and c != "tail_share"):
+        out[e.replace("list_share", "share")] = (
+            frame.groupby(grouping)[e].mean().reindex(out["group"]).round(4).to_numpy()
+        )
+    out.insert(0, "grouping", grouping.removeprefix("ug_"))
+    return out
+
+
+def _stream(grouping: str, metric: str) -> Any:
+    """One bootstrap stream per (grouping, metric): a group's interval is the same wherever the
+    report shows it."""
+    return make_rng(0, "report", "users", grouping, metric)
+
+
+def _best_worst(frame: pd.DataFrame, grouping: str, metric: str, rng: Any) -> pd.DataFrame:
+    return group_table(
+        frame[metric].to_numpy(), frame[grouping].to_numpy(), rng=_stream(grouping, metric)
+    )
+
+
+def _heatmap(rows: list[tuple[str, str, float]], path: Path, title: str) -> Path | None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    if not rows:
+        return None
+    df = pd.DataFrame(rows, columns=["row", "system", "v"])
+    mat = df.pivot_table(index="row", columns="system", values="v", aggfunc="first", sort=False)
+    z = mat.to_numpy(dtype=float)
+    lim = np.nanmax(np.abs(z)) if np.isfinite(z).any() else 1.0
+    fig, ax = plt.subplots(
+        figsize=(max(5.0, 0.45 * mat.shape[1] + 3.5), max(3.0, 0.22 * len(mat) + 1.5))
+    )
+    im = ax.imshow(np.ma.masked_invalid(z), cmap="RdBu", vmin=-lim, vmax=lim, aspect="auto")
+    ax.set_yticks(range(len(mat)), mat.index, fontsize=7)
+    ax.set_xticks(range(mat.shape[1]), mat.columns, rotation=60, ha="right", fontsize=7)
+    fig.colorbar(im, ax=ax, label="group mean − system mean (NDCG@10)")
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def users_blocks(store: ResultStore, data: pd.DataFrame, task: str, out: Path) -> list[Block]:
+    """The "who is served" section of one task, one part per data set and condition."""
+    blocks: list[Block] = []
+    names = _condition_keys(data)
+    keyed = data.assign(
+        imbalance=data["imbalance"].astype(object).where(data["imbalance"].notna(), None)
+    )
+    for key, grp in keyed.groupby(names, dropna=False, sort=True):
+        key = key if isinstance(key, tuple) else (key,)
+        cond = _cond_label(key, names)
+        frames = {
+            (m, t): user_frame(store, list(g["key"]))
+            for (m, t), g in grp.groupby(["model", "treatment"])
+        }
+        frames = {k: f for k, f in frames.items() if not f.empty and _acc_metrics(f)}
+        if not frames:
+            continue
+        rng = make_rng(0, "report", "users", cond)
+        blocks += _section(frames, cond, task, out, rng)
+    return blocks
+
+
+def _section(
+    frames: dict[tuple[str, str], pd.DataFrame], cond: str, task: str, out: Path, rng: Any
+) -> list[Block]:
+    blocks = [Block("h3", f"Who is served — {cond}")]
+    first = next(iter(frames.values()))
+    groupings = [c for c in first.columns if c.startswith("ug_")]
+    metric = _acc_metrics(first)[0]
+    blocks.append(Block("p", _note(task, metric)))
+    heat, summary = [], []
+    for (model, treatment), f in frames.items():
+        sysname = system_label(model, treatment)
+        overall = float(np.nanmean(f[metric]))
+        for g in groupings:
+            t = _best_worst(f, g, metric, rng)
+            for _, r in t.iterrows():
+                heat.append(
+                    (
+                        f"{g.removeprefix('ug_')}={r['group']} (n={r['n']})",
+                        sysname,
+                        r["mean"] - overall,
+                    )
+                )
+            tested = t[t["tested"]]
+            if tested.empty:
+                continue
+            worst, best = tested.loc[tested["mean"].idxmin()], tested.loc[tested["mean"].idxmax()]
+            small = t[~t["tested"]]
+            summary.append(
+                {
+                    "system": sysname,
+                    "grouping": g.removeprefix("ug_"),
+                    f"worst group ({metric})": f"{worst['group']} "
+                    + _fmt_ci(worst["mean"], worst["lo"], worst["hi"]),
+                    "best group": f"{best['group']} "
+                    + _fmt_ci(best["mean"], best["lo"], best["hi"]),
+                    **{k: round(v, 4) for k, v in gap_summary(tested["mean"].to_numpy()).items()},
+                    f"groups < {MIN_USERS} users": ", ".join(
+                        f"{a} (n={b})" for a, b in zip(small["group"], small["n"], strict=True)
+                    ),
+                }
+            )
+    path = _heatmap(
+        heat,
+        out / _slug(f"{task}_{cond}_who_is_served.png"),
+        f"{task} — {cond}: {metric} by user group",
+    )
+    if path:
+        blocks.append(Block("img", path))
+    if summary:
+        blocks.append(Block("table", pd.DataFrame(summary)))
+    # Per-group detail for the untreated systems.
+    for (model, treatment), f in frames.items():
+        if treatment != "none":
+            continue
+        detail = pd.concat([per_group_table(f, g, rng) for g in groupings], ignore_index=True)
+        blocks.append(
+            Block(
+                "p",
+                f"Per group, {system_label(model, treatment)} (95 % unit-"
+                "bootstrap intervals; groups under "
+                f"{MIN_USERS} users: size and mean only):",
+            )
+        )
+        blocks.append(Block("table", detail))
+    effects = _effects(frames, groupings, metric, rng)
+    if not effects.empty:
+        blocks.append(Block("p", EFFECT_NOTE.format(metric=metric, alpha=ALPHA_SIG)))
+        blocks.append(Block("table", effects))
+    return blocks
+
+
+def _effects(
+    frames: dict[tuple[str, str], pd.DataFrame], groupings: list[str], metric: str, rng: Any
+) -> pd.DataFrame:
+    rows = []
+    tail = next(
+        (
+            c
+            for c in ("tail_share", "list_share[popularity=tail]")
+            if c in next(iter(frames.values())).columns
+        ),
+        None,
+    )
+    for (model, treatment), f in frames.items():
+        base = frames.get((model, "none"))
+        if treatment == "none" or base is None:
+            continue
+        users = base.index.intersection(f.index)
+        b, t = base.loc[users], f.loc[users]
+        for g in groupings:
+            bw = _best_worst(b, g, metric, rng)
+            tested = bw[bw["tested"]]
+            if len(tested) < 2:
+                continue
+            best = tested.loc[tested["mean"].idxmax(), "group"]
+            worst = tested.loc[tested["mean"].idxmin(), "group"]
+            res = gap_effect_test(
+                b[metric].to_numpy(),
+                t[metric].to_numpy(),
+                b[g].to_numpy(),
+                best,
+                worst,
+                n_perm=N_PERM,
+                rng=rng,
+            )
+            row = {
+                "system": system_label(model, treatment),
+                "grouping": g.removeprefix("ug_"),
+                "best → worst (base)": f"{best} → {worst}",
+                "gap base": res.base_gap,
+                "gap treated": res.treated_gap,
+                "Δ gap": res.delta,
+                "p": res.pvalue,
+                f"Δ {metric} (all)": float(np.nanmean(t[metric]) - np.nanmean(b[metric])),
+            }
+            if tail:
+                row["Δ tail exposure"] = float(np.nanmean(t[tail]) - np.nanmean(b[tail]))
+            rows.append(row)
+    if not rows:
+        return pd.DataFrame()
+    df = pd.DataFrame(rows)
+    df["p_holm"] = holm(df["p"].to_numpy())
+    df["sig"] = ["★" if p < ALPHA_SIG else "" for p in df["p_holm"]]
+    return df.round(5)
+
+
+def _note(task: str, metric: str) -> str:
+    unit = "household (its queries' values averaged)" if task == "search" else "user"
+    return (
+        f"Unit = {unit}, averaged over the seeds it appears in. Groups: activity = quantile "
+        "thirds of the number of distinct training items (q1 = least active), mainstreamness = "
+        "quantile thirds of the mean training popularity of the user's history items (q1 = most "
+        "niche) — edges per cell in info['user_group_edges'] —, and the data set's "
+        "demographics (missing = 'unknown'). The figure shows each group's mean "
+        f"{metric} minus the system's mean; the table names each system's worst- and "
+        "best-served group (95 % unit-bootstrap intervals), the max–min gap and the MAD (mean "
+        "absolute difference over pairs of groups, Elliot's UserMADranking) over groups of at "
+        f"least {MIN_USERS} users."
+    )
+
+
+EFFECT_NOTE = (
+    "Treatment effect on the gap: best and worst group fixed from the untreated system; "
+    "Δ gap = (treated gap) − (base gap) = mean paired change in the best group − in the worst "
+    "group (negative: the gap narrows). p: permutation test of the group labels of the users' "
+    "paired changes (H0: the treatment's effect on a user does not depend on the group; "
+    f"{N_PERM:,} permutations), Holm-adjusted over this table (★: p_holm < {{alpha}}). "
+    "Beside it the treatment's change of {metric} over all users and of the tail items' share "
+    "of list slots, so a re-ranker that helps tail items and hurts a user group shows both."
+)

@@ -1,0 +1,177 @@
+"""Typed component specs: the base class, the registry entry, parameter validation, rendering.
+
+A spec is a pydantic model (``extra="forbid"``) whose fields are a component's parameters, each
+with a type, a default (or none: required), a range and a one-line description. Specs only
+validate and describe; the components keep their own implementation defaults, and
+``tests/specs`` pins that both agree.
+"""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+import annotated_types as at
+from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic_core import PydanticUndefined
+
+Kind = Literal["dataset", "model", "treatment", "options"]
+_SCALAR = (str, int, float, bool, type(None))
+
+
+class Spec(BaseModel):
+    """Base of every component spec: unknown keys refused, values typed and range-checked."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    #: names users reach for (other libraries' names, old names) → our parameter name
+    HINTS: ClassVar[dict[str, str]] = {}
+
+
+class Empty(Spec):
+    """No parameters."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One registered component of one task.
+
+    ``treatments``: for a model, the treatments it accepts (``None`` = every treatment of the
+    task); ``reasons``: why a refused treatment cannot apply.
+    """
+
+    kind: Kind
+    task: str
+    name: str
+    spec: type[Spec]
+    doc: str
+    treatments: tuple[str, ...] | None = None
+    reasons: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def what(self) -> str:
+        return (
+            f"task {self.task}"
+            if self.kind == "options"
+            else f"{self.task} {self.kind} {self.name!r}"
+        )
+
+
+def names(spec: type[Spec]) -> list[str]:
+    """The parameter names a config may use (aliases such as ``lambda``), sorted."""
+    return sorted(info.alias or name for name, info in spec.model_fields.items())
+
+
+def suggest(key: str, allowed: typing.Iterable[str], hints: dict[str, str] | None = None) -> str:
+    """``"; did you mean 'x'?"`` for a misspelt key (a declared hint first, then difflib)."""
+    allowed = list(allowed)
+    if hints and key in hints:
+        return f"; did you mean {hints[key]!r}?"
+    close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def param_errors(entry: Entry, params: dict[str, Any], path: str) -> list[str]:
+    """Every problem of ``params`` against ``entry.spec``, as ``path.key: message`` lines."""
+    spec = entry.spec
+    allowed = names(spec)
+    try:
+        spec.model_validate(params)
+    except ValidationError as err:
+        out = []
+        for e in err.errors():
+            loc = [str(p) for p in e["loc"]]
+            where = ".".join([path, *loc]) if loc else path
+            if e["type"] == "extra_forbidden":
+                word = "option" if entry.kind == "options" else "parameter"
+                out.append(
+                    f"{where}: unknown {word} for {entry.what}; allowed: "
+                    f"{allowed or 'none'}{suggest(loc[0], allowed, spec.HINTS)}"
+                )
+                continue
+            value = e.get("input")
+            shown = f" (got {value!r})" if isinstance(value, _SCALAR) and loc else ""
+            msg = e["msg"].removeprefix("Value error, ")
+            out.append(f"{where}: {msg}{shown} [{entry.what}]")
+        return out
+    return []
+
+
+# --------------------------------------------------------------------------------------------
+# rendering (``skewbench describe`` and the README tables)
+
+
+def type_text(annotation: Any) -> str:
+    """Readable type: ``int``, ``float | null``, ``'a' | 'b'``, ``list[int]``."""
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin is Literal:
+        return " | ".join(repr(a) for a in args)
+    if origin in (typing.Union, types.UnionType):
+        return " | ".join(type_text(a) for a in args)
+    if origin is typing.Annotated:
+        return type_text(args[0])
+    if origin is not None:
+        inner = ", ".join(type_text(a) for a in args if a is not Ellipsis)
+        return f"{getattr(origin, '__name__', str(origin))}[{inner}]"
+    if annotation is type(None):
+        return "null"
+    return getattr(annotation, "__name__", str(annotation))
+
+
+def range_text(metadata: list[Any]) -> str:
+    """``[0, 1]``, ``> 0``, ``>= 1`` … from a field's annotated-types constraints."""
+    lo = hi = ""
+    lo_open = hi_open = False
+    for m in metadata:
+        if isinstance(m, at.Ge):
+            lo = m.ge
+        elif isinstance(m, at.Gt):
+            lo, lo_open = m.gt, True
+        elif isinstance(m, at.Le):
+            hi = m.le
+        elif isinstance(m, at.Lt):
+            hi, hi_open = m.lt, True
+    if lo != "" and hi != "":
+        return f"{'(' if lo_open else '['}{lo:g}, {hi:g}{')' if hi_open else ']'}"
+    if lo != "":
+        return f"{'>' if lo_open else '>='} {lo:g}"
+    if hi != "":
+        return f"{'<' if hi_open else '<='} {hi:g}"
+    return ""
+
+
+def default_text(info: Any) -> str:
+    if info.is_required():
+        return "required"
+    value = info.get_default(call_default_factory=True)
+    return "null" if value is None else repr(value) if isinstance(value, str) else str(value)
+
+
+def fields(spec: type[Spec]) -> list[tuple[str, str, str, str, str]]:
+    """(name, type, default, range, description) per parameter, in declaration order."""
+    rows = []
+    for name, info in spec.model_fields.items():
+        key = info.alias or name
+        rows.append(
+            (
+                key,
+                type_text(info.annotation),
+                default_text(info),
+                range_text(info.metadata),
+                info.description or "",
+            )
+        )
+    return rows
+
+
+def defaults(spec: type[Spec]) -> dict[str, Any]:
+    """Parameter → default (required parameters left out)."""
+    out = {}
+    for name, info in spec.model_fields.items():
+        if info.default is not PydanticUndefined or info.default_factory is not None:
+            out[info.alias or name] = info.get_default(call_default_factory=True)
+    return out

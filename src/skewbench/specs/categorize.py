@@ -1,0 +1,170 @@
+"""Specs of the categorize task: data sets, models, treatments, options."""
+
+from __future__ import annotations
+
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import Field, field_validator
+
+from skewbench.specs.base import Empty, Entry, Spec
+
+Scheme = Literal["inverse", "sqrt_inverse", "effective_number", "source_formula"]
+PosInt = Annotated[int, Field(ge=1)]
+ColumnMap = dict[str, str]
+
+_MCC = "drop classes with fewer examples (>= 3: one per split part)"
+_HINTS = {"min_class_size": "min_class_count", "imbalance": "imbalance_ratio"}
+
+
+class ClothingData(Spec):
+    HINTS: ClassVar[dict[str, str]] = _HINTS
+    label: Literal["class_name", "department_name", "division_name"] = Field(
+        "class_name", description="the class column"
+    )
+    min_class_count: int = Field(20, ge=3, description=_MCC)
+    group: str | None = Field(
+        "item_id", description="rows sharing this column stay in one split part (null: by row)"
+    )
+
+
+class TableText(Spec):
+    HINTS: ClassVar[dict[str, str]] = {**_HINTS, "file": "path"}
+    path: str = Field(description="CSV/Parquet file of labelled texts")
+    kind: Literal["labelled_text"] = Field("labelled_text", description="the file's schema")
+    columns: ColumnMap | None = Field(None, description="our column -> the file's column")
+    label: str = Field("label", description="the class column")
+    text: str = Field("text", description="the text column")
+    id_column: str | None = Field(None, description="a unique row id column, if any")
+    min_class_count: int = Field(20, ge=3, description=_MCC)
+    group: str | None = Field(None, description="rows sharing this column stay in one split part")
+
+
+class TfidfLR(Spec):
+    C: float = Field(1.0, gt=0, description="inverse L2 strength of the logistic regression")
+    C_grid: list[Annotated[float, Field(gt=0)]] | None = Field(
+        None, min_length=1, description="pick C per cell by validation macro-F1 from this list"
+    )
+    solver: Literal["lbfgs", "saga", "newton-cg", "newton-cholesky", "sag"] = Field(
+        "lbfgs", description="scikit-learn solver"
+    )
+    tol: float = Field(1e-4, gt=0, description="solver tolerance")
+    max_iter: int = Field(1000, ge=1, description="solver iteration budget")
+    min_df: int = Field(2, ge=1, description="TF-IDF: minimum document frequency of a term")
+    ngram_range: tuple[PosInt, PosInt] = Field((1, 1), description="TF-IDF: (min n, max n)")
+    max_features: int | None = Field(20_000, ge=1, description="TF-IDF vocabulary size cap")
+
+
+class MiniLMFrozen(Spec):
+    encoder: str = Field("minilm", description="cached sentence encoder (skewbench.encoders)")
+    lr: float = Field(0.01, gt=0, description="Adam learning rate of the linear head")
+    weight_decay: float = Field(1e-4, ge=0, description="L2 penalty on the head's weights")
+    max_epochs: int = Field(300, ge=1, description="epoch budget")
+    batch_size: int | None = Field(None, ge=1, description="minibatch size (null: full batch)")
+    eval_every: int = Field(10, ge=1, description="epochs between validation-loss checks")
+    patience: int = Field(3, ge=1, description="checks without improvement before stopping")
+
+
+class MiniLMFinetune(Spec):
+    max_train: int = Field(2000, ge=1, description="class-stratified training subset size")
+    max_val: int = Field(500, ge=1, description="validation rows for best-epoch selection")
+    epochs: int = Field(1, ge=1, description="fine-tuning epochs")
+    max_seq_length: int = Field(128, ge=8, description="word pieces per text")
+    batch_size: int = Field(16, ge=1, description="minibatch size")
+    lr: float = Field(2e-5, gt=0, description="encoder learning rate")
+    head_lr: float = Field(1e-3, gt=0, description="classification head learning rate")
+
+
+class ClassWeight(Spec):
+    scheme: Scheme = Field(
+        description="inverse, sqrt_inverse, effective_number, or source_formula "
+        "(α_k ∝ N_k/(N−N_k): the majority class gets the larger weight)"
+    )
+    beta: float = Field(0.999, ge=0, lt=1, description="effective_number's β")
+
+
+class Focal(Spec):
+    gamma: float = Field(2.0, ge=0, description="focusing exponent γ (0 = cross-entropy)")
+    alpha: Scheme | list[Annotated[float, Field(gt=0)]] | None = Field(
+        None, description="class weights: a scheme name, one positive float per class, or null"
+    )
+
+
+class LogitAdjust(Spec):
+    tau: float = Field(1.0, ge=0, description="τ in z − τ·log π (class prior π from training)")
+
+
+class Smote(Spec):
+    k_neighbors: int = Field(5, ge=1, description="neighbours SMOTE interpolates between")
+
+
+class Options(Spec):
+    fractions: tuple[float, float, float] = Field(
+        (0.7, 0.1, 0.2), description="train / validation / test shares, positive, summing to 1"
+    )
+
+    @field_validator("fractions")
+    @classmethod
+    def _sum(cls, v: tuple[float, float, float]) -> tuple[float, float, float]:
+        if min(v) <= 0 or abs(sum(v) - 1) > 1e-6:
+            raise ValueError(f"expected three positive numbers summing to 1, got {list(v)}")
+        return v
+
+
+_SMOTE_WHY = (
+    "SMOTE makes synthetic feature vectors, and fine-tuning needs texts; use oversample, or "
+    "smote with minilm_frozen"
+)
+_TFIDF_WHY = {
+    "focal": "scikit-learn's LogisticRegression has a fixed log-loss (no focal term); use "
+    "minilm_frozen or minilm_finetune",
+    "logit_adjust_loss": "scikit-learn's LogisticRegression cannot add τ·log π to its logits "
+    "during training; use logit_adjust_posthoc or a torch model",
+}
+TREATMENT_NAMES = (
+    "none",
+    "class_weight",
+    "focal",
+    "logit_adjust_loss",
+    "logit_adjust_posthoc",
+    "oversample",
+    "undersample",
+    "smote",
+)
+
+
+def _t(name: str, spec: type[Spec], doc: str) -> Entry:
+    return Entry("treatment", "categorize", name, spec, doc)
+
+
+ENTRIES: tuple[Entry, ...] = (
+    Entry("dataset", "categorize", "clothing", ClothingData, "Women's Clothing Reviews"),
+    Entry("dataset", "categorize", "table", TableText, "your own labelled-text CSV/Parquet"),
+    Entry(
+        "model",
+        "categorize",
+        "tfidf_lr",
+        TfidfLR,
+        "TF-IDF + multinomial logistic regression",
+        treatments=tuple(t for t in TREATMENT_NAMES if t not in _TFIDF_WHY),
+        reasons=_TFIDF_WHY,
+    ),
+    Entry("model", "categorize", "minilm_frozen", MiniLMFrozen, "frozen MiniLM + linear head"),
+    Entry(
+        "model",
+        "categorize",
+        "minilm_finetune",
+        MiniLMFinetune,
+        "MiniLM fine-tuned end to end",
+        treatments=tuple(t for t in TREATMENT_NAMES if t != "smote"),
+        reasons={"smote": _SMOTE_WHY},
+    ),
+    _t("none", Empty, "no treatment"),
+    _t("class_weight", ClassWeight, "per-class loss weights"),
+    _t("focal", Focal, "focal loss (Lin et al. 2017)"),
+    _t("logit_adjust_loss", LogitAdjust, "logit-adjusted training loss (Menon et al. 2021)"),
+    _t("logit_adjust_posthoc", LogitAdjust, "post-hoc logit adjustment (Menon et al. 2021)"),
+    _t("oversample", Empty, "random oversampling of training rows"),
+    _t("undersample", Empty, "random undersampling of training rows"),
+    _t("smote", Smote, "SMOTE on training features (Chawla et al. 2002)"),
+    Entry("options", "categorize", "options", Options, "options of every categorize cell"),
+)

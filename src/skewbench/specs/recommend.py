@@ -1,0 +1,211 @@
+"""Specs of the recommend task: data sets, models, treatments, options."""
+
+from __future__ import annotations
+
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import Field, model_validator
+
+from skewbench.specs.base import Empty, Entry, Spec
+from skewbench.specs.common import TableFile
+
+_UK = "k-core: minimum distinct items per user"
+_IK = "k-core: minimum distinct users per item"
+_TF = "share of interactions held out for test"
+_HINTS = {"imbalance": "target_gini", "candidate_k": "candidates"}
+
+
+class CompleteJourney(Spec):
+    HINTS: ClassVar[dict[str, str]] = _HINTS
+    user_k: int = Field(10, ge=1, description=_UK)
+    item_k: int = Field(30, ge=1, description=_IK)
+    split: Literal["temporal", "ratio"] = Field(
+        "temporal", description="global time cut, or per-user random ratio split"
+    )
+    test_frac: float = Field(0.2, gt=0, lt=1, description=_TF)
+    feedback: Literal["binary", "count"] = Field(
+        "binary", description="train on 1/0 or on purchase counts"
+    )
+
+
+class MovieLens(Spec):
+    HINTS: ClassVar[dict[str, str]] = _HINTS
+    user_k: int = Field(1, ge=1, description=_UK)
+    item_k: int = Field(1, ge=1, description=_IK)
+    split: Literal["temporal", "ratio"] = Field("ratio", description="time cut or per-user ratio")
+    test_frac: float = Field(0.2, gt=0, lt=1, description=_TF)
+    min_rating: float = Field(4, ge=1, le=5, description="ratings >= this are interactions")
+
+
+class TableInteractions(Spec):
+    HINTS: ClassVar[dict[str, str]] = {**_HINTS, "path": "interactions", "items": "catalog"}
+    interactions: TableFile = Field(
+        description="user_id, item_id, timestamp (or an order), optional weight"
+    )
+    catalog: TableFile | None = Field(
+        None,
+        description="item_id, title, optional text, category_path, brand, manufacturer, price",
+    )
+    user_k: int = Field(1, ge=1, description=_UK)
+    item_k: int = Field(1, ge=1, description=_IK)
+    split: Literal["temporal", "ratio"] = Field("ratio", description="time cut or per-user ratio")
+    test_frac: float = Field(0.2, gt=0, lt=1, description=_TF)
+    feedback: Literal["binary", "count"] = Field("binary", description="1/0 or summed weights")
+
+
+class ItemKNN(Spec):
+    neighbours: int = Field(100, ge=1, description="neighbours kept per item")
+    shrink: float = Field(10.0, ge=0, description="cosine shrinkage term")
+
+
+class EASE(Spec):
+    HINTS: ClassVar[dict[str, str]] = {"lambda": "l2", "lambda_": "l2", "reg": "l2"}
+    l2: float = Field(500.0, gt=0, description="L2 regularisation λ of the item-item weights")
+    dtype: Literal["float64", "float32"] = Field("float64", description="Gram matrix precision")
+    memory_budget_gb: float | None = Field(
+        None,
+        gt=0,
+        description="refuse before fitting when the peak (24·n² bytes; 12·n² in float32) exceeds "
+        "it; default SKEWBENCH_MEMORY_BUDGET_GB or half the RAM",
+    )
+
+
+class BPR(Spec):
+    HINTS: ClassVar[dict[str, str]] = {"n_factors": "factors", "iterations": "epochs"}
+    factors: int = Field(64, ge=1, description="latent dimensions")
+    epochs: int = Field(20, ge=1, description="passes over the interactions")
+    lr: float = Field(0.01, gt=0, description="SGD learning rate (implicit's default)")
+    reg: float = Field(0.01, ge=0, description="L2 regularisation (implicit's default)")
+    batch_size: int = Field(
+        1 << 16,
+        ge=1,
+        description="pairs per kernel call (bounds memory; the fit does not depend on it)",
+    )
+
+
+class ALS(Spec):
+    HINTS: ClassVar[dict[str, str]] = {"n_factors": "factors", "epochs": "iterations"}
+    factors: int = Field(64, ge=1, description="latent dimensions")
+    reg: float = Field(0.01, ge=0, description="L2 regularisation")
+    alpha: float = Field(10.0, gt=0, description="confidence scale: c = 1 + alpha * r")
+    iterations: int = Field(15, ge=1, description="alternating sweeps")
+
+
+class Hybrid(Spec):
+    alpha: float = Field(0.5, ge=0, le=1, description="weight of the content score")
+    normalise: Literal["minmax", "rank"] = Field("minmax", description="score normalisation")
+    collaborative: Literal["popularity", "itemknn", "ease", "bpr", "als"] = Field(
+        "ease", description="the collaborative model (its default parameters)"
+    )
+
+
+class IPS(Spec):
+    eta: float = Field(0.5, ge=0, description="propensity exponent: p_i ∝ pop_i^eta")
+    clip: float = Field(100.0, gt=0, description="maximum inverse-propensity weight")
+    self_normalised: bool = Field(False, description="self-normalised IPS")
+
+
+class PopNegatives(Spec):
+    beta: float = Field(0.75, ge=0, description="negatives sampled ∝ popularity^beta")
+
+
+def _lam() -> float:
+    return Field(alias="lambda", ge=0, le=1, description="trade-off: 0 = base order")
+
+
+class Calibrated(Spec):
+    lambda_: float = _lam()
+    alpha: float = Field(0.01, gt=0, le=1, description="smoothing of the list distribution")
+    groups: (
+        Literal["popularity", "department", "genre", "category", "brand", "manufacturer", "price"]
+        | None
+    ) = Field(
+        None,
+        description="item grouping the list is calibrated on (default: department, genre or "
+        "category, whichever the data set has)",
+    )
+
+
+class XQuAD(Spec):
+    lambda_: float = _lam()
+    variant: Literal["smooth", "binary"] = Field("smooth", description="aspect coverage form")
+
+
+class Fair(Spec):
+    HINTS: ClassVar[dict[str, str]] = {"pp": "p", "proportion": "p"}
+    p: float = Field(gt=0, lt=1, description="minimum share of long-tail items in every prefix")
+    alpha: float = Field(0.1, gt=0, lt=1, description="significance of the FA*IR test")
+
+
+class MMR(Spec):
+    lambda_: float = Field(alias="lambda", ge=0, le=1, description="1 = base order")
+    similarity: Literal["category", "embedding"] = Field(
+        "category", description="same category, or cosine of MiniLM item embeddings"
+    )
+
+
+PosInt = Annotated[int, Field(ge=1)]
+
+
+class Options(Spec):
+    HINTS: ClassVar[dict[str, str]] = {"candidate_k": "candidates", "cutoff": "cutoffs"}
+    cutoffs: list[PosInt] = Field(
+        [5, 10, 20, 50], min_length=1, description="ranking-metric cutoffs"
+    )
+    k: int | None = Field(None, ge=1, description="list length (default: the largest cutoff)")
+    exposure_k: int | None = Field(
+        None, ge=1, description="depth of exposure/diversity metrics (default min(10, k))"
+    )
+    candidates: int | None = Field(
+        None, ge=1, description="candidates a re-ranker chooses from (default max(100, k))"
+    )
+    max_users: int | None = Field(None, ge=1, description="evaluate a random subset of users")
+
+    @model_validator(mode="after")
+    def _depths(self) -> Options:
+        k = self.k if self.k is not None else max(self.cutoffs)
+        if k < max(self.cutoffs):
+            raise ValueError(f"k = {k} is shorter than the largest cutoff {max(self.cutoffs)}")
+        if self.exposure_k is not None and self.exposure_k > k:
+            raise ValueError(f"exposure_k = {self.exposure_k} exceeds k = {k}")
+        if self.candidates is not None and self.candidates < k:
+            raise ValueError(f"candidates = {self.candidates} < k = {k}")
+        return self
+
+
+_BPR_ONLY = "it changes BPR's training loss/sampling; other models have none (use model bpr)"
+TREATMENT_NAMES = ("none", "ips", "pop_negatives", "calibrated", "xquad", "fair", "mmr")
+RERANKERS = ("calibrated", "xquad", "fair", "mmr")
+_NOT_BPR = tuple(t for t in TREATMENT_NAMES if t not in ("ips", "pop_negatives"))
+_NOT_BPR_WHY = {"ips": _BPR_ONLY, "pop_negatives": _BPR_ONLY}
+
+
+def _m(name: str, spec: type[Spec], doc: str) -> Entry:
+    return Entry("model", "recommend", name, spec, doc, _NOT_BPR, _NOT_BPR_WHY)
+
+
+def _t(name: str, spec: type[Spec], doc: str) -> Entry:
+    return Entry("treatment", "recommend", name, spec, doc)
+
+
+ENTRIES: tuple[Entry, ...] = (
+    Entry("dataset", "recommend", "completejourney", CompleteJourney, "grocery purchases"),
+    Entry("dataset", "recommend", "movielens100k", MovieLens, "MovieLens-100k ratings >= 4"),
+    Entry("dataset", "recommend", "table", TableInteractions, "your interactions + catalog files"),
+    _m("random", Empty, "uniformly random scores (seeded)"),
+    _m("popularity", Empty, "most popular items first"),
+    _m("itemknn", ItemKNN, "item-item cosine neighbourhood"),
+    _m("ease", EASE, "EASE^R (Steck 2019)"),
+    Entry("model", "recommend", "bpr", BPR, "BPR matrix factorisation"),
+    _m("als", ALS, "implicit ALS (Hu et al. 2008)"),
+    _m("content", Empty, "MiniLM item-text similarity to the user's history"),
+    _m("hybrid", Hybrid, "content + collaborative score blend"),
+    _t("none", Empty, "no treatment"),
+    _t("ips", IPS, "inverse-propensity-weighted BPR loss"),
+    _t("pop_negatives", PopNegatives, "popularity-aware BPR negative sampling"),
+    _t("calibrated", Calibrated, "calibrated re-ranking (Steck 2018)"),
+    _t("xquad", XQuAD, "xQuAD long-tail re-ranking (Abdollahpouri et al. 2019)"),
+    _t("fair", Fair, "FA*IR long-tail re-ranking (Zehlike et al. 2017)"),
+    _t("mmr", MMR, "maximal marginal relevance (Carbonell & Goldstein 1998)"),
+    Entry("options", "recommend", "options", Options, "options of every recommend cell"),
+)

@@ -1,0 +1,192 @@
+"""Specs of the search task: data sets, models, treatments, options."""
+
+from __future__ import annotations
+
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import Field, model_validator
+
+from skewbench.specs.base import Empty, Entry, Spec
+from skewbench.specs.common import TableFile
+
+_HINTS = {"candidate_k": "candidates"}
+_MQ = "sample this many test queries (null: all)"
+
+
+class CompleteJourneyQueries(Spec):
+    HINTS: ClassVar[dict[str, str]] = _HINTS
+    queries: Literal["type", "personalised"] = Field(
+        "type", description="one query per product type, or per (household, type) purchase"
+    )
+    test_weeks: int = Field(8, ge=1, description="the last weeks, whose purchases are test")
+    min_item_count: int = Field(
+        0, ge=0, description="catalog: products with at least this many training purchases"
+    )
+    max_queries: int | None = Field(None, ge=1, description=_MQ + " (personalised: 1000)")
+    index_type: bool = Field(False, description="put the product type into the item text")
+    head_share: float = Field(
+        0.5, gt=0, lt=1, description="head queries: most-bought types holding this share"
+    )
+
+
+class Esci(Spec):
+    HINTS: ClassVar[dict[str, str]] = _HINTS
+    path: str = Field(description="folder holding the two shopping_queries_dataset parquet files")
+    version: Literal["small", "large"] = Field("small", description="ESCI task version")
+    split: Literal["train", "test"] = Field("test", description="the evaluated split")
+    locale: Literal["us", "es", "jp"] = Field("us", description="product locale")
+    gains: Literal["kddcup", "paper"] | dict[Literal["E", "S", "C", "I"], float] = Field(
+        "kddcup", description="E/S/C/I → NDCG gain: a named mapping or your own"
+    )
+    max_queries: int | None = Field(None, ge=1, description=_MQ)
+
+
+class TableSearch(Spec):
+    HINTS: ClassVar[dict[str, str]] = {
+        **_HINTS,
+        "judgments": "qrels",
+        "judgements": "qrels",
+        "items": "catalog",
+    }
+    queries: TableFile = Field(description="query_id, text, optional group (head/tail)")
+    qrels: TableFile = Field(description="judgments: query_id, item_id, grade (int >= 0)")
+    catalog: TableFile = Field(
+        description="item_id, title, optional text, category_path, brand, manufacturer, price"
+    )
+
+
+class BM25(Spec):
+    k1: float = Field(1.5, ge=0, description="term-frequency saturation")
+    b: float = Field(0.75, ge=0, le=1, description="length normalisation")
+    method: Literal["lucene", "robertson", "atire", "bm25l", "bm25+"] = Field(
+        "lucene", description="bm25s variant"
+    )
+
+
+class Dense(Spec):
+    index: Literal["exact", "hnsw"] = Field("exact", description="exact dot products or HNSW")
+    hnsw_m: int = Field(32, ge=2, description="HNSW graph degree")
+    ef_search: int = Field(128, ge=1, description="HNSW search breadth")
+
+
+class Hybrid(Spec):
+    depth: int = Field(100, ge=1, description="each retriever's list fused by RRF")
+    k_rrf: int = Field(60, ge=1, description="RRF constant: 1 / (k_rrf + rank)")
+
+
+class BM25Pop(Spec):
+    w: float = Field(0.1, ge=0, description="prior weight: score + w·ln(1 + popularity)")
+    k1: float = Field(1.5, ge=0, description="BM25 term-frequency saturation")
+    b: float = Field(0.75, ge=0, le=1, description="BM25 length normalisation")
+
+
+class DensePop(Spec):
+    w: float = Field(0.01, ge=0, description="prior weight: score + w·ln(1 + popularity)")
+
+
+class Personal(Spec):
+    alpha: float = Field(0.7, ge=0, le=1, description="weight of the query vs the household")
+    beta: float = Field(0.05, ge=0, description="weight of the household's purchase counts")
+
+
+class FineTuned(Spec):
+    epochs: int = Field(1, ge=1, description="training epochs")
+    max_pairs: int = Field(1000, ge=1, description="(query, relevant item) training pairs")
+    batch_size: int = Field(32, ge=1, description="pairs per batch (in-batch negatives)")
+    lr: float = Field(2e-5, gt=0, description="learning rate")
+    scale: float = Field(20.0, gt=0, description="MNRL similarity scale")
+
+
+class CrossEncoder(Spec):
+    first_stage: Literal["bm25", "dense", "hybrid"] = Field(
+        "dense", description="retriever whose top depth items are re-scored"
+    )
+    depth: int = Field(20, ge=1, description="candidates re-scored per query")
+    max_queries: int = Field(200, ge=1, description="training queries")
+    max_pairs: int = Field(800, ge=1, description="training pairs")
+    negatives: int = Field(3, ge=0, description="hard negatives per positive")
+    epochs: int = Field(1, ge=1, description="training epochs")
+    batch_size: int = Field(16, ge=1, description="pairs per batch")
+    lr: float = Field(2e-5, gt=0, description="learning rate")
+    max_length: int = Field(64, ge=8, description="word pieces per (query, item) pair")
+
+
+Group = Literal["brand", "manufacturer", "category"]
+_GROUP = "protected: Private-label brand, or tail manufacturers / categories"
+
+
+class Fair(Spec):
+    HINTS: ClassVar[dict[str, str]] = {"pp": "p", "groop": "group", "proportion": "p"}
+    group: Group = Field("brand", description=_GROUP)
+    p: float | None = Field(
+        None, gt=0, lt=1, description="minimum protected share (default: its catalog share)"
+    )
+    alpha: float = Field(0.1, gt=0, lt=1, description="significance of the FA*IR test")
+
+
+class XQuAD(Spec):
+    HINTS: ClassVar[dict[str, str]] = {"lamda": "lambda", "lam": "lambda"}
+    group: Group = Field("brand", description=_GROUP)
+    lambda_: float = Field(0.5, alias="lambda", ge=0, le=1, description="0 = base order")
+    variant: Literal["smooth", "binary"] = Field("smooth", description="aspect coverage form")
+
+
+class Calibrated(Spec):
+    group: Group = Field("brand", description=_GROUP)
+    lambda_: float = Field(0.5, alias="lambda", ge=0, le=1, description="0 = base order")
+    alpha: float = Field(0.01, gt=0, le=1, description="smoothing of the list distribution")
+
+
+class GroupNorm(Spec):
+    group: Group = Field("brand", description="scores z-normalised within each group")
+
+
+PosInt = Annotated[int, Field(ge=1)]
+
+
+class Options(Spec):
+    HINTS: ClassVar[dict[str, str]] = {"candidate_k": "candidates", "cutoff": "cutoffs"}
+    k: int = Field(10, ge=1, description="list length")
+    cutoffs: list[PosInt] | None = Field(
+        None, min_length=1, description="ranking-metric cutoffs <= k (default [k])"
+    )
+    candidates: int | None = Field(
+        None, ge=1, description="candidates per query a treatment re-ranks (default max(100, k))"
+    )
+
+    @model_validator(mode="after")
+    def _depths(self) -> Options:
+        if self.cutoffs is not None and max(self.cutoffs) > self.k:
+            raise ValueError(f"cutoffs {self.cutoffs} exceed k = {self.k}")
+        if self.candidates is not None and self.candidates < self.k:
+            raise ValueError(f"candidates = {self.candidates} < k = {self.k}")
+        return self
+
+
+def _m(name: str, spec: type[Spec], doc: str) -> Entry:
+    return Entry("model", "search", name, spec, doc)
+
+
+def _t(name: str, spec: type[Spec], doc: str) -> Entry:
+    return Entry("treatment", "search", name, spec, doc)
+
+
+ENTRIES: tuple[Entry, ...] = (
+    Entry("dataset", "search", "completejourney", CompleteJourneyQueries, "derived queries"),
+    Entry("dataset", "search", "esci", Esci, "Amazon Shopping Queries (ESCI), your download"),
+    Entry("dataset", "search", "table", TableSearch, "your queries + judgments + catalog files"),
+    _m("bm25", BM25, "lexical BM25 (bm25s)"),
+    _m("dense", Dense, "frozen MiniLM bi-encoder"),
+    _m("hybrid", Hybrid, "reciprocal-rank fusion of bm25 + dense"),
+    _m("bm25_pop", BM25Pop, "BM25 + popularity prior"),
+    _m("dense_pop", DensePop, "dense + popularity prior"),
+    _m("personal", Personal, "dense query + household history"),
+    _m("finetuned", FineTuned, "MiniLM bi-encoder fine-tuned with MNRL"),
+    _m("cross_encoder", CrossEncoder, "MiniLM cross-encoder re-scoring a first stage"),
+    _t("none", Empty, "no treatment: the top k candidates"),
+    _t("fair", Fair, "FA*IR (Zehlike et al. 2017)"),
+    _t("xquad", XQuAD, "xQuAD over the two groups"),
+    _t("calibrated", Calibrated, "top k mirrors the candidate pool's group shares"),
+    _t("group_norm", GroupNorm, "z-score per group before ranking"),
+    Entry("options", "search", "options", Options, "options of every search cell"),
+)

@@ -1,0 +1,147 @@
+"""Report sections built from small hand-made tables: caps, wording from the data's info, the
+α_k ∝ N_k/(N−N_k) section under either scheme name, per-condition exposure tables, fronts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from skewbench.report import build as B
+from skewbench.report.plots import pareto_front
+from skewbench.report.spec import REPORTS
+
+
+def _cells(**cols):
+    n = len(next(iter(cols.values())))
+    base = {
+        "task": ["recommend"] * n,
+        "dataset": ["cj"] * n,
+        "imbalance": [None] * n,
+        "control": [""] * n,
+        "setting": [""] * n,
+        "model": ["ease"] * n,
+        "treatment": ["none"] * n,
+        "seed": list(range(n)),
+        "info": [{}] * n,
+    }
+    base.update(cols)
+    return pd.DataFrame(base)
+
+
+def test_caps_table_and_sentence():
+    info = {
+        "candidate_pool_size": 100,
+        "protected_group": "long_tail",
+        "share_units_no_protected_in_pool": 0.39,
+    }
+    data = _cells(treatment=["xquad(lambda=0.3)"] * 2, info=[info, {**info}])
+    blocks = B._caps_blocks(data, REPORTS["recommend"], "recommend")
+    text = " ".join(str(b.content) for b in blocks if b.kind == "p")
+    assert "for 39 % of the evaluated users the 100 candidates hold no long_tail item" in text
+    assert "no re-ranker can give those users any long_tail exposure" in text
+    table = next(b.content for b in blocks if b.kind == "table")
+    assert table["share_units_no_protected_in_pool"].tolist() == ["0.390"]
+    assert B._caps_blocks(_cells(treatment=["none"]), REPORTS["recommend"], "recommend") == []
+
+
+def test_held_out_only_when_the_data_says_so():
+    seen = _cells(info=[{"n_train_queries": 10}])
+    assert "held out" not in B._held_out_phrase(seen).split("(")[0]
+    assert "no query-level split" in B._held_out_phrase(seen)
+    split = _cells(info=[{"query_split": "by_text"}, {"dataset": {"query_split": "by_text"}}])
+    assert B._held_out_phrase(split).startswith("on test queries held out from training")
+    mixed = _cells(info=[{"query_split": "by_text"}, {"query_split": "none"}])
+    assert "held out" not in B._held_out_phrase(mixed).split("(")[0]
+
+
+def test_majority_weighted_section_under_either_name():
+    for scheme in ("source_formula", "majority_weighted"):
+        merged = _cells(
+            task=["categorize"] * 3,
+            dataset=["clothing"] * 3,
+            imbalance=[100.0] * 3,
+            model=["tfidf_lr"] * 3,
+            treatment=["none", "class_weight(scheme=inverse)", f"class_weight(scheme={scheme})"],
+            recall_tail=[0.1, 0.4, 0.05],
+            recall_tail_lo=[0.09, 0.35, 0.04],
+            recall_tail_hi=[0.11, 0.45, 0.06],
+        )
+        blocks = B._majority_weighted_blocks(merged, REPORTS["categorize"])
+        assert blocks[0].content == B.MAJORITY_WEIGHTED_TITLE + ", at ρ = 100"
+        assert "majority class gets the larger weight" in str(blocks[0].content)
+        assert f"class_weight(scheme={scheme})" in blocks[-1].content["treatment"].tolist()
+        assert "source document" not in " ".join(str(b.content) for b in blocks[:2])
+
+
+def test_group_exposure_one_table_per_condition():
+    # relevant_share must be constant within a condition; averaging levels would blur it
+    data = _cells(
+        imbalance=[None, None, 0.5, 0.5],
+        treatment=["none", "fair(p=0.5)"] * 2,
+        **{
+            "exposure_share[popularity=head]": [0.9, 0.6, 0.95, 0.7],
+            "relevant_share[popularity=head]": [0.40, 0.40, 0.33, 0.33],
+        },
+    )
+    blocks = B._group_exposure_blocks(data, REPORTS["recommend"])
+    inner = blocks[0].content[1]
+    tables = [b.content for b in inner if b.kind == "table"]
+    titles = [b.content for b in inner if b.kind == "h3"]
+    assert len(tables) == 2 and any("= 0.5" in t for t in titles)
+    refs = sorted(t.loc[t["model"] == "(test relevance)", "popularity=head"].item() for t in tables)
+    assert refs == ["0.330", "0.400"]
+
+
+def test_better_direction_from_metadata_then_name():
+    spec = REPORTS["recommend"]
+    assert B.higher_is_better("exposure_gini", spec) is False
+    assert B.higher_is_better("ndcg@10", spec) is True
+    assert B.higher_is_better("tail_share", spec) is True
+    assert B.higher_is_better("exposure_gini_manufacturer") is False
+
+
+def test_pareto_front_with_ties():
+    pts = pd.DataFrame({"acc": [0.3, 0.3, 0.2, 0.25, 0.1], "exp": [0.1, 0.1, 0.5, 0.2, 0.5]})
+    mask = pareto_front(pts, "acc", "exp", exp_higher_better=True)
+    # equal points both stay; (0.1, 0.5) is dominated by (0.2, 0.5)
+    assert mask.tolist() == [True, True, True, True, False]
+    low = pareto_front(pts, "acc", "exp", exp_higher_better=False)
+    assert low.tolist() == [True, True, False, False, False]
+
+
+def test_verdict_words():
+    assert B._verdict(-0.01, 0.5, "ndcg", 0.1, 0.2, "tail") == "no significant change"
+    assert B._verdict(-0.01, 0.001, "ndcg", 0.1, 0.001, "tail") == "ndcg lower; tail higher"
+    assert B._verdict(-0.01, np.nan, "ndcg", 0.1, 0.001, "tail") == "tail higher"
+
+
+def test_sweep_shows_n_train_and_the_matched_control_beside_its_level():
+    info = [{"n_train": 1000, "achieved_gini": 0.5}, {"n_train": 1000, "achieved_gini": 0.42}]
+    data = _cells(
+        imbalance=[0.5, 0.5, None],
+        control=["", "uniform", ""],
+        info=[info[0], info[1], {"n_train": 1500, "achieved_gini": 0.42}],
+        **{"ndcg@10": [0.1, 0.12, 0.13]},
+    )
+    merged = data.drop(columns=["info", "seed"])
+    blocks = B._sweep_blocks(data, REPORTS["recommend"], merged)
+    tab = next(b.content for b in blocks if b.kind == "table")
+    assert tab["condition"].tolist() == ["as collected", "target level", "matched uniform control"]
+    assert tab["n_train"].tolist() == ["1,500", "1,000", "1,000"]
+    assert tab["ndcg@10 · ease"].tolist() == ["0.130", "0.100", "0.120"]
+    assert not any("No matched uniform control" in str(b.content) for b in blocks)
+
+
+def test_tuning_choices_are_shown_per_cell():
+    tuning = {
+        "metric": "ndcg@10",
+        "method": "grid",
+        "chosen": {"l2": 500},
+        "trials": [{"params": {"l2": 100}, "score": 0.1}, {"params": {"l2": 500}, "score": 0.12}],
+        "refit": True,
+    }
+    data = _cells(info=[{"tuning": tuning}, {}])
+    tab = next(b.content for b in B._tuning_blocks(data, REPORTS["recommend"]) if b.kind == "table")
+    assert tab[["chosen", "trials", "best validation score", "refit"]].values.tolist() == [
+        ["l2=500", "2", "0.120", "yes"]
+    ]

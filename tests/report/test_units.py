@@ -1,0 +1,87 @@
+"""Per-unit reduction across replicates, by hand on tiny tables with ties, NaN and gaps."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from skewbench.report import units as U
+
+
+def _t(ids, vals, **extra):
+    return pd.DataFrame({"user_id": ids, "ndcg@10": np.asarray(vals, dtype=float), **extra})
+
+
+def test_unit_id_column_prefers_query_over_user():
+    both = pd.DataFrame({"user_id": [1], "query_id": ["q"], "x": [0.5]})
+    assert U.unit_id_column(both) == "query_id"
+    assert U.unit_id_column(pd.DataFrame({"x": [1.0]})) is None
+
+
+def test_deterministic_ignores_row_order_and_sees_any_change():
+    a = _t([3, 1, 2], [0.1, np.nan, 0.3], ranked=[[1, 2], [3], []])
+    same = a.iloc[[1, 2, 0]].reset_index(drop=True)  # same units, another order
+    assert U.deterministic({0: a, 1: same, 2: a}) is True
+    changed_list = a.assign(ranked=[[2, 1], [3], []])  # same metrics, other ranking
+    assert U.deterministic({0: a, 1: changed_list}) is False
+    assert U.deterministic({0: a, 1: a.assign(**{"ndcg@10": [0.1, np.nan, 0.31]})}) is False
+    assert U.deterministic({0: a, 1: a.iloc[:2]}) is False  # other units
+    assert U.deterministic({0: a}) is None
+
+
+def test_unit_means_average_each_unit_over_the_replicates_holding_it():
+    frames = {0: _t([1, 2], [0.2, 0.4]), 1: _t([2, 3], [0.6, np.nan]), 2: _t([1, 3], [0.4, 1.0])}
+    m = U.unit_means(frames, ["ndcg@10"])
+    assert m.index.tolist() == [1, 2, 3]
+    np.testing.assert_allclose(m["ndcg@10"], [0.3, 0.5, 1.0])  # NaN replicate skipped
+    assert m["n_replicates"].tolist() == [2, 2, 2]
+
+
+def test_paired_unit_means_pair_within_replicates_then_average():
+    a = {0: _t([1, 2, 3], [1.0, 0.0, 0.5]), 1: _t([1, 2], [0.0, np.nan]), 2: _t([9], [1.0])}
+    b = {0: _t([3, 2, 1], [0.5, 0.5, 0.5]), 1: _t([1, 2], [1.0, 1.0])}  # seed 2 missing in b
+    x, y, shared = U.paired_unit_means(a, b, "ndcg@10")
+    assert shared == 2
+    # unit 1: a (1.0 + 0.0)/2, b (0.5 + 1.0)/2; unit 2: only seed 0 (seed 1 is NaN in a)
+    np.testing.assert_allclose(x, [0.5, 0.0, 0.5])
+    np.testing.assert_allclose(y, [0.75, 0.5, 0.5])
+
+
+def test_duplicate_ids_within_a_cell_are_one_unit():
+    t = pd.DataFrame({"query_id": ["q1", "q1", "q2"], "ndcg@10": [0.0, 1.0, 0.5]})
+    got = U.indexed(t, ["ndcg@10"])
+    assert got["ndcg@10"].to_dict() == {"q1": 0.5, "q2": 0.5}
+
+
+def test_metric_columns_exclude_ids_and_facts():
+    t = _t([1], [0.5], n_train=[3], tail_share=[0.1], correct=[True], true=["a"])
+    assert U.unit_metric_columns(t) == ["ndcg@10", "tail_share"]
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (0.32, "0.320"),
+        (184.6798, "185"),
+        (56244.0, "56,244"),
+        (12, "12"),
+        (-0.0128, "−0.0128"),
+        (0, "0"),
+        (float("nan"), "–"),
+        (1.23e-6, "1.23e−06"),
+    ],
+)
+def test_three_significant_digits(value, text):
+    from skewbench.report.fmt import num
+
+    assert num(value) == text
+
+
+def test_interval_and_p_formats():
+    from skewbench.report.fmt import interval, p_is, pct, signed
+
+    assert interval(0.5, 0.41, 0.597) == "0.500 [0.41, 0.60]"
+    assert interval(0.5, float("nan"), float("nan")) == "0.500"
+    assert signed(0.012) == "+0.0120" and pct(-0.04) == "−4.00 %"
+    assert p_is(0.0004) == "< 0.001" and p_is(0.0123) == "= 0.012"
