@@ -157,13 +157,17 @@ class BPR(Recommender):
 def _sgd_kernel():
     import numba
 
-    @numba.njit(cache=True, nogil=True, boundscheck=False, fastmath=False)
+    # float32 arithmetic with reassociation allowed (as implicit's C++ loop) lets the factor
+    # loops vectorise; results are deterministic on a given machine and build.
+    @numba.njit(cache=True, nogil=True, boundscheck=False, fastmath={"reassoc", "contract", "nsz"})
     def sgd(users, items, indptr, indices, P, Q, b, w, cdf, state, lr, reg):
         """One pass of BPR SGD over the (users[s], items[s]) pairs; returns Σ w ℓ."""
         n_items = Q.shape[0]
         f = P.shape[1]
         x = state[0]
         total = 0.0
+        lr32 = np.float32(lr)
+        reg32 = np.float32(reg)
         for s in range(users.size):
             u = users[s]
             i = items[s]
@@ -192,9 +196,10 @@ def _sgd_kernel():
             pu = P[u]
             qi = Q[i]
             qj = Q[j]
-            z = b[i] - b[j]
+            z32 = np.float32(0.0)
             for k in range(f):
-                z += pu[k] * (qi[k] - qj[k])
+                z32 += pu[k] * (qi[k] - qj[k])
+            z = float(z32) + float(b[i] - b[j])
             wi = w[i]
             # −log σ(z), computed stably; g = w σ(−z).
             if z > 0:
@@ -205,14 +210,15 @@ def _sgd_kernel():
                 ez = np.exp(z)
                 total += wi * (np.log1p(ez) - z)
                 g = wi / (1.0 + ez)
+            g32 = np.float32(g)
             for k in range(f):
                 pk = pu[k]
                 dk = qi[k] - qj[k]
-                pu[k] += lr * (g * dk - reg * pk)
-                qi[k] += lr * (g * pk - reg * qi[k])
-                qj[k] += lr * (-g * pk - reg * qj[k])
-            b[i] += lr * (g - reg * b[i])
-            b[j] += lr * (-g - reg * b[j])
+                pu[k] += lr32 * (g32 * dk - reg32 * pk)
+                qi[k] += lr32 * (g32 * pk - reg32 * qi[k])
+                qj[k] += lr32 * (-g32 * pk - reg32 * qj[k])
+            b[i] += lr32 * (g32 - reg32 * b[i])
+            b[j] += lr32 * (-g32 - reg32 * b[j])
         state[0] = x
         return total
 
