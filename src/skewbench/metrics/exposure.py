@@ -46,6 +46,7 @@ import scipy.sparse as sp
 
 from skewbench.errors import ConfigError, SchemaError
 from skewbench.metrics.ranking import _raise_bad_row
+from skewbench.metrics.ranking import check_ranked as check_ranked  # its former home
 
 POSITION_WEIGHTS = ("uniform", "log", "geometric")
 
