@@ -11,7 +11,8 @@ Run: ``.venv/bin/python benchmarks/bench_metrics.py [--units N] [--quick] [--jso
 2. Exposure + diversity: the full set for ``--exp-units`` × ``--exp-k`` lists (default
    1,000,000 × 20), wall time and peak memory (tracemalloc of the call; ru_maxrss of the
    process).
-3. Popularity scoring + top-100 of 10,000 users × 5,000 items: shared-row vs general top-k.
+3. Catalogue size: the same accuracy inputs with item ids spread over 100× more items.
+4. Popularity scoring + top-100 of 10,000 users × 5,000 items: shared-row vs general top-k.
 """
 
 from __future__ import annotations
@@ -269,6 +270,32 @@ def bench_exposure_diversity(n_units: int, k: int, n_items: int, dim: int, seed:
         print(f"   {key:>14} = {res[key]:.6g}")
 
 
+def bench_catalogue(n_units: int, k: int, n_items: int, seed: int, reps: int) -> None:
+    """The same lists and truth with item ids spread over a 100× larger catalogue: the grade
+    lookup must not slow down (the former kernel fell back to a binary search above ~32k)."""
+    rng = np.random.default_rng(seed)
+    ranked = make_lists(rng, n_units, k, n_items)
+    truth = make_truth(rng, ranked, n_items)
+    big = 100 * n_items
+    ranked_big = np.where(ranked >= 0, ranked * 100 + 37, -1)
+    truth_big = sp.csr_matrix((truth.data, truth.indices * 100 + 37, truth.indptr),
+                              shape=(truth.shape[0], big))  # fmt: skip
+    ranking_metrics(ranked[:100], truth[:100], list(PAIRS), CUTOFFS)
+    small_t, big_t = [], []
+    for _ in range(reps):
+        a, t = timed(ranking_metrics, ranked, truth, list(PAIRS), CUTOFFS)
+        small_t.append(t)
+        b, t = timed(ranking_metrics, ranked_big, truth_big, list(PAIRS), CUTOFFS)
+        big_t.append(t)
+    assert all(np.array_equal(a[key], b[key]) for key in a)
+    ts, tb = float(np.median(small_t)), float(np.median(big_t))
+    print(f"\n== catalogue size: {n_units:,} units × top-{k}, same lists over {n_items:,} and "
+          f"{big:,} items (load {os.getloadavg()[0]:.1f})")  # fmt: skip
+    print(f"   {ts:.3f} s vs {tb:.3f} s ({tb / ts:.2f}x); identical values")
+    RESULTS["catalogue"] = {"units": n_units, "k": k, "items": n_items, "big_items": big,
+                            "small_s": ts, "big_s": tb}  # fmt: skip
+
+
 def bench_popularity_topk(n_users: int, n_items: int, k: int, seed: int, reps: int) -> None:
     """Popularity scoring + top-k with training items excluded: the shared-row path (one
     selection, then per-user exclusion) against the general path on a dense copy."""
@@ -320,7 +347,8 @@ def main() -> None:
     p.add_argument("--quick", action="store_true", help="small sizes (a smoke run)")
     p.add_argument("--reps", type=int, default=5, help="interleaved repetitions (median)")
     p.add_argument("--json", help="also write the measured numbers to this JSON file")
-    p.add_argument("--only", choices=["accuracy", "exposure", "topk"], help="run one part")
+    p.add_argument("--only", choices=["accuracy", "exposure", "topk", "catalogue"],
+                   help="run one part (with --json: merged into an existing file)")  # fmt: skip
     a = p.parse_args()
     if a.quick:
         a.units, a.exp_units, a.items, a.exp_items = 5_000, 50_000, 5_000, 10_000
@@ -328,11 +356,17 @@ def main() -> None:
         bench_accuracy(a.units, a.k, a.items, a.seed, a.ranx_objects, a.reps)
     if a.only in (None, "exposure"):
         bench_exposure_diversity(a.exp_units, a.exp_k, a.exp_items, a.dim, a.seed)
+    if a.only in (None, "catalogue"):
+        bench_catalogue(a.units, a.k, a.items, a.seed, a.reps)
     if a.only in (None, "topk"):
         bench_popularity_topk(10_000, 5_000, 100, a.seed, a.reps)
     if a.json:
+        stored = {}
+        if a.only and os.path.exists(a.json):
+            with open(a.json, encoding="utf-8") as f:
+                stored = json.load(f)
         with open(a.json, "w", encoding="utf-8") as f:
-            json.dump(RESULTS, f, indent=1)
+            json.dump(stored | RESULTS, f, indent=1)
 
 
 if __name__ == "__main__":
