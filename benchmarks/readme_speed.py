@@ -119,9 +119,11 @@ def block(d: Path) -> str:
                 cells.append(f"{r['wall_s']:.1f} s, {r['peak_gb']:.2f} GB")
             out.append(f"| | | {st} | " + " | ".join(cells) + " |")
         out.append(
-            f"| | | **end to end** | **{info['total_s']:.0f} s, peak {info['peak_gb']:.2f} GB** "
-            "| | | |"
+            f"| | | **all stages** | **{info['total_s']:.0f} s end to end, peak "
+            f"{info['peak_gb']:.2f} GB** | | | |"
         )
+    if s.get("note"):
+        out += ["", s["note"]]
     out += ["", "![cost against size](docs/scale.png)", ""]
     if (d / "recommend.json").exists():
         r = _load(d, "recommend.json")
