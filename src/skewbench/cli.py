@@ -6,14 +6,14 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 
-from skewbench.errors import SkewbenchError
+from skewbench.errors import Interrupted, SkewbenchError
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from skewbench.report.build import build_report
     from skewbench.runner.config import load_config
     from skewbench.runner.run import run_config
 
@@ -26,12 +26,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
         executor=args.executor,
         max_cells=args.max_cells,
         progress=not args.quiet,
+        wait=args.wait,
     )
     print(
         f"{summary.total} cells: {summary.skipped} already finished, {summary.finished} run now, "
         f"{summary.failed} failed; results in {output}"
     )
     if not args.no_report:
+        from skewbench.report.build import build_report
+
         md, page = build_report(output)
         print(f"report: {md} and {page}")
     return 1 if summary.failed else 0
@@ -41,9 +44,11 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     from collections import Counter
 
     from skewbench.runner.config import load_config
-    from skewbench.runner.grid import expand
+    from skewbench.runner.grid import check_data, expand
 
     config = load_config(args.config)
+    if not args.no_data:
+        check_data(expand(config, check=False))
     cells = expand(config)
     print(f"{args.config}: valid; {len(cells)} cells")
     for task, n in sorted(Counter(c.task for c in cells).items()):
@@ -61,6 +66,17 @@ def _cmd_report(args: argparse.Namespace) -> int:
         target = load_config(target).output_dir()
     md, page = build_report(target)
     print(f"report: {md} and {page}")
+    return 0
+
+
+def _cmd_salvage(args: argparse.Namespace) -> int:
+    from skewbench.runner.store import salvage
+
+    copied, lost = salvage(args.store, args.output)
+    print(
+        f"copied {copied} finished cells into {args.output}; {lost} could not be read. "
+        f"Run with --output {args.output} to compute the rest."
+    )
     return 0
 
 
@@ -160,11 +176,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-cells", type=int, help="run at most this many unfinished cells")
     p.add_argument("--no-report", action="store_true", help="do not write the report")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--wait",
+        action="store_true",
+        help="if another run holds the output folder, wait for it instead of refusing",
+    )
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("validate", help="validate a config and count its cells")
     p.add_argument("config")
+    p.add_argument(
+        "--no-data",
+        action="store_true",
+        help="skip the checks that load each data set (class counts)",
+    )
     p.set_defaults(func=_cmd_validate)
+
+    p = sub.add_parser(
+        "salvage", help="copy the finished cells a damaged results store still holds"
+    )
+    p.add_argument("store", help="the damaged results.sqlite (moved aside)")
+    p.add_argument("output", help="an empty folder for the new results.sqlite")
+    p.set_defaults(func=_cmd_salvage)
 
     p = sub.add_parser("report", help="write the report of a results folder (or of a config)")
     p.add_argument("target")
@@ -230,11 +263,46 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    previous = _sigterm_as_interrupt()
     try:
         return args.func(args)
-    except (SkewbenchError, FileNotFoundError) as err:
+    except Interrupted as err:
+        print(f"skewbench: {err}", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        print("skewbench: interrupted", file=sys.stderr)
+        return 130
+    except SkewbenchError as err:
         print(f"skewbench: error: {err}", file=sys.stderr)
         return 2
+    except OSError as err:  # a path the user gave: missing, a directory, no permission
+        where = f"{err.filename}: " if err.filename else ""
+        print(f"skewbench: error: {where}{err.strerror or err}", file=sys.stderr)
+        return 2
+    except Exception as err:
+        if args.verbose:
+            raise
+        print(
+            f"skewbench: internal error: {type(err).__name__}: {err} "
+            "(a bug: please report it; rerun with -v for the traceback)",
+            file=sys.stderr,
+        )
+        return 1
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _sigterm_as_interrupt():
+    """SIGTERM (kill, a scheduler's stop) takes the Ctrl-C path: workers stopped, count shown."""
+
+    def handler(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        return signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread (e.g. called from a test runner thread)
+        return None
 
 
 if __name__ == "__main__":

@@ -26,3 +26,21 @@ class ConfigError(SkewbenchError, ValueError):
 
 class IncompatibleError(ConfigError):
     """A combination (model × treatment, task × metric …) that cannot apply."""
+
+
+class StoreError(SkewbenchError):
+    """A results store is damaged or unreadable: names the file and what to do."""
+
+
+class LockError(SkewbenchError):
+    """Another run holds the output folder: names the holder (pid, host, start time)."""
+
+
+class Interrupted(SkewbenchError):
+    """The user stopped a run (Ctrl-C / SIGTERM); ``stored`` finished cells are in the store."""
+
+    def __init__(self, stored: int):
+        self.stored = stored
+        super().__init__(
+            f"interrupted — {stored} finished cells are stored; run the same command to resume"
+        )

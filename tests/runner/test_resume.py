@@ -4,6 +4,7 @@ uninterrupted one, with no duplicate and no lost cell; the pool gives the inline
 from __future__ import annotations
 
 import os
+import random
 import signal
 import sqlite3
 import subprocess
@@ -93,6 +94,37 @@ def test_killed_run_resumes_without_loss_or_duplicates(reference, tmp_path):
     assert 2 <= done < N_CELLS
     summary = run_config(parse_config(CONFIG), out, progress=False)
     assert summary.skipped == done and summary.finished == N_CELLS - done
+    assert _metrics(out) == reference
+    with sqlite3.connect(out / "results.sqlite") as conn:
+        keys = [k for (k,) in conn.execute("SELECT key FROM cells")]
+    assert len(keys) == len(set(keys)) == N_CELLS
+
+
+def test_chaos_random_group_kills_then_resume(reference, tmp_path):
+    """kill -9 of the whole process group (parent, workers, tracker) at random moments while
+    cells are being stored, twice, then a resume: every cell once, the uninterrupted numbers."""
+    cfg = tmp_path / "cfg.yaml"
+    cfg.write_text(yaml.safe_dump(CONFIG))
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "skewbench.cli", "run", str(cfg), "--output", str(out)]
+    cmd += ["--quiet", "--no-report", "--workers", "2"]
+    rng = random.Random(20261128)
+    for _ in range(2):
+        before = _finished(out)
+        proc = subprocess.Popen(
+            cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        )
+        deadline = time.monotonic() + 120
+        while _finished(out) == before and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(rng.uniform(0.0, 1.0))  # somewhere in the next cells' work or writes
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    done = _finished(out)
+    summary = run_config(parse_config(CONFIG), out, progress=False)
+    assert summary.skipped == done and summary.finished == N_CELLS - done
+    assert summary.failed == 0
     assert _metrics(out) == reference
     with sqlite3.connect(out / "results.sqlite") as conn:
         keys = [k for (k,) in conn.execute("SELECT key FROM cells")]

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
+import os
+import shutil
 import sqlite3
 
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
+from skewbench.cli import main
+from skewbench.errors import StoreError
 from skewbench.runner.cell import Cell, CellResult, Component
-from skewbench.runner.store import ResultStore
+from skewbench.runner.store import ResultStore, check_store
+
+RUN_CONFIG = {
+    "name": "damaged",
+    "experiments": [{"task": "recommend", "datasets": ["movielens100k"], "models": ["popularity"]}],
+}
 
 
 def _cell(seed: int = 0, treatment: str = "none") -> Cell:
@@ -65,3 +76,137 @@ def test_a_cell_is_written_in_one_transaction(tmp_path):
     # Nothing half-written: the failed cell is absent, the finished one intact.
     rows = sqlite3.connect(path).execute("SELECT key FROM cells").fetchall()
     assert rows == [(_cell().key,)]
+
+
+# --------------------------------------------------------------------------------------------
+# damage: one clear error naming the file and what to do; nothing overwritten
+
+
+def _filled_store(path, n: int = 40) -> None:
+    with ResultStore(path) as store:
+        for i in range(n):
+            units = pd.DataFrame({"u": np.arange(2000), "v": np.random.default_rng(i).random(2000)})
+            store.put(_cell(i), CellResult({"accuracy": 0.5}, units, {}), 1.0)
+    sqlite3.connect(path).execute("PRAGMA wal_checkpoint(TRUNCATE)").close()
+
+
+def _truncate(path):
+    os.truncate(path, path.stat().st_size // 2)
+
+
+def _garbage_header(path):
+    with open(path, "r+b") as fh:
+        fh.write(b"this is not sqlite at all")
+
+
+def _random_middle(path):
+    with open(path, "r+b") as fh:
+        fh.seek(path.stat().st_size // 3)
+        fh.write(np.random.default_rng(0).bytes(8192))
+
+
+DAMAGE = {"truncated": _truncate, "garbage header": _garbage_header, "8 KiB random": _random_middle}
+
+
+@pytest.fixture(scope="module")
+def filled(tmp_path_factory):
+    path = tmp_path_factory.mktemp("store") / "results.sqlite"
+    _filled_store(path)
+    return path
+
+
+@pytest.mark.parametrize("damage", list(DAMAGE))
+def test_damaged_store_is_one_clear_error_and_left_untouched(filled, tmp_path, damage, capsys):
+    path = tmp_path / "results.sqlite"
+    shutil.copy(filled, path)
+    DAMAGE[damage](path)
+    before = hashlib.sha256(path.read_bytes()).hexdigest()
+    with pytest.raises(StoreError) as err:
+        ResultStore(path)
+    msg = str(err.value)
+    assert str(path) in msg and "is damaged" in msg and "Move it aside" in msg
+    assert "skewbench salvage" in msg and "\n" not in msg
+    # the commands a user runs answer with the same one line, exit code 2, no traceback
+    assert main(["report", str(tmp_path)]) == 2
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(yaml.safe_dump(RUN_CONFIG))
+    assert main(["run", str(cfg), "--output", str(tmp_path), "--quiet", "--no-report"]) == 2
+    out = capsys.readouterr().err
+    assert out.count("is damaged") == 2 and "Traceback" not in out
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == before  # nothing written
+    made = {p.name for p in tmp_path.iterdir()} - {"results.sqlite", "c.yaml", ".lock", "report"}
+    assert made <= {"results.sqlite-wal", "results.sqlite-shm"}  # SQLite's (empty) side files
+
+
+def test_salvage_copies_the_cells_that_still_read(filled, tmp_path, capsys):
+    path = tmp_path / "broken.sqlite"
+    shutil.copy(filled, path)
+    _random_middle(path)
+    assert main(["salvage", str(path), str(tmp_path / "new")]) == 0
+    out = capsys.readouterr().out
+    with ResultStore(tmp_path / "new" / "results.sqlite") as store:
+        keys = store.finished_keys()
+        for key in keys:  # every copied cell is whole
+            assert len(store.units(key)) == 2000
+    assert 30 <= len(keys) < 40  # 8 KiB over 4 KiB pages loses a few cells, not all
+    assert f"copied {len(keys)} finished cells" in out
+    # salvage never writes over an existing store
+    assert main(["salvage", str(path), str(tmp_path / "new")]) == 2
+
+
+def test_quick_check_passes_a_sound_store(filled):
+    check_store(filled)  # no error
+    with ResultStore(filled) as store:
+        assert len(store.finished_keys()) == 40
+
+
+# --------------------------------------------------------------------------------------------
+# failures and NaN
+
+
+def test_a_later_success_clears_the_failure(tmp_path):
+    with ResultStore(tmp_path / "r.sqlite") as store:
+        store.put_failure(_cell(0), "Traceback (most recent call last):\n  ...\nValueError: boom")
+        store.put_failure(_cell(0), "Traceback (most recent call last):\n  ...\nKeyError: 'x'\n")
+        store.put_failure(_cell(1), "RuntimeError: other")
+        open_ = store.open_failures()
+        assert open_["key"].tolist() == [_cell(0).key, _cell(1).key]
+        first = open_.iloc[0]
+        assert first["error"] == "KeyError: 'x'" and first["attempts"] == 2
+        assert (first["model"], first["treatment"], first["seed"]) == ("tfidf_lr", "none", 0)
+        assert first["dataset"] == "clothing(label=class_name)"
+        store.put(_cell(0), _result(0.5), 1.0)
+        assert store.open_failures()["key"].tolist() == [_cell(1).key]
+        assert set(store.failures()["key"]) == {_cell(1).key}  # fixed ones no longer counted
+
+
+def test_nan_is_stored_as_null_and_read_back_as_nan(tmp_path):
+    path = tmp_path / "r.sqlite"
+    with ResultStore(path) as store:
+        info = {"ratio": math.inf, "nested": [1.0, math.nan, np.float64("nan")], "n": np.int64(3)}
+        store.put(
+            _cell(), CellResult({"accuracy": math.nan, "f1": 0.25}, _result(0).units, info), 1
+        )
+        row = store.table().iloc[0]
+        assert math.isnan(row["accuracy"]) and row["f1"] == 0.25
+        info = row["info"]
+        assert info["ratio"] is None and info["n"] == 3  # top level: null = no such fact
+        assert info["nested"][0] == 1.0 and np.isnan(info["nested"][1:]).all()
+    conn = sqlite3.connect(path)
+    metrics, auc = conn.execute(
+        "SELECT metrics, json_extract(metrics, '$.accuracy') FROM cells"
+    ).fetchone()
+    assert "NaN" not in metrics and auc is None  # SQLite's JSON functions read it
+
+
+def test_the_report_lists_open_failures_only(tmp_path):
+    from skewbench.report.build import build_report
+
+    with ResultStore(tmp_path / "results.sqlite") as store:
+        store.put_failure(_cell(0), "Traceback (most recent call last):\nValueError: boom")
+        store.put_failure(_cell(1), "RuntimeError: other")
+        store.put(_cell(0), _result(0.5), 1.0)
+    md, _ = build_report(tmp_path, exports=False)
+    text = md.read_text(encoding="utf-8")
+    assert "Open failures (1 cells)" in text and "RuntimeError: other" in text
+    assert "ValueError: boom" not in text  # fixed by the later success

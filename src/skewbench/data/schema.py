@@ -58,6 +58,8 @@ def read_table(path: str | Path, source: str | None = None) -> pd.DataFrame:
     p = check_path(path, source)
     src = source or str(p)
     name = p.name.lower()
+    if p.stat().st_size == 0:
+        raise SchemaError(src, "file is empty (0 bytes); expected a header row and data rows")
     try:
         if name.endswith((".parquet", ".pq", ".parquet.brotli")):
             df = pd.read_parquet(p)
@@ -69,9 +71,34 @@ def read_table(path: str | Path, source: str | None = None) -> pd.DataFrame:
             raise SchemaError(src, "unknown file type; use .csv, .tsv or .parquet")
     except SchemaError:
         raise
+    except UnicodeDecodeError:
+        raise _not_utf8(p, src) from None
     except Exception as exc:  # pandas/pyarrow parse errors: re-raise as one clear message
-        raise SchemaError(src, f"cannot read file: {type(exc).__name__}: {exc}") from None
+        text = " ".join(str(exc).split())  # one line
+        raise SchemaError(src, f"cannot read file: {type(exc).__name__}: {text}") from None
     return df.reset_index(drop=True)
+
+
+def _not_utf8(path: Path, source: str) -> SchemaError:
+    """Name the first byte that is not UTF-8 by its line and data row (row 0 = first data row
+    after the header)."""
+    import gzip
+
+    if path.name.lower().endswith(".gz"):
+        with gzip.open(path) as fh:
+            raw = fh.read()
+    else:
+        raw = path.read_bytes()
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = raw[: err.start].count(b"\n") + 1
+        where = f"line {line}" + (f", row {line - 2}" if line >= 2 else " (the header)")
+        return SchemaError(
+            source,
+            f"{where}: byte 0x{raw[err.start]:02x} is not UTF-8 text; save the file as UTF-8",
+        )
+    return SchemaError(source, "not UTF-8 text; save the file as UTF-8")
 
 
 # --------------------------------------------------------------------------------------------

@@ -824,21 +824,26 @@ def build_report(output: Path, *, exports: bool = True) -> tuple[Path, Path]:
     if not store_file.is_file():
         raise FileNotFoundError(f"no results store at {store_file}; run the config first")
     out = output / "report"
-    out.mkdir(parents=True, exist_ok=True)
-    with ResultStore(store_file) as store:
+    with ResultStore(store_file) as store:  # checks the store before anything is written
+        out.mkdir(parents=True, exist_ok=True)
         raw = store.table()
         table = with_conditions(raw, store.configs()) if not raw.empty else raw
-        failures = store.failures()
-        n_failed = failures["key"].nunique() if not failures.empty else 0
+        failures = store.open_failures()
         seconds = table["seconds"].sum() if not table.empty else 0
         intro = [
             Block("h1", f"skewbench report — {output.name}"),
             Block(
                 "note",
-                f"{len(table)} finished cells; {n_failed} cells with a recorded failure; "
-                f"total cell time {seconds:.0f} s.",
+                f"{len(table)} finished cells; {len(failures)} cells whose latest attempt "
+                f"failed and that have not finished since; total cell time {seconds:.0f} s.",
             ),
         ]
+        if not failures.empty:
+            cols = ["task", "dataset", "imbalance", "model", "treatment", "seed", "attempts"]
+            intro += [
+                Block("h2", f"Open failures ({len(failures)} cells)"),
+                Block("table", failures[[*cols, "error"]].reset_index(drop=True)),
+            ]
         headline: list[Block] = []
         sections: list[Block] = _convergence_blocks(table)
         summaries = {}

@@ -216,7 +216,8 @@ class RunConfig(BaseModel):
 
 
 def _format_errors(source: str, err: ValidationError) -> str:
-    lines = [f"{source}: invalid config ({err.error_count()} problem(s))"]
+    """One line per problem, naming the dotted field; a single problem is a single line."""
+    problems = []
     for e in err.errors():
         loc = ".".join(str(p) for p in e["loc"] if p not in ("function-after", "function-before"))
         value = e.get("input")
@@ -224,8 +225,11 @@ def _format_errors(source: str, err: ValidationError) -> str:
         msg = e["msg"].removeprefix("Value error, ")
         if e["type"] == "extra_forbidden":
             msg = _unknown_key(e["loc"])
-        lines.append(f"  - {loc or '<top>'}: {msg}{shown}")
-    return "\n".join(lines)
+        problems.append(f"{loc or '<top>'}: {msg}{shown}")
+    if len(problems) == 1:
+        return f"{source}: invalid config: {problems[0]}"
+    lines = [f"{source}: invalid config ({len(problems)} problems)"]
+    return "\n".join(lines + [f"  - {p}" for p in problems])
 
 
 def _unknown_key(loc: tuple[Any, ...]) -> str:
@@ -244,21 +248,50 @@ def _unknown_key(loc: tuple[Any, ...]) -> str:
 
 def parse_config(data: Any, source: str = "<config>") -> RunConfig:
     """Validate a loaded YAML document; errors name the source and the dotted field path."""
+    if data is None:
+        raise ConfigError(f"{source}: the config is empty; it needs at least name and experiments")
     if not isinstance(data, dict):
-        raise ConfigError(f"{source}: a config must be a mapping, got {type(data).__name__}")
+        raise ConfigError(
+            f"{source}: a config must be a mapping of field: value (name, experiments, ...), "
+            f"got a YAML {type(data).__name__}"
+        )
     try:
-        return RunConfig.model_validate(data)
+        config = RunConfig.model_validate(data)
     except ValidationError as err:
         raise ConfigError(_format_errors(source, err)) from None
+    if config.executor == "ray":
+        import importlib.util
+
+        if importlib.util.find_spec("ray") is None:
+            raise ConfigError(
+                f"{source}: executor: 'ray' needs Ray, which is not installed "
+                "(pip install 'skewbench[ray]'), or use executor: local"
+            )
+    return config
 
 
 def load_config(path: str | Path) -> RunConfig:
-    """Read and validate a YAML config file."""
+    """Read and validate a YAML config file (UTF-8)."""
     path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"config {str(path)!r} is a directory; give the path of a YAML file")
     if not path.is_file():
         raise ConfigError(f"config file {str(path)!r} does not exist")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = path.read_bytes()[: err.start].count(b"\n") + 1
+        raise ConfigError(
+            f"{path}: line {line}: byte 0x{err.object[err.start]:02x} is not UTF-8; "
+            "save the file as UTF-8"
+        ) from None
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot read: {err.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
     except yaml.YAMLError as err:
-        raise ConfigError(f"{path}: not valid YAML: {err}") from None
+        mark = getattr(err, "problem_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}:" if mark is not None else ""
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise ConfigError(f"{path}:{where} not valid YAML: {problem}") from None
     return parse_config(data, str(path))

@@ -2,20 +2,34 @@
 
 Every executor yields ``Outcome``s as cells finish, in completion order; the caller (the parent
 process) writes each one to the store at once, so nothing finished waits on anything else.
+
+Child processes (pool workers, the prepare child) never outlive the parent: each asks the
+kernel for SIGKILL when its parent dies (Linux ``PR_SET_PDEATHSIG``; elsewhere a watchdog
+thread polls the parent pid), and ignores Ctrl-C, which the parent handles by stopping them.
 """
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing as mp
 import os
+import signal
+import socket
+import sys
+import threading
 import time
 import traceback
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
+from typing import Any
 
+from skewbench.errors import ConfigError
 from skewbench.runner.cell import Cell, CellResult
 from skewbench.runner.tasks import get_task
+
+RAY_CONNECT_TIMEOUT_S = 10.0
+_PR_SET_PDEATHSIG = 1
 
 
 @dataclass
@@ -29,21 +43,81 @@ class Outcome:
 
 
 def limit_threads(n: int) -> None:
-    """Cap the BLAS/OpenMP/torch threads of this process (one worker per core by default)."""
+    """Cap the BLAS/OpenMP/torch threads of this process (one worker per core by default).
+
+    The environment variables cover libraries loaded later (torch reads ``OMP_NUM_THREADS``
+    when first imported); torch is only capped here if a cell already imported it, so a worker
+    whose cells need no torch never imports it.
+    """
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[var] = str(n)
-    try:
-        import torch
-
-        torch.set_num_threads(n)
-    except Exception:  # torch is optional for some tasks; nothing to cap then
-        pass
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(n)
     try:
         from threadpoolctl import threadpool_limits
 
         threadpool_limits(n)
-    except Exception:
+    except Exception:  # threadpoolctl is optional; the variables above still apply
         pass
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """Make this process exit when ``parent_pid`` dies (kill -9 and the OOM killer included).
+
+    Linux delivers the signal when the parent THREAD that spawned the child ends: pools here
+    spawn their workers from the caller's thread (``submit``, no ``max_tasks_per_child``) and
+    are shut down by that thread, so this fires only when the whole parent is gone.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0:
+                if os.getppid() != parent_pid:  # the parent died before prctl took effect
+                    os._exit(1)
+                return
+        except (OSError, AttributeError):
+            pass
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
+
+
+def init_child(parent_pid: int, threads: int | None = None) -> None:
+    """Initializer of every child process: die with the parent, leave Ctrl-C to the parent."""
+    die_with_parent(parent_pid)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if threads is not None:
+        limit_threads(threads)
+
+
+def child_pool(workers: int, threads: int | None = None) -> ProcessPoolExecutor:
+    """A pool of spawned children set up by :func:`init_child`.
+
+    'spawn' rather than 'fork': torch and BLAS thread pools do not survive a fork safely.
+    """
+    return ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=mp.get_context("spawn"),
+        initializer=init_child,
+        initargs=(os.getpid(), threads),
+    )
+
+
+def stop_pool(pool: ProcessPoolExecutor) -> None:
+    """Stop a pool now: cancel queued cells and terminate the workers (no waiting for cells)."""
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in procs:
+        if proc.is_alive():
+            proc.terminate()
+    for proc in procs:
+        proc.join(timeout=5)
+        if proc.is_alive():
+            proc.kill()
 
 
 def run_one(cell: Cell) -> Outcome:
@@ -62,61 +136,100 @@ def run_inline(cells: Iterable[Cell]) -> Iterator[Outcome]:
         yield run_one(cell)
 
 
-def _init_worker(threads: int) -> None:
-    limit_threads(threads)
-
-
 def run_local(cells: list[Cell], workers: int, threads_per_worker: int = 1) -> Iterator[Outcome]:
     """Run cells in a pool of ``workers`` spawned processes.
 
-    'spawn' rather than 'fork': torch and BLAS thread pools do not survive a fork safely. At most
-    ``2 × workers`` cells are in flight, so a long grid does not queue everything up front.
+    At most ``2 × workers`` cells are in flight, so a long grid does not queue everything up
+    front. If the consumer stops early (Ctrl-C, an error), the workers are terminated at once
+    rather than left to finish their cells.
     """
-    ctx = mp.get_context("spawn")
-    with ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=ctx,
-        initializer=_init_worker,
-        initargs=(threads_per_worker,),
-    ) as pool:
-        pending: dict[Future[Outcome], Cell] = {}
-        todo = iter(cells)
+    pool = child_pool(workers, threads_per_worker)
+    pending: dict[Future[Outcome], Cell] = {}
+    todo = iter(cells)
+    completed = False
+    try:
+        for cell in todo:
+            pending[pool.submit(run_one, cell)] = cell
+            if len(pending) >= 2 * workers:
+                break
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in done:
+                cell = pending.pop(fut)
+                try:
+                    yield fut.result()
+                except Exception:  # the worker process itself died (e.g. out of memory)
+                    yield Outcome(cell, None, 0.0, traceback.format_exc())
+                nxt = next(todo, None)
+                if nxt is not None:
+                    pending[pool.submit(run_one, nxt)] = nxt
+        completed = True
+    finally:
+        if completed:
+            pool.shutdown(wait=True)
+        else:
+            stop_pool(pool)
+
+
+def ray_available() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("ray") is not None
+
+
+def probe_address(address: str, timeout: float = RAY_CONNECT_TIMEOUT_S) -> None:
+    """Raise ConfigError unless a TCP connection to ``host:port`` opens within ``timeout``.
+
+    Ray itself retries an unreachable head for minutes; this answers in seconds. ``auto`` and
+    ``ray://`` client addresses are probed on their host:port; ``auto``/``local`` are skipped.
+    """
+    if address in ("auto", "local"):
+        return
+    hostport = address.removeprefix("ray://")
+    host, sep, port = hostport.rpartition(":")
+    if not sep or not port.isdigit():
+        raise ConfigError(f"ray_address: {address!r} is not host:port (e.g. 10.0.0.5:6379)")
+    try:
+        with socket.create_connection((host, int(port)), timeout=timeout):
+            pass
+    except OSError as err:
+        raise ConfigError(
+            f"ray_address: cannot reach the Ray head at {address!r} within {timeout:g} s "
+            f"({err}); start it with `ray start --head` or fix ray_address"
+        ) from None
+
+
+def connect_ray(address: str | None, timeout: float = RAY_CONNECT_TIMEOUT_S) -> Any:
+    """Import Ray and connect (or start a local Ray when ``address`` is None), before any work."""
+    if not ray_available():
+        raise ConfigError("executor: 'ray' needs Ray installed: pip install 'skewbench[ray]'")
+    if address is not None:
+        probe_address(address, timeout)
+    import ray
+
+    if not ray.is_initialized():
         try:
-            for cell in todo:
-                pending[pool.submit(run_one, cell)] = cell
-                if len(pending) >= 2 * workers:
-                    break
-            while pending:
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    cell = pending.pop(fut)
-                    try:
-                        yield fut.result()
-                    except Exception:  # the worker process itself died (e.g. out of memory)
-                        yield Outcome(cell, None, 0.0, traceback.format_exc())
-                    nxt = next(todo, None)
-                    if nxt is not None:
-                        pending[pool.submit(run_one, nxt)] = nxt
-        finally:
-            for fut in pending:
-                fut.cancel()
+            ray.init(address=address, ignore_reinit_error=True, log_to_driver=False)
+        except Exception as err:
+            where = address or "a new local Ray instance"
+            raise ConfigError(f"ray_address: cannot connect to {where}: {err}") from None
+    return ray
 
 
 def run_ray(cells: list[Cell], address: str | None = None) -> Iterator[Outcome]:
     """Run cells as Ray tasks (one CPU each) on a cluster, or a local Ray if no address."""
-    try:
-        import ray
-    except ImportError as err:  # pragma: no cover - depends on the optional extra
-        raise RuntimeError("executor 'ray' needs Ray: pip install 'skewbench[ray]'") from err
-    if not ray.is_initialized():
-        ray.init(address=address, ignore_reinit_error=True, log_to_driver=False)
+    ray = connect_ray(address)
     remote = ray.remote(num_cpus=1)(run_one)
     refs = {remote.remote(cell): cell for cell in cells}
-    while refs:
-        done, _ = ray.wait(list(refs), num_returns=1)
-        for ref in done:
-            cell = refs.pop(ref)
-            try:
-                yield ray.get(ref)
-            except Exception:
-                yield Outcome(cell, None, 0.0, traceback.format_exc())
+    try:
+        while refs:
+            done, _ = ray.wait(list(refs), num_returns=1)
+            for ref in done:
+                cell = refs.pop(ref)
+                try:
+                    yield ray.get(ref)
+                except Exception:
+                    yield Outcome(cell, None, 0.0, traceback.format_exc())
+    finally:
+        for ref in refs:
+            ray.cancel(ref, force=True)

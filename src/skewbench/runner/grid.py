@@ -100,3 +100,19 @@ def expand(config: RunConfig, *, check: bool = True) -> list[Cell]:
             raise ConfigError(lines[0])
         raise ConfigError(f"{len(lines)} problems:\n  - " + "\n  - ".join(lines))
     return cells
+
+
+def check_data(cells: list[Cell]) -> None:
+    """Checks that need the data loaded (class counts …), once per data set, before any cell
+    runs: :mod:`skewbench.runner.datacheck`, then a task's own ``check_data(cells)`` if any."""
+    from skewbench.runner.datacheck import CHECKS
+
+    by_task: dict[str, list[Cell]] = {}
+    for cell in cells:
+        by_task.setdefault(cell.task, []).append(cell)
+    for name, task_cells in by_task.items():
+        if name in CHECKS:
+            CHECKS[name](task_cells)
+        hook = getattr(get_task(name), "check_data", None)
+        if hook is not None:
+            hook(task_cells)

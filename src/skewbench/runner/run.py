@@ -1,22 +1,36 @@
-"""Run a config: expand, skip finished cells, prepare shared work, execute, store as they finish."""
+"""Run a config: expand, skip finished cells, prepare shared work, execute, store as they finish.
+
+Guarantees (each pinned by a test; the README's "How a run works" lists them):
+- one run per output folder (:class:`skewbench.runner.lock.OutputLock`);
+- the store is checked before use and a finished cell is written in one transaction;
+- no child process outlives this one (:func:`skewbench.runner.executors.init_child`);
+- Ctrl-C stops the workers and raises :class:`skewbench.errors.Interrupted` with the number of
+  finished cells stored.
+"""
 
 from __future__ import annotations
 
 import logging
-import multiprocessing as mp
 import os
 import sys
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from tqdm import tqdm
-
+from skewbench.errors import ConfigError, Interrupted
 from skewbench.runner.cell import Cell
 from skewbench.runner.config import RunConfig
-from skewbench.runner.executors import run_inline, run_local, run_ray
-from skewbench.runner.grid import expand
-from skewbench.runner.store import ResultStore
+from skewbench.runner.executors import (
+    child_pool,
+    connect_ray,
+    ray_available,
+    run_inline,
+    run_local,
+    run_ray,
+    stop_pool,
+)
+from skewbench.runner.grid import check_data, expand
+from skewbench.runner.lock import OutputLock
+from skewbench.runner.store import ResultStore, last_line
 from skewbench.runner.tasks import get_task
 
 log = logging.getLogger(__name__)
@@ -53,11 +67,15 @@ def prepare_in_child(cells: list[Cell]) -> None:
 
     Encoding a catalog loads the encoder and its activations (about 2 GB for the Clothing
     reviews); in a child that memory goes back to the OS when it exits, instead of staying in
-    the parent for the whole run beside the workers.
+    the parent for the whole run beside the workers. The child dies with the parent.
     """
-    ctx = mp.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
+    pool = child_pool(1)
+    try:
         pool.submit(prepare, cells).result()
+    except BaseException:
+        stop_pool(pool)
+        raise
+    pool.shutdown(wait=True)
 
 
 def run_config(
@@ -68,13 +86,21 @@ def run_config(
     executor: str | None = None,
     max_cells: int | None = None,
     progress: bool = True,
+    wait: bool = False,
 ) -> RunSummary:
-    """Run every unfinished cell of ``config``; finished cells (same key) are skipped."""
+    """Run every unfinished cell of ``config``; finished cells (same key) are skipped.
+
+    Holds the output folder's lock throughout (``wait=True`` waits for another run to end
+    instead of refusing). The per-cell checks and the data checks run only when some cell is
+    left to run, so a warm re-run of a finished config imports no model code.
+    """
     output = output or config.output_dir()
-    cells = expand(config)
     workers = workers or config.workers
     executor = executor or config.executor
-    with ResultStore(store_path(output)) as store:
+    if executor == "ray" and not ray_available():
+        raise ConfigError("executor: 'ray' needs Ray installed: pip install 'skewbench[ray]'")
+    cells = expand(config, check=False)
+    with OutputLock(output, wait=wait), ResultStore(store_path(output)) as store:
         done = store.finished_keys()
         todo = [c for c in cells if c.key not in done]
         if max_cells is not None:
@@ -82,23 +108,52 @@ def run_config(
         summary = RunSummary(len(cells), len(cells) - len(todo), 0, 0, output)
         if not todo:
             return summary
-        prepare_in_child(todo)
-        if executor == "ray":
-            outcomes = run_ray(todo, config.ray_address)
-        elif workers == 1:
-            outcomes = run_inline(todo)
-        else:
-            outcomes = run_local(todo, workers, max(1, (os.cpu_count() or 1) // workers))
-        bar = tqdm(total=len(todo), disable=not progress, file=sys.stderr, unit="cell")
+        check_data(todo)  # data sets load and hold what the cells need
+        expand(config)  # every cell checked by its task: refuse before any work
+        try:
+            if executor == "ray":
+                connect_ray(config.ray_address)  # fail in seconds, before prepare
+            prepare_in_child(todo)
+            if executor == "ray":
+                outcomes = run_ray(todo, config.ray_address)
+            elif workers == 1:
+                outcomes = run_inline(todo)
+            else:
+                outcomes = run_local(todo, workers, max(1, (os.cpu_count() or 1) // workers))
+            _consume(outcomes, store, summary, len(todo), progress)
+        except KeyboardInterrupt:
+            raise Interrupted(len(store.finished_keys())) from None
+    return summary
+
+
+def _consume(outcomes, store: ResultStore, summary: RunSummary, n: int, progress: bool) -> None:
+    from tqdm import tqdm
+
+    bar = tqdm(total=n, disable=not progress, file=sys.stderr, unit="cell")
+    try:
         for outcome in outcomes:
             if outcome.result is not None:
                 store.put(outcome.cell, outcome.result, outcome.seconds)
                 summary.finished += 1
             else:
-                store.put_failure(outcome.cell, outcome.error or "unknown error")
+                error = outcome.error or "unknown error"
+                store.put_failure(outcome.cell, error)
                 summary.failed += 1
-                log.error("cell %s failed:\n%s", outcome.cell.key, outcome.error)
+                cell = outcome.cell
+                log.warning(
+                    "cell %s (%s / %s / %s, seed %s) failed: %s",
+                    cell.key,
+                    cell.dataset.label,
+                    cell.model.label,
+                    cell.treatment.label,
+                    cell.seed,
+                    last_line(error),
+                )
+                log.debug("cell %s traceback:\n%s", cell.key, error)
             bar.set_postfix_str(f"{outcome.cell.model.label} / {outcome.cell.treatment.label}")
             bar.update(1)
+    finally:
         bar.close()
-    return summary
+        close = getattr(outcomes, "close", None)
+        if close is not None:
+            close()  # a generator's finally (stopping the pool) runs now, not at collection

@@ -127,6 +127,8 @@ def check(cell: Cell) -> None:
     if cell.task != "recommend":
         raise ConfigError(f"task: {cell.task!r} is not 'recommend'")
     errors, incompatible = cell_errors(cell)
+    if not errors:
+        errors += _catalog_bound_errors(cell)
     if cell.imbalance is not None and not 0 <= float(cell.imbalance) < 1:
         errors.append(f"target_gini: a target Gini in [0, 1) expected, got {cell.imbalance!r}")
         incompatible = False
@@ -141,6 +143,23 @@ def check(cell: Cell) -> None:
         )
         incompatible = incompatible or len(errors) == 1
     raise_errors(errors, incompatible)
+
+
+def _catalog_bound_errors(cell: Cell) -> list[str]:
+    """k / candidates longer than the catalog (a k of 10⁶ would allocate users × k)."""
+    from skewbench.data.sources import get_info
+
+    sizes = get_info(cell.dataset.name).sizes
+    n_items = sizes.get("items", sizes.get("products"))
+    if n_items is None:
+        return []
+    opts = _options(cell)
+    return [
+        f"options.{name}: {opts[name]} is longer than the catalog of {cell.dataset.name} "
+        f"({n_items} items before filtering); choose {name} <= {n_items}"
+        for name in ("k", "candidates")
+        if opts[name] > n_items and (name == "k" or "candidates" in cell.options)
+    ]
 
 
 def _rerank_kwargs(name: str, params: dict[str, Any]) -> dict[str, Any]:

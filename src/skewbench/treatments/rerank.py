@@ -49,7 +49,6 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
-import scipy.stats
 
 from skewbench.errors import ConfigError
 from skewbench.vectors import unit_rows
@@ -246,6 +245,8 @@ def mtable(k: int, p: float, alpha: float) -> np.ndarray:
     """m(t) for t = 1..k: the minimum protected count in a prefix of length t,
     m(t) = F⁻¹(α; t, p) (Binomial inverse CDF, smallest m with P(X ≤ m) ≥ α)."""
     t = np.arange(1, k + 1)
+    import scipy.stats  # here, not at import: only FA*IR needs it, and it is slow to import
+
     return np.nan_to_num(scipy.stats.binom.ppf(alpha, t, p), nan=0.0).astype(np.int64)
 
 

@@ -29,8 +29,11 @@ import scipy.sparse as sp
 
 from skewbench.data.groups import item_popularity_matrix
 from skewbench.errors import ConfigError
+from skewbench.lazy import lazy_module
 from skewbench.models.recommend.base import Recommender, check_positive
 from skewbench.treatments.propensity import ips_weights, negative_sampling_probs
+
+torch = lazy_module("torch")  # imported when a BPR model fits, not when a config is checked
 
 
 def sample_negatives(
