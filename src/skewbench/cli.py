@@ -47,9 +47,9 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     from skewbench.runner.grid import check_data, expand
 
     config = load_config(args.config)
+    cells = expand(config)  # every config and parameter problem first, before data is read
     if not args.no_data:
-        check_data(expand(config, check=False))
-    cells = expand(config)
+        check_data(cells)
     print(f"{args.config}: valid; {len(cells)} cells")
     for task, n in sorted(Counter(c.task for c in cells).items()):
         print(f"  {task}: {n}")

@@ -238,10 +238,26 @@ def search(
     ``rng`` drives only the choice of candidates (grid subset / random draws); pass a stream that
     does not depend on the treatment so every cell sharing a base model tunes identically.
     """
+    return evaluate_all(
+        candidates(space, settings.method, settings.trials, rng),
+        evaluate,
+        settings=settings,
+        metric=metric,
+    )
+
+
+def evaluate_all(
+    points: list[dict[str, Any]],
+    evaluate: Callable[[dict[str, Any]], float],
+    *,
+    settings: TuneSettings,
+    metric: str,
+) -> TuningResult:
+    """Score the given candidates in order and pick the best (see :func:`search`)."""
     trials = []
-    for params in candidates(space, settings.method, settings.trials, rng):
+    for params in points:
         score = float(evaluate(dict(params)))
-        trials.append({"params": params, "score": score})
+        trials.append({"params": dict(params), "score": score})
     best = choose([t["score"] for t in trials])
     return TuningResult(
         metric=metric,

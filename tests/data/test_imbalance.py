@@ -117,3 +117,27 @@ def test_subsample_to_gini_reaches_target():
 def test_plot_lorenz_writes_png(tmp_path):
     path = im.plot_lorenz([50, 20, 5, 1], tmp_path / "sub" / "l.png", title="t")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_subsample_to_gini_at_size_keeps_exactly_size_and_reaches_the_target():
+    from skewbench.data.imbalance import subsample_to_gini_at_size
+
+    rng = np.random.default_rng(0)
+    weights = 1.0 / (np.arange(300) + 10.0)
+    items = rng.choice(300, 20_000, p=weights / weights.sum())  # skewed item ids, Gini ≈ 0.45
+    counts = np.bincount(items)
+    natural = im.gini(counts[counts > 0])
+    for target in (None, natural + 0.05, natural + 0.15):
+        kept, g = subsample_to_gini_at_size(items, target, 8_000, np.random.default_rng(1))
+        assert kept.size == 8_000 and np.all(np.diff(kept) > 0)
+        sub = np.bincount(items[kept], minlength=counts.size)[counts > 0]
+        assert g == pytest.approx(im.gini(sub), abs=1e-12)  # Gini over the input's items
+        if target is not None:
+            assert g == pytest.approx(target, abs=1e-3)
+    # β = 0 (target None) is a uniform subsample: every item keeps about 40 % of its counts
+    kept, _ = subsample_to_gini_at_size(items, None, 8_000, np.random.default_rng(1))
+    big = counts > 500
+    share = np.bincount(items[kept], minlength=counts.size)[big] / counts[big]
+    assert np.allclose(share, 0.4, atol=0.06)
+    with pytest.raises(ValueError, match=r"reachable range is \[0\.\d+, 0\.\d+\]"):
+        subsample_to_gini_at_size(items, natural - 0.1, 8_000, np.random.default_rng(1))

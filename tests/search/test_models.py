@@ -7,8 +7,15 @@ import math
 import bm25s
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
-from skewbench.models.search.base import QueryBatch, candidates_from_scores, count_ties, search
+from skewbench.models.search.base import (
+    QueryBatch,
+    candidates_from_scores,
+    count_ties,
+    restrict,
+    search,
+)
 from skewbench.models.search.bm25 import BM25Retriever
 from skewbench.models.search.dense import DenseRetriever
 from skewbench.models.search.fusion import PopularityPrior, RRFHybrid, rrf_scores
@@ -123,3 +130,29 @@ def test_group_zscore_and_rerank():
     z = group_zscore(scores, groups[cands], cands >= 0)[0]
     np.testing.assert_allclose(z, [1, -1, 1.224744871, 0, -1.224744871], rtol=1e-6)
     assert group_normalise(cands, scores, 3, groups).tolist() == [[2, 0, 3]]
+
+
+def test_restrict_keeps_every_allowed_item_and_nothing_else():
+    scores = np.array([[0.5, -np.inf, 2.0, 1.0], [-np.inf, -np.inf, 3.0, -np.inf]])
+    allowed = sp.csr_matrix(np.array([[1, 1, 0, 1], [1, 1, 0, 0]]))
+    out = restrict(scores, QueryBatch(["a", "b"], allowed=allowed))
+    # row 0: item 2 is not judged; unscored item 1 goes last (lowest finite 0.5 − 1)
+    assert out[0].tolist() == [0.5, -0.5, -np.inf, 1.0]
+    # row 1: nothing scored among the allowed items: both at −1, tied (index tie-break)
+    assert out[1].tolist() == [-1.0, -1.0, -np.inf, -np.inf]
+    assert restrict(scores, QueryBatch(["a", "b"])) is scores
+
+
+def test_search_and_rrf_honour_the_candidate_restriction():
+    m = BM25Retriever().fit(DOCS)
+    allowed = sp.csr_matrix(np.array([[0, 1, 0, 0, 1], [1, 0, 1, 1, 0]]))
+    q = QueryBatch(["kids cereal", "soup"], allowed=allowed)
+    got = search(m, q, 5)
+    assert got.items[0].tolist() == [1, 4, -1, -1, -1]  # milk (4) has no term: last, kept
+    assert got.items[1].tolist()[:2] in ([2, 3], [3, 2]) and got.items[1, 2] == 0
+    assert q.take(np.array([1])).allowed.toarray().tolist() == [[1, 0, 1, 1, 0]]
+    hyb = RRFHybrid([BM25Retriever(), BM25Retriever(k1=1.2)], depth=2).fit(DOCS)
+    fused = search(hyb, q, 5)
+    for r in range(2):
+        listed = {i for i in fused.items[r] if i >= 0}
+        assert listed == set(allowed[r].indices)

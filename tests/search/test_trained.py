@@ -42,7 +42,7 @@ def test_training_pairs_and_batches():
 def test_finetune_smoke():
     fit = {"train_queries": QUERIES, "train_truth": TRUTH, "seed": 3}
     a = FineTunedBiEncoder(max_pairs=4, batch_size=4).fit(DOCS, **fit)
-    assert a.train_info_["train_steps"] == 1
+    assert a.train_info_["train_steps"] == 1 and a.train_info_["train_queries"] == 4
     assert a.score(QueryBatch(["cereal"])).shape == (1, len(DOCS))
 
 

@@ -411,3 +411,80 @@ def subsample_to_gini(
         else:
             hi = mid
     return all_idx[best[0]], float(best[1])
+
+
+def subsample_to_gini_at_size(
+    item_ids: Sequence[object] | np.ndarray | pd.Series,
+    target_gini: float | None,
+    size: int,
+    rng: np.random.Generator,
+    normalizer: Normalizer = "n",
+    tol: float = 1e-3,
+    max_beta: float = 1024.0,
+) -> tuple[np.ndarray, float]:
+    """Keep exactly ``size`` interactions whose item-popularity Gini is ``target_gini``.
+
+    The fixed-size member of :func:`subsample_to_gini`'s family: with one uniform draw u_j per
+    interaction (the same draws as there, for the same ``rng`` state) and c_i the interaction
+    counts, keep the ``size`` interactions with the smallest u_j / (c_i / c_max)^β — i.e.
+    "keep if u_j < s·(c_i/c_max)^β" with s set so exactly ``size`` survive. β = 0 is a uniform
+    random subsample of that size (the matched control; ``target_gini=None`` returns it); β is
+    found by bisection of log2(1 + β) on [0, log2(1 + ``max_beta``)] until |Gini − target| ≤
+    ``tol`` (the closest found otherwise). Returns (kept positions ascending, achieved Gini).
+
+    Raises ValueError naming the reachable interval when the target is below the Gini of the
+    uniform subsample or above the Gini at β = ``max_beta``.
+    """
+    codes, _ = pd.factorize(pd.Series(item_ids).to_numpy(), sort=False)
+    n = codes.size
+    if not 1 <= size <= n:
+        raise ValueError(f"size must be in [1, {n}], got {size}")
+    counts = np.bincount(codes).astype(float)
+    n_items = counts.size
+    u = rng.random(n)
+    log_u = np.log(np.maximum(u, np.finfo(float).tiny))
+    log_rel = np.log(counts / counts.max())[codes]
+
+    def kept_at(beta: float) -> tuple[np.ndarray, float]:
+        key = log_u - beta * log_rel  # smaller = kept first; β > 0 favours popular items
+        keep = np.sort(np.argpartition(key, size - 1)[:size]) if size < n else np.arange(n)
+        return keep, gini(np.bincount(codes[keep], minlength=n_items), normalizer)
+
+    lo_keep, lo_g = kept_at(0.0)
+    if target_gini is None or abs(lo_g - target_gini) <= tol:
+        return lo_keep, lo_g
+    hi_keep, hi_g = kept_at(max_beta)
+    if not lo_g - tol <= target_gini <= hi_g + tol:
+        raise ValueError(
+            f"target Gini {target_gini:.4f} is not reachable with {size} interactions: the "
+            f"reachable range is [{lo_g:.4f}, {hi_g:.4f}]"
+        )
+    best = min(((lo_keep, lo_g), (hi_keep, hi_g)), key=lambda kg: abs(kg[1] - target_gini))
+    lo, hi = 0.0, float(np.log2(1.0 + max_beta))
+    for _ in range(80):
+        if abs(best[1] - target_gini) <= tol:
+            break
+        mid = 0.5 * (lo + hi)
+        keep, g = kept_at(2.0**mid - 1.0)
+        if abs(g - target_gini) < abs(best[1] - target_gini):
+            best = (keep, g)
+        if g < target_gini:
+            lo = mid
+        else:
+            hi = mid
+    return best[0], float(best[1])
+
+
+def max_reachable_gini(
+    item_ids: Sequence[object] | np.ndarray | pd.Series,
+    rng: np.random.Generator,
+    normalizer: Normalizer = "n",
+    max_beta: float = 1024.0,
+) -> tuple[float, int]:
+    """(Gini, kept size) at :func:`subsample_to_gini`'s largest exponent β = ``max_beta``: the
+    highest target it can reach with these draws (it refuses anything above)."""
+    codes, _ = pd.factorize(pd.Series(item_ids).to_numpy(), sort=False)
+    counts = np.bincount(codes).astype(float)
+    u = rng.random(codes.size)
+    keep = u < (counts / counts.max())[codes] ** max_beta
+    return gini(np.bincount(codes[keep], minlength=counts.size), normalizer), int(keep.sum())

@@ -38,14 +38,47 @@ personalised queries, as Ai et al. use the whole path). Consequences, by design:
    type-level lexical matching becomes exact and near-trivial, and only the order *within* a
    type (which product was bought) is left to the model.
 
-Train/test split by time: purchases in the last ``test_weeks`` weeks (by timestamp) are the test
-period; training queries, popularity, household histories, the head/tail rule and the catalog
-filter use only the training period, so no test-period purchase leaks into them.
+What "held out" holds out — two splits, both always applied:
+
+1. By time (relevance): purchases in the last ``test_weeks`` weeks (by timestamp) are the test
+   period. Test qrels come from the test period only; training queries, popularity, household
+   histories, the head/tail rule and the catalog filter use only the training period, so no
+   test-period purchase leaks into them.
+2. By query text (``query_split``, :func:`split_query_texts`): the distinct query texts —
+   product types for type queries, category-path texts for personalised queries — are shuffled
+   with the data-side ``split`` stream and cut into *train*, *validation* and *test* folds
+   (``test_share``, ``validation_share`` of the texts; stratified by head/tail group, so each
+   fold holds about the same share of head texts). Texts are compared after
+   :func:`query_key` (case-folded, whitespace collapsed). Queries of a text are used only in its
+   fold:
+
+   - ``query_split: unseen`` (default): test queries are test-period queries whose text is in
+     the *test* fold. Models train on training-period queries of the *train* fold (plus the
+     *validation* fold when a tuned model is refitted), so no test query text — hence no
+     (query, relevant product) pair — was ever seen in training. Personalised queries: a
+     household's test query never shares its category-path text with any training query of
+     any household.
+   - ``query_split: seen`` — the named memorisation contrast: test queries are test-period
+     queries whose text is in the *train* fold, i.e. texts the trained models were fitted on
+     (with new, test-period relevance). Training queries are the same as in ``unseen``, so the
+     two conditions differ only in which test queries are asked.
+
+   Item-side signals are not query text and are not split: popularity and household histories
+   count every training-period purchase, including purchases of products whose type is a test
+   text.
+
+Validation (for tuning, never touching the test period): the same protocol one period earlier.
+The last ``test_weeks`` weeks of the training period are the validation period;
+``SearchData.validation`` holds the *validation*-fold queries with validation-period relevance,
+*train*-fold queries from before the validation period as training queries, and popularity and
+histories from before the validation period. The catalog (and its ``min_item_count`` filter,
+which counts the whole training period) is the same object as for test.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,16 +95,24 @@ MAX_GRADE = 3
 _NON_WORD = re.compile(r"[^0-9a-z.]+")
 
 
+FOLDS = ("train", "validation", "test")
+QUERY_SPLITS = ("unseen", "seen")
+
+
 @dataclass
 class SearchData:
     """Everything a search cell needs; row i of ``catalog`` is item index i.
 
     ``queries``/``qrels`` are the test queries and their graded relevance (``grade`` int, and
     ``gain`` float used as the NDCG gain: equal to grade for Complete Journey, the chosen ESCI
-    mapping for ESCI). ``train_queries``/``train_qrels`` come from the training period only
-    (used to fine-tune encoders); ``item_popularity`` counts training-period purchase lines per
-    catalog item; ``history`` is (users × items) training-period purchase counts with
-    ``user_index`` mapping user_id → row. ``queries`` has a ``group`` column (head/tail).
+    mapping for ESCI). ``train_queries``/``train_qrels`` are the queries a model may be fitted
+    on, with a ``fold`` column: "train", or "validation" for the validation-fold texts (fitted
+    only when a tuned model is refitted; :meth:`fit_queries`). ``item_popularity`` counts
+    training-period purchase lines per catalog item; ``history`` is (users × items)
+    training-period purchase counts with ``user_index`` mapping user_id → row. ``queries`` has
+    a ``group`` column (head/tail). ``validation`` is the validation view (a SearchData over the
+    same catalog whose ``queries`` are the validation queries; see the module docstring), or
+    None. ``judged_only``: each query ranks only its own judged products (ESCI task 1).
     """
 
     catalog: pd.DataFrame
@@ -83,6 +124,8 @@ class SearchData:
     history: sp.csr_matrix | None = None
     user_index: dict[str, int] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
+    validation: SearchData | None = None
+    judged_only: bool = False
 
     def truth(self, queries: pd.DataFrame | None = None, qrels: pd.DataFrame | None = None):
         """(queries × items) CSR of gains, rows in ``queries`` order."""
@@ -90,11 +133,36 @@ class SearchData:
         qrels = self.qrels if qrels is None else qrels
         return truth_matrix(queries, qrels, self.catalog["item_id"])
 
+    def allowed(
+        self, queries: pd.DataFrame | None = None, qrels: pd.DataFrame | None = None
+    ) -> sp.csr_matrix | None:
+        """(queries × items) CSR of each query's judged products (any grade, 0 included) when
+        ``judged_only``; None (every catalog item is a candidate) otherwise."""
+        if not self.judged_only:
+            return None
+        queries = self.queries if queries is None else queries
+        qrels = self.qrels if qrels is None else qrels
+        judged = qrels.assign(gain=1.0)
+        return truth_matrix(queries, judged, self.catalog["item_id"])
+
+    def fit_queries(self, refit: bool = False) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+        """Training queries and qrels a model is fitted on: the train fold, plus the
+        validation fold when ``refit`` (a tuned model refitted on train + validation)."""
+        if self.train_queries is None or self.train_qrels is None:
+            return None
+        tq = self.train_queries
+        if "fold" in tq.columns:
+            tq = tq[tq["fold"].isin(("train", "validation") if refit else ("train",))]
+        tq = tq.reset_index(drop=True)
+        tr = self.train_qrels[self.train_qrels["query_id"].isin(tq["query_id"])]
+        return tq, tr.reset_index(drop=True)
+
 
 def truth_matrix(queries: pd.DataFrame, qrels: pd.DataFrame, item_ids: pd.Series) -> sp.csr_matrix:
     """CSR (len(queries) × len(item_ids)) with ``qrels.gain`` (or ``grade``) at each pair.
 
-    Pairs whose query or item is not present are dropped (e.g. items outside a filtered catalog).
+    Pairs whose query or item is not present are dropped (e.g. items outside a filtered catalog),
+    as are pairs with gain <= 0 (judged non-relevant: their unit keeps an empty row).
     """
     qpos = pd.Series(np.arange(len(queries)), index=queries["query_id"].to_numpy())
     ipos = pd.Series(np.arange(len(item_ids)), index=np.asarray(item_ids))
@@ -109,6 +177,59 @@ def truth_matrix(queries: pd.DataFrame, qrels: pd.DataFrame, item_ids: pd.Series
     )
     m.sum_duplicates()
     return m
+
+
+# ---------------------------------------------------------------------------------------------
+# the query-level split
+
+
+def query_key(text: str) -> str:
+    """The form in which query texts are compared across folds: case-folded, runs of
+    whitespace collapsed to one space (works for any script, unlike :func:`normalize_text`)."""
+    return " ".join(str(text).casefold().split())
+
+
+def split_query_texts(
+    texts: pd.Series,
+    rng: np.random.Generator,
+    test_share: float,
+    validation_share: float,
+) -> pd.Series:
+    """Assign each distinct text to a fold: "train", "validation" or "test".
+
+    ``texts``: index = text (compared via :func:`query_key`), value = its stratum (e.g.
+    head/tail). Within each stratum (sorted), keys are sorted, permuted with ``rng``, and the
+    first ``round(test_share · n)`` go to test, the next ``round(validation_share · n)`` to
+    validation, the rest to train. Returns a Series key → fold, indexed by query key.
+    """
+    _check_shares(test_share, validation_share)
+    strata = pd.Series(texts.to_numpy(), index=[query_key(t) for t in texts.index])
+    strata = strata[~strata.index.duplicated(keep="first")].astype(str)
+    folds: dict[str, str] = {}
+    for stratum in sorted(strata.unique()):
+        keys = sorted(strata.index[strata.to_numpy() == stratum])
+        order = [keys[i] for i in rng.permutation(len(keys))]
+        n_test = int(round(test_share * len(keys)))
+        n_val = int(round(validation_share * len(keys)))
+        for j, key in enumerate(order):
+            folds[key] = "test" if j < n_test else "validation" if j < n_test + n_val else "train"
+    return pd.Series(folds, dtype=object).sort_index()
+
+
+def _check_shares(test_share: float, validation_share: float) -> None:
+    for name, v in (("test_share", test_share), ("validation_share", validation_share)):
+        if not isinstance(v, int | float) or isinstance(v, bool) or not 0.0 < v < 1.0:
+            raise ConfigError(f"dataset.params.{name} must be in (0, 1), got {v!r}")
+    if test_share + validation_share >= 1.0:
+        raise ConfigError(
+            f"dataset.params: test_share + validation_share must be < 1 (training needs texts), "
+            f"got {test_share} + {validation_share}"
+        )
+
+
+def fold_of(queries: pd.DataFrame, folds: pd.Series) -> np.ndarray:
+    """The fold of each query (by its text's key); texts not in ``folds`` raise KeyError."""
+    return folds.loc[[query_key(t) for t in queries["text"]]].to_numpy(dtype=object)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -216,16 +337,24 @@ def _qrels_from_counts(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def build_type_queries(
-    products: pd.DataFrame, purchases: pd.DataFrame, groups: pd.Series | None = None
+    products: pd.DataFrame,
+    purchases: pd.DataFrame,
+    groups: pd.Series | None = None,
+    keep_texts: Collection[str] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """One query per product_type bought in ``purchases``; relevant = that type's products bought.
 
     ``products``: item_id, product_type (others ignored); ``purchases``: user_id, item_id (one row
-    per purchase line). ``groups`` maps type → head/tail (missing types become tail). Returns
+    per purchase line). ``groups`` maps type → head/tail (missing types become tail).
+    ``keep_texts``: query keys (:func:`query_key`) to keep; None keeps all. Returns
     (queries: query_id, text, product_type, group; qrels: query_id, item_id, grade, gain).
     """
     typed = purchases.merge(products[["item_id", "product_type"]], on="item_id", how="inner")
     typed = typed[typed["product_type"].notna()]
+    if keep_texts is not None:
+        keep = set(keep_texts)
+        ok = {t: query_key(type_query_text(t)) in keep for t in typed["product_type"].unique()}
+        typed = typed[typed["product_type"].map(ok).astype(bool)]
     counts = typed.groupby(["product_type", "item_id"]).size().rename("count").reset_index()
     counts["query_id"] = "type:" + counts["product_type"].astype(str)
     types = sorted(counts["product_type"].unique())
@@ -246,11 +375,13 @@ def build_personalised_queries(
     groups: pd.Series | None = None,
     max_queries: int | None = None,
     rng: np.random.Generator | None = None,
+    keep_texts: Collection[str] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """One query per (household, category-path text) in ``purchases`` (Ai et al. 2017).
 
     Relevant = the products with that path the household bought in ``purchases``, graded by
-    count. ``max_queries`` keeps a uniform random sample of units (needs ``rng``), drawn after
+    count. ``keep_texts``: query keys to keep (None = all), applied before sampling.
+    ``max_queries`` keeps a uniform random sample of units (needs ``rng``), drawn after
     sorting units by id so the sample depends only on the rng. Returns (queries: query_id,
     text, user_id, product_type, group; qrels).
     """
@@ -268,6 +399,10 @@ def build_personalised_queries(
             for c, t in zip(typed["product_category"], typed["product_type"], strict=True)
         ]
     )
+    if keep_texts is not None:
+        keep = set(keep_texts)
+        ok = {t: query_key(t) in keep for t in text_of.values()}
+        typed = typed[typed["text"].map(ok).astype(bool)].copy()
     typed["query_id"] = typed["user_id"].astype(str) + "|" + typed["text"]
     units = (
         typed.groupby("query_id", sort=True)
@@ -326,6 +461,52 @@ def load_completejourney_raw() -> tuple[pd.DataFrame, pd.DataFrame]:
     return _CJ_CACHE["raw"]
 
 
+def _item_side(
+    catalog: pd.DataFrame, purchases: pd.DataFrame
+) -> tuple[np.ndarray, sp.csr_matrix, dict[str, int]]:
+    """Popularity (purchase lines per catalog item) and the (users × items) history of
+    ``purchases`` (catalog items only), with the user_id → row map."""
+    ids = catalog["item_id"]
+    bought = purchases[purchases["item_id"].isin(set(ids))]
+    pop = bought.groupby("item_id").size().reindex(ids).fillna(0).to_numpy(dtype=np.float64)
+    users = sorted(bought["user_id"].unique())
+    user_index = {u: i for i, u in enumerate(users)}
+    ipos = pd.Series(np.arange(len(catalog)), index=ids.to_numpy())
+    history = sp.csr_matrix(
+        (
+            np.ones(len(bought)),
+            (
+                bought["user_id"].map(user_index).to_numpy(),
+                ipos.reindex(bought["item_id"].to_numpy()).to_numpy(),
+            ),
+        ),
+        shape=(len(users), len(catalog)),
+    )
+    history.sum_duplicates()
+    return pop, history, user_index
+
+
+def _texts_and_strata(products: pd.DataFrame, queries: str, groups: pd.Series) -> pd.Series:
+    """Every query text the catalog can produce (index) → the head/tail group of its type."""
+    if queries == "type":
+        types = sorted(products["product_type"].dropna().unique())
+        texts = [type_query_text(t) for t in types]
+    else:
+        pairs = (
+            products[["product_category", "product_type"]]
+            .dropna()
+            .drop_duplicates()
+            .sort_values(["product_category", "product_type"])
+        )
+        types = pairs["product_type"].tolist()
+        texts = [
+            path_query_text(c, t)
+            for c, t in zip(pairs["product_category"], pairs["product_type"], strict=True)
+        ]
+    strata = pd.Series(types).map(groups).fillna("tail").to_numpy(dtype=object)
+    return pd.Series(strata, index=texts)
+
+
 def build_search_data(
     products: pd.DataFrame,
     purchases: pd.DataFrame,
@@ -336,21 +517,33 @@ def build_search_data(
     max_queries: int | None = None,
     index_type: bool = False,
     head_share: float = 0.5,
+    query_split: str = "unseen",
+    test_share: float = 0.3,
+    validation_share: float = 0.15,
     rng: np.random.Generator | None = None,
     source: str = "completejourney",
 ) -> SearchData:
-    """Catalog, test and training query sets from products and purchases (see module doc).
+    """Catalog, test, training and validation query sets from products and purchases.
 
-    ``min_item_count``: keep only products with at least that many training-period purchase
-    lines (0 = every product). Test-period relevant items outside the catalog are dropped and
-    queries left with no relevant item are dropped (both counted in ``info``). ``max_queries``
-    caps the test queries (a uniform sample, ``rng``) — personalised queries only; type queries
-    are one per type and never sampled. Training queries are capped at 20 × max_queries.
+    See the module docstring for the two splits. ``min_item_count``: keep only products with
+    at least that many training-period purchase lines (0 = every product). Test-period relevant
+    items outside the catalog are dropped and queries left with no relevant item are dropped
+    (both counted in ``info``). ``max_queries`` caps the test and the validation queries (a
+    uniform sample, ``rng``) — personalised queries only; type queries are one per type and
+    never sampled. Training queries are capped at 20 × max_queries. ``rng`` (required) draws
+    the text folds, then the samples.
     """
     if queries not in ("type", "personalised"):
         raise ConfigError(
             f"dataset.params.queries must be 'type' or 'personalised', got {queries!r}"
         )
+    if query_split not in QUERY_SPLITS:
+        raise ConfigError(
+            f"dataset.params.query_split must be one of {QUERY_SPLITS}, got {query_split!r}"
+        )
+    _check_shares(test_share, validation_share)
+    if rng is None:
+        raise ConfigError("build_search_data needs an rng (the data-side split stream)")
     for col in ("item_id", "product_type", "product_category"):
         if col not in products.columns:
             raise SchemaError(source, "products table lacks a column", column=col)
@@ -358,6 +551,12 @@ def build_search_data(
         if col not in purchases.columns:
             raise SchemaError(source, "purchases table lacks a column", column=col)
     train, test = split_by_time(purchases, test_weeks)
+    before_val, val_period = split_by_time(train, test_weeks)
+    if before_val.empty:
+        raise ConfigError(
+            f"dataset.params.test_weeks={test_weeks}: the training period is too short to carve "
+            "a validation period of the same length from it"
+        )
     item_counts = train.groupby("item_id").size()
     if min_item_count > 0:
         keep_ids = set(item_counts.index[item_counts >= min_item_count])
@@ -370,16 +569,30 @@ def build_search_data(
         .reindex(sorted(products["product_type"].dropna().unique()), fill_value=0)
     )
     groups = head_tail(type_counts, head_share)
+    folds = split_query_texts(
+        _texts_and_strata(products, queries, groups), rng, test_share, validation_share
+    )
+    fold_keys = {f: set(folds.index[folds.to_numpy() == f]) for f in FOLDS}
+    test_keys = fold_keys["test"] if query_split == "unseen" else fold_keys["train"]
+    fit_keys = fold_keys["train"] | fold_keys["validation"]
     in_cat = set(products["item_id"])
-    test_in = test[test["item_id"].isin(in_cat)]
-    train_in = train[train["item_id"].isin(in_cat)]
-    if queries == "type":
-        q, r = build_type_queries(products, test_in, groups)
-        tq, tr = build_type_queries(products, train_in, groups)
-    else:
-        q, r = build_personalised_queries(products, test_in, groups, max_queries, rng)
-        cap = None if max_queries is None else 20 * max_queries
-        tq, tr = build_personalised_queries(products, train_in, groups, cap, rng)
+
+    def period(df: pd.DataFrame) -> pd.DataFrame:
+        return df[df["item_id"].isin(in_cat)]
+
+    cap = None if max_queries is None else 20 * max_queries
+
+    def build(df: pd.DataFrame, keys: set[str], limit: int | None):
+        if queries == "type":
+            return build_type_queries(products, period(df), groups, keys)
+        return build_personalised_queries(products, period(df), groups, limit, rng, keys)
+
+    q, r = build(test, test_keys, max_queries)
+    tq, tr = build(train, fit_keys, cap)
+    tq["fold"] = fold_of(tq, folds)
+    vq, vr = build(val_period, fold_keys["validation"], max_queries)
+    vtq, vtr = build(before_val, fold_keys["train"], cap)
+    vtq["fold"] = "train"
 
     text = product_text(products, index_type=index_type)
     catalog = pd.DataFrame(
@@ -400,34 +613,41 @@ def build_search_data(
         }
     )
     catalog = validate_catalog(catalog, source)
-    pop = item_counts.reindex(catalog["item_id"]).fillna(0).to_numpy(dtype=np.float64)
-    users = sorted(train_in["user_id"].unique())
-    user_index = {u: i for i, u in enumerate(users)}
-    ipos = pd.Series(np.arange(len(catalog)), index=catalog["item_id"].to_numpy())
-    history = sp.csr_matrix(
-        (
-            np.ones(len(train_in)),
-            (
-                train_in["user_id"].map(user_index).to_numpy(),
-                ipos.reindex(train_in["item_id"].to_numpy()).to_numpy(),
-            ),
-        ),
-        shape=(len(users), len(catalog)),
-    )
-    history.sum_duplicates()
+    pop, history, user_index = _item_side(catalog, train)
+    vpop, vhistory, vuser_index = _item_side(catalog, before_val)
     q = validate_queries(q, f"{source} test queries")
     r = validate_qrels(r, f"{source} test qrels")
+    n_fit = int((tq["fold"] == "train").sum())
+    split_info = {
+        "query_split": query_split,
+        "test_share": test_share,
+        "validation_share": validation_share,
+        **{f"n_{f}_texts": len(fold_keys[f]) for f in FOLDS},
+    }
+    validation = SearchData(
+        catalog=catalog,
+        queries=vq.reset_index(drop=True),
+        qrels=vr.reset_index(drop=True),
+        train_queries=vtq.reset_index(drop=True),
+        train_qrels=vtr.reset_index(drop=True),
+        item_popularity=vpop,
+        history=vhistory,
+        user_index=vuser_index,
+        info={"n_validation_queries": len(vq), "n_train_queries": len(vtq)},
+    )
     info = {
         "n_items": len(catalog),
         "n_test_queries": len(q),
-        "n_train_queries": len(tq),
+        "n_train_queries": n_fit,
+        "n_validation_queries": len(vq),
         "n_test_purchases": len(test),
-        "n_test_purchases_outside_catalog": int(len(test) - len(test_in)),
+        "n_test_purchases_outside_catalog": int(len(test) - len(period(test))),
         "n_head_types": int((groups == "head").sum()),
         "n_types": len(groups),
         "test_weeks": test_weeks,
         "min_item_count": min_item_count,
         "index_type": index_type,
+        **split_info,
     }
     return SearchData(
         catalog=catalog,
@@ -439,4 +659,5 @@ def build_search_data(
         history=history,
         user_index=user_index,
         info=info,
+        validation=validation,
     )

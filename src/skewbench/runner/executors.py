@@ -10,6 +10,7 @@ thread polls the parent pid), and ignores Ctrl-C, which the parent handles by st
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import multiprocessing as mp
 import os
@@ -94,6 +95,28 @@ def init_child(parent_pid: int, threads: int | None = None) -> None:
         limit_threads(threads)
 
 
+@contextlib.contextmanager
+def sigint_ignored_in_children() -> Iterator[None]:
+    """Start children inside this block: they inherit an ignored SIGINT from their first
+    instruction (an ignored disposition survives exec), so a Ctrl-C that arrives while a child
+    is still importing cannot print a KeyboardInterrupt traceback. The parent's handler is back
+    when the block ends (a Ctrl-C during the few milliseconds of process start is dropped)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def submit_first(pool: ProcessPoolExecutor, fn: Any, *args: Any) -> Future[Any]:
+    """``pool.submit`` for the first task: a spawn pool starts all its workers here."""
+    with sigint_ignored_in_children():
+        return pool.submit(fn, *args)
+
+
 def child_pool(workers: int, threads: int | None = None) -> ProcessPoolExecutor:
     """A pool of spawned children set up by :func:`init_child`.
 
@@ -149,7 +172,8 @@ def run_local(cells: list[Cell], workers: int, threads_per_worker: int = 1) -> I
     completed = False
     try:
         for cell in todo:
-            pending[pool.submit(run_one, cell)] = cell
+            submit = submit_first if not pending else ProcessPoolExecutor.submit
+            pending[submit(pool, run_one, cell)] = cell
             if len(pending) >= 2 * workers:
                 break
         while pending:

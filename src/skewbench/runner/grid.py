@@ -46,19 +46,35 @@ def expand(config: RunConfig, *, check: bool = True) -> list[Cell]:
     Order groups cells by (task, dataset, imbalance, control, seed) so that a worker's
     in-process data caches are reused by consecutive cells. A recommend imbalance sweep gets,
     beside each target level, a matched uniform control (``Cell.control == "uniform"``) unless
-    the experiment sets ``uniform_control: false``.
+    the experiment sets ``uniform_control: false``. A task that holds the training size fixed
+    across a sweep (``SIZE_MATCHED_SWEEPS = True``) gets the sweep's levels in
+    ``options["imbalance_levels"]``.
     """
     cells: list[Cell] = []
     seen: set[str] = set()
     problems: dict[str, None] = {}  # every problem of every cell, once, in order
     for i, exp in enumerate(config.experiments):
-        task = get_task(exp.task) if check else None
+        task_module = get_task(exp.task)
+        task = task_module if check else None
+        options = dict(exp.options)
+        if getattr(task_module, "SIZE_MATCHED_SWEEPS", False) and any(
+            v is not None for v in exp.imbalance
+        ):
+            # The task holds the training size fixed across the sweep's levels, so each cell
+            # must know its siblings.
+            if "imbalance_levels" in options:
+                raise ConfigError(
+                    f"experiments.{i}.options.imbalance_levels: set from the experiment's "
+                    "target_gini list; do not write it"
+                )
+            options["imbalance_levels"] = list(exp.imbalance)
         datasets = [c for spec in exp.datasets for c in spec.expand()]
         models: list[tuple[Component, dict[str, Any] | None]] = [
             (c, _tune_request(spec.tune, exp.tune)) for spec in exp.models for c in spec.expand()
         ]
         treatments = [c for spec in exp.treatments for c in spec.expand()]
         checked: set[str] = set()
+        bad_datasets: set[str] = set()  # parameter problems: their files are not opened
         for dataset, (imb, control), seed, (model, tune), treatment in itertools.product(
             datasets, _conditions(exp), config.seeds, models, treatments
         ):
@@ -70,12 +86,13 @@ def expand(config: RunConfig, *, check: bool = True) -> list[Cell]:
                 imbalance=imb,
                 seed=seed,
                 master_seed=config.seed,
-                options=dict(exp.options),
+                options=dict(options),
                 tune=tune,
                 control=control,
             )
-            # One check per combination (the replicate index changes nothing a check sees).
-            combo = Cell(**{**cell.__dict__, "seed": 0}).key
+            # One check per combination; the replicate index matters only where an imbalance
+            # level is drawn (its reachability depends on the replicate's split and draws).
+            combo = cell.key if imb is not None else Cell(**{**cell.__dict__, "seed": 0}).key
             if task is not None and combo not in checked:
                 checked.add(combo)
                 where = f"experiments.{i} ({exp.task})"
@@ -87,11 +104,15 @@ def expand(config: RunConfig, *, check: bool = True) -> list[Cell]:
                 except ConfigError as err:
                     for line in getattr(err, "errors", None) or [str(err)]:
                         problems.setdefault(f"{where}: {line}", None)
+                        if line.startswith("dataset"):
+                            bad_datasets.add(dataset.label)
             if cell.key not in seen:
                 seen.add(cell.key)
                 cells.append(cell)
         if check:
             for dataset in datasets:  # the files of user-supplied data sets, opened once
+                if dataset.label in bad_datasets:
+                    continue
                 for line in dataset_errors(exp.task, dataset):
                     problems.setdefault(f"experiments.{i} ({exp.task}): {line}", None)
     if problems:

@@ -27,6 +27,7 @@ from skewbench.runner.executors import (
     run_local,
     run_ray,
     stop_pool,
+    submit_first,
 )
 from skewbench.runner.grid import check_data, expand
 from skewbench.runner.lock import OutputLock
@@ -71,7 +72,7 @@ def prepare_in_child(cells: list[Cell]) -> None:
     """
     pool = child_pool(1)
     try:
-        pool.submit(prepare, cells).result()
+        submit_first(pool, prepare, cells).result()
     except BaseException:
         stop_pool(pool)
         raise

@@ -204,18 +204,23 @@ class ResultStore:
         return pd.DataFrame.from_records(records, columns=columns).drop_duplicates("key")
 
     def table(self) -> pd.DataFrame:
-        """One row per finished cell: identity columns, seconds, and one column per metric."""
+        """One row per finished cell: identity columns, seconds, and one column per metric.
+
+        ``control`` is the cell's matched-control kind (``"uniform"``) or ``""`` for an ordinary
+        cell (read from the stored cell config, so older stores need no migration).
+        """
         rows = self._conn.execute(
-            "SELECT key, task, dataset, imbalance, model, treatment, seed, seconds, metrics, info "
-            "FROM cells ORDER BY task, dataset, imbalance, model, treatment, seed"
+            "SELECT key, task, dataset, imbalance, model, treatment, seed, seconds, metrics, info, "
+            "config FROM cells ORDER BY task, dataset, imbalance, model, treatment, seed"
         ).fetchall()
         records = []
-        for key, task, dataset, imb, model, treatment, seed, seconds, metrics, info in rows:
+        for key, task, dataset, imb, model, treatment, seed, seconds, metrics, info, cfg in rows:
             rec: dict[str, Any] = {
                 "key": key,
                 "task": task,
                 "dataset": dataset,
                 "imbalance": imb,
+                "control": json.loads(cfg).get("control") or "",
                 "model": model,
                 "treatment": treatment,
                 "seed": seed,
@@ -229,6 +234,7 @@ class ResultStore:
             "task",
             "dataset",
             "imbalance",
+            "control",
             "model",
             "treatment",
             "seed",

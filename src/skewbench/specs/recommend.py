@@ -12,6 +12,7 @@ from skewbench.specs.common import TableFile
 _UK = "k-core: minimum distinct items per user"
 _IK = "k-core: minimum distinct users per item"
 _TF = "share of interactions held out for test"
+_VF = "share of the training interactions held out for validation (tuning), by the split's protocol"
 _HINTS = {"imbalance": "target_gini", "candidate_k": "candidates"}
 
 
@@ -23,6 +24,7 @@ class CompleteJourney(Spec):
         "temporal", description="global time cut, or per-user random ratio split"
     )
     test_frac: float = Field(0.2, gt=0, lt=1, description=_TF)
+    val_frac: float = Field(0.2, gt=0, lt=1, description=_VF)
     feedback: Literal["binary", "count"] = Field(
         "binary", description="train on 1/0 or on purchase counts"
     )
@@ -34,6 +36,7 @@ class MovieLens(Spec):
     item_k: int = Field(1, ge=1, description=_IK)
     split: Literal["temporal", "ratio"] = Field("ratio", description="time cut or per-user ratio")
     test_frac: float = Field(0.2, gt=0, lt=1, description=_TF)
+    val_frac: float = Field(0.2, gt=0, lt=1, description=_VF)
     min_rating: float = Field(4, ge=1, le=5, description="ratings >= this are interactions")
 
 
@@ -50,6 +53,7 @@ class TableInteractions(Spec):
     item_k: int = Field(1, ge=1, description=_IK)
     split: Literal["temporal", "ratio"] = Field("ratio", description="time cut or per-user ratio")
     test_frac: float = Field(0.2, gt=0, lt=1, description=_TF)
+    val_frac: float = Field(0.2, gt=0, lt=1, description=_VF)
     feedback: Literal["binary", "count"] = Field("binary", description="1/0 or summed weights")
 
 
@@ -99,6 +103,72 @@ class Hybrid(Spec):
     )
 
 
+class SASRec(Spec):
+    dim: int = Field(64, ge=1, description="embedding and hidden size")
+    max_len: int = Field(50, ge=1, description="latest training items the model reads")
+    blocks: int = Field(2, ge=1, description="transformer blocks")
+    heads: int = Field(1, ge=1, description="attention heads (must divide dim)")
+    dropout: float = Field(0.2, ge=0, lt=1, description="dropout rate")
+    epochs: int = Field(20, ge=1, description="passes over the users")
+    batch_size: int = Field(128, ge=1, description="users per minibatch")
+    lr: float = Field(1e-3, gt=0, description="Adam learning rate")
+    weight_decay: float = Field(0.0, ge=0, description="Adam weight decay")
+    item_init: Literal["random", "text"] = Field(
+        "random", description="free item table, or MiniLM item-text embeddings + projection"
+    )
+    negatives: int = Field(0, ge=0, description="0 = full softmax; n = sampled softmax + logQ")
+    neg_beta: float = Field(0.75, ge=0, description="sampled negatives ∝ popularity^beta")
+    ips_eta: float = Field(0.0, ge=0, description="IPS weight exponent of each target (0 = off)")
+    ips_clip: float = Field(100.0, gt=0, description="maximum IPS weight")
+    pop_tau: float = Field(0.0, ge=0, description="inference: score − tau·log(pop + 1)")
+
+
+class TwoTower(Spec):
+    history_items: int = Field(5, ge=1, description="latest purchases forming the user text")
+    max_pairs: int = Field(1000, ge=0, description="fine-tuning pairs (0 = frozen encoder)")
+    epochs: int = Field(1, ge=1, description="fine-tuning epochs")
+    batch_size: int = Field(32, ge=2, description="pairs per batch (in-batch negatives)")
+    lr: float = Field(2e-5, gt=0, description="AdamW learning rate")
+    scale: float = Field(20.0, gt=0, description="cosine scale of the ranking loss")
+
+
+class LLMRerank(Spec):
+    first_stage: Literal["popularity", "itemknn", "ease", "als", "bpr", "sasrec"] = Field(
+        "ease", description="the model whose top `depth` items the LLM re-ranks"
+    )
+    first_stage_params: dict[str, float | int | str] = Field(
+        default_factory=dict, description="parameters of the first stage"
+    )
+    depth: int = Field(10, ge=1, description="first-stage items re-ranked per user")
+    mode: Literal["pointwise", "listwise"] = Field(
+        "pointwise", description="yes/no log-odds per item, or a permutation prompt"
+    )
+    orders: int = Field(1, ge=1, description="listwise: shuffled input orders, Borda-aggregated")
+    history_items: int = Field(5, ge=1, description="latest purchases shown in the prompt")
+    window: int = Field(10, ge=2, description="listwise sliding-window size")
+    step: int = Field(5, ge=1, description="listwise sliding-window step")
+    pop_tau: float = Field(0.0, ge=0, description="pointwise: log-odds − tau·log(pop + 1)")
+    model: str = Field("smollm2-135m", description="smollm2-135m, a .gguf file or an HF folder")
+
+
+class PDA(Spec):
+    gamma: float = Field(0.1, ge=0, description="training: popularity exponent of m_i^gamma")
+    infer_gamma: float = Field(0.0, ge=0, description="inference: re-injected popularity (0 = PD)")
+
+
+class MACR(Spec):
+    c: float = Field(0.0, ge=0, le=1, description="inference: counterfactual reference score")
+    alpha: float = Field(1e-3, ge=0, description="weight of the item-branch loss")
+    beta: float = Field(1e-3, ge=0, description="weight of the user-branch loss")
+
+
+class PlackettLuce(Spec):
+    temperature: float = Field(
+        1.0, gt=0, description="softmax temperature of the per-user min-max normalised scores"
+    )
+    samples: int = Field(20, ge=1, description="sampled rankings per user")
+
+
 class IPS(Spec):
     eta: float = Field(0.5, ge=0, description="propensity exponent: p_i ∝ pop_i^eta")
     clip: float = Field(100.0, gt=0, description="maximum inverse-propensity weight")
@@ -126,15 +196,30 @@ class Calibrated(Spec):
     )
 
 
+_FAMILIES = Literal[
+    "popularity", "brand", "manufacturer", "price", "department", "genre", "category"
+]
+
+
 class XQuAD(Spec):
     lambda_: float = _lam()
     variant: Literal["smooth", "binary"] = Field("smooth", description="aspect coverage form")
+    group: _FAMILIES = Field(
+        "popularity", description="aspects: long tail vs head, or a catalog grouping's values"
+    )
+    target: Literal["history", "uniform", "catalog"] = Field(
+        "history",
+        description="P(aspect | user): the user's history share, uniform, or catalog share",
+    )
 
 
 class Fair(Spec):
     HINTS: ClassVar[dict[str, str]] = {"pp": "p", "proportion": "p"}
-    p: float = Field(gt=0, lt=1, description="minimum share of long-tail items in every prefix")
+    p: float = Field(gt=0, lt=1, description="minimum share of protected items in every prefix")
     alpha: float = Field(0.1, gt=0, lt=1, description="significance of the FA*IR test")
+    group: Literal["popularity", "brand", "manufacturer"] = Field(
+        "popularity", description="protected: long tail, Private label, or tail manufacturers"
+    )
 
 
 class MMR(Spec):
@@ -160,6 +245,11 @@ class Options(Spec):
         None, ge=1, description="candidates a re-ranker chooses from (default max(100, k))"
     )
     max_users: int | None = Field(None, ge=1, description="evaluate a random subset of users")
+    imbalance_levels: list[Annotated[float, Field(ge=0, lt=1)] | None] | None = Field(
+        None,
+        description="set by the grid from the experiment's target_gini list: every level "
+        "trains on the same number of interactions",
+    )
 
     @model_validator(mode="after")
     def _depths(self) -> Options:
@@ -174,10 +264,22 @@ class Options(Spec):
 
 
 _BPR_ONLY = "it changes BPR's training loss/sampling; other models have none (use model bpr)"
-TREATMENT_NAMES = ("none", "ips", "pop_negatives", "calibrated", "xquad", "fair", "mmr")
+TREATMENT_NAMES = (
+    "none",
+    "ips",
+    "pop_negatives",
+    "pda",
+    "macr",
+    "calibrated",
+    "xquad",
+    "fair",
+    "mmr",
+    "plackett_luce",
+)
 RERANKERS = ("calibrated", "xquad", "fair", "mmr")
-_NOT_BPR = tuple(t for t in TREATMENT_NAMES if t not in ("ips", "pop_negatives"))
-_NOT_BPR_WHY = {"ips": _BPR_ONLY, "pop_negatives": _BPR_ONLY}
+_BPR_TREATMENTS = ("ips", "pop_negatives", "pda", "macr")
+_NOT_BPR = tuple(t for t in TREATMENT_NAMES if t not in _BPR_TREATMENTS)
+_NOT_BPR_WHY = {t: _BPR_ONLY for t in _BPR_TREATMENTS}
 
 
 def _m(name: str, spec: type[Spec], doc: str) -> Entry:
@@ -200,12 +302,18 @@ ENTRIES: tuple[Entry, ...] = (
     _m("als", ALS, "implicit ALS (Hu et al. 2008)"),
     _m("content", Empty, "MiniLM item-text similarity to the user's history"),
     _m("hybrid", Hybrid, "content + collaborative score blend"),
+    _m("sasrec", SASRec, "self-attentive sequential recommender, full-softmax CE"),
+    _m("two_tower", TwoTower, "MiniLM history-text → item-text bi-encoder, fine-tuned"),
+    _m("llm_rerank", LLMRerank, "LLM (SmolLM2-135M) re-ranking a first stage's top items"),
     _t("none", Empty, "no treatment"),
     _t("ips", IPS, "inverse-propensity-weighted BPR loss"),
     _t("pop_negatives", PopNegatives, "popularity-aware BPR negative sampling"),
+    _t("pda", PDA, "popularity-bias deconfounding and adjusting of BPR (Zhang et al. 2021)"),
+    _t("macr", MACR, "model-agnostic counterfactual reasoning for BPR (Wei et al. 2021)"),
     _t("calibrated", Calibrated, "calibrated re-ranking (Steck 2018)"),
     _t("xquad", XQuAD, "xQuAD long-tail re-ranking (Abdollahpouri et al. 2019)"),
     _t("fair", Fair, "FA*IR long-tail re-ranking (Zehlike et al. 2017)"),
     _t("mmr", MMR, "maximal marginal relevance (Carbonell & Goldstein 1998)"),
+    _t("plackett_luce", PlackettLuce, "stochastic ranking: Plackett–Luce samples of the scores"),
     Entry("options", "recommend", "options", Options, "options of every recommend cell"),
 )

@@ -27,6 +27,24 @@ class CompleteJourneyQueries(Spec):
     head_share: float = Field(
         0.5, gt=0, lt=1, description="head queries: most-bought types holding this share"
     )
+    query_split: Literal["unseen", "seen"] = Field(
+        "unseen",
+        description="test on query texts never trained on (unseen), or on the training texts "
+        "(seen: the memorisation contrast)",
+    )
+    test_share: float = Field(0.3, gt=0, lt=1, description="share of query texts held out for test")
+    validation_share: float = Field(
+        0.15, gt=0, lt=1, description="share of query texts held out for validation (tuning)"
+    )
+
+    @model_validator(mode="after")
+    def _shares(self) -> CompleteJourneyQueries:
+        if self.test_share + self.validation_share >= 1:
+            raise ValueError(
+                f"test_share + validation_share = {self.test_share + self.validation_share} "
+                "leaves no training texts (must be < 1)"
+            )
+        return self
 
 
 class Esci(Spec):
@@ -39,6 +57,17 @@ class Esci(Spec):
         "kddcup", description="E/S/C/I → NDCG gain: a named mapping or your own"
     )
     max_queries: int | None = Field(None, ge=1, description=_MQ)
+    retrieval: Literal["judged", "catalogue"] = Field(
+        "judged",
+        description="judged: each query ranks its own judged products (ESCI task 1); "
+        "catalogue: retrieve from every judged product",
+    )
+    query_split: Literal["unseen"] = Field(
+        "unseen", description="training texts equal to a test text are dropped"
+    )
+    validation_share: float = Field(
+        0.15, gt=0, lt=1, description="share of training query texts held out for validation"
+    )
 
 
 class TableSearch(Spec):

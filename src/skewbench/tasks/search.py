@@ -6,9 +6,19 @@ Datasets
   ``test_weeks`` (8), ``min_item_count`` (0 = all 91.6k products; the quick config uses 20:
   products bought at least 20 times in the training period, 11.8k products, 5.5k distinct
   texts), ``max_queries`` (personalised only; default 1000), ``index_type`` (False),
-  ``head_share`` (0.5).
+  ``head_share`` (0.5), ``query_split`` ("unseen" | "seen"), ``test_share`` (0.3),
+  ``validation_share`` (0.15).
 - ``esci``: the Amazon ESCI parquet files (:mod:`skewbench.data.sources.esci`); params
-  ``path`` (required), ``version``, ``split``, ``locale``, ``gains``, ``max_queries``.
+  ``path`` (required), ``version``, ``split``, ``locale``, ``gains``, ``max_queries``,
+  ``retrieval`` ("judged" = task 1, each query ranks its own judged products | "catalogue"),
+  ``validation_share`` (0.15).
+
+Held out (details in :mod:`skewbench.data.queries`): test relevance comes from the test period
+only, and by default (``query_split: unseen``) no test query's text is the text of any query a
+model is fitted on (fine-tuned and cross-encoder training pairs, tuning) — query texts are split
+into train / validation / test folds from the data-side ``split`` stream, so each replicate has
+its own folds and ``query_id`` (the query text, or household + text) names the same query in
+every replicate. ``query_split: seen`` asks the training-fold texts instead (memorisation).
 
 Models (``MODELS``; params in their modules under :mod:`skewbench.models.search`): ``bm25``,
 ``dense`` (``index`` exact|hnsw), ``hybrid`` (RRF of bm25 + dense, k_rrf 60), ``bm25_pop`` /
@@ -26,6 +36,23 @@ group's share of the catalog; calibrated's ``target`` is the group distribution 
 own candidate list (the top-k should mirror the candidate pool).
 
 Options: ``k`` (10, list length), ``cutoffs`` ([k]), ``candidates`` (max(100, k)).
+
+Tuning (``tune:`` on a model, :mod:`skewbench.tuning`): the spaces are ``TUNE_SPACES`` (declared
+on the model classes: bm25 k1/b, bm25_pop and dense_pop w, hybrid k_rrf, finetuned
+epochs/lr, personal alpha/beta). Each trial fits the model on the validation view and scores
+the validation queries untreated (:func:`validation_score`, default NDCG@10); the chosen values
+are refitted on train (+ the validation fold when ``refit``) and test is ranked once.
+``info["tuning"]`` holds the trials and the choice; every treatment of a (model, replicate)
+re-ranks the same tuned model's candidates.
+
+Units and counting: every test query is a unit; one with no relevant product (ESCI queries
+judged only Irrelevant) scores 0 and is counted (trec_eval), ``info["n_queries_no_relevant"]``.
+Re-ranker cells also store what caps them: ``candidate_pool_size`` (the ``candidates`` option),
+``candidate_pool_size_mean`` (real candidates per query), ``protected_group`` and
+``share_units_no_protected_in_pool``. ``info["n_train_queries"]``: distinct training query
+texts a trained encoder was fitted on (0 for the others); ``n_train_queries_available``: the
+training queries offered (train fold, plus validation fold when refitted).
+
 
 Metrics (every cell): per cutoff c ``ndcg@c`` (linear gain = grade), ``recall@c``, ``mrr@c``,
 and ``ndcg@c_head``/``ndcg@c_tail``/``recall@c_head``/``recall@c_tail`` (mean over the query
@@ -85,6 +112,18 @@ RERANKERS = ("fair", "xquad", "calibrated")
 TREATMENTS = ("none", *RERANKERS, "group_norm")
 GROUPS = ("brand", "manufacturer", "category")
 RANK_METRICS = ("ndcg", "recall", "mrr")
+# What `tune: true` searches per model (declared once, on the model classes); models absent
+# here declare nothing to tune.
+TUNE_SPACES: dict[str, dict[str, list[Any]]] = {
+    "bm25": BM25Retriever.tune_space,
+    "bm25_pop": PopularityPrior.tune_space_bm25,
+    "dense_pop": PopularityPrior.tune_space_cosine,
+    "hybrid": RRFHybrid.tune_space,
+    "finetuned": FineTunedBiEncoder.tune_space,
+    "personal": PersonalisedDense.tune_space,
+}
+VALIDATION_METRIC = "ndcg@10"
+TUNABLE = True  # the runner lets models of this task carry `tune:`
 # ---------------------------------------------------------------------------------------------
 # config checks
 
@@ -120,6 +159,11 @@ def check(cell: Cell) -> None:
     if cell.imbalance is not None:
         more.append("imbalance: search takes no imbalance level")
     raise_errors(errors + more, incompatible or (not errors and bool(more)))
+    request = getattr(cell, "tune", None)
+    if request is not None:
+        if ds.name == "table":
+            raise ConfigError("model.tune: a table data set has no training or validation queries")
+        _tune_space(cell, request)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -129,12 +173,22 @@ def check(cell: Cell) -> None:
 _DATA: dict[tuple, SearchData] = {}
 
 
+def _fit_cell(cell: Cell) -> Cell:
+    """The cell whose streams seed the data split, tuning and model fitting: untreated, and
+    without ``query_split`` — so a ``seen`` and an ``unseen`` cell share folds, tuning and the
+    fitted model, and differ only in which test queries they ask."""
+    params = {k: v for k, v in cell.dataset.params.items() if k != "query_split"}
+    return dataclasses.replace(
+        cell, treatment=Component("none"), dataset=Component(cell.dataset.name, params)
+    )
+
+
 def load_data(cell: Cell) -> SearchData:
     """The cell's SearchData (memoised per dataset, master seed and replicate)."""
     key = (cell.dataset.label, cell.master_seed, cell.seed)
     if key not in _DATA:
         p = dict(cell.dataset.params)
-        rng = cell.rng("split", data_side=True)
+        rng = _fit_cell(cell).rng("split", data_side=True)
         if cell.dataset.name == "completejourney":
             products, purchases = load_completejourney_raw()
             if p.get("queries", "type") == "personalised":
@@ -202,17 +256,104 @@ def build_model(name: str, params: dict[str, Any]) -> Retriever:
     raise ConfigError(f"model.name: {name!r}; choose one of {MODELS}")
 
 
-def _fit_data(data: SearchData, cell: Cell) -> dict[str, Any]:
+def _fit_data(data: SearchData, cell: Cell, refit: bool = False) -> dict[str, Any]:
+    """What ``model.fit`` gets: seed, popularity, history and the training queries (the train
+    fold; plus the validation fold when ``refit``) with their truth."""
     fit: dict[str, Any] = {"seed": cell.seed_int("model")}
     fit["popularity"] = (
         data.item_popularity if data.item_popularity is not None else np.zeros(len(data.catalog))
     )
     if data.history is not None:
         fit["history"] = data.history
-    if data.train_queries is not None and data.train_qrels is not None:
-        fit["train_queries"] = QueryBatch.from_frame(data.train_queries, data.user_index)
-        fit["train_truth"] = data.truth(data.train_queries, data.train_qrels)
+    fitted = data.fit_queries(refit)
+    if fitted is not None:
+        tq, tr = fitted
+        fit["train_queries"] = _batch(data, tq, tr)
+        fit["train_truth"] = data.truth(tq, tr)
     return fit
+
+
+def _batch(data: SearchData, queries: pd.DataFrame, qrels: pd.DataFrame) -> QueryBatch:
+    """Queries to score, restricted to their judged products when the data says so."""
+    batch = QueryBatch.from_frame(queries, data.user_index)
+    batch.allowed = data.allowed(queries, qrels)
+    return batch
+
+
+# ---------------------------------------------------------------------------------------------
+# tuning on validation
+
+
+def _tune_space(cell: Cell, request: dict[str, Any]) -> dict[str, Any]:
+    """The resolved search space of a cell's ``tune`` request (refused if the model has none)."""
+    from skewbench.tuning import parse_space
+
+    declared = TUNE_SPACES.get(cell.model.name, {})
+    return parse_space(
+        request.get("space", True),
+        declared,
+        fixed=cell.model.params,
+        what=f"models.{cell.model.name}",
+    )
+
+
+def _parse_metric(metric: str) -> tuple[str, int]:
+    name, _, cut = metric.partition("@")
+    if name not in RANK_METRICS or not cut.isdigit() or int(cut) < 1:
+        raise ConfigError(
+            f"tune.metric: {metric!r} is not a search validation metric; use one of "
+            f"{[f'{m}@<k>' for m in RANK_METRICS]} (default {VALIDATION_METRIC})"
+        )
+    return name, int(cut)
+
+
+def validation_score(
+    cell: Cell, data: SearchData, params: dict[str, Any], metric: str = VALIDATION_METRIC
+) -> float:
+    """Mean ``metric`` over the validation queries of a model fitted with ``params``.
+
+    The model (``cell.model`` with ``params`` overriding its fixed params) is fitted on the
+    validation view (``data.validation``: train-fold queries and item-side data from before the
+    validation period) and ranks the validation-fold queries, untreated; units with no relevant
+    item count 0, as at test. Test data is never touched. This is the ``evaluate`` callback of
+    :func:`skewbench.tuning.search`.
+    """
+    view = data.validation
+    if view is None or view.queries.empty:
+        raise ConfigError(f"tune: dataset {cell.dataset.label} has no validation queries")
+    name, cut = _parse_metric(metric)
+    base = _fit_cell(cell)
+    model = build_model(cell.model.name, {**cell.model.params, **params})
+    model.fit(list(view.catalog["text"]), **_fit_data(view, base))
+    cand = search(model, _batch(view, view.queries, view.qrels), cut)
+    per_unit = ranking_metrics(cand.items, view.truth(), [name], [cut], empty="zero")
+    return float(np.mean(per_unit[f"{name}@{cut}"]))
+
+
+def tune(cell: Cell, data: SearchData) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Run the cell's ``tune`` request on validation: (chosen params, info["tuning"] record)."""
+    from skewbench.tuning import TuneSettings
+    from skewbench.tuning import search as tune_search
+
+    request = dict(cell.tune)  # type: ignore[arg-type]
+    space = _tune_space(cell, request)
+    metric = request.get("metric") or VALIDATION_METRIC
+    _parse_metric(metric)
+    settings = TuneSettings(
+        method=request.get("method", "grid"),
+        trials=request.get("trials", 20),
+        metric=metric,
+        refit=request.get("refit", True),
+    )
+    base = _fit_cell(cell)
+    result = tune_search(
+        space,
+        lambda params: validation_score(cell, data, params, metric),
+        settings=settings,
+        metric=metric,
+        rng=base.rng("tune"),
+    )
+    return result.chosen, result.to_info()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -241,6 +382,28 @@ def apply_treatment(
     from skewbench.treatments.rerank import rerank
 
     return rerank(tr.name, items, scores, k, groups, **params)
+
+
+def protected_label(data: SearchData, group: str) -> str:
+    """What a re-ranker over ``group`` promotes (item code 1 of :func:`item_groups`)."""
+    if group == "brand" and "product_category" in data.catalog.columns:
+        return "brand=Private"
+    return f"{group}=tail"
+
+
+def rerank_caps(data: SearchData, group: str, pool: np.ndarray) -> dict[str, Any]:
+    """What caps a re-ranker (INTERFACES §1): the protected group, the mean number of real
+    candidates per unit (lists can be shorter than the ``candidates`` option: ESCI task 1, BM25 misses), and
+    the share of units whose candidate pool holds no protected item — for them no re-ranker
+    can expose the group at all."""
+    codes = item_groups(data, group)
+    valid = pool >= 0
+    has = ((codes[np.maximum(pool, 0)] == 1) & valid).any(axis=1)
+    return {
+        "protected_group": protected_label(data, group),
+        "candidate_pool_size_mean": float(valid.sum(axis=1).mean()) if len(pool) else 0.0,
+        "share_units_no_protected_in_pool": float(1.0 - has.mean()) if len(pool) else float("nan"),
+    }
 
 
 def list_metrics(data: SearchData, ranked: np.ndarray) -> dict[str, float]:
@@ -287,7 +450,8 @@ def _group_mean(values: np.ndarray, mask: np.ndarray) -> float:
 
 
 def prepare(cells: list[Cell]) -> None:
-    """Encode each distinct catalog (and its test queries) into the frozen-embedding cache."""
+    """Encode each distinct catalog and its test (and, when tuning, validation) queries into
+    the frozen-embedding cache."""
     from skewbench.encoders import encode
 
     done: set[tuple] = set()
@@ -300,7 +464,10 @@ def prepare(cells: list[Cell]) -> None:
             continue
         done.add(key)
         encode(list(dict.fromkeys(data.catalog["text"])))
-        encode(list(dict.fromkeys(data.queries["text"])))
+        texts = list(data.queries["text"])
+        if data.validation is not None and getattr(cell, "tune", None) is not None:
+            texts += list(data.validation.queries["text"])
+        encode(list(dict.fromkeys(texts)))
 
 
 # Candidates of the cells run last in this process. Every treatment is list-side, so all
@@ -317,14 +484,24 @@ def _candidates(
     key = f"{base.key}:{cand_k}"
     if key in _CANDIDATES:
         return _CANDIDATES[key]
-    model = build_model(cell.model.name, cell.model.params)
+    params, model_info = dict(cell.model.params), {}
+    refit = False
+    t0 = time.perf_counter()
+    if getattr(cell, "tune", None) is not None:
+        chosen, record = tune(base, data)
+        params.update(chosen)
+        refit = bool(record["refit"])
+        model_info["tuning"] = record
+        model_info["tune_s"] = time.perf_counter() - t0
+    model = build_model(cell.model.name, params)
+    fit = _fit_data(data, _fit_cell(cell), refit)
+    model_info["n_train_queries_available"] = len(fit.get("train_queries", ()))
     t1 = time.perf_counter()
-    model.fit(list(data.catalog["text"]), **_fit_data(data, base))
+    model.fit(list(data.catalog["text"]), **fit)
     t_fit = time.perf_counter() - t1
     t2 = time.perf_counter()
     cand = search(model, queries, cand_k)
     t_search = time.perf_counter() - t2
-    model_info: dict[str, Any] = {}
     for obj in (
         model,
         getattr(model, "base", None),
@@ -349,11 +526,13 @@ def run(cell: Cell) -> CellResult:
     t0 = time.perf_counter()
     data = load_data(cell)
     t_data = time.perf_counter() - t0
-    queries = QueryBatch.from_frame(data.queries, data.user_index)
+    queries = _batch(data, data.queries, data.qrels)
     cand, t_fit, t_search, model_info = _candidates(cell, data, queries, cand_k)
     ranked = apply_treatment(cell, data, cand.items, cand.scores, k)
     truth = data.truth()
-    per_unit = ranking_metrics(ranked, truth, list(RANK_METRICS), cutoffs)
+    # Every test query is judged, so one with no relevant product (ESCI: all labels I) scores 0
+    # and is counted, as in trec_eval; it is never dropped.
+    per_unit = ranking_metrics(ranked, truth, list(RANK_METRICS), cutoffs, empty="zero")
     metrics = {
         name: float(np.nanmean(v)) if np.any(~np.isnan(v)) else float("nan")
         for name, v in per_unit.items()
@@ -377,7 +556,8 @@ def run(cell: Cell) -> CellResult:
     info: dict[str, Any] = dict(data.info)
     info.update(
         {
-            "n_queries_evaluated": int(np.sum(np.diff(truth.indptr) > 0)),
+            "n_queries_evaluated": len(queries),
+            "n_queries_no_relevant": int(np.sum(np.diff(truth.indptr) == 0)),
             "n_head_queries": int(np.sum(group == "head")),
             "n_tail_queries": int(np.sum(group == "tail")),
             "data_s": t_data,
@@ -389,6 +569,12 @@ def run(cell: Cell) -> CellResult:
         }
     )
     info.update(model_info)
+    # Training queries actually fitted (INTERFACES §2): distinct query texts in the training
+    # pairs of a trained encoder; 0 for models that learn nothing from queries.
+    info["n_train_queries"] = int(model_info.get("train_info_train_queries", 0))
+    if cell.treatment.name != "none":
+        info.update(rerank_caps(data, cell.treatment.params.get("group", "brand"), cand.items))
+        info["candidate_pool_size"] = cand_k
     # Group exposure, decomposition shares and user groups: skewbench.explain.
     from skewbench.explain.facts import search_facts
 

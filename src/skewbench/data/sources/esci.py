@@ -18,10 +18,27 @@ chosen mapping and is what NDCG uses (linear gain in the metrics engine).
 Catalog: item_id = product_id, ``text`` = title, brand, colour and the first 300 characters of
 the bullet points (description left out: long, often HTML, and slow to encode), ``brand`` =
 product_brand, ``manufacturer`` = product_brand (ESCI has no manufacturer), no category. Only
-products appearing in the selected examples are kept (ESCI judges products per query; the
-pool of judged products is the search space, as in the task-1 re-ranking setting).
+products appearing in the selected examples (test, training and validation queries) are kept.
 Products keep their locale: product ids repeat across locales, so rows are filtered to one
 ``locale`` (us/es/jp) first.
+
+Candidates (``retrieval``):
+- ``"judged"`` (default; the ESCI task-1 protocol, "query-product ranking"): each query ranks
+  only its own judged products (every grade, Irrelevant included); other catalog items are not
+  candidates (``SearchData.judged_only``).
+- ``"catalogue"``: each query retrieves from the whole catalog above (every product judged for
+  any selected query) — a harder, retrieval-style setting that is not the ESCI protocol.
+
+Queries judged only Irrelevant (every label I) stay test units: they have no relevant product,
+and the search task scores them as the metrics engine's trec_eval convention does (0), not
+dropped; ``info["n_queries_no_relevant"]`` counts them.
+
+Held out: ESCI's own ``split`` column is by query. Test queries are the ``split`` rows; the
+``train`` rows are the training queries, minus any whose text (:func:`query_key`: case-folded,
+whitespace collapsed) equals a test query's, so no test text is ever trained on. A validation
+set is carved from the training queries by text: ``validation_share`` of the distinct training
+texts (shuffled with the data-side ``split`` stream), which fitting for tuning never sees;
+``SearchData.validation`` ranks them with the remaining training texts as its training queries.
 """
 
 from __future__ import annotations
@@ -31,7 +48,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from skewbench.data.queries import SearchData
+from skewbench.data.queries import SearchData, query_key
 from skewbench.data.schema import (
     check_path,
     require_columns,
@@ -70,6 +87,7 @@ GAINS: dict[str, dict[str, float]] = {
     "paper": {"E": 1.0, "S": 0.1, "C": 0.01, "I": 0.0},
 }
 BULLET_CHARS = 300
+RETRIEVAL = ("judged", "catalogue")
 
 
 def gain_mapping(gains: str | dict[str, float]) -> dict[str, float]:
@@ -127,12 +145,17 @@ def load_esci(
     locale: str = "us",
     gains: str | dict[str, float] = "kddcup",
     max_queries: int | None = None,
+    retrieval: str = "judged",
+    query_split: str = "unseen",
+    validation_share: float = 0.15,
     rng: np.random.Generator | None = None,
 ) -> SearchData:
     """Test queries of ``split`` (and the ``train`` split as training queries) as SearchData.
 
     ``version``: "small" (task 1, the usual one) or "large" keeps rows whose ``<version>_version``
-    flag is 1; ``max_queries`` samples that many test queries (needs ``rng``).
+    flag is 1; ``max_queries`` samples that many test queries (needs ``rng``); ``retrieval`` and
+    the training / validation queries are described in the module docstring. ``rng`` (the
+    data-side split stream) is required when ``split="test"`` (it carves validation).
     """
     folder = Path(path).expanduser()
     if not folder.is_dir():
@@ -141,6 +164,17 @@ def load_esci(
         raise ConfigError(f"dataset.params.version must be 'small' or 'large', got {version!r}")
     if split not in ("train", "test"):
         raise ConfigError(f"dataset.params.split must be 'train' or 'test', got {split!r}")
+    if retrieval not in RETRIEVAL:
+        raise ConfigError(f"dataset.params.retrieval must be one of {RETRIEVAL}, got {retrieval!r}")
+    if query_split != "unseen":
+        raise ConfigError(
+            "dataset.params.query_split: esci supports only 'unseen' (its test queries are not "
+            f"in its training split), got {query_split!r}"
+        )
+    if not isinstance(validation_share, int | float) or not 0.0 < validation_share < 1.0:
+        raise ConfigError(
+            f"dataset.params.validation_share must be in (0, 1), got {validation_share!r}"
+        )
     mapping = gain_mapping(gains)
     ex_path = check_path(Path(folder) / EXAMPLES_FILE, "esci")
     pr_path = check_path(Path(folder) / PRODUCTS_FILE, "esci")
@@ -161,10 +195,25 @@ def load_esci(
     pr = pr[pr["product_locale"] == locale].drop_duplicates("product_id")
     for c in ("query_id", "product_id"):
         ex = ex.assign(**{c: ex[c].astype(str)})
+    ex = ex.assign(key=[query_key(t) for t in ex["query"]])
     pr = pr.assign(product_id=pr["product_id"].astype(str))
     test_ex = ex[ex["split"] == split]
     train_ex = ex[ex["split"] == "train"] if split == "test" else ex.iloc[0:0]
     require_nonempty(test_ex, f"{ex_path} (locale={locale}, {version}_version=1, split={split})")
+    if len(train_ex) and rng is None:
+        raise ConfigError("load_esci needs an rng (the data-side split stream) to carve validation")
+    n_train_dropped = 0
+    if len(train_ex):  # training texts that are test texts are not trained on
+        clash = train_ex["key"].isin(set(test_ex["key"]))
+        n_train_dropped = int(train_ex.loc[clash, "query_id"].nunique())
+        train_ex = train_ex[~clash]
+    val_ex = train_ex.iloc[0:0]
+    if len(train_ex):
+        keys = np.array(sorted(train_ex["key"].unique()))
+        n_val = int(round(validation_share * len(keys)))
+        val_keys = set(keys[rng.permutation(len(keys))[:n_val]])  # type: ignore[union-attr]
+        is_val = train_ex["key"].isin(val_keys)
+        val_ex, train_ex = train_ex[is_val], train_ex[~is_val]
     if max_queries is not None:
         ids = np.array(sorted(test_ex["query_id"].unique()))
         if len(ids) > max_queries:
@@ -172,7 +221,7 @@ def load_esci(
                 raise ConfigError("max_queries needs an rng to sample queries reproducibly")
             keep = set(ids[np.sort(rng.choice(len(ids), max_queries, replace=False))])
             test_ex = test_ex[test_ex["query_id"].isin(keep)]
-    used = set(test_ex["product_id"]) | set(train_ex["product_id"])
+    used = set(test_ex["product_id"]) | set(train_ex["product_id"]) | set(val_ex["product_id"])
     pr = pr[pr["product_id"].isin(used)].sort_values("product_id", kind="stable")
     missing = sorted(set(test_ex["product_id"]) - set(pr["product_id"]))
     if missing:
@@ -193,13 +242,30 @@ def load_esci(
             }
         ),
         str(pr_path),
-    )
+    ).reset_index(drop=True)
+    judged_only = retrieval == "judged"
     q, r = _queries_qrels(test_ex, mapping, f"{ex_path} split={split}")
-    tq, tr = (None, None)
+    tq, tr, validation = None, None, None
     if len(train_ex):
         tq, tr = _queries_qrels(train_ex, mapping, f"{ex_path} split=train")
+        tq["fold"] = "train"
+        if len(val_ex):
+            vq, vr = _queries_qrels(val_ex, mapping, f"{ex_path} split=train (validation)")
+            validation = SearchData(
+                catalog=catalog,
+                queries=vq,
+                qrels=vr,
+                train_queries=tq,
+                train_qrels=tr,
+                item_popularity=np.zeros(len(catalog)),
+                info={"n_validation_queries": len(vq), "n_train_queries": len(tq)},
+                judged_only=judged_only,
+            )
+            vq = vq.assign(fold="validation")
+            tq, tr = pd.concat([tq, vq], ignore_index=True), pd.concat([tr, vr], ignore_index=True)
+    n_no_rel = int(len(q) - r.loc[r["gain"] > 0, "query_id"].nunique())
     return SearchData(
-        catalog=catalog.reset_index(drop=True),
+        catalog=catalog,
         queries=q,
         qrels=r,
         train_queries=tq,
@@ -208,11 +274,19 @@ def load_esci(
         info={
             "n_items": len(catalog),
             "n_test_queries": len(q),
-            "n_train_queries": 0 if tq is None else len(tq),
+            "n_train_queries": 0 if tq is None else int((tq["fold"] == "train").sum()),
+            "n_validation_queries": 0 if validation is None else len(validation.queries),
+            "n_train_queries_dropped_as_test_text": n_train_dropped,
+            "n_queries_no_relevant": n_no_rel,
             "gains": mapping,
             "version": version,
             "locale": locale,
+            "retrieval": retrieval,
+            "query_split": query_split,
+            "validation_share": validation_share,
         },
+        validation=validation,
+        judged_only=judged_only,
     )
 
 

@@ -10,6 +10,7 @@ reproducible.
 from __future__ import annotations
 
 import time
+from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -18,6 +19,13 @@ from skewbench.models.recommend.base import Recommender, check_positive
 
 
 class ALS(Recommender):
+    tune_space: ClassVar[dict[str, list[Any]]] = {
+        "factors": [32, 64, 128],
+        "reg": [0.001, 0.01, 0.1, 1.0],
+        "alpha": [1.0, 5.0, 10.0, 20.0, 40.0],
+        "iterations": [10, 15, 30],
+    }
+
     def __init__(
         self,
         factors: int = 64,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from typing import Self
+from typing import Any, ClassVar, Self
 
 import numpy as np
 import scipy.sparse as sp
@@ -79,6 +79,9 @@ class Recommender:
     #: True when the scores do not depend on the user (popularity): ``score`` then returns one
     #: row broadcast to every user (a read-only view), which ``topk`` ranks once for all.
     user_independent: bool = False
+    #: Searchable hyper-parameters for ``tune: true`` (param → candidate values); see
+    #: ``skewbench.tuning``. Empty = not tunable.
+    tune_space: ClassVar[dict[str, list[Any]]] = {}
 
     def fit(self, X: sp.spmatrix, seed: int | None = None) -> Self:
         X = as_interactions(X)

@@ -23,17 +23,15 @@ from __future__ import annotations
 
 import functools
 import time
+from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
 
 from skewbench.data.groups import item_popularity_matrix
 from skewbench.errors import ConfigError
-from skewbench.lazy import lazy_module
 from skewbench.models.recommend.base import Recommender, check_positive
 from skewbench.treatments.propensity import ips_weights, negative_sampling_probs
-
-torch = lazy_module("torch")  # imported when a BPR model fits, not when a config is checked
 
 
 def sample_negatives(
@@ -73,6 +71,14 @@ class BPR(Recommender):
     w_i = min(1/p_i, ips_clip) with p_i ∝ popularity^η (``ips_self_normalised`` for SNIPS).
     ``neg_beta``: negatives ∝ popularity^β (0 = uniform). Defaults lr = 0.01 and reg = 0.01
     are implicit's BPR defaults (plain SGD needs a larger step than the former Adam solver)."""
+
+    # Plain SGD (not Adam): steps around implicit's 0.01, L2 around its 0.01.
+    tune_space: ClassVar[dict[str, list[Any]]] = {
+        "factors": [32, 64, 128],
+        "epochs": [10, 20, 40, 80],
+        "lr": [0.005, 0.01, 0.05, 0.1],
+        "reg": [0.001, 0.01, 0.1],
+    }
 
     def __init__(
         self,

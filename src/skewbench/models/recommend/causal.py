@@ -50,7 +50,7 @@ def elu_prime(x: torch.Tensor) -> torch.Tensor:
 class CausalMF(Recommender):
     """Matrix factorisation trained with the PDA or MACR objective (module docstring)."""
 
-    TUNE_SPACE: ClassVar[dict[str, list[float]]] = {
+    tune_space: ClassVar[dict[str, list[float]]] = {
         "epochs": [10, 30],
         "lr": [0.005, 0.02],
         "reg": [1e-5, 1e-4],

@@ -15,6 +15,8 @@ RAM) is refused before any work, naming the budget and the alternatives.
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
@@ -25,6 +27,10 @@ from skewbench.models.recommend.base import Recommender, check_positive
 
 
 class EASE(Recommender):
+    # λ around a few hundred suits MovieLens/Complete Journey-sized data (Steck 2019); the grid
+    # spans two orders of magnitude around it.
+    tune_space: ClassVar[dict[str, list[Any]]] = {"l2": [50.0, 100.0, 200.0, 500.0, 1000.0, 2000.0]}
+
     def __init__(
         self, l2: float = 500.0, dtype: str = "float64", memory_budget_gb: float | None = None
     ):

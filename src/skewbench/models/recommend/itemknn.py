@@ -9,6 +9,8 @@ items × items matrix S with S[j, i] = sim(j, i); score(u, i) = Σ_j x_uj S[j, i
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -17,6 +19,11 @@ from skewbench.models.recommend.base import Recommender, check_positive, chunks
 
 
 class ItemKNN(Recommender):
+    tune_space: ClassVar[dict[str, list[Any]]] = {
+        "neighbours": [20, 50, 100, 200, 400],
+        "shrink": [0.0, 10.0, 50.0, 100.0],
+    }
+
     def __init__(self, neighbours: int = 100, shrink: float = 10.0, block_size: int = 1024):
         check_positive("neighbours", neighbours)
         check_positive("shrink", shrink, allow_zero=True)

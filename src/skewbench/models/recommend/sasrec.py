@@ -106,8 +106,9 @@ def _left_pad(seqs: Sequence[np.ndarray], length: int) -> np.ndarray:
 class SASRec(Recommender):
     """Causal transformer over the user's item sequence, full-softmax CE (module docstring)."""
 
+    uses_sequences = True  # fit takes the users' time-ordered training items
     #: searchable ranges for validation tuning (grid values)
-    TUNE_SPACE: ClassVar[dict[str, list[Any]]] = {
+    tune_space: ClassVar[dict[str, list[Any]]] = {
         "dim": [32, 64],
         "epochs": [10, 20, 40],
         "lr": [1e-3, 3e-3],

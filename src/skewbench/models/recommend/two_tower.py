@@ -56,7 +56,8 @@ def next_item_pairs(
 class TwoTowerText(Recommender):
     """History-text → item-text bi-encoder, optionally fine-tuned (module docstring)."""
 
-    TUNE_SPACE: ClassVar[dict[str, list[float]]] = {"lr": [2e-5, 5e-5], "history_items": [3, 5]}
+    tune_space: ClassVar[dict[str, list[float]]] = {"lr": [2e-5, 5e-5], "history_items": [3, 5]}
+    uses_sequences = True  # fit takes the users' time-ordered training items
     chunk_size = 256
 
     def __init__(

@@ -5,6 +5,12 @@ batches against every item: ``score(queries) -> (units × items)`` float array, 
 marks an item that is not a candidate (e.g. outside a re-ranker's first-stage list). Models whose
 index cannot score every item (HNSW) also define ``native_search(queries, k)``.
 
+A query batch may restrict each query to its own candidate set (``QueryBatch.allowed``, e.g. the
+ESCI task-1 protocol: a query ranks only its judged products): :func:`restrict` sets every other
+item to ``-inf``; :func:`search` applies it to every score block (and then never uses a native
+ANN search, which cannot honour it), and models that cut intermediate top lists (RRF, the
+cross-encoder's first stage) apply it before cutting.
+
 Ranking follows the metrics engine (:func:`skewbench.metrics.topk.topk`): score descending, then
 item index ascending. Text-only models give many products identical scores (Complete Journey
 products that share category, brand, manufacturer and size have the same text), so the order of
@@ -18,6 +24,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from skewbench.metrics.topk import topk
 
@@ -29,13 +36,22 @@ class QueryBatch:
 
     texts: list[str]
     users: np.ndarray | None = None
+    allowed: sp.csr_matrix | None = None  # (queries × items): nonzero = a candidate; None = all
 
     def __len__(self) -> int:
         return len(self.texts)
 
     def slice(self, start: int, stop: int) -> QueryBatch:
         users = None if self.users is None else self.users[start:stop]
-        return QueryBatch(self.texts[start:stop], users)
+        allowed = None if self.allowed is None else self.allowed[start:stop]
+        return QueryBatch(self.texts[start:stop], users, allowed)
+
+    def take(self, rows: np.ndarray) -> QueryBatch:
+        """The queries at positions ``rows`` (in that order)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        users = None if self.users is None else self.users[rows]
+        allowed = None if self.allowed is None else sp.csr_matrix(self.allowed)[rows]
+        return QueryBatch([self.texts[i] for i in rows], users, allowed)
 
     @classmethod
     def from_frame(cls, queries: pd.DataFrame, user_index: dict[str, int] | None) -> QueryBatch:
@@ -128,19 +144,44 @@ def concat(parts: list[Candidates]) -> Candidates:
     )
 
 
+def restrict(scores: np.ndarray, queries: QueryBatch) -> np.ndarray:
+    """``scores`` with every item outside ``queries.allowed`` set to ``-inf`` (a new array;
+    ``scores`` itself when there is no restriction).
+
+    Every allowed item stays a candidate: one the model gave ``-inf`` (no BM25 term match,
+    outside a first stage's list) gets its row's lowest finite score minus 1 (−1 if none), so
+    it is ranked after every scored candidate, tied with the other unscored ones (the task-1
+    protocol ranks all of a query's judged products)."""
+    if queries.allowed is None:
+        return scores
+    allowed = sp.csr_matrix(queries.allowed)
+    if allowed.shape != scores.shape:
+        raise ValueError(f"allowed {allowed.shape} does not match scores {scores.shape}")
+    out = np.full(scores.shape, -np.inf, dtype=np.float64)
+    rows, cols = allowed.nonzero()
+    vals = scores[rows, cols].astype(np.float64)
+    finite = np.isfinite(vals)
+    low = np.full(scores.shape[0], np.inf)
+    np.minimum.at(low, rows[finite], vals[finite])
+    floor = np.where(np.isfinite(low), low, 0.0) - 1.0
+    out[rows, cols] = np.where(finite, vals, floor[rows])
+    return out
+
+
 def search(model: Retriever, queries: QueryBatch, k: int, batch_size: int = 256) -> Candidates:
     """Top-k candidates of every query: the model's own ``native_search(queries, k)`` when it
-    has one and it does not return None (an ANN index), else ``score`` in batches of
-    ``batch_size`` queries (memory O(batch × items)) and top-k."""
+    has one, it does not return None (an ANN index) and the queries are unrestricted; else
+    ``score`` in batches of ``batch_size`` queries (memory O(batch × items)), :func:`restrict`
+    and top-k."""
     own = getattr(model, "native_search", None)
-    if callable(own):
+    if callable(own) and queries.allowed is None:
         found = own(queries, k)
         if found is not None:
             return found
-    parts = [
-        candidates_from_scores(model.score(queries.slice(s, s + batch_size)), k)
-        for s in range(0, len(queries), batch_size)
-    ]
+    parts = []
+    for s in range(0, len(queries), batch_size):
+        batch = queries.slice(s, s + batch_size)
+        parts.append(candidates_from_scores(restrict(model.score(batch), batch), k))
     if not parts:
         return Candidates(np.empty((0, k), np.int64), np.empty((0, k)))
     return concat(parts)

@@ -13,6 +13,8 @@ score is ``-inf`` (a BM25 score of 0 carries no evidence, and counting the thous
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import bm25s
 import numpy as np
 
@@ -20,7 +22,15 @@ from skewbench.models.search.base import QueryBatch
 
 
 class BM25Retriever:
-    """Lexical retrieval; ``score`` gives every item's BM25 score (-inf where no term matches)."""
+    """Lexical retrieval; ``score`` gives every item's BM25 score (-inf where no term matches).
+
+    ``tune_space``: the grid searched by ``tune: true`` (around the Lucene/Robertson defaults;
+    b = 1 is full length normalisation)."""
+
+    tune_space: ClassVar[dict[str, list[float]]] = {
+        "k1": [0.9, 1.2, 1.5, 2.0],
+        "b": [0.4, 0.75, 1.0],
+    }
 
     def __init__(self, k1: float = 1.5, b: float = 0.75, method: str = "lucene") -> None:
         self.k1, self.b, self.method = float(k1), float(b), method

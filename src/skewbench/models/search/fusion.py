@@ -12,10 +12,12 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 
 from skewbench.metrics.topk import topk
-from skewbench.models.search.base import QueryBatch, Retriever
+from skewbench.models.search.base import QueryBatch, Retriever, restrict
 
 RRF_K = 60
 
@@ -35,7 +37,11 @@ def rrf_scores(score_blocks: list[np.ndarray], depth: int, k_rrf: int = RRF_K) -
 
 
 class RRFHybrid:
-    """Reciprocal-rank fusion of several retrievers (default BM25 + dense)."""
+    """Reciprocal-rank fusion of several retrievers (default BM25 + dense).
+
+    ``tune_space``: k_rrf values searched by ``tune: true`` (small k trusts the top ranks more)."""
+
+    tune_space: ClassVar[dict[str, list[int]]] = {"k_rrf": [10, 30, 60, 100, 200]}
 
     def __init__(self, models: list[Retriever], depth: int = 100, k_rrf: int = RRF_K) -> None:
         self.models, self.depth, self.k_rrf = models, int(depth), int(k_rrf)
@@ -46,11 +52,19 @@ class RRFHybrid:
         return self
 
     def score(self, queries: QueryBatch) -> np.ndarray:
-        return rrf_scores([m.score(queries) for m in self.models], self.depth, self.k_rrf)
+        blocks = [restrict(m.score(queries), queries) for m in self.models]
+        return rrf_scores(blocks, self.depth, self.k_rrf)
 
 
 class PopularityPrior:
-    """``base score + w · ln(1 + popularity)``; ``fit`` needs ``popularity=`` (items,)."""
+    """``base score + w · ln(1 + popularity)``; ``fit`` needs ``popularity=`` (items,).
+
+    w's scale follows the base score's, so two spaces are declared for ``tune: true``:
+    ``tune_space_bm25`` (BM25 scores ~1–20) and ``tune_space_cosine`` (cosine in [−1, 1]);
+    both include w = 0 (the base model alone)."""
+
+    tune_space_bm25: ClassVar[dict[str, list[float]]] = {"w": [0.0, 0.03, 0.1, 0.3, 1.0]}
+    tune_space_cosine: ClassVar[dict[str, list[float]]] = {"w": [0.0, 0.003, 0.01, 0.03, 0.1]}
 
     def __init__(self, base: Retriever, w: float) -> None:
         self.base, self.w = base, float(w)

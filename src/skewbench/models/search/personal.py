@@ -13,6 +13,8 @@ frozen encoder instead of learned embeddings:
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -23,7 +25,14 @@ from skewbench.vectors import unit_rows
 
 class PersonalisedDense:
     """Dense retrieval personalised by household history; ``fit`` needs ``history=`` (users ×
-    items CSR of training purchase counts); queries need ``users`` (history rows, −1 = none)."""
+    items CSR of training purchase counts); queries need ``users`` (history rows, −1 = none).
+
+    ``tune_space``: the query/history mix α and the repeat-purchase weight β for ``tune: true``."""
+
+    tune_space: ClassVar[dict[str, list[float]]] = {
+        "alpha": [0.5, 0.7, 0.9],
+        "beta": [0.0, 0.05, 0.2],
+    }
 
     def __init__(self, dense: DenseRetriever, alpha: float = 0.7, beta: float = 0.05) -> None:
         if not 0.0 <= alpha <= 1.0:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Iterator
+from typing import ClassVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -103,7 +104,11 @@ class FineTunedBiEncoder:
 
     ``fit`` needs ``train_queries`` (QueryBatch), ``train_truth`` (CSR train queries × items)
     and ``seed`` (int). ``train_info_`` holds pairs, steps, seconds and pairs/s.
+    ``tune_space``: epochs and learning rates searched by ``tune: true`` (each trial trains a
+    model and re-encodes the catalog, so the grid is kept small).
     """
+
+    tune_space: ClassVar[dict[str, list[float]]] = {"epochs": [1, 2], "lr": [1e-5, 2e-5, 5e-5]}
 
     def __init__(
         self,
@@ -153,6 +158,7 @@ class FineTunedBiEncoder:
         dt = time.perf_counter() - t0
         self.train_info_ = {
             "train_pairs": len(pairs),
+            "train_queries": len({q for q, _ in pairs}),  # distinct query texts fitted
             "train_steps": steps,
             "train_s": dt,
             "train_pairs_per_s": self.epochs * len(pairs) / dt if dt > 0 else float("nan"),
@@ -223,7 +229,7 @@ class CrossEncoderReranker:
         rows = np.nonzero(np.diff(truth.indptr) > 0)[0]
         if len(rows) > self.max_queries:
             rows = np.sort(rng.choice(rows, size=self.max_queries, replace=False))
-        sub = QueryBatch([tq.texts[i] for i in rows], None if tq.users is None else tq.users[rows])
+        sub = tq.take(rows)
         pairs = self._pairs(sub, truth[rows], self.texts_, rng)
         if len(pairs) > self.max_pairs:  # type queries have many positives: cap the work
             pairs = [
@@ -249,6 +255,7 @@ class CrossEncoderReranker:
         dt = time.perf_counter() - t0
         self.train_info_ = {
             "train_pairs": len(pairs),
+            "train_queries": len({q for q, _, _ in pairs}),  # distinct query texts fitted
             "train_s": dt,
             "train_pairs_per_s": self.epochs * len(pairs) / dt if dt > 0 else float("nan"),
         }
