@@ -10,7 +10,7 @@ import scipy.sparse as sp
 
 from skewbench.errors import ConfigError, SchemaError
 from skewbench.metrics.diversity import diversity_metrics
-from skewbench.metrics.exposure import exposure_metrics, gini, position_weights
+from skewbench.metrics.exposure import exposure_metrics, gini, list_item_stats, position_weights
 
 # Three lists over a 5-item catalogue (rank 1 first, -1 = padding).
 RANKED = np.array([[0, 1, 2], [0, 3, -1], [1, 0, 4]])
@@ -201,3 +201,42 @@ def test_list_item_stats_match_naive_loop(pad):
     assert (m["arp"], m["aplt"], m["aclt"]) == pytest.approx(
         (np.mean(arp), np.mean(aplt), np.mean(aclt)), abs=1e-12
     )
+
+
+def test_shared_stats_and_repeats():
+    """One list_item_stats pass feeds both metric sets with identical results; its hit counts
+    match a loop; a list repeating an item is refused by every entry point, naming the row."""
+    rng = np.random.default_rng(7)
+    n_items, k = 50, 8
+    ranked = np.stack([rng.permutation(n_items)[:k] for _ in range(200)])
+    ranked[rng.random(200) < 0.2, 5:] = -1
+    truth = sp.csr_matrix((rng.random((200, n_items)) < 0.1) * rng.integers(0, 3, (200, n_items)))
+    pop = rng.integers(0, 30, n_items).astype(float)
+    tail, cats, emb = pop < 10, rng.integers(0, 5, n_items), rng.normal(size=(n_items, 4))
+    groups = {"g": rng.integers(0, 3, n_items)}
+    stats = list_item_stats(ranked, n_items, position_weights(k, "log"), truth)
+    hits = np.zeros(n_items)
+    dense = truth.toarray()
+    for u, row in enumerate(ranked):
+        for i in row[row >= 0]:
+            hits[i] += dense[u, i] > 0
+    np.testing.assert_array_equal(stats.hits, hits)
+    kw = dict(groups=groups, truth=truth, tail=tail)
+    assert exposure_metrics(ranked, n_items, pop, **kw, stats=stats) == exposure_metrics(
+        ranked, n_items, pop, **kw
+    )
+    dkw = dict(item_category=cats, item_embeddings=emb, groups=groups)
+    assert diversity_metrics(ranked, n_items, pop, **dkw, stats=stats) == diversity_metrics(
+        ranked, n_items, pop, **dkw
+    )
+    with pytest.raises(SchemaError, match="without truth"):
+        exposure_metrics(ranked, n_items, truth=truth, stats=list_item_stats(ranked, n_items))
+    bad = ranked.copy()
+    bad[3, 1] = bad[3, 0]
+    for call in (
+        lambda: exposure_metrics(bad, n_items),
+        lambda: diversity_metrics(bad, n_items),
+        lambda: list_item_stats(bad, n_items),
+    ):
+        with pytest.raises(SchemaError, match=r"row 3: item \d+ appears more than once"):
+            call()

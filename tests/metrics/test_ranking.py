@@ -104,9 +104,9 @@ def test_matches_pytrec_eval(ours, trec):
             ("ndcg", f"ndcg_cut_{k}"),
             ("ndcg_binary", f"bin_ndcg_cut_{k}"),
         ]:
-            _close(ours[f"{name}@{k}"][has], table[peer][has])
-            # Empty truth: NaN by default; trec_eval reports 0 (our empty="zero").
-            assert np.isnan(ours[f"{name}@{k}"][~has]).all()
+            # Every unit, judged units without a relevant item included: trec_eval scores
+            # them 0 and so does our default (empty="zero").
+            _close(ours[f"{name}@{k}"], table[peer])
             assert (table[peer][~has] == 0).all()
         # Deliberate conventions, as exact mappings of trec_eval's numbers:
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -114,8 +114,26 @@ def test_matches_pytrec_eval(ours, trec):
             _close(ours[f"map_capped@{k}"][has], (table[f"map_cut_{k}"] * nrel / capped[k])[has])
     # The list is all trec_eval sees, so its uncut measures equal ours at the largest cutoff.
     kmax = max(CUTOFFS)
-    _close(ours[f"mrr@{kmax}"][has], table["recip_rank"][has])
-    _close(ours[f"map@{kmax}"][has], table["map"][has])
+    _close(ours[f"mrr@{kmax}"], table["recip_rank"])
+    _close(ours[f"map@{kmax}"], table["map"])
+    # trec_eval's mean over all judged queries is our aggregate of the default per-unit values.
+    for k in CUTOFFS:
+        assert aggregate(ours)[f"ndcg@{k}"] == pytest.approx(
+            table[f"ndcg_cut_{k}"].mean(), abs=1e-12
+        )
+
+
+def test_empty_nan_option(cases, ours, trec):
+    """empty="nan": the previous behaviour (units without a relevant item are NaN, dropped by
+    aggregate); every other unit is unchanged."""
+    _, nrel = trec
+    has = nrel > 0
+    per = [ranking_metrics(r, t, METRICS, CUTOFFS, empty="nan") for r, t, _ in cases]
+    nan = {name: np.concatenate([p[name] for p in per]) for name in per[0]}
+    for name, values in nan.items():
+        assert np.isnan(values[~has]).all()
+        np.testing.assert_array_equal(values[has], ours[name][has])
+        assert (ours[name][~has] == 0).all()
 
 
 def test_matches_ranx(cases, ours, trec):
@@ -159,7 +177,10 @@ def test_auc_matches_sklearn(cases):
         auc = ranking_metrics(ranked, truth, ["auc"], [])["auc"]
         dense = truth.toarray() > 0
         for u in range(ranked.shape[0]):
-            if not (0 < dense[u].sum() < n_items):
+            if dense[u].sum() == 0:  # no relevant item: 0 by default (empty="zero")
+                assert auc[u] == 0.0
+                continue
+            if dense[u].sum() == n_items:  # no non-relevant item: AUC undefined
                 assert np.isnan(auc[u])
                 continue
             # Listed items score by rank; unlisted items all tie below the list.
@@ -194,10 +215,10 @@ def test_hand_fixture():
 def test_empty_truth_and_aggregate():
     truth = sp.csr_matrix(np.array([[1.0, 0, 0], [0, 0, 0]]))
     ranked = np.array([[0, 1], [1, 2]])
-    r = ranking_metrics(ranked, truth, ["ndcg", "recall"], [2])
+    r = ranking_metrics(ranked, truth, ["ndcg", "recall"], [2], empty="nan")
     assert r["ndcg@2"][0] == 1.0 and np.isnan(r["ndcg@2"][1])
-    z = ranking_metrics(ranked, truth, ["ndcg"], [2], empty="zero")
-    assert z["ndcg@2"][1] == 0.0
+    z = ranking_metrics(ranked, truth, ["ndcg"], [2])
+    assert z["ndcg@2"][1] == 0.0 and aggregate(z)["ndcg@2"] == 0.5
     assert aggregate(r)["ndcg@2"] == 1.0
     assert aggregate(r, empty="zero")["ndcg@2"] == 0.5
     assert metric_names(["ndcg", "auc"], [10, 5]) == ["ndcg@5", "ndcg@10", "auc"]
@@ -218,6 +239,23 @@ def test_large_catalogue_lookup_path():
     dense_rows = [dict(zip(truth[u].indices, truth[u].data, strict=True)) for u in range(n_units)]
     expect = [sum(i in dense_rows[u] for i in ranked[u]) / 8 for u in range(n_units)]
     _close(r["precision@8"], np.array(expect))
+
+
+def test_repeated_item_refused():
+    truth = sp.csr_matrix(np.eye(4))
+    ok = np.array([[0, 1, -1, -1], [1, -1, 3, -1], [3, 2, 1, 0], [-1, -1, -1, -1]])
+    assert ranking_metrics(ok, truth, ["recall"], [4])["recall@4"].tolist() == [1, 1, 1, 0]
+    bad = ok.copy()
+    bad[2] = [3, 2, 3, 0]  # recall@3 would read 2.0 for a single relevant item
+    with pytest.raises(SchemaError, match=r"row 2: item 3 appears more than once"):
+        ranking_metrics(bad, truth, ["recall"], [4])
+    # The repeat is found beyond the largest cutoff too, and by AUC-only calls.
+    bad = ok.copy()
+    bad[1] = [1, -1, 3, 1]
+    with pytest.raises(SchemaError, match=r"row 1: item 1 appears"):
+        ranking_metrics(bad, truth, ["ndcg"], [1])
+    with pytest.raises(SchemaError, match=r"row 1"):
+        ranking_metrics(bad, truth, ["auc"], [])
 
 
 def test_bad_input():

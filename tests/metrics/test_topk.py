@@ -55,3 +55,45 @@ def test_float32_input_and_bad_input():
         topk(scores, 0)
     with pytest.raises(SchemaError, match="exclude"):
         topk(scores, 1, sp.csr_matrix((2, 3)))
+
+
+@pytest.mark.parametrize("with_exclude", [False, True])
+def test_shared_row_path_equals_general_path(with_exclude):
+    """A broadcast (user-independent) score row takes the shared path: same lists as the general
+    path on a dense copy, with heavy ties, -inf/NaN non-candidates, exclusions and padding."""
+    rng = np.random.default_rng(11)
+    n_users, n_items = 300, 60
+    row = rng.integers(0, 6, n_items).astype(np.float32)  # many ties
+    row[[3, 17]] = -np.inf
+    row[29] = np.nan
+    shared = np.broadcast_to(row, (n_users, n_items))
+    assert shared.strides[0] == 0
+    exclude = None
+    if with_exclude:
+        dense = rng.random((n_users, n_items)) < rng.uniform(0, 0.9, (n_users, 1))
+        dense[0] = True  # a user with every item excluded: all padding
+        exclude = sp.csr_matrix(dense)
+    for k in (1, 7, 60, 80):
+        fast = topk(shared, k, exclude)
+        general = topk(np.ascontiguousarray(shared), k, exclude)
+        np.testing.assert_array_equal(fast, general)
+        ref = _reference(
+            np.ascontiguousarray(shared[:40]),
+            k,
+            None if exclude is None else exclude[:40].toarray(),
+        )
+        np.testing.assert_array_equal(fast[:40], ref)
+    if with_exclude:
+        assert (topk(shared, 5, exclude)[0] == -1).all()
+
+
+def test_popularity_scores_are_shared():
+    from skewbench.models.recommend import Popularity
+
+    rng = np.random.default_rng(2)
+    X = sp.csr_matrix((rng.random((50, 30)) < 0.2).astype(np.float32))
+    model = Popularity().fit(X)
+    S = model.score(np.arange(50))
+    assert S.shape == (50, 30) and S.strides[0] == 0 and not S.flags.writeable
+    np.testing.assert_array_equal(S[7], np.asarray((X > 0).sum(0)).ravel())
+    np.testing.assert_array_equal(topk(S, 10, X), topk(np.array(S), 10, X))

@@ -133,6 +133,65 @@ def test_bpr_treatments_run_and_are_deterministic(sn):
     a, b = BPR(**kw).fit(X, seed=0), BPR(**kw).fit(X, seed=0)
     np.testing.assert_array_equal(a.item_factors_, b.item_factors_)
     assert a.item_weights_.max() <= 5.0 and a.item_weights_.min() >= 1.0
+    # Each hook changes the fit (same seed, so only the treatment differs).
+    plain = BPR(factors=8, epochs=2, batch_size=64).fit(X, seed=0)
+    no_ips = BPR(**{**kw, "ips_eta": None}).fit(X, seed=0)
+    no_neg = BPR(**{**kw, "neg_beta": 0.0}).fit(X, seed=0)
+    for other in (plain, no_ips, no_neg):
+        assert not np.array_equal(a.item_factors_, other.item_factors_)
+    assert np.isfinite(a.item_factors_).all()
+
+
+def test_bpr_ips_weights_enter_the_loss():
+    """IPS: the epoch loss is Σ w_i ℓ / #pairs, so with η = 0 (all weights 1) it equals plain BPR
+    bit for bit, and SNIPS divides the weights by their mean over the training pairs."""
+    X = random_matrix(seed=4)
+    kw = dict(factors=8, epochs=2)
+    plain = BPR(**kw).fit(X, seed=3)
+    flat = BPR(**kw, ips_eta=0.0).fit(X, seed=3)
+    np.testing.assert_array_equal(plain.item_factors_, flat.item_factors_)
+    assert plain.losses_ == flat.losses_
+    sn = BPR(**kw, ips_eta=1.0, ips_clip=50.0, ips_self_normalised=True).fit(X, seed=3)
+    raw = BPR(**kw, ips_eta=1.0, ips_clip=50.0).fit(X, seed=3)
+    assert sn.item_weights_ is not None and sn.item_weights_.max() > 1.5
+    assert not np.array_equal(sn.item_factors_, raw.item_factors_)
+    # batch_size only splits the kernel calls: the fit does not depend on it.
+    other = BPR(**kw, batch_size=7).fit(X, seed=3)
+    np.testing.assert_array_equal(plain.item_factors_, other.item_factors_)
+
+
+def test_bpr_matches_a_python_reference_step():
+    """Two triples through the kernel equal the documented SGD update done by hand."""
+    from skewbench.models.recommend.bpr import _sgd_kernel
+
+    rng = np.random.default_rng(0)
+    P = rng.normal(size=(2, 3)).astype(np.float32)
+    Q = rng.normal(size=(4, 3)).astype(np.float32)
+    b = rng.normal(size=4).astype(np.float32)
+    # User 0 likes items 0..2, so its only possible negative is item 3; user 1 likes 0..2 too.
+    indptr, indices = np.array([0, 3, 6]), np.array([0, 1, 2, 0, 1, 2])
+    users, items = np.array([0, 1]), np.array([1, 2])
+    w = np.array([1.0, 2.0, 0.5, 1.0])
+    lr, reg = 0.1, 0.01
+    P2, Q2, b2 = P.astype(np.float64), Q.astype(np.float64), b.astype(np.float64)
+    expect_loss = 0.0
+    for u, i in zip(users, items, strict=True):
+        j = 3
+        z = b2[i] - b2[j] + P2[u] @ (Q2[i] - Q2[j])
+        expect_loss += w[i] * np.log1p(np.exp(-z))
+        g = w[i] / (1 + np.exp(z))
+        pu, qi, qj = P2[u].copy(), Q2[i].copy(), Q2[j].copy()
+        P2[u] += lr * (g * (qi - qj) - reg * pu)
+        Q2[i] += lr * (g * pu - reg * qi)
+        Q2[j] += lr * (-g * pu - reg * qj)
+        b2[i] += lr * (g - reg * b2[i])
+        b2[j] += lr * (-g - reg * b2[j])
+    state = np.array([12345], dtype=np.uint64)
+    loss = _sgd_kernel()(users, items, indptr, indices, P, Q, b, w, np.zeros(0), state, lr, reg)
+    assert loss == pytest.approx(expect_loss, rel=1e-5)
+    np.testing.assert_allclose(P, P2, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(Q, Q2, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(b, b2, rtol=1e-5, atol=1e-6)
 
 
 def test_als_fits_and_is_deterministic_with_one_thread():
@@ -183,3 +242,23 @@ def test_bad_input_and_config_raise():
         ItemKNN(neighbours=0)
     with pytest.raises(RuntimeError):
         Popularity().score(np.array([0]))
+
+
+def test_ease_refuses_over_budget_before_fitting(monkeypatch):
+    """A catalogue whose dense items × items solve exceeds the budget is refused before any
+    work, naming the need, the budget and the alternatives; float32 halves the need."""
+    X = random_matrix(seed=5)  # 40 items: float64 peak 24·40² = 38,400 bytes
+    model = EASE(memory_budget_gb=30e-6)
+    with pytest.raises(ConfigError, match=r"needs about 0\.0 GB, over the memory budget") as e:
+        model.fit(X)
+    msg = str(e.value)
+    assert "memory_budget_gb" in msg and "als, bpr, itemknn" in msg and "float32" in msg
+    assert not hasattr(model, "B_") and not hasattr(model, "n_items_")  # nothing was fitted
+    EASE(dtype="float32", memory_budget_gb=30e-6).fit(X)  # 12·40² = 19,200 bytes: fits
+    monkeypatch.setenv("SKEWBENCH_MEMORY_BUDGET_GB", "1e-6")
+    with pytest.raises(ConfigError, match="memory budget of 0.0 GB"):
+        EASE().fit(X)
+    monkeypatch.setenv("SKEWBENCH_MEMORY_BUDGET_GB", "lots")
+    with pytest.raises(ConfigError, match="not a number"):
+        EASE().fit(X)
+    assert EASE().fit_memory_bytes(100, 29_000) == 24 * 29_000**2

@@ -13,7 +13,7 @@ c_i = Σ_u 1[i ∈ L_u] the number of lists recommending item i. Keys (NaN where
 - ``ild_embedding`` = mean over lists with |L_u| >= 2 of the mean pairwise cosine distance
   1 − cos(e_i, e_j) of ``item_embeddings``; computed per list as
   1 − (‖Σ_i ê_i‖² − |L|) / (|L|(|L| − 1)) with ê the L2-normalised rows (a zero vector stays 0,
-  i.e. distance 1 to everything).
+  i.e. distance 1 to everything); float32 table, float64 sums.
 - ``novelty`` = mean_u (1/|L_u|) Σ_{i∈L_u} −log2 pop_i (Zhou et al. 2010), with pop_i =
   max(φ_i, 1) / Z, φ = ``item_popularity`` (counts); Z = ``n_users`` when given (popularity =
   share of users, φ = distinct users per item) else Z = Σ_j φ_j (share of interactions). The
@@ -26,16 +26,20 @@ Units with empty lists are left out of every per-list mean.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 
 import numpy as np
 
 from skewbench.errors import SchemaError
-from skewbench.metrics.exposure import check_ranked, group_codes, item_array, list_item_stats
+from skewbench.metrics.exposure import (
+    ListItemStats,
+    _check_stats,
+    group_codes,
+    item_array,
+    list_item_stats,
+)
 from skewbench.vectors import unit_rows
-
-_UNIT_CHUNK = 1 << 17
-_EMBED_ELEMENTS = 1 << 19  # (units × d) float32 accumulator elements per chunk: 2 MiB
 
 
 def diversity_metrics(
@@ -48,13 +52,23 @@ def diversity_metrics(
     universe: np.ndarray | None = None,
     groups: Mapping[str, np.ndarray] | None = None,
     n_users: int | None = None,
+    stats: ListItemStats | None = None,
 ) -> dict[str, float]:
-    """Coverage, entropy, intra-list diversity, novelty; definitions in the module docstring."""
-    ranked = check_ranked(ranked, n_items)
+    """Coverage, entropy, intra-list diversity, novelty; definitions in the module docstring.
+
+    ``stats``: :func:`~skewbench.metrics.exposure.list_item_stats` of these lists (any position
+    weights), e.g. the one already computed for ``exposure_metrics``; computed here if None."""
+    if stats is None:
+        stats = list_item_stats(ranked, n_items)  # validates the lists too
+    else:
+        _check_stats(stats, n_items, False)
+        ranked = np.asarray(ranked)
+        if ranked.ndim != 2 or ranked.size and (ranked.min() < -1 or ranked.max() >= n_items):
+            raise SchemaError("ranked", f"must be 2-D with item indices in [-1, {n_items})")
+    ranked = np.ascontiguousarray(ranked, dtype=np.int64)
     in_universe = _universe_mask(universe, n_items)
     nan = float("nan")
 
-    stats = list_item_stats(ranked, n_items)
     counts = stats.counts
     n_u = int(in_universe.sum())
     out: dict[str, float] = {
@@ -109,28 +123,8 @@ def _entropy_bits(counts: np.ndarray) -> float:
 
 
 def _ild_category(ranked: np.ndarray, codes: np.ndarray) -> float:
-    total, n = 0.0, 0
-    k = ranked.shape[1]
-    # Padding gets distinct negative codes so it never pairs with anything.
-    pad_codes = -1 - np.arange(k, dtype=np.int64)
-    for s in range(0, ranked.shape[0], _UNIT_CHUNK):
-        block = ranked[s : s + _UNIT_CHUNK]
-        valid = block >= 0
-        c = np.sort(np.where(valid, codes[np.where(valid, block, 0)], pad_codes), axis=1)
-        # In a sorted row, position j pairs with (j − start of its run) earlier equal codes.
-        pos = np.arange(k)
-        run_start = np.maximum.accumulate(
-            np.where(
-                np.concatenate([np.ones((c.shape[0], 1), bool), c[:, 1:] != c[:, :-1]], 1), pos, 0
-            ),
-            axis=1,
-        )
-        same = (pos - run_start).sum(axis=1)
-        length = valid.sum(axis=1)
-        pairs = length * (length - 1) / 2
-        has = length >= 2
-        total += float((1.0 - same[has] / pairs[has]).sum())
-        n += int(has.sum())
+    codes = np.ascontiguousarray(codes, dtype=np.int64)
+    total, n = _ild_kernels()[0](ranked, codes, int(codes.max(initial=-1)) + 1)
     return total / n if n else float("nan")
 
 
@@ -141,28 +135,72 @@ def _ild_embedding(ranked: np.ndarray, embeddings: np.ndarray, n_items: int) -> 
     emb = emb.astype(np.float32)
     norms = np.linalg.norm(emb, axis=1, keepdims=True)
     unit = unit_rows(emb)
-    unit = np.vstack([unit, np.zeros((1, unit.shape[1]), np.float32)])  # row -1 → zero vector
-    n_zero = np.count_nonzero(norms[:, 0] == 0)
-    k = ranked.shape[1]
-    step = max(1, _EMBED_ELEMENTS // max(1, unit.shape[1]))
-    total, n = 0.0, 0
-    for s in range(0, ranked.shape[0], step):
-        block = np.where(ranked[s : s + step] >= 0, ranked[s : s + step], n_items)
-        valid = block < n_items
-        # Σ_j ê_{L(j)}, one rank at a time: k row gathers of a cache-sized block beat one
-        # (units × k × d) gather. float32 sums of ≤ k unit vectors: error ~1e-6.
-        summed = unit[block[:, 0]]
-        for j in range(1, k):
-            summed += unit[block[:, j]]
-        length = valid.sum(axis=1).astype(np.float64)
-        # Σ_{i≠j} cos = ‖Σ ê‖² − Σ‖ê‖²; ‖ê‖² is 1, or 0 for a zero embedding.
-        self_sq = (
-            length if n_zero == 0 else (valid & (norms[np.where(valid, block, 0), 0] > 0)).sum(1)
-        )
-        summed64 = summed.astype(np.float64)
-        cos_sum = np.einsum("ij,ij->i", summed64, summed64) - self_sq
-        has = length >= 2
-        mean_cos = cos_sum[has] / (length[has] * (length[has] - 1))
-        total += float((1.0 - mean_cos).sum())
-        n += int(has.sum())
+    total, n = _ild_kernels()[1](ranked, unit, norms[:, 0] > 0)
     return total / n if n else float("nan")
+
+
+@functools.cache
+def _ild_kernels():
+    import numba
+
+    jit = numba.njit(cache=True, nogil=True, boundscheck=False)
+
+    @jit
+    def ild_category(ranked, codes, n_codes):
+        """Σ over lists with ≥ 2 items of the share of item pairs with different codes, and
+        the number of such lists. Same-code pairs are counted with a per-code counter."""
+        count = np.zeros(max(n_codes, 1), dtype=np.int64)
+        total = 0.0
+        n = 0
+        n_units, k = ranked.shape
+        for u in range(n_units):
+            same = 0
+            length = 0
+            for r in range(k):
+                it = ranked[u, r]
+                if it >= 0:
+                    c = codes[it]
+                    same += count[c]
+                    count[c] += 1
+                    length += 1
+            for r in range(k):
+                it = ranked[u, r]
+                if it >= 0:
+                    count[codes[it]] = 0
+            if length >= 2:
+                total += 1.0 - same / (length * (length - 1) / 2.0)
+                n += 1
+        return total, n
+
+    @jit
+    def ild_embedding(ranked, unit, nonzero):
+        """Σ over lists with ≥ 2 items of 1 − mean pairwise cosine, via ‖Σ ê‖²: each listed
+        row of the normalised table is read once into a float64 accumulator (no gathered copy)."""
+        n_units, k = ranked.shape
+        d = unit.shape[1]
+        acc = np.zeros(d, dtype=np.float64)
+        total = 0.0
+        n = 0
+        for u in range(n_units):
+            acc[:] = 0.0
+            length = 0
+            self_sq = 0
+            for r in range(k):
+                it = ranked[u, r]
+                if it >= 0:
+                    length += 1
+                    if nonzero[it]:
+                        self_sq += 1
+                        row = unit[it]
+                        for j in range(d):
+                            acc[j] += row[j]
+            if length >= 2:
+                sq = 0.0
+                for j in range(d):
+                    sq += acc[j] * acc[j]
+                # Σ_{i≠j} cos = ‖Σ ê‖² − Σ‖ê‖²; ‖ê‖² is 1, or 0 for a zero embedding.
+                total += 1.0 - (sq - self_sq) / (length * (length - 1.0))
+                n += 1
+        return total, n
+
+    return ild_category, ild_embedding

@@ -30,12 +30,14 @@ Keys returned (all floats; NaN where undefined, e.g. no tail split given):
   ``exposure_vs_catalog[name]`` and ``exposure_vs_relevance[name]`` (total-variation distance
   between the group shares), ``rsp[name]`` and ``reo[name]`` (as above over its groups).
 
-Units with an empty list are not averaged in ``arp``/``aplt``/``aclt``. Counts ignore position
+Units with an empty list are not averaged in ``arp``/``aplt``/``aclt``. A list that repeats an
+item is refused (SchemaError naming the row), as in the accuracy metrics. Counts ignore position
 weights except E (and everything built from E).
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import NamedTuple
 
@@ -43,10 +45,10 @@ import numpy as np
 import scipy.sparse as sp
 
 from skewbench.errors import ConfigError, SchemaError
-from skewbench.metrics.ranking import lookup_grades
+from skewbench.metrics.ranking import _raise_bad_row
+from skewbench.metrics.ranking import check_ranked as check_ranked  # its former home
 
 POSITION_WEIGHTS = ("uniform", "log", "geometric")
-_UNIT_CHUNK = 1 << 18
 
 
 def position_weights(k: int, scheme: str = "log", geometric_p: float = 0.5) -> np.ndarray:
@@ -88,54 +90,108 @@ def gini(values: np.ndarray, normalizer: str = "n") -> float:
 
 class ListItemStats(NamedTuple):
     """Per-item sums over the lists: exposure E_i = Σ_u Σ_r w(r) 1[L_u(r) = i], counts
-    c_i = Σ_u 1[i ∈ L_u], share_i = Σ_u 1[i ∈ L_u] / |L_u|, and the number of non-empty lists."""
+    c_i = Σ_u 1[i ∈ L_u], share_i = Σ_u 1[i ∈ L_u] / |L_u|, the number of non-empty lists, and
+    (when computed with ``truth``) hits_i = #units for which i is listed and relevant."""
 
     exposure: np.ndarray
     counts: np.ndarray
     share: np.ndarray
     n_lists: int
+    hits: np.ndarray | None = None
 
 
-def list_item_stats(ranked: np.ndarray, n_items: int, w: np.ndarray | None = None) -> ListItemStats:
-    """One pass, one rank (column) at a time: k bincounts, no (units × k) temporaries.
+def list_item_stats(
+    ranked: np.ndarray,
+    n_items: int,
+    w: np.ndarray | None = None,
+    truth: sp.csr_matrix | sp.csr_array | None = None,
+) -> ListItemStats:
+    """Every per-item sum the exposure and diversity metrics need, in one pass over the lists
+    (a compiled kernel; no (units × k) temporaries), which also validates them: an index outside
+    [-1, n_items) or a repeated item raises SchemaError naming the row.
 
-    ``w`` are the position weights (default uniform)."""
-    n_units, k = ranked.shape
-    w = np.ones(k) if w is None else w
-    exposure, counts, share = np.zeros(n_items), np.zeros(n_items), np.zeros(n_items)
-    n_lists = 0
-    for s in range(0, n_units, _UNIT_CHUNK):
-        block = ranked[s : s + _UNIT_CHUNK]
-        length = (block >= 0).sum(axis=1)
-        n_lists += int((length > 0).sum())
-        full = bool((length == k).all())
-        inv_len = 1.0 / np.maximum(length, 1)
-        for j in range(k):
-            col = block[:, j]
-            if full:
-                c = np.bincount(col, minlength=n_items)
-                share += c / k
-            else:
-                ok = col >= 0
-                c = np.bincount(col[ok], minlength=n_items)
-                share += np.bincount(col[ok], weights=inv_len[ok], minlength=n_items)
-            counts += c
-            exposure += w[j] * c
-    return ListItemStats(exposure, counts, share, n_lists)
-
-
-def check_ranked(ranked: np.ndarray, n_items: int, source: str = "ranked") -> np.ndarray:
-    """Validate a (units × k) ranked array: integer, 2-D, entries in [-1, n_items)."""
+    ``w`` are the position weights (default uniform); ``truth`` (units × items, relevant = grade
+    > 0) adds ``hits``. Compute it once and pass it as ``stats=`` to :func:`exposure_metrics`
+    and :func:`~skewbench.metrics.diversity.diversity_metrics`."""
     ranked = np.asarray(ranked)
     if ranked.ndim != 2 or not np.issubdtype(ranked.dtype, np.integer):
-        raise SchemaError(source, f"must be a 2-D integer array, got {ranked.dtype} {ranked.shape}")
-    if ranked.size:
-        lo, hi = int(ranked.min()), int(ranked.max())
-        if lo < -1 or hi >= n_items:
-            bad = lo if lo < -1 else hi
-            row = int(np.argwhere(ranked == bad)[0, 0])
-            raise SchemaError(source, f"item index {bad} outside [-1, {n_items})", row=row)
-    return ranked
+        raise SchemaError(
+            "ranked", f"must be a 2-D integer array, got {ranked.dtype} {ranked.shape}"
+        )
+    ranked = np.ascontiguousarray(ranked, dtype=np.int64)
+    n_units, k = ranked.shape
+    w = np.ones(k) if w is None else np.ascontiguousarray(w, dtype=np.float64)
+    if w.shape != (k,):
+        raise SchemaError("w", f"needs one weight per rank ({k}), got shape {w.shape}")
+    if truth is not None:
+        truth = _canonical(truth, (n_units, n_items), "truth")
+        indptr = truth.indptr.astype(np.int64, copy=False)
+        indices = truth.indices.astype(np.int64, copy=False)
+        data = truth.data.astype(np.float64, copy=False)
+    else:
+        indptr = np.zeros(n_units + 1, dtype=np.int64)
+        indices, data = np.zeros(0, dtype=np.int64), np.zeros(0)
+    exposure, counts, share, hits = (np.zeros(n_items) for _ in range(4))
+    n_lists, row, code = _stats_kernel()(
+        ranked, n_items, w, indptr, indices, data, exposure, counts, share, hits
+    )
+    if code:
+        _raise_bad_row(ranked, n_items, int(row), int(code))
+    return ListItemStats(exposure, counts, share, int(n_lists), hits if truth is not None else None)
+
+
+def _canonical(matrix: object, shape: tuple[int, int], name: str) -> sp.csr_matrix:
+    matrix = sp.csr_matrix(matrix)
+    if matrix.shape != shape:
+        raise SchemaError(name, f"shape {matrix.shape}, expected {shape}")
+    if not matrix.has_canonical_format:  # lookups need sorted, unique entries
+        matrix = matrix.copy()
+        matrix.sum_duplicates()
+    return matrix
+
+
+@functools.cache
+def _stats_kernel():
+    import numba
+
+    @numba.njit(cache=True, nogil=True, boundscheck=False)
+    def stats(ranked, n_items, w, indptr, indices, data, exposure, counts, share, hits):
+        # mark[i]: this unit's relevant truth entry p (a <= p < b), -(u + 2) once listed, else
+        # stale; see skewbench.metrics.ranking for the scheme. One load per list slot.
+        mark = np.full(n_items, -1, dtype=np.int64)
+        n, k = ranked.shape
+        n_lists = 0
+        for u in range(n):
+            a, b = indptr[u], indptr[u + 1]
+            for p in range(a, b):
+                if data[p] > 0:
+                    mark[indices[p]] = p
+            visited = -(u + 2)
+            length = 0
+            for r in range(k):
+                it = ranked[u, r]
+                if it < -1 or it >= n_items:
+                    return n_lists, u, 1
+                if it >= 0:
+                    m = mark[it]
+                    if m == visited:
+                        return n_lists, u, 2
+                    mark[it] = visited
+                    if a <= m < b:
+                        hits[it] += 1.0
+                    exposure[it] += w[r]
+                    counts[it] += 1.0
+                    length += 1
+            if length:
+                n_lists += 1
+                inv = 1.0 / length
+                for r in range(k):
+                    it = ranked[u, r]
+                    if it >= 0:
+                        share[it] += inv
+        return n_lists, -1, 0
+
+    return stats
 
 
 def item_array(values: object, n_items: int, name: str) -> np.ndarray:
@@ -165,9 +221,16 @@ def exposure_metrics(
     exclude: sp.csr_matrix | sp.csr_array | None = None,
     geometric_p: float = 0.5,
     gini_normalizer: str = "n",
+    stats: ListItemStats | None = None,
 ) -> dict[str, float]:
-    """Exposure and popularity-bias metrics; definitions and keys in the module docstring."""
-    ranked = check_ranked(ranked, n_items)
+    """Exposure and popularity-bias metrics; definitions and keys in the module docstring.
+
+    ``stats``: :func:`list_item_stats` of these lists with these position weights (and
+    ``truth`` when given), computed once and shared with ``diversity_metrics``; by default it
+    is computed here."""
+    ranked = np.asarray(ranked)
+    if ranked.ndim != 2:
+        raise SchemaError("ranked", f"must be a 2-D integer array, got shape {ranked.shape}")
     n_units, k = ranked.shape
     w = position_weights(k, position_weight, geometric_p)
     pop = (
@@ -177,24 +240,18 @@ def exposure_metrics(
         pop = pop.astype(np.float64)
     is_tail = None if tail is None else item_array(tail, n_items, "tail").astype(bool)
     if truth is not None:
-        truth = sp.csr_matrix(truth)
-        if truth.shape != (n_units, n_items):
-            raise SchemaError("truth", f"shape {truth.shape}, expected {(n_units, n_items)}")
-        if not truth.has_canonical_format:  # the grade lookup needs sorted, unique entries
-            truth = truth.copy()
-            truth.sum_duplicates()
+        truth = _canonical(truth, (n_units, n_items), "truth")
     if exclude is not None:
         exclude = sp.csr_matrix(exclude)
         if exclude.shape != (n_units, n_items):
             raise SchemaError("exclude", f"shape {exclude.shape}, expected {(n_units, n_items)}")
 
-    stats = list_item_stats(ranked, n_items, w)
+    if stats is None:
+        stats = list_item_stats(ranked, n_items, w, truth)
+    else:
+        _check_stats(stats, n_items, truth is not None)
     exposure, counts, n_lists = stats.exposure, stats.counts, stats.n_lists
-    hit_counts = np.zeros(n_items)
-    if truth is not None:
-        for s in range(0, n_units, _UNIT_CHUNK):
-            block = ranked[s : s + _UNIT_CHUNK]
-            hit_counts += np.bincount(block[lookup_grades(truth, block, s) > 0], minlength=n_items)
+    hit_counts = stats.hits if truth is not None else None
 
     nan = float("nan")
     out: dict[str, float] = {"exposure_gini": gini(exposure, gini_normalizer)}
@@ -247,6 +304,15 @@ def exposure_metrics(
             if key.startswith("exposure_share["):
                 out[key] = nan
     return out
+
+
+def _check_stats(stats: ListItemStats, n_items: int, need_hits: bool) -> None:
+    if not isinstance(stats, ListItemStats) or stats.counts.shape != (n_items,):
+        raise SchemaError(
+            "stats", f"must be list_item_stats(ranked, {n_items}, ...) of these lists"
+        )
+    if need_hits and stats.hits is None:
+        raise SchemaError("stats", "was computed without truth; pass truth to list_item_stats")
 
 
 def _shares(x: np.ndarray) -> np.ndarray:

@@ -6,9 +6,9 @@ graded relevance: an item is relevant when its grade is > 0 (trec_eval's relevan
 integer grades); grades <= 0 are non-relevant with gain 0. R_u is the set of relevant items of
 unit u, rel_u(r) the grade of the item at rank r, hit_u(r) = 1[rel_u(r) > 0].
 
-The (units × kmax) grade matrix is built once (chunk by chunk, so memory is bounded); cumulative
-sums along ranks then give every cutoff. Defaults follow trec_eval (pytrec_eval measures in
-brackets):
+Every metric and cutoff comes from one pass over each unit's list (a compiled kernel: running
+sums read off at each cutoff, grades looked up through a per-item scratch row, so the cost does
+not grow with the catalogue). Defaults follow trec_eval (pytrec_eval measures in brackets):
 
 - ``precision@k`` = hits@k / k  (P_k; the denominator is k even when the list is shorter)
 - ``recall@k`` = hits@k / |R|  (recall_k)
@@ -30,14 +30,21 @@ brackets):
   list are tied below every listed item (a tied pair counts ½), so it is the exact AUC when the
   list ranks every candidate and the "unranked tail tied" AUC otherwise. No cutoff.
 
-A unit with empty truth (|R| = 0) gets NaN for every metric by default (``empty="nan"``);
-``empty="zero"`` gives 0 instead, which is what trec_eval and ranx report for such units.
-:func:`aggregate` averages per-unit vectors and either drops or zeroes those units.
+Every row of ``truth`` is a judged unit. A unit with no relevant item (|R| = 0: no grade above
+0, e.g. only "Irrelevant" judgements, or none at all) follows trec_eval by default
+(``empty="zero"``): it scores 0 on every metric and is counted in the mean, as trec_eval counts
+a judged query with no relevant document. ``empty="nan"`` gives it NaN instead, so :func:`aggregate` drops it (the mean over units
+with at least one relevant item). Pass only the units you mean to evaluate.
+
+A ranked list must not repeat an item (padding -1 may repeat): a repeat would count one relevant
+item twice (recall above 1), so it raises a SchemaError naming the row.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import functools
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -60,12 +67,7 @@ METRICS: tuple[str, ...] = (
 )
 UNCUT: frozenset[str] = frozenset({"auc"})
 
-# Units per chunk of the (units × kmax) matrices, and elements of the dense scratch row block used
-# to look up grades (2**21 float64 = 16 MiB: small enough to stay in cache, big enough that the
-# Python loop over blocks is negligible).
-_UNIT_CHUNK = 16384
-_DENSE_ELEMENTS = 1 << 21
-_SEARCH_ROWS = 4096
+EMPTY_MODES: tuple[str, ...] = ("zero", "nan")
 
 
 def ranking_metrics(
@@ -74,27 +76,30 @@ def ranking_metrics(
     metrics: Sequence[str],
     cutoffs: Sequence[int],
     *,
-    empty: str = "nan",
+    empty: str = "zero",
     n_candidates: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Per-unit accuracy metrics for every metric × cutoff, keys like ``"ndcg@10"``.
 
     Formulas and choices are in the module docstring (trec_eval conventions by default).
-    ``empty``: "nan" (default) or "zero" for units with no relevant item. ``n_candidates``:
-    per-unit number of candidate items for ``auc`` (default: all ``truth.shape[1]`` items).
+    ``empty``: "zero" (default, trec_eval: a unit with no relevant item scores 0 and is counted)
+    or "nan" (such units get NaN, so :func:`aggregate` drops them). ``n_candidates``: per-unit
+    number of candidate items for ``auc`` (default: all ``truth.shape[1]`` items).
     Returns float64 arrays of shape (units,); ``auc`` has no cutoff and is keyed ``"auc"``.
+    Raises SchemaError naming the row when a list repeats an item or holds an index outside
+    [-1, n_items).
     """
-    ranked, truth = _check_inputs(ranked, truth)
     metrics = list(metrics)
     unknown = [m for m in metrics if m not in METRICS]
     if unknown:
         raise SchemaError("ranking_metrics", f"unknown metrics {unknown}; known: {list(METRICS)}")
-    if empty not in ("nan", "zero"):
-        raise SchemaError("ranking_metrics", f"empty must be 'nan' or 'zero', got {empty!r}")
+    if empty not in EMPTY_MODES:
+        raise SchemaError("ranking_metrics", f"empty must be one of {EMPTY_MODES}, got {empty!r}")
     cut_metrics = [m for m in metrics if m not in UNCUT]
     cutoffs = sorted({_check_cutoff(k) for k in cutoffs}) if cut_metrics else []
     if cut_metrics and not cutoffs:
         raise SchemaError("ranking_metrics", "cutoffs must not be empty")
+    ranked, truth = _check_inputs(ranked, truth)
     n_units, width = ranked.shape
     n_items = truth.shape[1]
     if n_candidates is not None:
@@ -102,58 +107,56 @@ def ranking_metrics(
         if n_candidates.shape[0] != n_units:
             raise SchemaError("ranking_metrics", "n_candidates must have one value per unit")
 
-    # Only what is asked for is computed: the kmax columns needed and the matrices they need.
-    kmax = max(cutoffs) if cutoffs else 1
-    if "auc" in metrics:
-        kmax = max(kmax, width)
-    out: dict[str, np.ndarray] = {}
-    for m in cut_metrics:
-        for k in cutoffs:
-            out[f"{m}@{k}"] = np.empty(n_units, dtype=np.float64)
-    if "auc" in metrics:
-        out["auc"] = np.empty(n_units, dtype=np.float64)
-    if n_units == 0:
-        return out
-
-    ranks = np.arange(1, kmax + 1, dtype=np.float64)
+    do_auc = "auc" in metrics
+    kmax = max(cutoffs) if cutoffs else 0
+    ranks = np.arange(1, max(kmax, 1) + 1, dtype=np.float64)
     discount = 1.0 / np.log2(ranks + 1.0)
-    cols = np.asarray(cutoffs, dtype=np.int64) - 1
-    kvec = np.asarray(cutoffs, dtype=np.float64)
-    need = set(metrics)
-    for start in range(0, n_units, _UNIT_CHUNK):
-        stop = min(n_units, start + _UNIT_CHUNK)
-        block = ranked[start:stop]
-        if block.shape[1] < kmax:  # cutoffs beyond the list: the missing ranks are non-hits
-            pad = np.full((stop - start, kmax - block.shape[1]), -1, dtype=np.int64)
-            block = np.hstack([block, pad])
-        block = block[:, :kmax]
-        grades = lookup_grades(truth, block, start)
-        nrel = _n_relevant(truth, start, stop)
-        res = _chunk_metrics(grades, nrel, truth, start, stop, need, cols, kvec, ranks, discount)
-        if "auc" in need:
-            ncand = (
-                np.full(stop - start, float(n_items))
-                if n_candidates is None
-                else n_candidates[start:stop]
-            )
-            res["auc"] = _auc(grades > 0, block >= 0, nrel, ncand)
-        empty_units = nrel == 0
-        for name, values in res.items():
-            if empty_units.any():
-                mask = empty_units[:, None] if values.ndim == 2 else empty_units
-                values = np.where(mask, np.nan if empty == "nan" else 0.0, values)
-            if name == "auc":
-                out["auc"][start:stop] = values
-            else:
-                for j, k in enumerate(cutoffs):
-                    out[f"{name}@{k}"][start:stop] = values[:, j]
+    # slot[m] = row of ``res`` for cut metric m (order of _CUT), -1 when not asked for.
+    slot = np.full(len(_CUT), -1, dtype=np.int64)
+    for j, m in enumerate(cut_metrics):
+        slot[_CUT.index(m)] = j
+    res = np.empty((len(cut_metrics), len(cutoffs), n_units), dtype=np.float64)
+    auc = np.empty(n_units if do_auc else 0, dtype=np.float64)
+    ncand = (
+        np.full(n_units if do_auc else 0, float(n_items))
+        if n_candidates is None or not do_auc
+        else n_candidates
+    )
+    if n_units:
+        row, code = _kernels().rank(
+            ranked,
+            truth.indptr.astype(np.int64, copy=False),
+            truth.indices.astype(np.int64, copy=False),
+            truth.data.astype(np.float64, copy=False),
+            # The per-item marker (see the kernels' comment): int32 halves its cache footprint
+            # whenever CSR positions and unit numbers fit.
+            np.full(
+                n_items, -1, dtype=np.int32 if max(truth.nnz, n_units) < 2**31 - 2 else np.int64
+            ),
+            np.asarray(cutoffs, dtype=np.int64),
+            slot,
+            discount,
+            ncand,
+            np.nan if empty == "nan" else 0.0,
+            res,
+            auc,
+        )
+        if code:
+            _raise_bad_row(ranked, n_items, int(row), int(code))
+    out: dict[str, np.ndarray] = {}
+    for j, m in enumerate(cut_metrics):
+        for c, k in enumerate(cutoffs):
+            out[f"{m}@{k}"] = res[j, c]
+    if do_auc:
+        out["auc"] = auc
     return out
 
 
 def aggregate(per_unit: Mapping[str, np.ndarray], empty: str = "drop") -> dict[str, float]:
-    """Mean of each per-unit vector. NaN units (empty truth) are dropped (``empty="drop"``,
-    default: the mean over units with at least one relevant item) or count as 0
-    (``empty="zero"``: the mean over all units, trec_eval/ranx style). All-NaN gives NaN."""
+    """Mean of each per-unit vector. NaN units (empty truth under ``ranking_metrics(...,
+    empty="nan")``) are dropped (``empty="drop"``, default: the mean over units with at least one
+    relevant item) or count as 0 (``empty="zero"``: the mean over all units, trec_eval/ranx
+    style). With ranking_metrics' default there are no NaN units. All-NaN gives NaN."""
     if empty not in ("drop", "zero"):
         raise SchemaError("aggregate", f"empty must be 'drop' or 'zero', got {empty!r}")
     result: dict[str, float] = {}
@@ -183,12 +186,13 @@ def _check_cutoff(k: object) -> int:
 
 
 def _check_inputs(ranked: np.ndarray, truth: object) -> tuple[np.ndarray, sp.csr_matrix]:
+    """Shapes, dtypes and finite grades; item ranges and repeats are checked in the kernel."""
     ranked = np.asarray(ranked)
     if ranked.ndim != 2 or not np.issubdtype(ranked.dtype, np.integer):
         raise SchemaError(
             "ranked", f"must be a 2-D integer array (units × k), got {ranked.dtype} {ranked.shape}"
         )
-    ranked = ranked.astype(np.int64, copy=False)
+    ranked = np.ascontiguousarray(ranked, dtype=np.int64)
     if not sp.issparse(truth):
         raise SchemaError("truth", "must be a scipy.sparse CSR matrix (units × items)")
     truth = sp.csr_matrix(truth)
@@ -203,158 +207,295 @@ def _check_inputs(ranked: np.ndarray, truth: object) -> tuple[np.ndarray, sp.csr
         bad = int(np.flatnonzero(~np.isfinite(truth.data))[0])
         row = int(np.searchsorted(truth.indptr, bad, side="right") - 1)
         raise SchemaError("truth", "relevance grades must be finite", column="grade", row=row)
-    if ranked.size:
-        lo, hi = int(ranked.min()), int(ranked.max())
-        if lo < -1 or hi >= truth.shape[1]:
-            bad = lo if lo < -1 else hi
-            row = int(np.argwhere(ranked == bad)[0, 0])
-            raise SchemaError("ranked", f"item index {bad} outside [-1, {truth.shape[1]})", row=row)
     return ranked, truth
+
+
+def check_ranked(ranked: np.ndarray, n_items: int, source: str = "ranked") -> np.ndarray:
+    """A (units × k) ranked array as C-contiguous int64, or a SchemaError naming the row: 2-D
+    integer, entries in [-1, n_items), no item twice in a row (padding -1 may repeat)."""
+    ranked = np.asarray(ranked)
+    if ranked.ndim != 2 or not np.issubdtype(ranked.dtype, np.integer):
+        raise SchemaError(source, f"must be a 2-D integer array, got {ranked.dtype} {ranked.shape}")
+    ranked = np.ascontiguousarray(ranked, dtype=np.int64)
+    if ranked.size:
+        row, code = _kernels().first_bad_row(ranked, n_items)
+        if code:
+            _raise_bad_row(ranked, n_items, int(row), int(code), source)
+    return ranked
+
+
+def _raise_bad_row(ranked: np.ndarray, n_items: int, row: int, code: int, source: str = "ranked"):
+    items = ranked[row]
+    if code == 1:
+        bad = int(items[(items < -1) | (items >= n_items)][0])
+        raise SchemaError(source, f"item index {bad} outside [-1, {n_items})", row=row)
+    values, counts = np.unique(items[items >= 0], return_counts=True)
+    raise SchemaError(
+        source,
+        f"item {int(values[counts > 1][0])} appears more than once in the ranked list "
+        "(a list must not repeat an item; -1 is padding)",
+        row=row,
+    )
 
 
 def lookup_grades(truth: sp.csr_matrix, block: np.ndarray, start: int) -> np.ndarray:
     """grade[u, j] = max(truth[start + u, block[u, j]], 0); 0 for padding (-1).
 
-    ``block`` holds the ranked lists of units start.. start + len(block). Vectorised: a dense
-    scratch of a few truth rows at a time (cache-sized), or binary search for huge catalogues."""
-    n_rows, width = block.shape
-    n_items = truth.shape[1]
-    out = np.zeros((n_rows, width), dtype=np.float64)
-    indptr, indices = truth.indptr, truth.indices
-    data = np.maximum(truth.data, 0.0)
-    valid = block >= 0
-    safe = np.where(valid, block, 0)
-    step = _DENSE_ELEMENTS // max(n_items, 1)
-    if step >= 64:
-        # Scatter the block's truth rows into a small dense scratch, gather, clear: cache-local.
-        scratch = np.zeros(step * n_items, dtype=np.float64)
-        for s in range(0, n_rows, step):
-            e = min(n_rows, s + step)
-            a, b = indptr[start + s], indptr[start + e]
-            counts = np.diff(indptr[start + s : start + e + 1])
-            flat = np.repeat(np.arange(e - s, dtype=np.int64) * n_items, counts) + indices[a:b]
-            scratch[flat] = data[a:b]
-            out[s:e] = scratch[np.arange(e - s, dtype=np.int64)[:, None] * n_items + safe[s:e]]
-            scratch[flat] = 0.0
-    else:
-        # Large catalogues: binary search in sorted (row, item) keys, a few thousand rows at a
-        # time so the searched keys stay in cache.
-        for s in range(0, n_rows, _SEARCH_ROWS):
-            e = min(n_rows, s + _SEARCH_ROWS)
-            a, b = indptr[start + s], indptr[start + e]
-            if a == b:
+    ``block`` holds the ranked lists of units start.. start + len(block); ``truth`` must be in
+    canonical CSR form. One scatter/gather through a per-item scratch row: O(nnz + k) per unit
+    whatever the catalogue size."""
+    block = np.ascontiguousarray(block, dtype=np.int64)
+    return _kernels().grades(
+        block,
+        truth.indptr[start : start + block.shape[0] + 1].astype(np.int64),
+        truth.indices.astype(np.int64, copy=False),
+        truth.data.astype(np.float64, copy=False),
+        truth.shape[1],
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Kernels (numba, compiled on first use and cached on disk). One pass over each unit's list with
+# one per-item marker array ``mark`` (int64, n_items): before unit u's list is walked, each of
+# its relevant truth entries p (a <= p < b in the CSR arrays) is written as mark[item] = p; a
+# visited item is marked -(u + 2). Walking the list, mark[item] in [a, b) is a relevant item of
+# this unit (grade data[p]), -(u + 2) a repeat, anything else (another unit's entry or mark, or
+# the initial -1) a non-relevant item. One load per list slot whatever the catalogue size, and
+# the array never needs clearing because CSR ranges and unit numbers never recur.
+
+# Cut metrics in kernel order; ``slot`` maps each to its output row (-1 = not asked for).
+_CUT: tuple[str, ...] = tuple(m for m in METRICS if m not in UNCUT)
+
+
+class _Kernels(NamedTuple):
+    rank: Callable[..., tuple[int, int]]
+    first_bad_row: Callable[..., tuple[int, int]]
+    grades: Callable[..., np.ndarray]
+
+
+@functools.cache
+def _kernels() -> _Kernels:
+    import numba  # imported on first use: importing the metrics stays cheap
+
+    jit = numba.njit(cache=True, nogil=True, boundscheck=False, error_model="numpy")
+
+    @jit
+    def first_bad_row(ranked, n_items):
+        """(row, 1) for an index outside [-1, n_items), (row, 2) for a repeat, else (-1, 0)."""
+        mark = np.full(n_items, -1, dtype=np.int64)
+        n, width = ranked.shape
+        for u in range(n):
+            for r in range(width):
+                it = ranked[u, r]
+                if it < -1 or it >= n_items:
+                    return u, 1
+                if it >= 0:
+                    if mark[it] == u:
+                        return u, 2
+                    mark[it] = u
+        return -1, 0
+
+    @jit
+    def grades(block, indptr, indices, data, n_items):
+        n, width = block.shape
+        out = np.zeros((n, width), dtype=np.float64)
+        mark = np.full(n_items, -1, dtype=np.int64)
+        for u in range(n):
+            a, b = indptr[u], indptr[u + 1]
+            for p in range(a, b):
+                mark[indices[p]] = p
+            for r in range(width):
+                it = block[u, r]
+                if it >= 0:
+                    m = mark[it]
+                    if a <= m < b and data[m] > 0:
+                        out[u, r] = data[m]
+        return out
+
+    @jit
+    def rank(ranked, indptr, indices, data, mark, cutoffs, slot, discount, ncand, fill, res,
+             auc):  # fmt: skip
+        # Per unit: (1) one scan of the whole list — range and repeat checks, grade lookup,
+        # AUC counts — that records the hits (rank, grade); (2) per cutoff, running sums over
+        # the hits and the ideal grades up to it. Sums run in rank order, as a cumulative sum
+        # over every rank would (adding a non-hit's 0 changes nothing).
+        n, width = ranked.shape
+        n_cut = cutoffs.size
+        do_auc = auc.size > 0
+        s_prec, s_rec, s_recc, s_f1 = slot[0], slot[1], slot[2], slot[3]
+        s_hit, s_mrr, s_map, s_mapc = slot[4], slot[5], slot[6], slot[7]
+        s_ndcg, s_exp, s_bin = slot[8], slot[9], slot[10]
+        do_lin = s_ndcg >= 0
+        do_exp = s_exp >= 0
+        n_items = mark.size
+        max_row = 0
+        for u in range(n):
+            max_row = max(max_row, indptr[u + 1] - indptr[u])
+        ideal = np.zeros(max_row, dtype=np.float64)
+        hit_r = np.zeros(width + 1, dtype=np.int64)
+        hit_g = np.zeros(width + 1, dtype=np.float64)
+        # Results go to a small per-block buffer first, then to ``res`` one (metric, cutoff)
+        # row segment at a time: writing res[:, :, u] directly touches a different page per
+        # value.
+        blk = 64
+        inv_cut = 1.0 / cutoffs.astype(np.float64)
+        out = np.empty((res.shape[0], n_cut, blk), dtype=np.float64)
+        for u in range(n):
+            o = u % blk
+            if o == 0 and u > 0:
+                for j in range(res.shape[0]):
+                    for c in range(n_cut):
+                        res[j, c, u - blk : u] = out[j, c]
+            a, b = indptr[u], indptr[u + 1]
+            nrel = 0
+            for p in range(a, b):
+                if data[p] > 0:
+                    mark[indices[p]] = p
+                    ideal[nrel] = data[p]
+                    nrel += 1
+            fnrel = float(nrel)
+            # (1) the scan
+            visited = -(u + 2)
+            n_hit = 0
+            n_valid = 0
+            n_neg = ncand[u] - fnrel if do_auc else 0.0
+            listed = 0.0
+            bad = 0
+            for r in range(width):
+                it = ranked[u, r]
+                if it < 0:
+                    if it < -1:
+                        bad = 1
+                        break
+                    continue
+                if it >= n_items:
+                    bad = 1
+                    break
+                m = mark[it]
+                if m == visited:
+                    bad = 2
+                    break
+                mark[it] = visited
+                if a <= m < b:
+                    if do_auc:  # non-relevant listed items above this one: n_valid − n_hit
+                        listed += n_neg - (n_valid - n_hit)
+                    hit_r[n_hit] = r
+                    hit_g[n_hit] = data[m]
+                    n_hit += 1
+                n_valid += 1
+            if bad:
+                return u, bad
+            if do_auc:
+                if nrel == 0:
+                    auc[u] = fill
+                elif n_neg > 0:
+                    # Relevant items missing from the list tie with the unlisted non-relevant
+                    # ones (½ each); a listed relevant item beats every non-relevant one below.
+                    tied = (fnrel - n_hit) * 0.5 * (n_neg - (n_valid - n_hit))
+                    auc[u] = (listed + tied) / (fnrel * n_neg)
+                else:
+                    auc[u] = np.nan
+            if n_cut == 0:
                 continue
-            counts = np.diff(indptr[start + s : start + e + 1])
-            keys = np.repeat(np.arange(e - s, dtype=np.int64) * n_items, counts) + indices[a:b]
-            q = np.arange(e - s, dtype=np.int64)[:, None] * n_items + safe[s:e]
-            pos = np.minimum(np.searchsorted(keys, q), keys.size - 1)
-            out[s:e] = np.where(keys[pos] == q, data[a:b][pos], 0.0)
-    out[~valid] = 0.0
-    return out
+            if nrel == 0:
+                for c in range(n_cut):
+                    for j in range(res.shape[0]):
+                        out[j, c, o] = fill
+                continue
+            # Relevant grades descending, for IDCG: insertion sort for the usual short rows.
+            # (Helpers are inlined: a kernel calling another jitted closure is not cacheable.)
+            if (do_lin or do_exp) and nrel > 1:
+                if nrel <= 32:
+                    for q in range(1, nrel):
+                        v = ideal[q]
+                        t = q - 1
+                        while t >= 0 and ideal[t] < v:
+                            ideal[t + 1] = ideal[t]
+                            t -= 1
+                        ideal[t + 1] = v
+                else:
+                    y = np.sort(ideal[:nrel])
+                    for q in range(nrel):
+                        ideal[q] = y[nrel - 1 - q]
+            # (2) the cutoffs
+            hits = 0.0
+            ap = 0.0
+            dcg = 0.0
+            dcg_exp = 0.0
+            dcg_bin = 0.0
+            idcg = 0.0
+            idcg_exp = 0.0
+            idcg_bin = 0.0
+            first = hit_r[0] if n_hit else -1
+            rr = 1.0 / (first + 1.0) if first >= 0 else 0.0
+            inv_nrel = 1.0 / fnrel
+            h = 0
+            q = 0
+            hit_r[n_hit] = 1 << 62  # sentinel: beyond every cutoff
+            for c in range(n_cut):
+                kk = cutoffs[c]
+                while hit_r[h] < kk:
+                    r = hit_r[h]
+                    g = hit_g[h]
+                    d = discount[r]
+                    hits += 1.0
+                    ap += hits / (r + 1.0)
+                    dcg_bin += d
+                    if do_lin:
+                        dcg += g * d
+                    if do_exp:  # 2^g − 1: an exact shift for small integer grades
+                        if g == np.floor(g) and g < 53:
+                            dcg_exp += float((1 << np.int64(g)) - 1) * d
+                        else:
+                            dcg_exp += (2.0**g - 1.0) * d
+                    h += 1
+                top = min(nrel, kk)
+                while q < top:
+                    d = discount[q]
+                    if do_lin:
+                        idcg += ideal[q] * d
+                    if do_exp:
+                        gi = ideal[q]
+                        if gi == np.floor(gi) and gi < 53:
+                            idcg_exp += float((1 << np.int64(gi)) - 1) * d
+                        else:
+                            idcg_exp += (2.0**gi - 1.0) * d
+                    idcg_bin += d
+                    q += 1
+                # Reciprocals instead of divisions where a value is shared (≤ 1 ulp apart);
+                # 1/min(|R|, k) = max(1/|R|, 1/k) exactly, as 1/x rounds monotonically.
+                inv_k = inv_cut[c]
+                inv_cap = max(inv_nrel, inv_k)
+                prec = hits * inv_k
+                rec = hits * inv_nrel
+                if s_prec >= 0:
+                    out[s_prec, c, o] = prec
+                if s_rec >= 0:
+                    out[s_rec, c, o] = rec
+                if s_recc >= 0:
+                    out[s_recc, c, o] = hits * inv_cap
+                if s_f1 >= 0:
+                    sm = prec + rec
+                    out[s_f1, c, o] = 2.0 * prec * rec / sm if sm > 0 else 0.0
+                if s_hit >= 0:
+                    out[s_hit, c, o] = 1.0 if hits > 0 else 0.0
+                if s_mrr >= 0:
+                    out[s_mrr, c, o] = rr if 0 <= first < kk else 0.0
+                if s_map >= 0:
+                    out[s_map, c, o] = ap * inv_nrel
+                if s_mapc >= 0:
+                    out[s_mapc, c, o] = ap * inv_cap
+                if s_ndcg >= 0:
+                    out[s_ndcg, c, o] = dcg / idcg
+                if s_exp >= 0:
+                    out[s_exp, c, o] = dcg_exp / idcg_exp
+                if s_bin >= 0:
+                    out[s_bin, c, o] = dcg_bin / idcg_bin
+        if n:
+            last = (n - 1) // blk * blk
+            for j in range(res.shape[0]):
+                for c in range(n_cut):
+                    res[j, c, last:n] = out[j, c, : n - last]
+        return -1, 0
 
-
-def _n_relevant(truth: sp.csr_matrix, start: int, stop: int) -> np.ndarray:
-    a, b = truth.indptr[start], truth.indptr[stop]
-    rows = np.repeat(np.arange(stop - start), np.diff(truth.indptr[start : stop + 1]))
-    return np.bincount(rows, weights=truth.data[a:b] > 0, minlength=stop - start)
-
-
-def _ideal_grades(truth: sp.csr_matrix, start: int, stop: int, kmax: int) -> np.ndarray:
-    """Per unit, the relevant grades sorted descending, truncated/padded to kmax columns."""
-    a, b = truth.indptr[start], truth.indptr[stop]
-    rows = np.repeat(np.arange(stop - start), np.diff(truth.indptr[start : stop + 1]))
-    data = truth.data[a:b]
-    keep = data > 0
-    rows, data = rows[keep], data[keep]
-    order = np.lexsort((-data, rows))
-    rows, data = rows[order], data[order]
-    first = np.searchsorted(rows, np.arange(stop - start))
-    pos = np.arange(rows.size) - first[rows]
-    keep = pos < kmax
-    ideal = np.zeros((stop - start, kmax), dtype=np.float64)
-    ideal[rows[keep], pos[keep]] = data[keep]
-    return ideal
-
-
-def _chunk_metrics(
-    grades: np.ndarray,
-    nrel: np.ndarray,
-    truth: sp.csr_matrix,
-    start: int,
-    stop: int,
-    need: set[str],
-    cols: np.ndarray,
-    kvec: np.ndarray,
-    ranks: np.ndarray,
-    discount: np.ndarray,
-) -> dict[str, np.ndarray]:
-    """Metrics at the cutoff columns ``cols`` for one chunk: arrays (chunk units × cutoffs)."""
-    kmax = ranks.size
-    res: dict[str, np.ndarray] = {}
-    if not (need - UNCUT):
-        return res
-    g = grades[:, :kmax]
-    hit = (g > 0).astype(np.float64)
-    hits = np.cumsum(hit, axis=1)
-    hits_k = hits[:, cols]
-    nr = nrel[:, None]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        capped = np.minimum(nr, kvec[None, :])
-        if need & {"precision", "f1"}:
-            prec = hits_k / kvec
-            res["precision"] = prec
-        if need & {"recall", "f1"}:
-            rec = hits_k / nr
-            res["recall"] = rec
-        if "recall_capped" in need:
-            res["recall_capped"] = hits_k / capped
-        if "f1" in need:
-            s = prec + rec
-            res["f1"] = np.where(s > 0, 2.0 * prec * rec / np.where(s > 0, s, 1.0), 0.0)
-        if "hit_rate" in need:
-            res["hit_rate"] = (hits_k > 0).astype(np.float64)
-        if "mrr" in need:
-            first = np.argmax(hit, axis=1)  # first hit (0 when no hit; masked below)
-            found = hit[np.arange(hit.shape[0]), first] > 0
-            rr = np.where(found, 1.0 / (first + 1.0), 0.0)
-            res["mrr"] = np.where(found[:, None] & (first[:, None] < kvec[None, :]), rr[:, None], 0)
-        if need & {"map", "map_capped"}:
-            ap = np.cumsum(hit * hits / ranks, axis=1)[:, cols]
-            if "map" in need:
-                res["map"] = ap / nr
-            if "map_capped" in need:
-                res["map_capped"] = ap / capped
-        ndcgs = need & {"ndcg", "ndcg_exp", "ndcg_binary"}
-        if ndcgs:
-            ideal = _ideal_grades(truth, start, stop, kmax) if ndcgs - {"ndcg_binary"} else None
-            if "ndcg" in ndcgs:
-                res["ndcg"] = _ndcg(g, ideal, discount, cols)
-            if "ndcg_exp" in ndcgs:
-                res["ndcg_exp"] = _ndcg(np.exp2(g) - 1.0, np.exp2(ideal) - 1.0, discount, cols)
-            if "ndcg_binary" in ndcgs:
-                ideal_bin = (np.arange(kmax)[None, :] < nr).astype(np.float64)
-                res["ndcg_binary"] = _ndcg(hit, ideal_bin, discount, cols)
-    return res
-
-
-def _ndcg(gain: np.ndarray, ideal: np.ndarray, discount: np.ndarray, cols: np.ndarray):
-    dcg = np.cumsum(gain * discount, axis=1)[:, cols]
-    idcg = np.cumsum(ideal * discount, axis=1)[:, cols]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return dcg / idcg
-
-
-def _auc(hit: np.ndarray, valid: np.ndarray, nrel: np.ndarray, ncand: np.ndarray) -> np.ndarray:
-    """AUC with unlisted items tied below the list (see module docstring)."""
-    hitf = hit.astype(np.float64)
-    negf = (valid & ~hit).astype(np.float64)
-    neg_above = np.cumsum(negf, axis=1) - negf
-    n_neg = ncand - nrel
-    # A listed relevant item has neg_above non-relevant items above it; every other
-    # non-relevant candidate (listed below it or unlisted) is ranked below it.
-    listed = (hitf * (n_neg[:, None] - neg_above)).sum(axis=1)
-    # Relevant items missing from the list tie with the unlisted non-relevant ones (½ each).
-    unlisted_neg = n_neg - negf.sum(axis=1)
-    tied = (nrel - hitf.sum(axis=1)) * 0.5 * unlisted_neg
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(n_neg > 0, (listed + tied) / (nrel * n_neg), np.nan)
+    return _Kernels(rank, first_bad_row, grades)

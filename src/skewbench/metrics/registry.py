@@ -34,7 +34,10 @@ class MetricSpec:
             raise ValueError(f"family of {self.name!r} must be one of {FAMILIES}")
 
 
-_EMPTY = "NaN per unit (or 0 with empty='zero'); aggregate drops those units (or zeroes them)"
+_EMPTY = (
+    "judged unit with no relevant item scores 0 and is counted (trec_eval); "
+    "empty='nan': NaN, dropped by aggregate"
+)
 _TIES = "score desc, then item index asc (topk)"
 _REL = "grade > 0"
 
@@ -141,7 +144,12 @@ _DIV = [
 def _build() -> dict[str, MetricSpec]:
     reg: dict[str, MetricSpec] = {}
     for name, formula, choices in _ACC:
-        common = {"relevance": _REL, "empty truth": _EMPTY, "tie-break": _TIES}
+        common = {
+            "relevance": _REL,
+            "empty truth": _EMPTY,
+            "tie-break": _TIES,
+            "repeated item": "refused (error names the row)",
+        }
         reg[name] = MetricSpec(
             name,
             "accuracy",

@@ -3,17 +3,24 @@
 Order: score descending, then item index ascending (stable). Items whose score is ``-inf`` or
 NaN, and items in ``exclude``, are not candidates and never appear; a row with fewer than k
 candidates is padded with -1 on the right.
+
+Scores that do not depend on the unit (popularity: ``np.broadcast_to(row, (units, items))``,
+a read-only view whose rows share memory, stride 0) take a shared-row path with the same
+result: the row is ordered once, then each unit walks that order skipping its excluded items —
+O(k + excluded) per unit instead of a selection over every item.
 """
 
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 import scipy.sparse as sp
 
 from skewbench.errors import SchemaError
 
-# Elements of the working copy per row chunk (float64: 2**22 → 32 MiB), so memory stays flat in
-# the number of units.
+# Score elements per kernel call (rows are selected in place; only a strided input is copied,
+# one chunk at a time, so extra memory stays flat in the number of units).
 _CHUNK_ELEMENTS = 1 << 22
 
 
@@ -27,8 +34,8 @@ def topk(
     Ranking: score descending; ties broken by item index ascending (so the result does not
     depend on the sort algorithm); ``exclude[u, i] != 0`` (any stored entry, e.g. the training
     interactions) removes item i for unit u, as does a score of ``-inf`` or NaN. Rows with fewer
-    than k candidates are padded with -1. Rows are processed in chunks of about 4M elements,
-    so extra memory is O(chunk), not O(units × items).
+    than k candidates are padded with -1. Each row is scanned once with a k-heap (compiled);
+    extra memory is O(items + k), not O(units × items).
     """
     scores = np.asarray(scores)
     if scores.ndim != 2:
@@ -47,37 +54,137 @@ def topk(
     out = np.full((n_units, k), -1, dtype=np.int64)
     if n_units == 0 or kk == 0:
         return out
+    if n_units > 1 and scores.strides[0] == 0:  # every row is the same memory: one selection
+        return _topk_shared(scores[0], k, n_units, exclude)
+    if exclude is None:
+        indptr, indices = np.zeros(n_units + 1, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    else:
+        indptr = exclude.indptr.astype(np.int64, copy=False)
+        indices = exclude.indices.astype(np.int64, copy=False)
+    if scores.dtype not in (np.float32, np.float64):
+        scores = scores.astype(np.float64)
     step = max(1, _CHUNK_ELEMENTS // max(n_items, 1))
     for start in range(0, n_units, step):
         stop = min(n_units, start + step)
-        block = np.array(scores[start:stop], dtype=np.float64)  # a copy we may overwrite
-        block[np.isnan(block)] = -np.inf
-        if exclude is not None:
-            a, b = exclude.indptr[start], exclude.indptr[stop]
-            rows = np.repeat(np.arange(stop - start), np.diff(exclude.indptr[start : stop + 1]))
-            block[rows, exclude.indices[a:b]] = -np.inf
-        out[start:stop, :kk] = _topk_block(block, kk)
+        block = np.ascontiguousarray(scores[start:stop])  # a view unless strided
+        _heap_kernel()(block, indptr[start : stop + 1], indices, kk, out[start:stop])
     return out
 
 
-def _topk_block(block: np.ndarray, k: int) -> np.ndarray:
-    """Top-k of one chunk; ``-inf`` marks non-candidates. Returns (rows × k), -1 padded."""
-    n_rows, n_items = block.shape
-    if k == n_items:
-        selected = np.ones_like(block, dtype=bool)
-    else:
-        # The k-th largest score per row; everything strictly above it is in, and the ties at it
-        # are filled by ascending item index (argpartition alone would pick an arbitrary subset).
-        kth = -np.partition(-block, k - 1, axis=1)[:, k - 1 : k]
-        above = block > kth
-        at = block == kth
-        need = k - above.sum(axis=1, keepdims=True)
-        selected = above | (at & (np.cumsum(at, axis=1) <= need))
-    # Exactly k per row, item indices ascending within the row.
-    cand = np.nonzero(selected)[1].reshape(n_rows, k)
-    cand_scores = np.take_along_axis(block, cand, axis=1)
-    # A stable sort on -score keeps ascending item index among equal scores.
-    order = np.argsort(-cand_scores, axis=1, kind="stable")
-    result = np.take_along_axis(cand, order, axis=1)
-    result[np.take_along_axis(cand_scores, order, axis=1) == -np.inf] = -1
-    return result
+def _topk_shared(row: np.ndarray, k: int, n_units: int, exclude: sp.csr_matrix | None):
+    """The shared row ordered once (score desc, item index asc; NaN and -inf dropped), then
+    per unit the first k items of that order not excluded for it."""
+    row = np.asarray(row, dtype=np.float64)
+    order = np.argsort(-row, kind="stable")  # stable: ascending item index among equal scores
+    order = order[~(np.isnan(row[order]) | (row[order] == -np.inf))]
+    if exclude is None:
+        out = np.full((n_units, k), -1, dtype=np.int64)
+        out[:, : min(k, order.size)] = order[:k]
+        return out
+    return _shared_kernel()(
+        order.astype(np.int64),
+        exclude.indptr.astype(np.int64, copy=False),
+        exclude.indices.astype(np.int64, copy=False),
+        row.size,
+        k,
+    )
+
+
+@functools.cache
+def _shared_kernel():
+    import numba
+
+    @numba.njit(cache=True, nogil=True, boundscheck=False)
+    def walk(order, indptr, indices, n_items, k):
+        n_units = indptr.size - 1
+        out = np.full((n_units, k), -1, dtype=np.int64)
+        mark = np.full(n_items, -1, dtype=np.int64)  # mark[i] == u: i excluded for unit u
+        for u in range(n_units):
+            for p in range(indptr[u], indptr[u + 1]):
+                mark[indices[p]] = u
+            j = 0
+            for i in order:
+                if mark[i] != u:
+                    out[u, j] = i
+                    j += 1
+                    if j == k:
+                        break
+        return out
+
+    return walk
+
+
+@functools.cache
+def _heap_kernel():
+    import numba
+
+    @numba.njit(cache=True, nogil=True, boundscheck=False)
+    def select(block, indptr, indices, k, out):
+        """Per row, a k-heap whose root is the worst kept item: items arrive in ascending
+        index, so a newcomer enters only with a strictly higher score than the root. Then a
+        heap sort writes the k best (score desc, index asc); -1 pads."""
+        n_rows, n_items = block.shape
+        mark = np.full(n_items, -1, dtype=np.int64)  # mark[i] == u: i excluded for row u
+        hs = np.empty(k, dtype=np.float64)
+        hi = np.empty(k, dtype=np.int64)
+        for u in range(n_rows):
+            for p in range(indptr[u], indptr[u + 1]):
+                mark[indices[p]] = u
+            n = 0
+            for i in range(n_items):
+                s = np.float64(block[u, i])
+                if s != s or s == -np.inf or mark[i] == u:
+                    continue
+                if n < k:  # sift up
+                    pos = n
+                    hs[pos] = s
+                    hi[pos] = i
+                    n += 1
+                    while pos > 0:
+                        parent = (pos - 1) >> 1
+                        # "worse": lower score, or equal score and higher index.
+                        if hs[pos] < hs[parent] or (hs[pos] == hs[parent] and hi[pos] > hi[parent]):
+                            hs[pos], hs[parent] = hs[parent], hs[pos]
+                            hi[pos], hi[parent] = hi[parent], hi[pos]
+                            pos = parent
+                        else:
+                            break
+                elif s > hs[0]:
+                    hs[0] = s
+                    hi[0] = i
+                    pos = 0
+                    while True:
+                        c = 2 * pos + 1
+                        if c >= k:
+                            break
+                        if c + 1 < k and (
+                            hs[c + 1] < hs[c] or (hs[c + 1] == hs[c] and hi[c + 1] > hi[c])
+                        ):
+                            c += 1
+                        if hs[c] < hs[pos] or (hs[c] == hs[pos] and hi[c] > hi[pos]):
+                            hs[c], hs[pos] = hs[pos], hs[c]
+                            hi[c], hi[pos] = hi[pos], hi[c]
+                            pos = c
+                        else:
+                            break
+            for j in range(n - 1, -1, -1):  # pop the worst into the last free slot
+                out[u, j] = hi[0]
+                hs[0] = hs[j]
+                hi[0] = hi[j]
+                pos = 0
+                while True:
+                    c = 2 * pos + 1
+                    if c >= j:
+                        break
+                    if c + 1 < j and (
+                        hs[c + 1] < hs[c] or (hs[c + 1] == hs[c] and hi[c + 1] > hi[c])
+                    ):
+                        c += 1
+                    if hs[c] < hs[pos] or (hs[c] == hs[pos] and hi[c] > hi[pos]):
+                        hs[c], hs[pos] = hs[pos], hs[c]
+                        hi[c], hi[pos] = hi[pos], hi[c]
+                        pos = c
+                    else:
+                        break
+
+    return select

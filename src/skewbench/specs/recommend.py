@@ -66,15 +66,25 @@ class EASE(Spec):
     HINTS: ClassVar[dict[str, str]] = {"lambda": "l2", "lambda_": "l2", "reg": "l2"}
     l2: float = Field(500.0, gt=0, description="L2 regularisation λ of the item-item weights")
     dtype: Literal["float64", "float32"] = Field("float64", description="Gram matrix precision")
+    memory_budget_gb: float | None = Field(
+        None,
+        gt=0,
+        description="refuse before fitting when the peak (24·n² bytes; 12·n² in float32) exceeds "
+        "it; default SKEWBENCH_MEMORY_BUDGET_GB or half the RAM",
+    )
 
 
 class BPR(Spec):
     HINTS: ClassVar[dict[str, str]] = {"n_factors": "factors", "iterations": "epochs"}
     factors: int = Field(64, ge=1, description="latent dimensions")
     epochs: int = Field(20, ge=1, description="passes over the interactions")
-    lr: float = Field(0.01, gt=0, description="learning rate")
-    reg: float = Field(1e-4, ge=0, description="L2 regularisation")
-    batch_size: int = Field(4096, ge=1, description="triples per minibatch")
+    lr: float = Field(0.01, gt=0, description="SGD learning rate (implicit's default)")
+    reg: float = Field(0.01, ge=0, description="L2 regularisation (implicit's default)")
+    batch_size: int = Field(
+        1 << 16,
+        ge=1,
+        description="pairs per kernel call (bounds memory; the fit does not depend on it)",
+    )
 
 
 class ALS(Spec):

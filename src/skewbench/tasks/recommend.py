@@ -1086,7 +1086,7 @@ def run(cell: Cell) -> CellResult:
     """Run one cell (see the module docstring)."""
     from skewbench.data.groups import group_codes, item_popularity_matrix, popularity_groups
     from skewbench.metrics.diversity import diversity_metrics
-    from skewbench.metrics.exposure import exposure_metrics
+    from skewbench.metrics.exposure import exposure_metrics, list_item_stats, position_weights
     from skewbench.metrics.ranking import ranking_metrics
     from skewbench.treatments.rerank import rerank
 
@@ -1195,6 +1195,8 @@ def run(cell: Cell) -> CellResult:
     top = lists[:, :, : opts["exposure_k"]].reshape(-1, opts["exposure_k"])
     rows = np.repeat(np.arange(eval_users.size), n_samples)
     group_labels = {"popularity": pop_label, **data.labels}
+    # One pass over the lists for the item sums both metric sets need.
+    stats = list_item_stats(top, X.shape[1], position_weights(top.shape[1], "log"), truth[rows])
     metrics.update(
         exposure_metrics(
             top,
@@ -1204,6 +1206,7 @@ def run(cell: Cell) -> CellResult:
             truth=truth[rows],
             tail=long_tail.astype(bool),
             exclude=X[eval_users[rows]],
+            stats=stats,
         )
     )
     metrics.update(
@@ -1215,6 +1218,7 @@ def run(cell: Cell) -> CellResult:
             item_embeddings=embeddings,
             groups=group_labels,
             n_users=X.shape[0],
+            stats=stats,
         )
     )
     metric_s = time.perf_counter() - t0

@@ -9,6 +9,7 @@ job (``skewbench.metrics.topk.topk(..., exclude=X[users])``), so every model ran
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import Any, ClassVar, Self
 
@@ -48,6 +49,23 @@ def check_positive(name: str, value: float, *, allow_zero: bool = False) -> None
         )
 
 
+def memory_budget_bytes(budget_gb: float | None = None) -> int:
+    """The memory a single fit may use: ``budget_gb`` if given, else the environment variable
+    SKEWBENCH_MEMORY_BUDGET_GB, else half the machine's physical memory."""
+    if budget_gb is None:
+        env = os.environ.get("SKEWBENCH_MEMORY_BUDGET_GB")
+        if env:
+            try:
+                budget_gb = float(env)
+            except ValueError:
+                raise ConfigError(f"SKEWBENCH_MEMORY_BUDGET_GB: not a number: {env!r}") from None
+        else:
+            return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2
+    if not np.isfinite(budget_gb) or budget_gb <= 0:
+        raise ConfigError(f"memory budget: must be > 0 GB, got {budget_gb!r}")
+    return int(budget_gb * 1e9)
+
+
 def chunks(n: int, size: int) -> Iterator[slice]:
     for start in range(0, n, size):
         yield slice(start, min(start + size, n))
@@ -58,12 +76,16 @@ class Recommender:
 
     #: Users scored per chunk: bounds the temporary memory of ``score`` to chunk × items floats.
     chunk_size: int = 1024
+    #: True when the scores do not depend on the user (popularity): ``score`` then returns one
+    #: row broadcast to every user (a read-only view), which ``topk`` ranks once for all.
+    user_independent: bool = False
     #: Searchable hyper-parameters for ``tune: true`` (param → candidate values); see
     #: ``skewbench.tuning``. Empty = not tunable.
     tune_space: ClassVar[dict[str, list[Any]]] = {}
 
     def fit(self, X: sp.spmatrix, seed: int | None = None) -> Self:
         X = as_interactions(X)
+        self.check_memory(*X.shape)
         self.n_users_, self.n_items_ = X.shape
         self.X_ = X  # kept: user histories are the input of item-item and content models
         self._fit(X, 0 if seed is None else int(seed))
@@ -72,13 +94,43 @@ class Recommender:
     def _fit(self, X: sp.csr_matrix, seed: int) -> None:
         raise NotImplementedError
 
+    def fit_memory_bytes(self, n_users: int, n_items: int) -> int | None:
+        """Peak memory of fitting, for models whose memory grows faster than the data (dense
+        items × items); None = no check. Overridden by such models."""
+        return None
+
+    def check_memory(self, n_users: int, n_items: int) -> None:
+        """Refuse, before any work, a fit whose peak memory exceeds the budget
+        (:func:`memory_budget_bytes`; a model may carry ``memory_budget_gb``)."""
+        need = self.fit_memory_bytes(n_users, n_items)
+        if need is None:
+            return
+        budget = memory_budget_bytes(getattr(self, "memory_budget_gb", None))
+        if need > budget:
+            raise ConfigError(
+                f"model {type(self).__name__}: fitting {n_items:,} items needs about "
+                f"{need / 1e9:.1f} GB, over the memory budget of {budget / 1e9:.1f} GB "
+                "(model.params.memory_budget_gb, or SKEWBENCH_MEMORY_BUDGET_GB; default half "
+                f"of RAM). {self.memory_alternatives()}"
+            )
+
+    def memory_alternatives(self) -> str:
+        return (
+            "Alternatives: restrict the catalogue (dataset.params item_k / minimum users per "
+            "item), or a model whose memory is linear in the catalogue: als, bpr, itemknn."
+        )
+
     def score(self, users: np.ndarray) -> np.ndarray:
-        """Scores of every item for each user in ``users``: float32 (len(users) × n_items)."""
+        """Scores of every item for each user in ``users``: float32 (len(users) × n_items);
+        a read-only broadcast of one row when the model is ``user_independent``."""
         if not hasattr(self, "n_items_"):
             raise RuntimeError(f"{type(self).__name__} is not fitted")
         users = np.asarray(users, dtype=np.int64)
         if users.size and (users.min() < 0 or users.max() >= self.n_users_):
             raise IndexError(f"user index out of range [0, {self.n_users_})")
+        if self.user_independent and users.size:
+            row = np.asarray(self._score_chunk(users[:1])[0], dtype=np.float32)
+            return np.broadcast_to(row, (users.size, self.n_items_))
         out = np.empty((users.size, self.n_items_), dtype=np.float32)
         for sl in chunks(users.size, self.chunk_size):
             out[sl] = self._score_chunk(users[sl])

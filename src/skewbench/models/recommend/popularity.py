@@ -12,6 +12,8 @@ from skewbench.models.recommend.base import Recommender
 class Popularity(Recommender):
     """Score(u, i) = distinct users of i in training; ties broken by item index in ``topk``."""
 
+    user_independent = True
+
     def _fit(self, X: sp.csr_matrix, seed: int) -> None:
         self.popularity_ = item_popularity_matrix(X)
 
