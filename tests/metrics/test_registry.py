@@ -7,6 +7,7 @@ import pytest
 import scipy.sparse as sp
 
 from skewbench.metrics.diversity import diversity_metrics
+from skewbench.metrics.expected_exposure import awrf, expected_exposure
 from skewbench.metrics.exposure import exposure_metrics
 from skewbench.metrics.ranking import METRICS, ranking_metrics
 from skewbench.metrics.registry import REGISTRY, metric_table_markdown, spec_for_key
@@ -32,6 +33,12 @@ def test_every_returned_key_is_registered():
     for key in dv:
         assert spec_for_key(key).function is diversity_metrics, key
         seen.add(spec_for_key(key).name)
+    for key in expected_exposure(ranked, truth, 4):  # the keys the recommend task stores
+        assert spec_for_key(key).function is expected_exposure, key
+        seen.add(spec_for_key(key).name)
+    awrf(ranked, np.array([0, 0, 1, 1]), np.array([0.5, 0.5]))
+    assert spec_for_key("awrf_popularity").function is awrf
+    seen.add("awrf")
     assert seen == set(REGISTRY)  # and every entry is produced by something
     with pytest.raises(KeyError):
         spec_for_key("ndcg")

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from skewbench.metrics.diversity import diversity_metrics
+from skewbench.metrics.expected_exposure import awrf, expected_exposure
 from skewbench.metrics.exposure import exposure_metrics
 from skewbench.metrics.ranking import ranking_metrics
 
@@ -113,6 +114,27 @@ _EXPO = [
     ("rsp", "RSP over the grouping's labels (as poprsp)", {"std": "population (ddof 0)"}),
     ("reo", "REO over the grouping's labels (as popreo)", {"std": "population (ddof 0)"}),
 ]
+_EE = "ε_d = E_σ[γ^rank_σ(d)] over the policy's (sampled) top-k lists, 0 beyond k"
+_EE_CHOICES = {
+    "browsing": "RBP, patience γ = 0.5",
+    "target ε*": "items of equal grade share their block's mean position exposure",
+    "universe": "whole catalogue (sparse)",
+}
+_EXPO_POLICY = [
+    ("ee_l", "‖ε − ε*‖² (Diaz et al. 2020, EE-L; lower = better)", _EE_CHOICES, expected_exposure),
+    ("ee_d", "‖ε‖² (EE-D; lower = exposure spread more evenly)", _EE_CHOICES, expected_exposure),
+    ("ee_r", "εᵀε* (EE-R; higher = exposure where relevance is)", _EE_CHOICES, expected_exposure),
+    (
+        "awrf",
+        "1 − JSD₂(a, t), a_g = Σ_r w_r 1[g(L(r)) = g] / Σ_r w_r, w_r = p(1−p)^(r−1)",
+        {
+            "attention p": "0.5",
+            "target t": "groups' catalogue shares",
+            "groups (recommend)": "popularity head/mid/tail",
+        },
+        awrf,
+    ),
+]
 _EXPO_KEYS = {
     "exposure_share": "exposure_share[g=v]",
     "catalog_share": "catalog_share[g=v]",
@@ -161,6 +183,9 @@ def _build() -> dict[str, MetricSpec]:
     for name, formula, choices in _EXPO:
         key = _EXPO_KEYS.get(name, name)
         reg[name] = MetricSpec(name, "exposure", exposure_metrics, formula, choices, key)
+    for name, formula, choices, fn in _EXPO_POLICY:
+        key = "awrf_popularity" if name == "awrf" else name
+        reg[name] = MetricSpec(name, "exposure", fn, formula, {**choices, "with": _EE}, key)
     for name, formula, choices in _DIV:
         key = "group_coverage[g]" if name == "group_coverage" else name
         common = {"lists averaged": "non-empty (≥ 2 items for ILD)"}
