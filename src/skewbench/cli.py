@@ -150,7 +150,9 @@ def readme_with_metric_table(text: str) -> str:
 
 
 def _cmd_metrics(args: argparse.Namespace) -> int:
-    from skewbench.metrics.registry import metric_table_markdown
+    import shutil
+
+    from skewbench.metrics.registry import metric_table_markdown, metric_table_text
 
     if args.update_readme:
         path = Path(args.update_readme)
@@ -158,8 +160,10 @@ def _cmd_metrics(args: argparse.Namespace) -> int:
             readme_with_metric_table(path.read_text(encoding="utf-8")), encoding="utf-8"
         )
         print(f"metric table written into {path}")
-    else:
+    elif args.markdown:
         print(metric_table_markdown())
+    else:
+        print(metric_table_text(shutil.get_terminal_size((100, 24)).columns))
     return 0
 
 
@@ -233,7 +237,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name")
     p.set_defaults(func=_cmd_describe)
 
-    p = sub.add_parser("metrics", help="print every metric's definition (the README table)")
+    p = sub.add_parser("metrics", help="every metric a report shows, with its formula")
+    p.add_argument("--markdown", action="store_true", help="the README table with every choice")
     p.add_argument("--update-readme", metavar="PATH", help="write the table into PATH's markers")
     p.set_defaults(func=_cmd_metrics)
     _add_explain_parser(sub)

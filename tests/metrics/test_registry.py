@@ -51,3 +51,17 @@ def test_markdown_table():
     assert rows[1] == "|---|---|---|---|"
     assert all(r.startswith("| ") and r.count(" | ") >= 3 for r in rows[:1] + rows[2:])
     assert "`ndcg@k`" in table and "log2(r+1)" in table and "`exposure_share[g=v]`" in table
+
+
+def test_terminal_table_lists_every_metric_a_report_shows(capsys):
+    from skewbench.cli import main
+    from skewbench.metrics.registry import OTHER, metric_table_text
+
+    text = metric_table_text(80)
+    for spec in REGISTRY.values():
+        assert spec.key in text
+    for key, _, _ in OTHER:
+        assert key in text
+    assert max(len(line) for line in text.splitlines()) <= 80
+    assert main(["metrics", "--markdown"]) == 0
+    assert capsys.readouterr().out.startswith("| metric | family |")

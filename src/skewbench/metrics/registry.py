@@ -208,6 +208,47 @@ def spec_for_key(key: str) -> MetricSpec:
     raise KeyError(f"no registry entry for metric key {key!r}")
 
 
+# Metrics the reports show that are not ranked-list kernels: classification metrics (categorize,
+# :mod:`skewbench.metrics.classification`) and per-task list columns.
+OTHER: list[tuple[str, str, str]] = [
+    ("accuracy", "classification", "share of test examples predicted right"),
+    ("balanced_accuracy", "classification", "mean recall over the classes present in test"),
+    ("macro_f1", "classification", "mean F1 over present classes (zero_division 0)"),
+    ("recall_{head,mid,tail}", "classification", "mean recall of the group's present classes"),
+    ("worst_class_recall", "classification", "min recall over present classes"),
+    ("auc_macro_ovr", "classification", "mean one-vs-rest ROC AUC over present classes"),
+    ("ece", "classification", "Σ_b n_b/n |acc_b − conf_b|, 15 equal-width confidence bins"),
+    ("gini_gap", "classification", "Gini of predicted-class counts − Gini of true counts"),
+    ("bal_<metric>", "classification", "the metric on the class-balanced test view"),
+    ("tail_share", "exposure", "mean_u share of the top exposure_k that is long tail (recommend)"),
+    ("private_share", "exposure", "position-weighted exposure share of Private label (search)"),
+    (
+        "exposure_gini_manufacturer",
+        "exposure",
+        "Gini of summed item exposure per manufacturer, all catalogue manufacturers (search)",
+    ),
+    ("ndcg@k_{head,tail}", "accuracy", "NDCG@k over head / tail queries (search)"),
+]
+
+
+def metric_table_text(width: int = 100) -> str:
+    """Every metric a report shows, as a plain-text table for a terminal of ``width`` columns."""
+    import textwrap
+
+    rows = [(spec.key, spec.family, spec.formula) for spec in REGISTRY.values()] + OTHER
+    kw = max(len(r[0]) for r in rows)
+    fw = max(len(r[1]) for r in rows)
+    room = max(30, width - kw - fw - 4)
+    lines = [f"{'metric':<{kw}}  {'family':<{fw}}  formula", "-" * min(width, kw + fw + 4 + room)]
+    for key, family, formula in rows:
+        wrapped = textwrap.wrap(formula, room) or [""]
+        lines.append(f"{key:<{kw}}  {family:<{fw}}  {wrapped[0]}")
+        lines += [f"{'':<{kw}}  {'':<{fw}}  {w}" for w in wrapped[1:]]
+    lines.append("")
+    lines.append("Choices and defaults: skewbench metrics --markdown")
+    return "\n".join(lines) + "\n"
+
+
 def metric_table_markdown() -> str:
     """The README table: one row per metric with key, family, formula and choices."""
     lines = [
