@@ -14,6 +14,10 @@ from skewbench.errors import Interrupted, SkewbenchError
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    if args.quiet:  # children inherit it: the prepare step and workers stay quiet too
+        from skewbench.progress import QUIET_ENV
+
+        os.environ[QUIET_ENV] = "1"
     from skewbench.runner.config import load_config
     from skewbench.runner.run import run_config
 

@@ -373,7 +373,9 @@ def prepare(cells: Iterable[Cell]) -> None:
         if key in done:
             continue
         df, text, _ = load_dataset(cell.dataset)
-        encode(df[text].tolist(), model_name=encoder, progress=True)
+        from skewbench.progress import quiet
+
+        encode(df[text].tolist(), model_name=encoder, progress=not quiet())
         done.add(key)
 
 

@@ -713,7 +713,10 @@ def prepare(cells: list[Cell]) -> None:
         if key in done:
             continue
         done.add(key)
-        data = _load(*key)
+        from skewbench.progress import step
+
+        with step(f"recommend: loading {cell.dataset.label}"):
+            data = _load(*key)
         if any(_needs_embeddings(c) and c.dataset == cell.dataset for c in cells):
             item_embeddings(data)
 

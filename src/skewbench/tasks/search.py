@@ -459,17 +459,22 @@ def prepare(cells: list[Cell]) -> None:
     """Encode each distinct catalog and its test (and, when tuning, validation) queries into
     the frozen-embedding cache."""
     from skewbench.encoders import encode
+    from skewbench.progress import quiet, step
 
     done: set[tuple] = set()
     for cell in cells:
         if cell.model.name == "bm25" or cell.model.name == "bm25_pop":
             continue
-        data = load_data(cell)
         key = (cell.dataset.label, cell.master_seed, cell.seed)
         if key in done:
             continue
+        with step(
+            f"search: loading {cell.dataset.label} and building its queries (seed {cell.seed})"
+        ):
+            data = load_data(cell)
         done.add(key)
-        encode(list(dict.fromkeys(data.catalog["text"])))
+        with step(f"search: encoding the catalog of {cell.dataset.label}"):
+            encode(list(dict.fromkeys(data.catalog["text"])), progress=not quiet())
         texts = list(data.queries["text"])
         if data.validation is not None and getattr(cell, "tune", None) is not None:
             texts += list(data.validation.queries["text"])
