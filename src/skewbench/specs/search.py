@@ -176,6 +176,10 @@ class XQuAD(Spec):
     group: Group = Field("brand", description=_GROUP)
     lambda_: float = Field(0.5, alias="lambda", ge=0, le=1, description="0 = base order")
     variant: Literal["smooth", "binary"] = Field("smooth", description="aspect coverage form")
+    aspects: Literal["protected", "values"] = Field(
+        "protected",
+        description="protected vs rest, or one aspect per group value (uniform weights)",
+    )
 
 
 class Calibrated(Spec):

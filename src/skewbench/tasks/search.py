@@ -374,7 +374,11 @@ def apply_treatment(
     if tr.name == "none":
         return items[:, :k].copy()
     params = dict(tr.params)
-    groups = item_groups(data, params.pop("group", "brand"))
+    group = params.pop("group", "brand")
+    if tr.name == "xquad" and params.pop("aspects", "protected") == "values":
+        params.setdefault("lambda", 0.5)
+        return _xquad_over_values(data, group, items, scores, k, params)
+    groups = item_groups(data, group)
     if tr.name == "group_norm":
         return group_normalise(items, scores, k, groups)
     if tr.name == "fair":
@@ -388,6 +392,50 @@ def apply_treatment(
     from skewbench.treatments.rerank import rerank
 
     return rerank(tr.name, items, scores, k, groups, **params)
+
+
+def group_values(data: SearchData, group: str) -> np.ndarray:
+    """One int code per catalog item for each distinct value of the grouping (e.g. every
+    manufacturer id), not the binary protected/rest split of :func:`item_groups`."""
+    cat = data.catalog
+    column = {"manufacturer": "manufacturer", "category": "product_category"}.get(group, "brand")
+    if column not in cat.columns:
+        column = "manufacturer"  # ESCI: its brands are stored as manufacturers
+    return pd.factorize(cat[column].astype(str).fillna("NA"))[0].astype(np.int64)
+
+
+def _xquad_over_values(
+    data: SearchData,
+    group: str,
+    items: np.ndarray,
+    scores: np.ndarray,
+    k: int,
+    params: dict[str, Any],
+) -> np.ndarray:
+    """xQuAD with one aspect per value of the grouping (``aspects: values``), uniform aspect
+    weights over the values present in the query's own candidates: the list is spread over
+    manufacturers (or brands, categories) instead of pushing one binary "tail" group, which can
+    pile exposure onto the few tail manufacturers a query's candidates happen to hold. Runs one
+    query at a time with the candidates' values re-coded 0 … m−1 (m ≤ candidates), so the
+    thousands of catalog manufacturers never become a dense aspect axis. With m aspects each
+    weighs 1/m, so the diversity term competes with relevance only for λ near 1 (sweep it)."""
+    from skewbench.treatments.rerank import rerank
+
+    values = group_values(data, group)
+    out = np.full((items.shape[0], k), -1, dtype=np.int64)
+    for r in range(items.shape[0]):
+        row = items[r]
+        valid = row >= 0
+        if not valid.any():
+            continue
+        local, codes = np.unique(values[row[valid]], return_inverse=True)
+        cand = np.where(valid, np.arange(row.size), -1)[None]
+        g = np.full(row.size, 0, dtype=np.int64)
+        g[valid] = codes
+        weights = np.full((1, local.size), 1.0 / local.size)
+        picked = rerank("xquad", cand, scores[r][None], k, g, aspect_weights=weights, **params)[0]
+        out[r, : picked.size] = np.where(picked >= 0, row[np.maximum(picked, 0)], -1)
+    return out
 
 
 def protected_label(data: SearchData, group: str) -> str:
