@@ -216,7 +216,7 @@ ENTRIES: tuple[Entry, ...] = (
         "categorize",
         "keras_embed_mlp",
         KerasEmbedMLP,
-        "the source document's Keras model (Embedding → Flatten → Dense → softmax)",
+        "Keras token ids → Embedding → Flatten → Dense(64) → softmax (torch backend)",
         treatments=tuple(t for t in TREATMENT_NAMES if t not in _KERAS_WHY),
         reasons=_KERAS_WHY,
     ),

@@ -11,9 +11,8 @@ follows its source):
 - ``"effective_number"`` (Cui et al., CVPR 2019, "Class-Balanced Loss Based on Effective Number
   of Samples"): w_k ∝ (1 − β) / (1 − β^{N_k}), normalised to Σ_k w_k = K as in the paper.
   β = 0 gives uniform weights; β → 1 tends to inverse frequency (∝ 1/N_k). β ∈ [0, 1).
-- ``"majority_weighted"``: α_k = N_k / (N − N_k), normalised to Σ_k α_k = 1 (the weighting the
-  project's source document proposes). It grows with N_k, so it gives the MAJORITY class the
-  LARGER weight — the opposite of its stated aim of helping rare classes. It is kept, named for
+- ``"majority_weighted"``: α_k = N_k / (N − N_k), normalised to Σ_k α_k = 1. It grows with N_k, so it gives the MAJORITY class the
+  LARGER weight — the opposite of inverse-frequency weighting. It is kept, named for
   what it does, to show that effect. (Its former name ``source_formula`` is refused with a
   message naming this one, so an old config cannot silently mean something else.)
 

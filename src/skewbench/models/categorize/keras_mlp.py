@@ -1,6 +1,6 @@
-"""The source document's model: Keras token ids → Embedding → Flatten → Dense → softmax.
+"""A Keras embedding + MLP classifier: token ids → Embedding → Flatten → Dense → softmax.
 
-Architecture (as the problem statement gives it)::
+Architecture::
 
     ids (max_len) → Embedding(vocab_size, 128) → Flatten → Dense(64, relu) → Dense(K, softmax)
 
