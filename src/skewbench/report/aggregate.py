@@ -159,8 +159,13 @@ def _holm_table(
     n_perm = resamples_for(len(pending))
     rows = []
     for row, a, b, extra in pending:
-        base_mean = float(b.mean())
-        delta = float(a.mean() - base_mean)
+        extra = dict(extra)
+        # Δ is the metric's own difference (mean over the shared replicates of each cell's
+        # value, as the leaderboards show it); the test runs on the distinct units' mean changes,
+        # whose average (`unit_delta`) can weigh units differently (e.g. per-example shares of
+        # balanced accuracy depend on each replicate's test set).
+        base_mean = float(extra.pop("cell_base", b.mean()))
+        delta = float(extra.pop("cell_delta", a.mean() - b.mean()))
         res = paired_test(a, b, method=method, n_perm=n_perm, rng=comparison_rng(metric, row))
         rows.append(
             {
@@ -171,6 +176,7 @@ def _holm_table(
                 "base": base_mean,
                 "delta": delta,
                 "rel_delta": delta / base_mean if base_mean else math.nan,
+                "unit_delta": float(a.mean() - b.mean()),
                 "p": res.pvalue,
             }
         )
@@ -192,6 +198,12 @@ def _pair(
         "replicates": shared,
         "deterministic": bool(all(det)) if None not in det else None,
     }
+    seeds = set(a_grp["seed"]) & set(b_grp["seed"])
+    if metric in a_grp.columns and metric in b_grp.columns and seeds:
+        ca = a_grp.loc[a_grp["seed"].isin(seeds), metric].astype(float).mean()
+        cb = b_grp.loc[b_grp["seed"].isin(seeds), metric].astype(float).mean()
+        if np.isfinite(ca) and np.isfinite(cb):
+            extra["cell_base"], extra["cell_delta"] = float(cb), float(ca - cb)
     return a, b, extra
 
 
