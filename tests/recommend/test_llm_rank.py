@@ -119,3 +119,14 @@ def test_real_smollm2_is_deterministic_and_prefers_the_relevant_product(tmp_path
     first = scorer._run_yes_no(prompts)
     assert scorer._run_yes_no(prompts) == first  # greedy, deterministic forward pass
     assert first[0] > first[1]
+
+
+def test_policy_parameters_are_checked():
+    from skewbench.errors import ConfigError
+    from skewbench.models.llm.rank import check_policy
+
+    check_policy("listwise", 3)
+    with pytest.raises(ConfigError, match="needs mode listwise"):
+        check_policy("pointwise", 3)
+    with pytest.raises(ConfigError, match="model.params.mode"):
+        check_policy("pairwise", 1)

@@ -7,7 +7,7 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import Field, model_validator
 
 from skewbench.specs.base import Empty, Entry, Spec
-from skewbench.specs.common import TableFile
+from skewbench.specs.common import LLMRerankSpec, TableFile
 
 _UK = "k-core: minimum distinct items per user"
 _IK = "k-core: minimum distinct users per item"
@@ -132,23 +132,11 @@ class TwoTower(Spec):
     scale: float = Field(20.0, gt=0, description="cosine scale of the ranking loss")
 
 
-class LLMRerank(Spec):
+class LLMRerank(LLMRerankSpec):
     first_stage: Literal["popularity", "itemknn", "ease", "als", "bpr", "sasrec"] = Field(
         "ease", description="the model whose top `depth` items the LLM re-ranks"
     )
-    first_stage_params: dict[str, float | int | str] = Field(
-        default_factory=dict, description="parameters of the first stage"
-    )
-    depth: int = Field(10, ge=1, description="first-stage items re-ranked per user")
-    mode: Literal["pointwise", "listwise"] = Field(
-        "pointwise", description="yes/no log-odds per item, or a permutation prompt"
-    )
-    orders: int = Field(1, ge=1, description="listwise: shuffled input orders, Borda-aggregated")
     history_items: int = Field(5, ge=1, description="latest purchases shown in the prompt")
-    window: int = Field(10, ge=2, description="listwise sliding-window size")
-    step: int = Field(5, ge=1, description="listwise sliding-window step")
-    pop_tau: float = Field(0.0, ge=0, description="pointwise: log-odds − tau·log(pop + 1)")
-    model: str = Field("smollm2-135m", description="smollm2-135m, a .gguf file or an HF folder")
 
 
 class PDA(Spec):

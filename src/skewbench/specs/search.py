@@ -7,7 +7,7 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import Field, model_validator
 
 from skewbench.specs.base import Empty, Entry, Spec
-from skewbench.specs.common import TableFile
+from skewbench.specs.common import LLMRerankSpec, TableFile
 
 _HINTS = {"candidate_k": "candidates"}
 _MQ = "sample this many test queries (null: all)"
@@ -140,22 +140,10 @@ class CrossEncoder(Spec):
     max_length: int = Field(64, ge=8, description="word pieces per (query, item) pair")
 
 
-class LLMRerank(Spec):
+class LLMRerank(LLMRerankSpec):
     first_stage: Literal["bm25", "dense", "hybrid", "bm25_pop", "dense_pop"] = Field(
         "bm25", description="retriever whose top depth items the LLM re-ranks"
     )
-    first_stage_params: dict[str, float | int | str] = Field(
-        default_factory=dict, description="parameters of the first stage"
-    )
-    depth: int = Field(10, ge=1, description="first-stage items re-ranked per query")
-    mode: Literal["pointwise", "listwise"] = Field(
-        "pointwise", description="yes/no log-odds per item, or a permutation prompt"
-    )
-    orders: int = Field(1, ge=1, description="listwise: shuffled input orders, Borda-aggregated")
-    window: int = Field(10, ge=2, description="listwise sliding-window size")
-    step: int = Field(5, ge=1, description="listwise sliding-window step")
-    pop_tau: float = Field(0.0, ge=0, description="pointwise: log-odds − tau·log(pop + 1)")
-    model: str = Field("smollm2-135m", description="smollm2-135m, a .gguf file or an HF folder")
 
 
 Group = Literal["brand", "manufacturer", "category"]

@@ -27,6 +27,16 @@ from skewbench.models.llm import prompts as P
 _NUMBER = re.compile(r"\[?\s*(\d+)\s*\]?")
 
 
+def check_policy(mode: str, orders: int) -> None:
+    """Refuse an unknown mode, or order bootstrapping without a listwise prompt."""
+    from skewbench.errors import ConfigError
+
+    if mode not in ("pointwise", "listwise"):
+        raise ConfigError(f"model.params.mode: 'pointwise' or 'listwise', got {mode!r}")
+    if orders > 1 and mode != "listwise":
+        raise ConfigError("model.params.orders: candidate-order bootstrapping needs mode listwise")
+
+
 def parse_permutation(text: str, n: int) -> tuple[list[int], bool]:
     """0-based order of ``n`` candidates from an answer like "[2] > [1] > [3]".
 

@@ -16,7 +16,6 @@ from collections.abc import Sequence
 import numpy as np
 import scipy.sparse as sp
 
-from skewbench.errors import ConfigError
 from skewbench.models.recommend.base import Recommender, check_positive
 
 
@@ -39,8 +38,9 @@ class LLMReranker(Recommender):
         pop_tau: float = 0.0,
         model: str = "smollm2-135m",
     ):
-        if mode not in ("pointwise", "listwise"):
-            raise ConfigError(f"model.params.mode: 'pointwise' or 'listwise', got {mode!r}")
+        from skewbench.models.llm.rank import check_policy
+
+        check_policy(mode, orders)
         for name, value in (
             ("depth", depth),
             ("orders", orders),
@@ -50,10 +50,6 @@ class LLMReranker(Recommender):
         ):
             check_positive(name, value)
         check_positive("pop_tau", pop_tau, allow_zero=True)
-        if orders > 1 and mode != "listwise":
-            raise ConfigError(
-                "model.params.orders: candidate-order bootstrapping needs mode listwise"
-            )
         self.first_stage, self.item_text = first_stage, list(item_text)
         self.depth, self.mode, self.orders = int(depth), mode, int(orders)
         self.history_items, self.window, self.step = int(history_items), int(window), int(step)

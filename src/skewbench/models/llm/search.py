@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from skewbench.errors import ConfigError
 from skewbench.metrics.topk import topk
 from skewbench.models.search.base import QueryBatch
 
@@ -28,12 +27,9 @@ class LLMSearchReranker:
         pop_tau: float = 0.0,
         model: str = "smollm2-135m",
     ):
-        if mode not in ("pointwise", "listwise"):
-            raise ConfigError(f"model.params.mode: 'pointwise' or 'listwise', got {mode!r}")
-        if orders > 1 and mode != "listwise":
-            raise ConfigError(
-                "model.params.orders: candidate-order bootstrapping needs mode listwise"
-            )
+        from skewbench.models.llm.rank import check_policy
+
+        check_policy(mode, orders)
         self.first_stage, self.depth, self.mode, self.orders = (
             first_stage,
             int(depth),
