@@ -67,6 +67,7 @@ import scipy.sparse as sp
 
 from skewbench.errors import ConfigError
 from skewbench.runner.cell import Cell, CellResult, Component
+from skewbench.specs.recommend import RERANKERS, TREATMENT_NAMES
 
 MODELS: tuple[str, ...] = (
     "random",
@@ -84,20 +85,8 @@ MODELS: tuple[str, ...] = (
 TUNABLE = True  # models may carry `tune:` (skewbench.tuning)
 SIZE_MATCHED_SWEEPS = True  # the grid passes a sweep's levels as options["imbalance_levels"]
 DEFAULT_TUNE_METRIC = "ndcg@10"
-TREATMENTS: tuple[str, ...] = (
-    "none",
-    "ips",
-    "pop_negatives",
-    "pda",
-    "macr",
-    "calibrated",
-    "xquad",
-    "fair",
-    "mmr",
-    "plackett_luce",
-)
+TREATMENTS: tuple[str, ...] = TREATMENT_NAMES  # declared once, in the specs
 DATASETS: tuple[str, ...] = ("completejourney", "movielens100k", "table")
-RERANKERS: tuple[str, ...] = ("calibrated", "xquad", "fair", "mmr")
 POLICIES: tuple[str, ...] = ("plackett_luce",)  # stochastic list-side policies
 LIST_SIDE: tuple[str, ...] = RERANKERS + POLICIES  # re-use the untreated model's candidates
 RANKING_METRICS: tuple[str, ...] = ("ndcg", "recall", "precision", "hit_rate", "map", "mrr")
