@@ -86,11 +86,6 @@ def group_exposure_table(data: pd.DataFrame) -> pd.DataFrame:
 
 
 def _heatmap(wide: pd.DataFrame, path: Path, title: str) -> Path | None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     mat = wide.assign(row=wide["grouping"] + "=" + wide["group"]).pivot_table(
         index="row", columns="system", values="exposure/relevance", aggfunc="first"
     )
@@ -101,13 +96,25 @@ def _heatmap(wide: pd.DataFrame, path: Path, title: str) -> Path | None:
     with np.errstate(divide="ignore", invalid="ignore"):
         z = np.log2(mat.to_numpy(dtype=float))
     z = np.clip(np.where(np.isfinite(z), z, np.where(np.isnan(z), np.nan, -4.0)), -4, 4)
+    return draw_heatmap(mat, z, path, title, "RdBu_r", 4.0, "log2(exposure share ÷ relevant share)")
+
+
+def draw_heatmap(
+    mat: pd.DataFrame, z: np.ndarray, path: Path, title: str, cmap: str, lim: float, label: str
+) -> Path:
+    """A rows × systems heat map of ``z`` (labels from ``mat``), symmetric colour scale ±lim."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
     h = max(3.0, 0.22 * len(mat) + 1.5)
     w = max(5.0, 0.45 * mat.shape[1] + 3.5)
     fig, ax = plt.subplots(figsize=(w, h))
-    im = ax.imshow(np.ma.masked_invalid(z), cmap="RdBu_r", vmin=-4, vmax=4, aspect="auto")
+    im = ax.imshow(np.ma.masked_invalid(z), cmap=cmap, vmin=-lim, vmax=lim, aspect="auto")
     ax.set_yticks(range(len(mat)), mat.index, fontsize=7)
     ax.set_xticks(range(mat.shape[1]), mat.columns, rotation=60, ha="right", fontsize=7)
-    fig.colorbar(im, ax=ax, label="log2(exposure share ÷ relevant share)")
+    fig.colorbar(im, ax=ax, label=label)
     ax.set_title(title, fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=110)

@@ -17,7 +17,13 @@ import pandas as pd
 from skewbench.metrics.stats import holm
 from skewbench.metrics.user_fairness import MIN_USERS, gap_effect_test, gap_summary, group_table
 from skewbench.report.build import ALPHA_SIG, Block
-from skewbench.report.explain_blocks import _cond_label, _condition_keys, _slug, system_label
+from skewbench.report.explain_blocks import (
+    _cond_label,
+    _condition_keys,
+    _slug,
+    draw_heatmap,
+    system_label,
+)
 from skewbench.runner.store import ResultStore
 from skewbench.seeds import make_rng
 
@@ -95,29 +101,13 @@ def _best_worst(frame: pd.DataFrame, grouping: str, metric: str, rng: Any) -> pd
 
 
 def _heatmap(rows: list[tuple[str, str, float]], path: Path, title: str) -> Path | None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     if not rows:
         return None
     df = pd.DataFrame(rows, columns=["row", "system", "v"])
     mat = df.pivot_table(index="row", columns="system", values="v", aggfunc="first", sort=False)
     z = mat.to_numpy(dtype=float)
     lim = np.nanmax(np.abs(z)) if np.isfinite(z).any() else 1.0
-    fig, ax = plt.subplots(
-        figsize=(max(5.0, 0.45 * mat.shape[1] + 3.5), max(3.0, 0.22 * len(mat) + 1.5))
-    )
-    im = ax.imshow(np.ma.masked_invalid(z), cmap="RdBu", vmin=-lim, vmax=lim, aspect="auto")
-    ax.set_yticks(range(len(mat)), mat.index, fontsize=7)
-    ax.set_xticks(range(mat.shape[1]), mat.columns, rotation=60, ha="right", fontsize=7)
-    fig.colorbar(im, ax=ax, label="group mean − system mean (NDCG@10)")
-    ax.set_title(title, fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return draw_heatmap(mat, z, path, title, "RdBu", lim, "group mean − system mean (NDCG@10)")
 
 
 def users_blocks(store: ResultStore, data: pd.DataFrame, task: str, out: Path) -> list[Block]:
