@@ -144,13 +144,9 @@ README_METRICS = ("<!-- metrics:start -->", "<!-- metrics:end -->")
 def readme_with_metric_table(text: str) -> str:
     """``text`` with the generated metric table between the README's metric markers."""
     from skewbench.metrics.registry import metric_table_markdown
+    from skewbench.readme import replace_between
 
-    start, end = README_METRICS
-    if start not in text or end not in text:
-        raise ValueError(f"README has no {start} … {end} markers")
-    head, rest = text.split(start, 1)
-    _, tail = rest.split(end, 1)
-    return f"{head}{start}\n{metric_table_markdown()}{end}{tail}"
+    return replace_between(text, README_METRICS, metric_table_markdown())
 
 
 def _cmd_metrics(args: argparse.Namespace) -> int:

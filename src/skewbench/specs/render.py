@@ -95,9 +95,6 @@ README_MARKERS = ("<!-- components:start -->", "<!-- components:end -->")
 
 def readme_with_component_tables(text: str) -> str:
     """``text`` with the generated component tables between the README's component markers."""
-    start, end = README_MARKERS
-    if start not in text or end not in text:
-        raise ConfigError(f"README has no {start} … {end} markers")
-    head, rest = text.split(start, 1)
-    _, tail = rest.split(end, 1)
-    return f"{head}{start}\n{component_tables()}{end}{tail}"
+    from skewbench.readme import replace_between
+
+    return replace_between(text, README_MARKERS, component_tables())
