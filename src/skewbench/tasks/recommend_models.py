@@ -80,7 +80,8 @@ def build_model(
     if name == "two_tower":
         from skewbench.models.recommend.two_tower import TwoTowerText
 
-        return TwoTowerText(**params, item_text=list(data.item_text))
+        texts = None if data is None else list(data.item_text)  # None: checking params only
+        return TwoTowerText(**params, item_text=texts)
     if name == "llm_rerank":
         from skewbench.models.llm.recommender import LLMReranker
 

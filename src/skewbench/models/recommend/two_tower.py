@@ -100,7 +100,8 @@ class TwoTowerText(Recommender):
         import torch
         from sentence_transformers import SentenceTransformer
 
-        from skewbench.models.search.encoding import minilm_path, st_encoder
+        from skewbench import encoders
+        from skewbench.models.search.encoding import minilm_path
         from skewbench.models.search.trained import _deterministic, _mnrl, unique_batches
 
         if self.item_text is None or len(self.item_text) != X.shape[1]:
@@ -114,9 +115,17 @@ class TwoTowerText(Recommender):
         t0 = time.perf_counter()
         steps = 0
         epoch_losses: list[float] = []
-        with _deterministic(seed):
-            model = SentenceTransformer(minilm_path(), device="cpu")
-            if pairs:
+        hist = [
+            history_text(self.item_text, s, self.history_items) if s.size else "" for s in seqs
+        ]
+        if not pairs:
+            # the frozen encoder: the shared embedding cache (the very vectors the content model
+            # and text-initialised SASRec read), so a frozen fit encodes each text once per cache
+            self.item_emb_ = np.asarray(encoders.encode(self.item_text), dtype=np.float32)
+            self.user_emb_ = np.asarray(encoders.encode(hist), dtype=np.float32)
+        else:
+            with _deterministic(seed):
+                model = SentenceTransformer(minilm_path(), device="cpu")
                 loss_fn = _mnrl(model, self.scale)
                 prep = getattr(model, "preprocess", None) or model.tokenize
                 opt = torch.optim.AdamW(model.parameters(), lr=self.lr)
@@ -137,12 +146,11 @@ class TwoTowerText(Recommender):
                         epoch_loss, n_batches = epoch_loss + float(loss.detach()), n_batches + 1
                     epoch_losses.append(epoch_loss / max(n_batches, 1))
                 model.eval()
-            encode = st_encoder(model)
-            self.item_emb_ = np.asarray(encode(self.item_text), dtype=np.float32)
-            hist = [
-                history_text(self.item_text, s, self.history_items) if s.size else "" for s in seqs
-            ]
-            self.user_emb_ = np.asarray(encode(hist), dtype=np.float32)
+                # encoded like the frozen cache (same precision), so fine-tuning is the only
+                # difference between the two
+                prec = encoders.resolve_precision("auto")
+                self.item_emb_ = encoders.run_encoder(model, self.item_text, 64, prec)
+                self.user_emb_ = encoders.run_encoder(model, hist, 64, prec)
         self.train_info_ = {
             "train_pairs": len(pairs),
             "train_steps": steps,
