@@ -60,3 +60,32 @@ def test_fine_tuning_fits_the_training_pairs():
     losses = m.train_info_["epoch_loss"]
     assert len(losses) == 3 and losses[-1] < losses[0]
     assert not np.allclose(m.item_emb_, frozen.item_emb_)
+
+
+def test_frozen_vectors_are_the_shared_embedding_cache():
+    """The frozen control reads the very vectors the content model and text-initialised SASRec
+    read (the encoder cache), for the items and for each user's history text."""
+    from skewbench import encoders
+
+    X, seqs, texts = _data(n_users=6)
+    m = TwoTowerText(history_items=2, max_pairs=0, item_text=texts).fit(X, 0, sequences=seqs)
+    np.testing.assert_array_equal(m.item_emb_, encoders.encode(texts))
+    hist = [history_text(texts, s, 2) for s in seqs]
+    np.testing.assert_array_equal(m.user_emb_, encoders.encode(hist))
+    # cosine of unit vectors: the best item of user 0 is the item most similar to its history
+    assert (
+        m.score(np.array([0]))[0].argmax() == (encoders.encode(hist[:1]) @ m.item_emb_.T).argmax()
+    )
+
+
+def test_two_tower_tuning_is_checked_before_any_data_is_read():
+    from skewbench.runner.config import parse_config
+    from skewbench.runner.grid import expand
+
+    exp = {"task": "recommend", "datasets": ["movielens100k"], "treatments": ["none"]}
+    ok = {"name": "two_tower", "max_pairs": 0, "tune": {"history_items": [3, 5]}}
+    cells = expand(parse_config({"name": "t", "experiments": [{**exp, "models": [ok]}]}))
+    assert [c.tune["space"] for c in cells] == [{"history_items": [3, 5]}]
+    bad = {"name": "two_tower", "tune": {"dim": [8]}}
+    with pytest.raises(ConfigError, match="tune.dim: not a parameter"):
+        expand(parse_config({"name": "t", "experiments": [{**exp, "models": [bad]}]}))

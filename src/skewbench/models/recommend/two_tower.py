@@ -115,9 +115,7 @@ class TwoTowerText(Recommender):
         t0 = time.perf_counter()
         steps = 0
         epoch_losses: list[float] = []
-        hist = [
-            history_text(self.item_text, s, self.history_items) if s.size else "" for s in seqs
-        ]
+        hist = [history_text(self.item_text, s, self.history_items) if s.size else "" for s in seqs]
         if not pairs:
             # the frozen encoder: the shared embedding cache (the very vectors the content model
             # and text-initialised SASRec read), so a frozen fit encodes each text once per cache
