@@ -30,6 +30,7 @@ CONDITION = ["task", "dataset", "imbalance", "control", "setting"]
 SYSTEM = ["model", "treatment"]
 GROUP = CONDITION + SYSTEM
 BASE_TREATMENT = "none"
+ALPHA_SIG = 0.01  # the significance level the report marks (on Holm-corrected p-values)
 N_BOOT = 2000  # unit-bootstrap resamples (>= 1,000: percentile tails of a 95 % CI settle)
 
 UnitCache = dict[str, pd.DataFrame]
