@@ -146,7 +146,7 @@ def search_data(params: dict[str, Any]) -> Any:
     popularity unless the catalog has a ``popularity`` column)."""
     import numpy as np
 
-    from skewbench.data.queries import SearchData
+    from skewbench.data.search_data import SearchData
 
     queries = read_file(params["queries"], "queries").reset_index(drop=True)
     qrels = read_file(params["qrels"], "qrels").reset_index(drop=True)
