@@ -18,7 +18,7 @@ The measures themselves (Gini, ratio, ranks) are in :mod:`skewbench.data.imbalan
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -199,18 +199,7 @@ def subsample_to_gini(
         if hi > 1024:
             raise ValueError(f"target Gini {target_gini:.4f} is not reachable (got {g:.4f})")
         keep, g = kept_at(hi)
-    best = (keep, g)
-    for _ in range(60):
-        if abs(best[1] - target_gini) <= tol:
-            break
-        mid = 0.5 * (lo + hi)
-        keep, g = kept_at(mid)
-        if abs(g - target_gini) < abs(best[1] - target_gini):
-            best = (keep, g)
-        if g < target_gini:
-            lo = mid
-        else:
-            hi = mid
+    best = _bisect(kept_at, lo, hi, (keep, g), target_gini, tol, 60)
     return all_idx[best[0]], float(best[1])
 
 
@@ -261,18 +250,8 @@ def subsample_to_gini_at_size(
             f"reachable range is [{lo_g:.4f}, {hi_g:.4f}]"
         )
     best = min(((lo_keep, lo_g), (hi_keep, hi_g)), key=lambda kg: abs(kg[1] - target_gini))
-    lo, hi = 0.0, float(np.log2(1.0 + max_beta))
-    for _ in range(80):
-        if abs(best[1] - target_gini) <= tol:
-            break
-        mid = 0.5 * (lo + hi)
-        keep, g = kept_at(2.0**mid - 1.0)
-        if abs(g - target_gini) < abs(best[1] - target_gini):
-            best = (keep, g)
-        if g < target_gini:
-            lo = mid
-        else:
-            hi = mid
+    hi = float(np.log2(1.0 + max_beta))
+    best = _bisect(kept_at, 0.0, hi, best, target_gini, tol, 80, beta=lambda x: 2.0**x - 1.0)
     return best[0], float(best[1])
 
 
@@ -289,3 +268,29 @@ def max_reachable_gini(
     u = rng.random(codes.size)
     keep = u < (counts / counts.max())[codes] ** max_beta
     return gini(np.bincount(codes[keep], minlength=counts.size), normalizer), int(keep.sum())
+
+
+def _bisect(
+    kept_at: Callable[[float], tuple[np.ndarray, float]],
+    lo: float,
+    hi: float,
+    best: tuple[np.ndarray, float],
+    target: float,
+    tol: float,
+    steps: int,
+    beta: Callable[[float], float] = float,
+) -> tuple[np.ndarray, float]:
+    """The kept set whose Gini is closest to ``target``, by bisection of x on [lo, hi] with the
+    exponent β = ``beta(x)`` (the Gini grows with β); stops at ``tol`` or after ``steps``."""
+    for _ in range(steps):
+        if abs(best[1] - target) <= tol:
+            break
+        mid = 0.5 * (lo + hi)
+        keep, g = kept_at(beta(mid))
+        if abs(g - target) < abs(best[1] - target):
+            best = (keep, g)
+        if g < target:
+            lo = mid
+        else:
+            hi = mid
+    return best
