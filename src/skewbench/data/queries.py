@@ -340,8 +340,6 @@ def build_search_data(
         }
     )
     catalog = validate_catalog(catalog, source)
-    pop, history, user_index = _item_side(catalog, train)
-    vpop, vhistory, vuser_index = _item_side(catalog, before_val)
     q = validate_queries(q, f"{source} test queries")
     r = validate_qrels(r, f"{source} test qrels")
     n_fit = int((tq["fold"] == "train").sum())
@@ -351,17 +349,25 @@ def build_search_data(
         "validation_share": validation_share,
         **{f"n_{f}_texts": len(fold_keys[f]) for f in FOLDS},
     }
-    validation = SearchData(
-        catalog=catalog,
-        queries=vq.reset_index(drop=True),
-        qrels=vr.reset_index(drop=True),
-        train_queries=vtq.reset_index(drop=True),
-        train_qrels=vtr.reset_index(drop=True),
-        item_popularity=vpop,
-        history=vhistory,
-        user_index=vuser_index,
-        info={"n_validation_queries": len(vq), "n_train_queries": len(vtq)},
-    )
+
+    def view(q, r, tq, tr, history_period: pd.DataFrame, info, validation=None) -> SearchData:
+        """One view over the shared catalog; popularity and histories from ``history_period``."""
+        pop, history, user_index = _item_side(catalog, history_period)
+        return SearchData(
+            catalog=catalog,
+            queries=q.reset_index(drop=True),
+            qrels=r.reset_index(drop=True),
+            train_queries=tq.reset_index(drop=True),
+            train_qrels=tr.reset_index(drop=True),
+            item_popularity=pop,
+            history=history,
+            user_index=user_index,
+            info=info,
+            validation=validation,
+        )
+
+    info_val = {"n_validation_queries": len(vq), "n_train_queries": len(vtq)}
+    validation = view(vq, vr, vtq, vtr, before_val, info_val)
     info = {
         "n_items": len(catalog),
         "n_test_queries": len(q),
@@ -376,15 +382,4 @@ def build_search_data(
         "index_type": index_type,
         **split_info,
     }
-    return SearchData(
-        catalog=catalog,
-        queries=q.reset_index(drop=True),
-        qrels=r.reset_index(drop=True),
-        train_queries=tq.reset_index(drop=True),
-        train_qrels=tr.reset_index(drop=True),
-        item_popularity=pop,
-        history=history,
-        user_index=user_index,
-        info=info,
-        validation=validation,
-    )
+    return view(q, r, tq, tr, train, info, validation)
