@@ -86,9 +86,9 @@ def explain_recommend(cell: Cell, units: pd.DataFrame, user: str, top: int, n_re
     ranked = np.asarray(row["ranked"].iloc[0], dtype=np.int64)[:top]
     data, X, T, _ = R.load_split(cell)
     u = int(np.searchsorted(data.users, str(user)))
-    base = R._base_cell(cell)
-    emb = R.item_embeddings(data) if R._needs_embeddings(cell) else None
-    model = R._build_model(cell.model.name, dict(cell.model.params), base.treatment, emb)
+    base = R.base_cell(cell)
+    emb = R.item_embeddings(data) if R.needs_embeddings(cell) else None
+    model = R.build_model(cell.model.name, dict(cell.model.params), base.treatment, data, emb)
     model.fit(X, seed=base.seed_int("model"))
     scores = model.score(np.array([u]))[0]
     order = topk(scores[None, :], X.shape[1], exclude=X[[u]])[0]

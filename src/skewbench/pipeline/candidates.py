@@ -39,9 +39,7 @@ class CandidateCache:
         self.size = size
         self._store: OrderedDict[str, Candidates] = OrderedDict()
 
-    def get(
-        self, key: str, make: Callable[[], Candidates], *, store: bool = True
-    ) -> Candidates:
+    def get(self, key: str, make: Callable[[], Candidates], *, store: bool = True) -> Candidates:
         """The candidates under ``key``, made (and kept when ``store``) on a miss."""
         if key in self._store:
             self._store.move_to_end(key)
