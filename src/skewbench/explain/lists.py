@@ -9,6 +9,7 @@ before lists were kept are re-run once to get the list.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -176,9 +177,9 @@ def explain_search(cell: Cell, units: pd.DataFrame, query: str, top: int, n_reas
     qid = str(qs["query_id"].iloc[qi])
     row = units[units["query_id"].astype(str) == qid]
     ranked = np.asarray(row["ranked"].iloc[0], dtype=np.int64)[:top]
-    base = S.dataclasses.replace(cell, treatment=Component("none"))
+    base = dataclasses.replace(cell, treatment=Component("none"))
     model = S.build_model(cell.model.name, cell.model.params)
-    model.fit(list(data.catalog["text"]), **S._fit_data(data, base))
+    model.fit(list(data.catalog["text"]), **S.fit_data(data, base))
     batch = QueryBatch.from_frame(qs.iloc[[qi]], data.user_index)
     scores = np.asarray(model.score(batch), dtype=np.float64)[0]
     order = topk(np.where(np.isfinite(scores), scores, -np.inf)[None, :], scores.size)[0]
