@@ -57,7 +57,8 @@ class TaskReport:
 class Task(Protocol):
     """What a task module provides.
 
-    - ``MODELS``, ``TREATMENTS``, ``DATASETS``: the names it accepts (error messages, listings);
+    - ``MODELS``, ``TREATMENTS``: the names it accepts (error messages, listings; its data
+      sets and every parameter are declared in :mod:`skewbench.specs`);
     - ``REPORT``: its report layout;
     - ``check(cell)``: raise ``ConfigError``/``IncompatibleError`` for a cell that cannot run
       (unknown name, bad parameter, a model × treatment pair that cannot apply), before any work;
@@ -71,7 +72,6 @@ class Task(Protocol):
 
     MODELS: tuple[str, ...]
     TREATMENTS: tuple[str, ...]
-    DATASETS: tuple[str, ...]
     REPORT: TaskReport
 
     def check(self, cell: Cell) -> None: ...
