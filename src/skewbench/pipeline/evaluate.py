@@ -18,19 +18,19 @@ def per_unit_ranking(
     metrics: Sequence[str],
     cutoffs: Sequence[int],
     *,
-    empty: str | None = None,
+    empty: str = "zero",
     extra: PerList | None = None,
 ) -> dict[str, np.ndarray]:
     """Per-unit ranking metrics of (units × k) lists, or of (units × samples × k) sampled lists
     of a stochastic policy (then the mean over each unit's samples: the metric's expectation).
-    ``extra`` adds per-list values of a (units × k) sample (e.g. the tail share)."""
+    ``extra`` adds per-list values of a (units × k) sample (e.g. the tail share); ``empty``: a
+    unit with no relevant item scores 0 (trec_eval) or NaN (see :func:`ranking_metrics`)."""
     lists = lists[:, None, :] if lists.ndim == 2 else lists
     n_samples = lists.shape[1]
-    kw = {} if empty is None else {"empty": empty}
     per_unit: dict[str, np.ndarray] = {}
     for b in range(n_samples):
         sample = lists[:, b, :]
-        values = ranking_metrics(sample, truth, list(metrics), list(cutoffs), **kw)
+        values = ranking_metrics(sample, truth, list(metrics), list(cutoffs), empty=empty)
         if extra is not None:
             values.update(extra(sample))
         for name, v in values.items():

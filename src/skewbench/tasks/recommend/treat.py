@@ -87,48 +87,18 @@ def treat_lists(
     embeddings: np.ndarray | None,
     k: int,
 ) -> tuple[np.ndarray, np.ndarray | None, dict[str, Any]]:
-    """(top-``k`` lists, the policy's (users × samples × k) sampled lists or None, caps)."""
-    treat = cell.treatment
-    ranked = cand.items
-    if treat.name in RERANKERS:
-        context, caps_info = _context(
-            cell, data, X, eval_users, cand, pop_label, long_tail, embeddings
-        )
-        ranked = rerank_lists(parse_params(treat.name, treat.params), context, k)
-        return ranked, None, caps_info
-    if treat.name in POLICIES:
-        from skewbench.metrics.expected_exposure import plackett_luce_rankings
-        from skewbench.treatments.rerank import normalised_relevance
+    """(top-``k`` lists, the policy's (users × samples × k) sampled lists or None, caps).
 
-        # scores min-max normalised per user (as the re-rankers do), so a temperature means
-        # the same for every base model
-        rel = normalised_relevance(cand.scores, ranked >= 0)
-        samples = plackett_luce_rankings(
-            ranked,
-            rel,
-            k,
-            float(treat.params.get("temperature", 1.0)),
-            int(treat.params.get("samples", 20)),
-            cell.rng("policy"),
-        )
-        return samples[:, 0, :], samples, {}
-    return ranked, None, {}
-
-
-def _context(
-    cell: Cell,
-    data: Data,
-    X: sp.csr_matrix,
-    eval_users: np.ndarray,
-    cand: Candidates,
-    pop_label: np.ndarray,
-    long_tail: np.ndarray,
-    embeddings: np.ndarray | None,
-) -> tuple[RerankContext, dict[str, Any]]:
-    """The re-ranker's typed context (groups, per-user targets, embeddings) and its caps."""
+    A re-ranker gets its typed parameters and a typed context: the item groups it targets,
+    the per-user target (calibration: history shares; xQuAD: aspect weights) and, for MMR over
+    embeddings, the item embeddings."""
     from skewbench.data.groups import group_codes
 
     treat, ranked = cell.treatment, cand.items
+    if treat.name in POLICIES:
+        return _plackett_luce(cell, cand, k)
+    if treat.name not in RERANKERS:
+        return ranked, None, {}
     target = aspect = emb = None
     if treat.name == "calibrated":
         default = next(
@@ -159,7 +129,28 @@ def _context(
     context = RerankContext(
         ranked, cand.scores, groups, target=target, aspect_weights=aspect, item_embeddings=emb
     )
-    return context, info
+    return rerank_lists(parse_params(treat.name, treat.params), context, k), None, info
+
+
+def _plackett_luce(
+    cell: Cell, cand: Candidates, k: int
+) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    """Sampled Plackett–Luce rankings of the candidates; the first sample is the stored list."""
+    from skewbench.metrics.expected_exposure import plackett_luce_rankings
+    from skewbench.treatments.rerank import normalised_relevance
+
+    # scores min-max normalised per user (as the re-rankers do), so a temperature means
+    # the same for every base model
+    rel = normalised_relevance(cand.scores, cand.items >= 0)
+    samples = plackett_luce_rankings(
+        cand.items,
+        rel,
+        k,
+        float(cell.treatment.params.get("temperature", 1.0)),
+        int(cell.treatment.params.get("samples", 20)),
+        cell.rng("policy"),
+    )
+    return samples[:, 0, :], samples, {}
 
 
 def caps(

@@ -23,7 +23,7 @@ def evaluate_lists(
 ) -> tuple[dict[str, np.ndarray], dict[str, float]]:
     """(per-query metrics, cell metrics). Every test query is judged, so one with no relevant
     product (ESCI: all labels I) scores 0 and is counted, as in trec_eval; never dropped."""
-    per_unit = per_unit_ranking(ranked, truth, RANK_METRICS, cutoffs, empty="zero")
+    per_unit = per_unit_ranking(ranked, truth, RANK_METRICS, cutoffs)
     metrics = unit_means(per_unit)
     for c in cutoffs:
         for m in ("ndcg", "recall"):
