@@ -135,7 +135,7 @@ def explain_recommend(cell: Cell, units: pd.DataFrame, user: str, top: int, n_re
     if cell.treatment.name in R.RERANKERS:
         head.append(
             f"treatment {cell.treatment.label} re-ranked the untreated model's top "
-            f"{R._options(cell)['candidates']}; it promotes {_PROMOTES[cell.treatment.name]}. "
+            f"{R.options(cell)['candidates']}; it promotes {_PROMOTES[cell.treatment.name]}. "
             "Reasons explain the model's score, not the re-ranker's choice."
         )
     return table, head

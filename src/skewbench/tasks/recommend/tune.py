@@ -29,7 +29,7 @@ CODE = ("models/recommend", "metrics", "data", "tasks/recommend", "tuning.py", "
 
 def tune_plan(cell: Cell) -> tuple[Any, Any, str, int]:
     """(space, settings, metric name, metric cutoff) of a tuned cell; ConfigError if invalid."""
-    from skewbench.tuning import Range, TuneSettings, candidates, parse_space
+    from skewbench.tuning import Range, TuneSettings, candidates, parse_metric, parse_space
 
     req = dict(cell.tune or {})
     declared = model_class(cell.model.name).tune_space
@@ -43,12 +43,7 @@ def tune_plan(cell: Cell) -> tuple[Any, Any, str, int]:
         settings = TuneSettings.model_validate({k: v for k, v in req.items() if k != "space"})
     except Exception as err:
         raise ConfigError(f"tune: {err}") from None
-    metric = settings.metric or DEFAULT_TUNE_METRIC
-    name, _, cut = metric.partition("@")
-    if name not in RANKING_METRICS or not cut.isdigit() or int(cut) < 1:
-        raise ConfigError(
-            f"tune.metric: {metric!r} is not <metric>@<k> with metric one of {RANKING_METRICS}"
-        )
+    name, cut = parse_metric(settings.metric, RANKING_METRICS, DEFAULT_TUNE_METRIC)
     # Every candidate must build (ranges, types): refuse now rather than mid-search.
     probes = candidates(space, settings.method, settings.trials, np.random.default_rng(0))
     for key, value in space.items():
@@ -57,7 +52,7 @@ def tune_plan(cell: Cell) -> tuple[Any, Any, str, int]:
             probes += [{key: lo}, {key: hi}]
     for params in probes:
         build_model(cell.model.name, {**cell.model.params, **params}, Component("none"), None, None)
-    return space, settings, name, int(cut)
+    return space, settings, name, cut
 
 
 def tune(cell: Cell, embeddings: np.ndarray | None) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -96,13 +96,3 @@ def tune_space(cell: Cell, request: dict[str, Any]) -> dict[str, Any]:
         fixed=cell.model.params,
         what=f"models.{cell.model.name}",
     )
-
-
-def parse_metric(metric: str) -> tuple[str, int]:
-    name, _, cut = metric.partition("@")
-    if name not in RANK_METRICS or not cut.isdigit() or int(cut) < 1:
-        raise ConfigError(
-            f"tune.metric: {metric!r} is not a search validation metric; use one of "
-            f"{[f'{m}@<k>' for m in RANK_METRICS]} (default {VALIDATION_METRIC})"
-        )
-    return name, int(cut)

@@ -13,9 +13,10 @@ from skewbench.errors import ConfigError
 from skewbench.metrics.ranking import ranking_metrics
 from skewbench.models.search.base import search
 from skewbench.runner.cell import Cell
-from skewbench.tasks.search.config import VALIDATION_METRIC, parse_metric, tune_space
+from skewbench.tasks.search.config import RANK_METRICS, VALIDATION_METRIC, tune_space
 from skewbench.tasks.search.data import fit_cell
 from skewbench.tasks.search.models import batch, build_model, fit_data
+from skewbench.tuning import parse_metric
 from skewbench.tuning_memo import code_version, memo_key, memoised
 
 # What a stored tuning result depends on besides its data (tuning_memo.code_version).
@@ -44,7 +45,7 @@ def validation_score(
     view = data.validation
     if view is None or view.queries.empty:
         raise ConfigError(f"tune: dataset {cell.dataset.label} has no validation queries")
-    name, cut = parse_metric(metric)
+    name, cut = parse_metric(metric, RANK_METRICS, VALIDATION_METRIC)
     base = fit_cell(cell)
     model = build_model(cell.model.name, {**cell.model.params, **params})
     model.fit(list(view.catalog["text"]), **fit_data(view, base))
@@ -64,7 +65,7 @@ def tune(cell: Cell, data: SearchData) -> tuple[dict[str, Any], dict[str, Any]]:
     request = dict(cell.tune)  # type: ignore[arg-type]
     space = tune_space(cell, request)
     metric = request.get("metric") or VALIDATION_METRIC
-    parse_metric(metric)
+    parse_metric(metric, RANK_METRICS, VALIDATION_METRIC)
     settings = TuneSettings(
         method=request.get("method", "grid"),
         trials=request.get("trials", 20),
