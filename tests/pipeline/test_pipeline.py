@@ -16,6 +16,7 @@ from skewbench.pipeline import (
     candidate_key,
     group_mean,
     per_unit_ranking,
+    run_stages,
     unit_means,
 )
 from skewbench.treatments.rerank import (
@@ -102,3 +103,22 @@ def test_both_tasks_report_the_same_timing_keys(name):
     info = get_task(cell.task).run(cell).info
     assert tuple(info["timings_s"]) == STAGES
     assert not {"data_s", "fit_s", "search_s", "tune_s"} & set(info)
+
+
+def test_stages_run_in_order_and_add_the_candidate_seconds():
+    order, t = [], Timings()
+
+    def candidates():
+        order.append("candidates")
+        return Candidates(np.arange(6).reshape(2, 3), None, {"fit": 2.0, "score": 0.5})
+
+    cand, treated, evaluated = run_stages(
+        t,
+        candidates,
+        lambda c: order.append("treat") or c.items[:, :2],
+        lambda lists: order.append("evaluate") or int(lists.sum()),
+    )
+    assert order == ["candidates", "treat", "evaluate"]
+    assert treated.tolist() == [[0, 1], [3, 4]] and evaluated == 8
+    info = t.to_info()
+    assert info["fit"] == 2.0 and info["score"] == 0.5 and info["tune"] == 0.0

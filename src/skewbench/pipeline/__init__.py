@@ -14,11 +14,13 @@ evaluation, after LensKit's scorer → ranker → re-ranker.
    over a stochastic policy's samples), their means, and group means; the exposure and
    diversity families come from :mod:`skewbench.metrics`.
 
-Stage timings go to ``info["timings_s"]`` through :class:`Timings` (INTERFACES §1).
+:func:`run_stages` runs the three in order; stage timings go to ``info["timings_s"]`` through
+:class:`Timings` (INTERFACES §1).
 """
 
 from skewbench.pipeline.candidates import CandidateCache, Candidates, candidate_key
 from skewbench.pipeline.evaluate import group_mean, per_unit_ranking, unit_means
+from skewbench.pipeline.stages import run_stages
 from skewbench.pipeline.timings import STAGES, Timings
 
 __all__ = [
@@ -29,5 +31,6 @@ __all__ = [
     "candidate_key",
     "group_mean",
     "per_unit_ranking",
+    "run_stages",
     "unit_means",
 ]

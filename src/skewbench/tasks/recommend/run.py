@@ -11,7 +11,7 @@ import pandas as pd
 
 from skewbench.data.sources.table import freeze
 from skewbench.errors import ConfigError
-from skewbench.pipeline import Timings
+from skewbench.pipeline import Candidates, Timings, run_stages
 from skewbench.runner.cell import Cell, CellResult
 from skewbench.tasks.recommend.candidates import base_candidates
 from skewbench.tasks.recommend.config import (
@@ -107,19 +107,26 @@ def run(cell: Cell) -> CellResult:
     embeddings = item_embeddings(data) if needs_embeddings(cell) else None
     list_side = cell.treatment.name in LIST_SIDE
     depth = opts["candidates"] if list_side else opts["k"]
-    cand = base_candidates(cell, data, X, eval_users, depth, embeddings)
-    for stage, seconds in cand.seconds.items():
-        timings.add(stage, seconds)
-    with timings.stage("rerank"):
-        ranked, samples, caps = treat_lists(
+    truth = T[eval_users]
+
+    def treat(cand: Candidates) -> tuple[np.ndarray, np.ndarray | None, dict[str, Any]]:
+        return treat_lists(
             cell, data, X, eval_users, cand, pop_label, long_tail, embeddings, opts["k"]
         )
-    with timings.stage("metrics"):
-        truth = T[eval_users]
+
+    def evaluate(treated: tuple[np.ndarray, np.ndarray | None, dict[str, Any]]):
+        ranked, samples, _ = treated
         lists = ranked[:, None, :] if samples is None else samples
-        per_unit, metrics = evaluate_lists(
+        return evaluate_lists(
             data, X, truth, eval_users, lists, pop, pop_label, long_tail, embeddings, opts
         )
+
+    cand, (ranked, _, caps), (per_unit, metrics) = run_stages(
+        timings,
+        lambda: base_candidates(cell, data, X, eval_users, depth, embeddings),
+        treat,
+        evaluate,
+    )
 
     units = pd.DataFrame(
         {

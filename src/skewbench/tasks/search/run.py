@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from skewbench.pipeline import Timings
+from skewbench.pipeline import Timings, run_stages
 from skewbench.runner.cell import Cell, CellResult
 from skewbench.tasks.search.candidates import base_candidates
 from skewbench.tasks.search.config import check, options
@@ -52,19 +52,18 @@ def run(cell: Cell) -> CellResult:
     with timings.stage("data"):
         data = load_data(cell)
     queries = batch(data, data.queries, data.qrels)
-    cand = base_candidates(cell, data, queries, cand_k)
-    for stage, seconds in cand.seconds.items():
-        timings.add(stage, seconds)
-    with timings.stage("rerank"):
-        ranked = apply_treatment(cell, data, cand.items, cand.scores, k)
-    with timings.stage("metrics"):
-        truth = data.truth()
-        group = (
-            data.queries["group"].to_numpy()
-            if "group" in data.queries
-            else np.array(["all"] * len(queries))
-        )
-        per_unit, metrics = evaluate_lists(data, ranked, truth, group, cutoffs)
+    truth = data.truth()
+    group = (
+        data.queries["group"].to_numpy()
+        if "group" in data.queries
+        else np.array(["all"] * len(queries))
+    )
+    cand, ranked, (per_unit, metrics) = run_stages(
+        timings,
+        lambda: base_candidates(cell, data, queries, cand_k),
+        lambda c: apply_treatment(cell, data, c.items, c.scores, k),
+        lambda lists: evaluate_lists(data, lists, truth, group, cutoffs),
+    )
     units = pd.DataFrame({"query_id": data.queries["query_id"].to_numpy(), "group": group})
     if "user_id" in data.queries:
         units["user_id"] = data.queries["user_id"].to_numpy()
