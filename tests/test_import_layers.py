@@ -2,10 +2,10 @@
 module of the same or a lower layer, read from the source with ``ast``.
 
 Layers, low to high: shared helpers (errors, seeds, vectors …) < metrics < data, encoders,
-treatments, tuning < specs < models < runner < tasks < explain < report < cli. A task is found
-by name at run time (``skewbench.runner.tasks``), so the runner never imports a task module.
-``explain.facts`` (facts a task records beside its metrics) sits below the tasks that call it;
-the rest of ``explain`` (rebuilding lists for the CLI and the report) sits above them.
+treatments, tuning < specs < models < runner, pipeline < tasks < explain < report < cli. A task
+is found by name at run time (``skewbench.runner.tasks``), so the runner never imports a task
+module. ``explain.facts`` (facts a task records beside its metrics) sits below the tasks that
+call it; the rest of ``explain`` (rebuilding lists for the CLI and the report) sits above them.
 """
 
 from __future__ import annotations
@@ -24,10 +24,12 @@ LAYERS: dict[str, int] = {
     "skewbench.encoders": 2,
     "skewbench.treatments": 2,
     "skewbench.tuning": 2,
+    "skewbench.tuning_memo": 2,
     "skewbench.specs": 3,
     "skewbench.models": 4,
     "skewbench.explain.facts": 4,
     "skewbench.runner": 5,
+    "skewbench.pipeline": 5,
     "skewbench.tasks": 6,
     "skewbench.explain": 7,
     "skewbench.report": 8,

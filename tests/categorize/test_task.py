@@ -296,7 +296,8 @@ def test_tuning_on_validation_records_trials_and_uses_the_best(table):
     # one set of timing keys (as recommend and search): a tuned cell's fit is inside tune
     for info, fit_inside_tune in ((res.info, True), (plain.info, False)):
         t = info["timings_s"]
-        assert list(t) == ["data", "tune", "fit", "score", "metrics", "total"]
+        assert list(t) == ["data", "tune", "fit", "score", "rerank", "metrics", "total"]
+        assert t["rerank"] == 0.0
         assert (t["fit"] == 0.0) is fit_inside_tune and (t["tune"] == 0.0) is not fit_inside_tune
         assert sum(v for k, v in t.items() if k != "total") == pytest.approx(t["total"], abs=0.01)
         assert not any(k.endswith("_seconds") for k in info)

@@ -56,8 +56,9 @@ controlled imbalance, and it is the early-stopping set. Test is touched once, af
 ``balanced_accuracy`` (the example's share of balanced accuracy: mean over units = the
 metric), ``true``, ``pred``, ``correct``, ``max_proba``, ``in_balanced_view``.
 
-``info["timings_s"]``: seconds per stage (data, tune, fit, score, metrics, total); a tuned
-cell's chosen model is fitted during the search, so its fit time is inside tune.
+``info["timings_s"]``: seconds per stage, the keys every task records
+(:data:`skewbench.pipeline.timings.STAGES`; ``rerank`` is 0 here); a tuned cell's chosen model is
+fitted during the search, so its fit time is inside tune.
 """
 
 from __future__ import annotations
@@ -81,11 +82,13 @@ from skewbench.data.subsample import (
 from skewbench.errors import ConfigError
 from skewbench.models.categorize import MODELS as MODEL_CLASSES
 from skewbench.models.categorize.base import TREATMENT_PARAMS, Treatment
+from skewbench.pipeline.timings import Timings
 from skewbench.runner.cell import Cell, CellResult
 from skewbench.tasks.categorize_data import (
     DEFAULT_MIN_CLASS_COUNT as DEFAULT_MIN_CLASS_COUNT,  # read by the runner's data check
 )
 from skewbench.tasks.categorize_data import cached_dataset, load_dataset, replicate_split
+from skewbench.tasks.categorize_report import REPORT  # noqa: F401 - the task protocol
 from skewbench.treatments.weights import RENAMED
 
 MODELS = tuple(MODEL_CLASSES)
@@ -275,7 +278,7 @@ def run(cell: Cell) -> CellResult:
     from skewbench.data.imbalance import imbalance_ratio
     from skewbench.metrics.classification import classification_metrics
 
-    t0 = time.perf_counter()
+    timings = Timings()  # every task's stage keys (INTERFACES §1)
     check(cell)  # loads the data and splits it (memoised): counted as data time
     df, text_col, label_col = cached_dataset(cell.dataset)
     texts = df[text_col].to_numpy(dtype=object)
@@ -294,23 +297,26 @@ def run(cell: Cell) -> CellResult:
         tr = tr[keep]
     train_counts = np.bincount(codes[tr], minlength=k)
     groups = class_groups(train_counts, natural_counts)
-    t_data = time.perf_counter()
+    timings.add("data", time.perf_counter() - timings.start)
 
     treatment = Treatment.parse(cell.treatment.name, cell.treatment.params)
     tuning = None
+    t = time.perf_counter()
     if cell.tune is None:
         model = MODEL_CLASSES[cell.model.name](
             treatment, cell.seed_int("model"), **cell.model.params
         )
         model.fit(list(texts[tr]), codes[tr], list(texts[va]), codes[va], k)
-        t_tune, t_fit = t_data, time.perf_counter()
+        timings.add("fit", time.perf_counter() - t)
     else:
         # the chosen candidate is fitted during the search (no refit): all of it is tune time
         model, tuning = _tuned_model(cell, treatment, texts, codes, tr, va, k)
-        t_tune = t_fit = time.perf_counter()
+        timings.add("tune", time.perf_counter() - t)
+    t = time.perf_counter()
     proba = model.predict_proba(list(texts[te]))
     pred = proba.argmax(axis=1)
-    t_score = time.perf_counter()
+    timings.add("score", time.perf_counter() - t)
+    t = time.perf_counter()
 
     metrics, per_class = classification_metrics(codes[te], pred, proba, np.arange(k), groups)
     bal_metrics, _ = classification_metrics(
@@ -359,13 +365,6 @@ def run(cell: Cell) -> CellResult:
         "weight_history": getattr(model, "weight_history_", None) or None,
         "per_class": per_class.to_dict("records"),
     }
-    t_end = time.perf_counter()
-    info["timings_s"] = {
-        "data": round(t_data - t0, 3),
-        "tune": round(t_tune - t_data, 3),
-        "fit": round(t_fit - t_tune, 3),
-        "score": round(t_score - t_fit, 3),
-        "metrics": round(t_end - t_score, 3),
-        "total": round(t_end - t0, 3),
-    }
+    timings.add("metrics", time.perf_counter() - t)
+    info["timings_s"] = timings.to_info()
     return CellResult(metrics=metrics, units=units, info=info)
