@@ -145,7 +145,7 @@ def test_subsample_to_gini_at_size_keeps_exactly_size_and_reaches_the_target():
 
 
 def test_controlled_imbalance_is_still_importable_from_its_former_module():
-    from skewbench.data.imbalance import max_reachable_gini, subsample_to_gini
+    from skewbench.data.subsample import max_reachable_gini, subsample_to_gini
 
     assert subsample_to_gini is sub.subsample_to_gini
     assert max_reachable_gini is sub.max_reachable_gini

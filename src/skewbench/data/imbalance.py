@@ -301,17 +301,3 @@ def plot_lorenz(
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, format="png")
     return out
-
-
-# The controlled-imbalance functions lived here before :mod:`skewbench.data.subsample`; callers
-# that still import them from this module get them from there (a module-level import would be
-# circular: subsample needs this module's measures).
-_MOVED = ("subsample_to_gini", "subsample_to_gini_at_size", "max_reachable_gini")
-
-
-def __getattr__(name: str) -> object:
-    if name in _MOVED:
-        from skewbench.data import subsample
-
-        return getattr(subsample, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
