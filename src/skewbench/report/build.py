@@ -19,6 +19,7 @@ import pandas as pd
 
 from skewbench.report import fmt
 from skewbench.report.aggregate import (
+    ALPHA_SIG,
     BASE_TREATMENT,
     CONDITION,
     N_BOOT,
@@ -28,12 +29,12 @@ from skewbench.report.aggregate import (
     unit_summary,
     with_conditions,
 )
+from skewbench.report.contrast import contrast_blocks
 from skewbench.report.plots import metric_vs_imbalance, pareto, pareto_front
 from skewbench.report.render import Block, to_html, to_markdown
 from skewbench.report.spec import REPORTS, TaskReport
 from skewbench.runner.store import ResultStore
 
-ALPHA_SIG = 0.01
 IDS = ["key", "task", "dataset", "imbalance", "control", "setting", "model", "treatment", "seed",
        "seconds", "info"]  # fmt: skip
 # The class-weight scheme α_k ∝ N_k/(N−N_k), under either name it has been stored with.
@@ -718,6 +719,7 @@ def _task_blocks(
         blocks += _contrast_blocks(
             store, data, spec.unit_metric, *spec.model_contrast, task, spec, cache
         )
+    blocks += contrast_blocks(store, data, store.configs(), task, spec, condition_label, cache)
     blocks += _plot_blocks(merged, task, spec, out)
     blocks += _group_exposure_blocks(data, spec)
     if task != "categorize":

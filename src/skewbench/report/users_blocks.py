@@ -16,7 +16,7 @@ import pandas as pd
 
 from skewbench.metrics.stats import holm
 from skewbench.metrics.user_fairness import MIN_USERS, gap_effect_test, gap_summary, group_table
-from skewbench.report.build import ALPHA_SIG, Block
+from skewbench.report.aggregate import ALPHA_SIG
 from skewbench.report.explain_blocks import (
     _cond_label,
     _condition_keys,
@@ -24,6 +24,7 @@ from skewbench.report.explain_blocks import (
     draw_heatmap,
     system_label,
 )
+from skewbench.report.render import Block
 from skewbench.runner.store import ResultStore
 from skewbench.seeds import make_rng
 

@@ -447,7 +447,7 @@ def _tuned_model(
 def run(cell: Cell) -> CellResult:
     """Run one cell (module doc)."""
     from skewbench.data.imbalance import exponential_profile_targets, imbalance_ratio
-    from skewbench.metrics.classification import classification_metrics
+    from skewbench.metrics.classification import classification_metrics, per_example_shares
 
     t0 = time.perf_counter()
     check(cell)  # loads the data and splits it (memoised): counted as data time
@@ -493,16 +493,13 @@ def run(cell: Cell) -> CellResult:
 
     in_bal = np.zeros(te.size, dtype=bool)
     in_bal[bal] = True
-    # Per-example share of balanced accuracy: c_i · n / (K' · n_{y_i}) over the K' classes
-    # present in test, so its mean over test examples IS the balanced accuracy and paired
-    # tests on it are tests of balanced accuracy.
-    test_counts = np.bincount(codes[te], minlength=k)
-    n_present = int((test_counts > 0).sum())
-    bal_acc_unit = (codes[te] == pred) * te.size / (n_present * test_counts[codes[te]])
+    # Per-example shares whose mean over the test examples IS balanced accuracy / each group
+    # recall / the head–tail gap, so paired tests on them test those metrics.
+    shares = per_example_shares(codes[te], codes[te] == pred, groups)
     units = pd.DataFrame(
         {
             "unit": df.index.to_numpy()[te],
-            "balanced_accuracy": bal_acc_unit,
+            **shares,
             "true": classes[codes[te]],
             "pred": classes[pred],
             "correct": codes[te] == pred,
