@@ -32,6 +32,7 @@ from skewbench.report.conditions import (
     order_systems,
     value_range,
 )
+from skewbench.report.contrast import one_factor_blocks
 from skewbench.report.headline import headline_blocks
 from skewbench.report.leaderboard import INTERVAL_NOTE, leaderboard
 from skewbench.report.plot_blocks import plot_blocks
@@ -103,6 +104,7 @@ def _task_blocks(
         blocks += contrast_blocks(
             store, data, spec.unit_metric, *spec.model_contrast, task, spec, cache
         )
+    blocks += one_factor_blocks(store, data, store.configs(), task, spec, cache)
     blocks += plot_blocks(merged, task, spec, out)
     blocks += group_exposure_blocks(data, spec)
     if task != "categorize":

@@ -87,7 +87,8 @@ from skewbench.runner.cell import Cell, CellResult
 from skewbench.tasks.categorize_data import (
     DEFAULT_MIN_CLASS_COUNT as DEFAULT_MIN_CLASS_COUNT,  # read by the runner's data check
 )
-from skewbench.tasks.categorize_data import cached_dataset, load_dataset, replicate_split
+from skewbench.tasks.categorize_data import cached_dataset, replicate_split
+from skewbench.tasks.categorize_data import load_dataset as load_dataset  # read by the data check
 from skewbench.tasks.categorize_report import REPORT  # noqa: F401 - the task protocol
 from skewbench.treatments.weights import RENAMED
 
@@ -201,22 +202,27 @@ def _training_counts_and_size(cell: Cell) -> tuple[np.ndarray, int | None]:
 
 
 def prepare(cells: Iterable[Cell]) -> None:
-    """Encode every text of each data set used by a cached-embedding model, once, in the parent."""
+    """Encode, once and in the parent, the texts that the cells of cached-embedding models read
+    (their training, validation and test rows; texts no cell reads are not encoded)."""
     from skewbench.encoders import encode
+    from skewbench.progress import quiet
 
-    done: set[tuple[str, str]] = set()
+    needed: dict[tuple[str, str], tuple[Cell, set[int]]] = {}
     for cell in cells:
         if cell.model.name not in ENCODED_MODELS:
             continue
-        encoder = cell.model.params.get("encoder", "minilm")
-        key = (cell.dataset.label, encoder)
-        if key in done:
-            continue
-        df, text, _ = load_dataset(cell.dataset)
-        from skewbench.progress import quiet
-
-        encode(df[text].tolist(), model_name=encoder, progress=not quiet())
-        done.add(key)
+        check(cell)
+        df, _, label = cached_dataset(cell.dataset)
+        codes = np.unique(df[label].astype(str).to_numpy(), return_inverse=True)[1]
+        tr, va, te, _, _ = cell_positions(cell, codes)
+        key = (cell.dataset.label, cell.model.params.get("encoder", "minilm"))
+        needed.setdefault(key, (cell, set()))[1].update(np.concatenate([tr, va, te]).tolist())
+    for (_, encoder), (cell, positions) in needed.items():
+        df, text, _ = cached_dataset(cell.dataset)
+        rows = np.sort(np.fromiter(positions, dtype=np.int64))
+        encode(
+            df[text].to_numpy(dtype=object)[rows].tolist(), model_name=encoder, progress=not quiet()
+        )
 
 
 def class_groups(train_counts: np.ndarray, natural_counts: np.ndarray) -> np.ndarray:
@@ -273,10 +279,26 @@ def _tuned_model(
     return fitted[repr(sorted(result.chosen.items()))], result.to_info()
 
 
+def cell_positions(
+    cell: Cell, codes: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(train, validation, test, natural train counts, balanced test view) positions of a cell,
+    the training positions after its controlled-imbalance subsample."""
+    tr, va, te, natural_counts, bal = replicate_split(cell)
+    if cell.imbalance is not None:
+        avail, n_train = _training_counts_and_size(cell)
+        if _train_size_option(cell) == "natural":
+            targets = exponential_profile_targets(avail.astype(float), float(cell.imbalance))
+        else:
+            targets = fixed_size_targets(avail.astype(float), float(cell.imbalance), n_train)
+        tr = tr[take_per_class(codes[tr], targets, cell.rng("imbalance", data_side=True))]
+    return tr, va, te, natural_counts, bal
+
+
 def run(cell: Cell) -> CellResult:
     """Run one cell (module doc)."""
     from skewbench.data.imbalance import imbalance_ratio
-    from skewbench.metrics.classification import classification_metrics
+    from skewbench.metrics.classification import classification_metrics, per_example_shares
 
     timings = Timings()  # every task's stage keys (INTERFACES §1)
     check(cell)  # loads the data and splits it (memoised): counted as data time
@@ -285,16 +307,7 @@ def run(cell: Cell) -> CellResult:
     classes, codes = np.unique(df[label_col].astype(str).to_numpy(), return_inverse=True)
     k = classes.size
 
-    tr, va, te, natural_counts, bal = replicate_split(cell)
-    avail, n_train = _training_counts_and_size(cell)
-    if cell.imbalance is not None:
-        mode = _train_size_option(cell)
-        if mode == "natural":
-            targets = exponential_profile_targets(avail.astype(float), float(cell.imbalance))
-        else:
-            targets = fixed_size_targets(avail.astype(float), float(cell.imbalance), n_train)
-        keep = take_per_class(codes[tr], targets, cell.rng("imbalance", data_side=True))
-        tr = tr[keep]
+    tr, va, te, natural_counts, bal = cell_positions(cell, codes)
     train_counts = np.bincount(codes[tr], minlength=k)
     groups = class_groups(train_counts, natural_counts)
     timings.add("data", time.perf_counter() - timings.start)
@@ -327,16 +340,13 @@ def run(cell: Cell) -> CellResult:
 
     in_bal = np.zeros(te.size, dtype=bool)
     in_bal[bal] = True
-    # Per-example share of balanced accuracy: c_i · n / (K' · n_{y_i}) over the K' classes
-    # present in test, so its mean over test examples IS the balanced accuracy and paired
-    # tests on it are tests of balanced accuracy.
-    test_counts = np.bincount(codes[te], minlength=k)
-    n_present = int((test_counts > 0).sum())
-    bal_acc_unit = (codes[te] == pred) * te.size / (n_present * test_counts[codes[te]])
+    # Per-example shares whose mean over the test examples IS balanced accuracy / each group
+    # recall / the head–tail gap, so paired tests on them test those metrics.
+    shares = per_example_shares(codes[te], codes[te] == pred, groups)
     units = pd.DataFrame(
         {
             "unit": df.index.to_numpy()[te],
-            "balanced_accuracy": bal_acc_unit,
+            **shares,
             "true": classes[codes[te]],
             "pred": classes[pred],
             "correct": codes[te] == pred,
