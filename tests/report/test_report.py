@@ -295,7 +295,7 @@ def test_compare_two_runs(run_dir, tmp_path, capsys):
     from skewbench.report.compare import compare_runs
 
     res = compare_runs(run_dir, run_dir)
-    assert len(res) == 8 * 2  # every condition × system, ndcg@10 and tail_share
+    assert len(res) == 10 * 2  # every condition × system, ndcg@10 and tail_share
     assert (res["delta"] == 0).all() and (res["p_holm"] == 1).all()
     det = res[(res["dataset"] == TEMPORAL) & (res["metric"] == "ndcg@10")]
     assert (det["n_units"] == det["n_units"].iloc[0]).all()
