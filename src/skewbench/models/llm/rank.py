@@ -187,9 +187,7 @@ def bootstrap_listwise_many(
             chain[2] = 0 if a == 0 else b - step
         active = [c for c in active if c[2] > 0]
     outs = [c[1] for c in chains]
-    per_unit = [
-        borda(outs[u * orders : (u + 1) * orders], base) for u, base in enumerate(bases)
-    ]
+    per_unit = [borda(outs[u * orders : (u + 1) * orders], base) for u, base in enumerate(bases)]
     return per_unit, failures, ins, outs
 
 

@@ -6,7 +6,8 @@ that runs offline here; any other value is a path — a Hugging Face model folde
 file — so a larger model on a bigger machine is one config value away.
 
 Every call is cached in ``$SKEWBENCH_CACHE/llm/<model id>.sqlite`` keyed by the SHA-1 of
-(model id, kind, prompt): re-running a cell costs no model call. Decoding is greedy and the
+(model id, kind, prompt): re-running a cell costs no model call. Answers are written every
+8 batches, so an interrupted cell keeps what it had computed. Decoding is greedy and the
 forward pass deterministic on CPU, so the same prompt gives the same score.
 
 ``yes_no``: log Σ P(first answer token ∈ YES) − log Σ P(first token ∈ NO) with
@@ -222,11 +223,14 @@ class LLMScorer:
         if todo:
             wanted = set(todo)
             first = {k: p for k, p in zip(keys, prompts, strict=True) if k in wanted}
-            values = run([first[k] for k in todo])
-            self.calls += len(todo)
-            new = dict(zip(todo, values, strict=True))
-            self.cache.put_many(new)
-            found.update(new)
+            todo.sort(key=lambda k: len(first[k]))  # similar lengths share a batch: less padding
+            step = 8 * self.batch_size
+            for s in range(0, len(todo), step):
+                part = todo[s : s + step]
+                new = dict(zip(part, run([first[k] for k in part]), strict=True))
+                self.calls += len(part)
+                self.cache.put_many(new)  # saved as it goes: a kill loses one slice at most
+                found.update(new)
         return [found[k] for k in keys]
 
     def yes_no(self, prompts: Sequence[str]) -> np.ndarray:
