@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from skewbench.report.llm_blocks import llm_blocks, llm_facts, short_label
+from skewbench.report.llm_blocks import first_stage_label, llm_blocks, llm_facts, short_label
 
 LISTWISE = "llm_rerank(depth=3,first_stage=bm25,mode=listwise,orders=3)"
 
@@ -23,8 +23,12 @@ def test_facts_are_read_from_both_info_layouts():
     assert llm_facts({"timings_s": {}}) is None
 
 
-def test_short_label():
+def test_labels():
     assert short_label(LISTWISE) == "bm25 → LLM listwise, orders 3, depth 3"
+    assert first_stage_label(LISTWISE) == "bm25"
+    ease = "llm_rerank(depth=20,first_stage=ease,first_stage_params={'l2': 500},pop_tau=1)"
+    assert first_stage_label(ease) == "ease(l2=500)"  # the runner's label of EASE alone
+    assert first_stage_label("bm25") is None
 
 
 def test_position_bias_table_and_figure(tmp_path):
@@ -43,9 +47,9 @@ def test_position_bias_table_and_figure(tmp_path):
         ]
         + [{"dataset": "d", "model": "bm25", "treatment": "none", "seed": 0, "info": {}}]
     )
-    blocks = llm_blocks(data, "search", tmp_path)
+    blocks = llm_blocks(None, data, "search", tmp_path)  # no first-stage cell: no store read
     facts = blocks[2].content
-    assert facts["model_calls"].tolist() == ["6", "0"]  # summed over seeds, per treatment
+    assert facts["model_calls"].tolist() == ["6"]  # untreated cells, summed over seeds
     img = next(b for b in blocks if b.kind == "img")
     assert img.content.is_file() and img.content.with_suffix(".svg").is_file()
     table = blocks[-1].content
@@ -61,4 +65,4 @@ def test_no_llm_cells_no_section(tmp_path):
     data = pd.DataFrame(
         [{"dataset": "d", "model": "bm25", "treatment": "none", "seed": 0, "info": {}}]
     )
-    assert llm_blocks(data, "search", tmp_path) == []
+    assert llm_blocks(None, data, "search", tmp_path) == []

@@ -648,7 +648,7 @@ def _skew_blocks(store: ResultStore, data: pd.DataFrame, task: str, out: Path) -
     from skewbench.report.users_blocks import users_blocks
 
     blocks = explain_blocks(store, data, task, out) + users_blocks(store, data, task, out)
-    return blocks + llm_blocks(data, task, out)
+    return blocks + llm_blocks(store, data, task, out)
 
 
 def _info_fact_blocks(data: pd.DataFrame, facts: dict[str, str]) -> list[Block]:
