@@ -256,9 +256,9 @@ def build_search_data(
     at least that many training-period purchase lines (0 = every product). Test-period relevant
     items outside the catalog are dropped and queries left with no relevant item are dropped
     (both counted in ``info``). ``max_queries`` caps the test and the validation queries (a
-    uniform sample, ``rng``) — personalised queries only; type queries are one per type and
-    never sampled. Training queries are capped at 20 × max_queries. ``rng`` (required) draws
-    the text folds, then the samples.
+    uniform sample, ``rng``) — personalised queries; for type queries (one per type) it samples
+    the test queries only. Training queries are capped at 20 × max_queries. ``rng`` (required)
+    draws the text folds, then the samples.
     """
     if queries not in ("type", "personalised"):
         raise ConfigError(
@@ -315,6 +315,9 @@ def build_search_data(
         return build_personalised_queries(products, period(df), groups, limit, rng, keys)
 
     q, r = build(test, test_keys, max_queries)
+    if queries == "type" and max_queries is not None and len(q) > max_queries:
+        q = q.iloc[np.sort(rng.choice(len(q), max_queries, replace=False))].reset_index(drop=True)
+        r = r[r["query_id"].isin(q["query_id"])].reset_index(drop=True)
     tq, tr = build(train, fit_keys, cap)
     tq["fold"] = fold_of(tq, folds)
     vq, vr = build(val_period, fold_keys["validation"], max_queries)

@@ -56,9 +56,11 @@ IDS = ["key", "task", "dataset", "imbalance", "control", "setting", "model", "tr
 def _skew_blocks(store: ResultStore, data: pd.DataFrame, task: str, out: Path) -> list[Block]:
     """Explanation (item groups, decomposition, examples) and "who is served" sections."""
     from skewbench.report.explain_blocks import explain_blocks
+    from skewbench.report.llm_blocks import llm_blocks
     from skewbench.report.users_blocks import users_blocks
 
-    return explain_blocks(store, data, task, out) + users_blocks(store, data, task, out)
+    blocks = explain_blocks(store, data, task, out) + users_blocks(store, data, task, out)
+    return blocks + llm_blocks(store, data, task, out)
 
 
 def _task_blocks(
