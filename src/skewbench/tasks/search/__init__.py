@@ -10,7 +10,7 @@ Datasets
   :mod:`skewbench.data.queries`). Params: ``queries`` "type" (default) | "personalised",
   ``test_weeks`` (8), ``min_item_count`` (0 = all 91.6k products; the quick config uses 20:
   products bought at least 20 times in the training period, 11.8k products, 5.5k distinct
-  texts), ``max_queries`` (personalised only; default 1000), ``index_type`` (False),
+  texts), ``max_queries`` (a seeded sample of the test queries; personalised default 1000), ``index_type`` (False),
   ``head_share`` (0.5), ``query_split`` ("unseen" | "seen"), ``test_share`` (0.3),
   ``validation_share`` (0.15).
 - ``esci``: the Amazon ESCI parquet files (:mod:`skewbench.data.sources.esci`); params
