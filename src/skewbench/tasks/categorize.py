@@ -72,6 +72,7 @@ from skewbench.errors import ConfigError
 from skewbench.models.categorize import MODELS as MODEL_CLASSES
 from skewbench.models.categorize.base import TREATMENT_PARAMS, Treatment
 from skewbench.runner.cell import Cell, CellResult
+from skewbench.tasks.categorize_report import REPORT  # noqa: F401 - the task protocol
 from skewbench.treatments.weights import RENAMED
 
 MODELS = tuple(MODEL_CLASSES)
