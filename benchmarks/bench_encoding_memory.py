@@ -9,7 +9,8 @@ reviews (interleaved, alternating which goes first):
 - ``returned``: :func:`skewbench.encoders.encode` (fixed mmap threshold inside, trimmed after
   every chunk).
 
-Reported per child: resident memory after imports + data + model (``model_mb``), the peak
+Reported per child: resident memory after imports + data + model and one one-text forward
+pass (``model_mb``; safetensors weights enter memory only when first used), the peak
 (``VmHWM``) and the peak above the model (``over_model_mb``), the resident memory after the
 last chunk, and texts/s. The two children's embeddings are compared (``max_abs_diff``; the
 fix changes no computation, so 0). Writes benchmarks/measured/encoding_memory.json.
@@ -50,6 +51,7 @@ def child(model_name: str, variant: str, n: int, chunk: int, out: str) -> None:
     texts = list(dict.fromkeys(df[text].astype(str)))[:n]
     model = load_encoder(model_name, None)
     prec = resolve_precision("auto")
+    run_encoder(model, ["warm-up"], 1, prec)  # weights are mapped lazily: page them in first
     model_mb = _status_mb("VmRSS")
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
