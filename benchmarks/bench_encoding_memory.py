@@ -16,12 +16,15 @@ last chunk, and texts/s. The two children's embeddings are compared (``max_abs_d
 fix changes no computation, so 0). Writes benchmarks/measured/encoding_memory.json.
 Needs its own cache folder (``$SKEWBENCH_CACHE`` is used only for the assembled mpnet).
 
+``--ab N``: only the throughput cost of the fix, in one process (:func:`cpu_ab`).
+
     python benchmarks/bench_encoding_memory.py [--n 2048] [--mpnet-n 512] [--chunks 512 2048] [--mpnet-chunks 512]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
@@ -83,14 +86,52 @@ def child(model_name: str, variant: str, n: int, chunk: int, out: str) -> None:
     print("ROW " + json.dumps(row), flush=True)
 
 
+def cpu_ab(n: int, reps: int) -> None:
+    """One process, MiniLM, the same ``n`` texts encoded ``reps`` times per variant, alternating:
+    texts/s, process CPU ms per text (user + sys, all threads; steadier than wall time on a
+    loaded machine) and minor page faults. After the first ``returned`` pass ``plain`` runs
+    with the 32 MiB threshold left behind, not glibc's start value (close to its steady state)."""
+    import resource
+    import statistics
+
+    from skewbench.encoders import load_encoder, resolve_precision, run_encoder
+    from skewbench.encoders.memory import returning_memory, trim
+    from skewbench.runner.cell import Component
+    from skewbench.tasks.categorize import load_dataset
+
+    df, text, _ = load_dataset(Component("clothing", {"label": "class_name"}))
+    texts = list(dict.fromkeys(df[text].astype(str)))[:n]
+    model, prec = load_encoder("minilm", None), resolve_precision("auto")
+    run_encoder(model, texts[:64], 64, prec)
+    out: dict[str, dict[str, list[float]]] = {}
+    for rep in range(reps):
+        for variant in ("plain", "returned") if rep % 2 == 0 else ("returned", "plain"):
+            row = out.setdefault(variant, {"texts_per_s": [], "cpu_ms_per_text": [], "faults": []})
+            wall, cpu = time.perf_counter(), time.process_time()
+            faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+            with returning_memory() if variant == "returned" else contextlib.nullcontext():
+                run_encoder(model, texts, 64, prec)
+                if variant == "returned":
+                    trim()
+            row["texts_per_s"].append(n / (time.perf_counter() - wall))
+            row["cpu_ms_per_text"].append(1000 * (time.process_time() - cpu) / n)
+            row["faults"].append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults)
+    for variant, row in out.items():
+        print(variant, {k: round(statistics.median(v), 2) for k, v in row.items()}, row)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=2048, help="MiniLM texts")
     ap.add_argument("--mpnet-n", type=int, default=512, help="mpnet texts (0 skips mpnet)")
     ap.add_argument("--chunks", type=int, nargs="+", default=[512, 2048], help="MiniLM")
     ap.add_argument("--mpnet-chunks", type=int, nargs="+", default=[512])
+    ap.add_argument("--ab", type=int, metavar="N", help="only the CPU A/B on N texts")
     ap.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.ab:
+        cpu_ab(args.ab, 3)
+        return
     if args.child:
         name, variant, n, chunk, out = args.child
         child(name, variant, int(n), int(chunk), out)
