@@ -63,8 +63,8 @@ def sweep_plan(cell: Cell) -> dict[str, Any]:
     Raises ConfigError (before any work) when a level cannot be reached, with the reachable
     range. Cached per (data set, replicate, levels).
     """
-    from skewbench.data.imbalance import (
-        gini,
+    from skewbench.data.imbalance import gini
+    from skewbench.data.subsample import (
         max_reachable_gini,
         subsample_to_gini,
         subsample_to_gini_at_size,
