@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -79,6 +79,19 @@ class TuneSettings(BaseModel):
     trials: int = Field(default=DEFAULT_TRIALS, ge=1, le=10_000)
     metric: str | None = None
     refit: bool = True
+
+
+def parse_metric(metric: str | None, allowed: Sequence[str], default: str) -> tuple[str, int]:
+    """(name, cutoff) of a list task's validation metric ``<name>@<k>`` (None → ``default``);
+    ConfigError naming the allowed metrics otherwise."""
+    metric = metric or default
+    name, _, cut = metric.partition("@")
+    if name not in allowed or not cut.isdigit() or int(cut) < 1:
+        raise ConfigError(
+            f"tune.metric: {metric!r} is not <metric>@<k> with <metric> one of {list(allowed)} "
+            f"(default {default})"
+        )
+    return name, int(cut)
 
 
 def parse_space(

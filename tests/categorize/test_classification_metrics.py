@@ -84,3 +84,24 @@ def test_gini_of_predicted_counts_hand_computed():
     assert m["gini_pred_counts"] == pytest.approx(0.75)
     assert m["gini_true_counts"] == 0.0
     assert m["gini_gap"] == pytest.approx(0.75)
+
+
+@pytest.mark.filterwarnings("ignore:y_pred contains classes not in y_true")
+def test_per_example_shares_average_to_the_macro_metrics():
+    from skewbench.metrics.classification import per_example_shares
+
+    y, pred, proba = _fixture(3)
+    keep = y != 3  # one tail class absent from the test set: it must not count in |S|
+    y, pred, proba = y[keep], pred[keep], proba[keep]
+    groups = np.array(["head", "mid", "mid", "tail", "tail"], dtype=object)
+    m, _ = classification_metrics(y, pred, proba, np.arange(5), groups)
+    shares = per_example_shares(y, y == pred, groups)
+    rec = recall_score(y, pred, labels=[0, 1, 2, 4], average=None)
+    assert shares["recall_tail"].mean() == pytest.approx(rec[3], abs=1e-12)
+    for name in ("balanced_accuracy", "recall_head", "recall_mid", "recall_tail"):
+        assert shares[name].mean() == pytest.approx(m[name], abs=1e-12)
+    assert shares["head_tail_gap"].mean() == pytest.approx(m["head_tail_gap"], abs=1e-12)
+    assert m["head_tail_gap"] == pytest.approx(rec[0] - rec[3])
+    assert (shares["recall_tail"][y < 3] == 0).all()  # head/mid examples carry no tail share
+    nan = per_example_shares(y, y == pred, np.array(["head"] * 5, dtype=object))
+    assert np.isnan(nan["recall_tail"]).all()

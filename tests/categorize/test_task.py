@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from skewbench.data import subsample
 from skewbench.errors import ConfigError, IncompatibleError
 from skewbench.models.categorize import MiniLMFinetune, TfidfLR, Treatment
 from skewbench.runner.cell import Cell, Component
@@ -166,9 +167,8 @@ def test_finetune_is_deterministic(table):
 
 def test_unit_balanced_accuracy_shares_average_to_the_metric(table):
     res = categorize.run(_cell(table, "tfidf_lr", "none"))
-    assert res.units["balanced_accuracy"].mean() == pytest.approx(
-        res.metrics["balanced_accuracy"], abs=1e-12
-    )
+    for name in ("balanced_accuracy", "recall_head", "recall_tail", "head_tail_gap"):
+        assert res.units[name].mean() == pytest.approx(res.metrics[name], abs=1e-12, nan_ok=True)
     assert res.units["unit"].is_unique
 
 
@@ -214,7 +214,7 @@ def test_fixed_size_sweep_trains_every_level_on_the_same_number(table):
         assert x.info["achieved_imbalance_ratio"] == pytest.approx(r, rel=0.2)
     # the common size is the smallest level's profile total; "natural" gives each level its own
     avail = np.asarray(res[1.0].info["available_train_counts"], dtype=float)
-    assert sizes[1.0] == categorize.common_train_size(avail, levels)
+    assert sizes[1.0] == subsample.common_train_size(avail, levels)
     natural = {
         r: categorize.run(_sweep_cell(table, r, levels, "natural")).info["n_train"] for r in levels
     }
@@ -224,12 +224,12 @@ def test_fixed_size_sweep_trains_every_level_on_the_same_number(table):
 def test_fixed_size_targets_hand_computed():
     avail = np.array([100.0, 50.0, 40.0])
     # ρ = 4, K = 3: shares ∝ (1, 1/2, 1/4) → 60 · (4/7, 2/7, 1/7) = (34.29, 17.14, 8.57)
-    t = categorize.fixed_size_targets(avail, 4.0, 60)
+    t = subsample.fixed_size_targets(avail, 4.0, 60)
     np.testing.assert_array_equal(t, [34, 17, 9])  # remainder 1 to the largest fraction (.57)
-    assert categorize.profile_total(avail, 1.0) == pytest.approx(120.0)  # 3 · min avail
+    assert subsample.profile_total(avail, 1.0) == pytest.approx(120.0)  # 3 · min avail
     # ρ = 4: n_max = min(100, 50·2, 40·4) = 100 → 100 + 50 + 25
-    assert categorize.profile_total(avail, 4.0) == pytest.approx(175.0)
-    assert categorize.common_train_size(avail, [1.0, 4.0]) == 120
+    assert subsample.profile_total(avail, 4.0) == pytest.approx(175.0)
+    assert subsample.common_train_size(avail, [1.0, 4.0]) == 120
 
 
 def test_unreachable_ratio_is_refused_with_the_largest_reachable(table):
@@ -292,6 +292,14 @@ def test_tuning_on_validation_records_trials_and_uses_the_best(table):
         )
     )
     assert res.metrics["balanced_accuracy"] == plain.metrics["balanced_accuracy"]
+    # one set of timing keys (as recommend and search): a tuned cell's fit is inside tune
+    for info, fit_inside_tune in ((res.info, True), (plain.info, False)):
+        t = info["timings_s"]
+        assert list(t) == ["data", "tune", "fit", "score", "rerank", "metrics", "total"]
+        assert t["rerank"] == 0.0
+        assert (t["fit"] == 0.0) is fit_inside_tune and (t["tune"] == 0.0) is not fit_inside_tune
+        assert sum(v for k, v in t.items() if k != "total") == pytest.approx(t["total"], abs=0.01)
+        assert not any(k.endswith("_seconds") for k in info)
     bad = {**tune, "space": {"max_iter": [10]}}
     with pytest.raises(ConfigError, match="'max_iter' is not tunable"):
         categorize.check(

@@ -206,11 +206,15 @@ def test_missing_config(tmp_path, capsys):
     assert "none.yaml' does not exist" in capsys.readouterr().err
 
 
-def test_executor_ray_without_ray_is_a_validation_error(tmp_path, capsys):
+def test_executor_ray_without_ray_is_a_validation_error(tmp_path, capsys, monkeypatch):
     import importlib.util
 
-    if importlib.util.find_spec("ray") is not None:
-        pytest.skip("ray is installed")
+    real_find_spec = importlib.util.find_spec  # Ray hidden, whether or not it is installed
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "ray" else real_find_spec(name, *a),
+    )
     cfg = _write(tmp_path, {}, {**REC, "executor": "ray"})
     assert main(["validate", str(cfg)]) == 2
     assert "needs Ray" in capsys.readouterr().err

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from skewbench.data import imbalance as im
+from skewbench.data import subsample as sub
 
 
 def test_gini_hand_computed_both_normalisers():
@@ -55,36 +56,36 @@ def test_profile_from_labels_and_counts_agree():
 
 
 def test_exponential_targets_hand_checked():
-    t = im.exponential_profile_targets([1000, 500, 100], 100)
+    t = sub.exponential_profile_targets([1000, 500, 100], 100)
     assert t.tolist() == [1000, 100, 10]  # ratios 1 : 10 : 100
     # the rank, not the position, decides; n_max limited by the scarcest class
-    t = im.exponential_profile_targets([50, 1000, 400], 100)
+    t = sub.exponential_profile_targets([50, 1000, 400], 100)
     # ranks: 1000 -> 0, 400 -> 1, 50 -> 2; n_max = min(1000, 400*10, 50*100) = 1000
     assert t.tolist() == [10, 1000, 100]
-    t = im.exponential_profile_targets([1000, 20, 400], 100)
+    t = sub.exponential_profile_targets([1000, 20, 400], 100)
     # n_max = min(1000, 400*10, 20*100) = 1000 -> 1000, 100, 10
     assert t.tolist() == [1000, 10, 100]
-    t = im.exponential_profile_targets([1000, 5, 400], 100)
+    t = sub.exponential_profile_targets([1000, 5, 400], 100)
     # n_max = min(1000, 4000, 500) = 500 -> 500, 50, 5
     assert t.tolist() == [500, 5, 50]
 
 
 def test_rho_one_is_balanced():
-    assert im.exponential_profile_targets([30, 500, 1000], 1).tolist() == [30, 30, 30]
+    assert sub.exponential_profile_targets([30, 500, 1000], 1).tolist() == [30, 30, 30]
     with pytest.raises(ValueError):
-        im.exponential_profile_targets([3, 4], 0.5)
+        sub.exponential_profile_targets([3, 4], 0.5)
 
 
 def test_subsample_to_ratio_counts_and_positions():
     rng = np.random.default_rng(0)
     labels = np.array(["x"] * 500 + ["y"] * 300 + ["z"] * 60)
     rng.shuffle(labels)
-    kept = im.subsample_to_ratio(labels, 10, np.random.default_rng(5))
+    kept = sub.subsample_to_ratio(labels, 10, np.random.default_rng(5))
     assert np.all(np.diff(kept) > 0) and kept.min() >= 0 and kept.max() < labels.size
     counts = pd.Series(labels[kept]).value_counts()
     # n_max = min(500, 300*sqrt(10), 60*10) = 500 -> 500, floor(158.1), 50
     assert counts.to_dict() == {"x": 500, "y": 158, "z": 50}
-    again = im.subsample_to_ratio(labels, 10, np.random.default_rng(5))
+    again = sub.subsample_to_ratio(labels, 10, np.random.default_rng(5))
     assert np.array_equal(kept, again)
 
 
@@ -92,7 +93,7 @@ def test_subsample_touches_only_passed_positions():
     # the caller passes train labels only; kept positions index into that array alone
     all_labels = np.array(list("aaaaabbbcc" * 10))
     train_idx = np.arange(0, 100, 2)
-    kept = im.subsample_to_ratio(all_labels[train_idx], 4, np.random.default_rng(1))
+    kept = sub.subsample_to_ratio(all_labels[train_idx], 4, np.random.default_rng(1))
     chosen = train_idx[kept]
     assert set(chosen) <= set(train_idx)
 
@@ -102,7 +103,7 @@ def test_subsample_to_gini_reaches_target():
     p = (np.arange(400) + 1.0) ** -0.7
     items = rng.choice(400, size=20000, p=p / p.sum())
     before = im.gini(np.bincount(items)[np.unique(items)])
-    kept, achieved = im.subsample_to_gini(items, before + 0.1, np.random.default_rng(4))
+    kept, achieved = sub.subsample_to_gini(items, before + 0.1, np.random.default_rng(4))
     counts = pd.Series(items).value_counts().reindex(np.unique(items))
     after = pd.Series(items[kept]).value_counts().reindex(counts.index, fill_value=0)
     assert achieved == pytest.approx(im.gini(after.to_numpy()))
@@ -111,7 +112,7 @@ def test_subsample_to_gini_reaches_target():
     top = counts.idxmax()
     assert after[top] == counts[top]
     with pytest.raises(ValueError, match="below"):
-        im.subsample_to_gini(items, before - 0.1, np.random.default_rng(4))
+        sub.subsample_to_gini(items, before - 0.1, np.random.default_rng(4))
 
 
 def test_plot_lorenz_writes_png(tmp_path):
@@ -120,7 +121,7 @@ def test_plot_lorenz_writes_png(tmp_path):
 
 
 def test_subsample_to_gini_at_size_keeps_exactly_size_and_reaches_the_target():
-    from skewbench.data.imbalance import subsample_to_gini_at_size
+    from skewbench.data.subsample import subsample_to_gini_at_size
 
     rng = np.random.default_rng(0)
     weights = 1.0 / (np.arange(300) + 10.0)
@@ -141,3 +142,12 @@ def test_subsample_to_gini_at_size_keeps_exactly_size_and_reaches_the_target():
     assert np.allclose(share, 0.4, atol=0.06)
     with pytest.raises(ValueError, match=r"reachable range is \[0\.\d+, 0\.\d+\]"):
         subsample_to_gini_at_size(items, natural - 0.1, 8_000, np.random.default_rng(1))
+
+
+def test_controlled_imbalance_is_still_importable_from_its_former_module():
+    from skewbench.data.subsample import max_reachable_gini, subsample_to_gini
+
+    assert subsample_to_gini is sub.subsample_to_gini
+    assert max_reachable_gini is sub.max_reachable_gini
+    with pytest.raises(AttributeError):
+        im.no_such_function  # noqa: B018

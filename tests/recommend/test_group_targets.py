@@ -7,7 +7,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from skewbench.metrics.exposure import gini
-from skewbench.tasks.recommend import _aspect_weights
+from skewbench.tasks.recommend import aspect_weights
 from skewbench.treatments.rerank import rerank
 
 
@@ -38,7 +38,7 @@ def test_uniform_target_evens_group_exposure():
         10,
         groups,
         **{"lambda": 0.7},
-        aspect_weights=_aspect_weights("uniform", groups, X, users),
+        aspect_weights=aspect_weights("uniform", groups, X, users),
     )
     catalog = rerank(
         "xquad",
@@ -47,7 +47,7 @@ def test_uniform_target_evens_group_exposure():
         10,
         groups,
         **{"lambda": 0.7},
-        aspect_weights=_aspect_weights("catalog", groups, X, users),
+        aspect_weights=aspect_weights("catalog", groups, X, users),
     )
     g_base, g_uni = gini(_group_exposure(base, groups)), gini(_group_exposure(uniform, groups))
     assert g_uni < g_base  # exposure across the groups more even
@@ -61,7 +61,7 @@ def test_aspect_weights_rows_are_distributions():
     X = sp.csr_matrix(np.array([[1, 1, 0, 0], [0, 0, 1, 1]], dtype=float))
     users = np.array([0, 1])
     np.testing.assert_allclose(
-        _aspect_weights("history", groups, X, users), [[1, 0, 0], [0, 0.5, 0.5]]
+        aspect_weights("history", groups, X, users), [[1, 0, 0], [0, 0.5, 0.5]]
     )
-    np.testing.assert_allclose(_aspect_weights("uniform", groups, X, users), np.full((2, 3), 1 / 3))
-    np.testing.assert_allclose(_aspect_weights("catalog", groups, X, users)[0], [0.5, 0.25, 0.25])
+    np.testing.assert_allclose(aspect_weights("uniform", groups, X, users), np.full((2, 3), 1 / 3))
+    np.testing.assert_allclose(aspect_weights("catalog", groups, X, users)[0], [0.5, 0.25, 0.25])

@@ -130,3 +130,31 @@ def test_policy_parameters_are_checked():
         check_policy("pointwise", 3)
     with pytest.raises(ConfigError, match="model.params.mode"):
         check_policy("pairwise", 1)
+
+
+def test_batched_bootstrap_matches_one_unit_at_a_time():
+    from skewbench.models.llm.rank import bootstrap_listwise_many
+
+    texts = [str(v) for v in range(25)]
+    cands = np.array([list(range(12)) + [-1] * 3, list(range(24, 9, -1)), [-1] * 15])
+    one, lm1 = [], _ScriptedLM()
+    rng = np.random.default_rng(7)
+    for row in cands[:2]:  # the empty unit (last) sends nothing and fails nothing
+        one.append(bootstrap_listwise(lm1, "ctx", row, texts, 3, rng, window=6, step=3))
+    one.append(([], 0, [[]] * 3, [[]] * 3))
+    lm2 = _ScriptedLM()
+    orders, failures, ins, outs = bootstrap_listwise_many(
+        lm2, ["ctx"] * 3, cands, texts, 3, np.random.default_rng(7), window=6, step=3
+    )
+    assert orders == [o[0] for o in one] and failures == [o[1] for o in one]
+    assert ins == [x for o in one for x in o[2]] and outs == [x for o in one for x in o[3]]
+    assert orders[2] == [] and orders[0][:3] == [11, 10, 9]
+    assert lm2.calls == lm1.calls  # same prompts, sent in batches
+
+
+def test_final_order_scores_put_the_llm_order_first_then_the_first_stage():
+    from skewbench.models.llm.recommender import final_order_scores
+
+    s = final_order_scores([4, 1], np.array([1, 0, 3, 4, 2]))
+    assert s.tolist() == [-2.0, -1.0, -4.0, -3.0, 0.0]
+    assert np.argsort(-s, kind="stable").tolist() == [4, 1, 0, 3, 2]

@@ -8,7 +8,7 @@ import pytest
 
 from skewbench.runner.cell import Cell, Component
 from skewbench.tasks import recommend as task
-from skewbench.tasks.recommend_models import sequences
+from skewbench.tasks.recommend.models import sequences
 
 OPTS = {"cutoffs": [10], "max_users": 120}
 

@@ -7,7 +7,8 @@ import pytest
 import scipy.stats
 
 from skewbench.errors import ConfigError
-from skewbench.treatments.rerank import adjusted_alpha, fail_probability, mtable, rerank
+from skewbench.treatments.fair_table import adjusted_alpha, fail_probability, mtable
+from skewbench.treatments.rerank import rerank
 
 N_ITEMS, N_GROUPS = 50, 3
 

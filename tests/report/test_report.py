@@ -39,7 +39,11 @@ CONFIG = {
         {
             "task": "recommend",
             "datasets": ["movielens100k"],
-            "models": ["popularity", {"name": "itemknn", "neighbours": 50}],
+            "models": [
+                "popularity",
+                {"name": "itemknn", "neighbours": 50},
+                {"name": "itemknn", "neighbours": 20},
+            ],
             "treatments": ["none", {"name": "fair", "p": 0.5}],
             "options": {**OPTS, "max_users": 200},
         },
@@ -177,6 +181,58 @@ def test_model_contrast_counts_distinct_users(store_table):
     assert cmp["n_units"].item() < 3 * 200
 
 
+def test_one_factor_pairs_differ_in_exactly_one_parameter():
+    from skewbench.report.contrast import one_factor_pairs
+
+    configs = {
+        "k0": {"model": {"name": "ease", "params": {}}},
+        "k1": {"model": {"name": "ease", "params": {"l2": 200.0}}},
+        "k2": {"model": {"name": "itemknn", "params": {"neighbours": 5, "shrink": 1.0}}},
+        "k3": {"model": {"name": "itemknn", "params": {"neighbours": 100}}},  # the default
+        "k4": {"model": {"name": "itemknn", "params": {"neighbours": 5}}},
+        "k5": {"model": {"name": "popularity", "params": {}}},
+    }
+    labels = ["ease", "ease(l2=200)", "knn-a", "itemknn", "knn-b", "popularity"]
+    data = pd.DataFrame({"key": list(configs), "model": labels})
+    pairs = {p[:3]: p[3:] for p in one_factor_pairs(data, configs, "recommend")}
+    # a parameter left at its declared default counts as written; the default side is the base
+    assert set(pairs) == {
+        ("ease", "ease(l2=200)", "l2"),
+        ("itemknn", "knn-b", "neighbours"),
+        ("knn-b", "knn-a", "shrink"),
+    }
+    assert pairs[("itemknn", "knn-b", "neighbours")] == (100, 5)
+
+
+def test_one_factor_contrast_tables_rederive(store_table, tmp_path):
+    """The factor table's rows are the plain model comparison under each treatment, and the
+    treatment table's rows are the plain treatment tests of each side."""
+    from skewbench.report.aggregate import test_pairs
+    from skewbench.report.contrast import one_factor_blocks, one_factor_pairs
+    from skewbench.report.spec import REPORTS
+
+    store, table = store_table
+    data = table[table["dataset"] == RANDOM]
+    configs = store.configs()
+    pairs = one_factor_pairs(data, configs, "recommend")
+    base, variant = "itemknn(neighbours=20)", "itemknn(neighbours=50)"
+    assert pairs == [(base, variant, "neighbours", 20, 50)]
+    blocks = one_factor_blocks(store, data, configs, "recommend", REPORTS["recommend"], {})
+    factor, treat = [b.content for b in blocks if b.kind == "table"]
+    assert list(factor["treatment"]) == ["fair(p=0.5)", "none"]
+    plain = compare_models(store, data, "ndcg@10", base, [variant], treatment="none")
+    row = factor[factor["treatment"] == "none"].iloc[0]
+    mean = lambda m, t: data[(data["model"] == m) & (data["treatment"] == t)]["ndcg@10"].mean()  # noqa: E731
+    assert float(row["Δ ndcg@10"].replace("−", "-")) == pytest.approx(
+        mean(variant, "none") - mean(base, "none"), abs=5e-4
+    )
+    assert int(row["n units"].replace(",", "")) == plain["n_units"].item()
+    sig = significance(store, data[data["model"].isin([base, variant])], "ndcg@10")
+    assert len(treat) == len(sig) == 2
+    assert set(treat["neighbours"]) == {20, 50}
+    assert test_pairs(store, [], "ndcg@10").empty
+
+
 def test_conditions_are_never_mixed(store_table):
     store, table = store_table
     # a matched control of the temporal data must be summarised apart from the skewed data
@@ -239,7 +295,7 @@ def test_compare_two_runs(run_dir, tmp_path, capsys):
     from skewbench.report.compare import compare_runs
 
     res = compare_runs(run_dir, run_dir)
-    assert len(res) == 8 * 2  # every condition × system, ndcg@10 and tail_share
+    assert len(res) == 10 * 2  # every condition × system, ndcg@10 and tail_share
     assert (res["delta"] == 0).all() and (res["p_holm"] == 1).all()
     det = res[(res["dataset"] == TEMPORAL) & (res["metric"] == "ndcg@10")]
     assert (det["n_units"] == det["n_units"].iloc[0]).all()

@@ -6,7 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from skewbench.report import build as B
+from skewbench.report import categorize_blocks as K
+from skewbench.report import conditions as C
+from skewbench.report import headline as H
+from skewbench.report import significance_blocks as S
+from skewbench.report import task_blocks as T
 from skewbench.report.plots import pareto_front
 from skewbench.report.spec import REPORTS
 
@@ -35,23 +39,23 @@ def test_caps_table_and_sentence():
         "share_units_no_protected_in_pool": 0.39,
     }
     data = _cells(treatment=["xquad(lambda=0.3)"] * 2, info=[info, {**info}])
-    blocks = B._caps_blocks(data, REPORTS["recommend"], "recommend")
+    blocks = T.caps_blocks(data, REPORTS["recommend"], "recommend")
     text = " ".join(str(b.content) for b in blocks if b.kind == "p")
     assert "for 39 % of the evaluated users the 100 candidates hold no long_tail item" in text
     assert "no re-ranker can give those users any long_tail exposure" in text
     table = next(b.content for b in blocks if b.kind == "table")
     assert table["share_units_no_protected_in_pool"].tolist() == ["0.390"]
-    assert B._caps_blocks(_cells(treatment=["none"]), REPORTS["recommend"], "recommend") == []
+    assert T.caps_blocks(_cells(treatment=["none"]), REPORTS["recommend"], "recommend") == []
 
 
 def test_held_out_only_when_the_data_says_so():
     seen = _cells(info=[{"n_train_queries": 10}])
-    assert "held out" not in B._held_out_phrase(seen).split("(")[0]
-    assert "no query-level split" in B._held_out_phrase(seen)
+    assert "held out" not in S._held_out_phrase(seen).split("(")[0]
+    assert "no query-level split" in S._held_out_phrase(seen)
     split = _cells(info=[{"query_split": "by_text"}, {"dataset": {"query_split": "by_text"}}])
-    assert B._held_out_phrase(split).startswith("on test queries held out from training")
+    assert S._held_out_phrase(split).startswith("on test queries held out from training")
     mixed = _cells(info=[{"query_split": "by_text"}, {"query_split": "none"}])
-    assert "held out" not in B._held_out_phrase(mixed).split("(")[0]
+    assert "held out" not in S._held_out_phrase(mixed).split("(")[0]
 
 
 def test_majority_weighted_section_under_either_name():
@@ -66,8 +70,8 @@ def test_majority_weighted_section_under_either_name():
             recall_tail_lo=[0.09, 0.35, 0.04],
             recall_tail_hi=[0.11, 0.45, 0.06],
         )
-        blocks = B._majority_weighted_blocks(merged, REPORTS["categorize"])
-        assert blocks[0].content == B.MAJORITY_WEIGHTED_TITLE + ", at ρ = 100"
+        blocks = K.majority_weighted_blocks(merged, REPORTS["categorize"])
+        assert blocks[0].content == K.MAJORITY_WEIGHTED_TITLE + ", at ρ = 100"
         assert "majority class gets the larger weight" in str(blocks[0].content)
         assert f"class_weight(scheme={scheme})" in blocks[-1].content["treatment"].tolist()
         assert "source document" not in " ".join(str(b.content) for b in blocks[:2])
@@ -83,7 +87,7 @@ def test_group_exposure_one_table_per_condition():
             "relevant_share[popularity=head]": [0.40, 0.40, 0.33, 0.33],
         },
     )
-    blocks = B._group_exposure_blocks(data, REPORTS["recommend"])
+    blocks = T.group_exposure_blocks(data, REPORTS["recommend"])
     inner = blocks[0].content[1]
     tables = [b.content for b in inner if b.kind == "table"]
     titles = [b.content for b in inner if b.kind == "h3"]
@@ -94,10 +98,10 @@ def test_group_exposure_one_table_per_condition():
 
 def test_better_direction_from_metadata_then_name():
     spec = REPORTS["recommend"]
-    assert B.higher_is_better("exposure_gini", spec) is False
-    assert B.higher_is_better("ndcg@10", spec) is True
-    assert B.higher_is_better("tail_share", spec) is True
-    assert B.higher_is_better("exposure_gini_manufacturer") is False
+    assert C.higher_is_better("exposure_gini", spec) is False
+    assert C.higher_is_better("ndcg@10", spec) is True
+    assert C.higher_is_better("tail_share", spec) is True
+    assert C.higher_is_better("exposure_gini_manufacturer") is False
 
 
 def test_pareto_front_with_ties():
@@ -110,9 +114,9 @@ def test_pareto_front_with_ties():
 
 
 def test_verdict_words():
-    assert B._verdict(-0.01, 0.5, "ndcg", 0.1, 0.2, "tail") == "no significant change"
-    assert B._verdict(-0.01, 0.001, "ndcg", 0.1, 0.001, "tail") == "ndcg lower; tail higher"
-    assert B._verdict(-0.01, np.nan, "ndcg", 0.1, 0.001, "tail") == "tail higher"
+    assert H._verdict(-0.01, 0.5, "ndcg", 0.1, 0.2, "tail") == "no significant change"
+    assert H._verdict(-0.01, 0.001, "ndcg", 0.1, 0.001, "tail") == "ndcg lower; tail higher"
+    assert H._verdict(-0.01, np.nan, "ndcg", 0.1, 0.001, "tail") == "tail higher"
 
 
 def test_sweep_shows_n_train_and_the_matched_control_beside_its_level():
@@ -124,7 +128,7 @@ def test_sweep_shows_n_train_and_the_matched_control_beside_its_level():
         **{"ndcg@10": [0.1, 0.12, 0.13]},
     )
     merged = data.drop(columns=["info", "seed"])
-    blocks = B._sweep_blocks(data, REPORTS["recommend"], merged)
+    blocks = T.sweep_blocks(data, REPORTS["recommend"], merged)
     tab = next(b.content for b in blocks if b.kind == "table")
     assert tab["condition"].tolist() == ["as collected", "target level", "matched uniform control"]
     assert tab["n_train"].tolist() == ["1,500", "1,000", "1,000"]
@@ -141,7 +145,7 @@ def test_tuning_choices_are_shown_per_cell():
         "refit": True,
     }
     data = _cells(info=[{"tuning": tuning}, {}])
-    tab = next(b.content for b in B._tuning_blocks(data, REPORTS["recommend"]) if b.kind == "table")
+    tab = next(b.content for b in T.tuning_blocks(data, REPORTS["recommend"]) if b.kind == "table")
     assert tab[["chosen", "trials", "best validation score", "refit"]].values.tolist() == [
         ["l2=500", "2", "0.120", "yes"]
     ]

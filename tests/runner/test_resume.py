@@ -136,6 +136,7 @@ def test_process_pool_gives_the_inline_numbers(reference, tmp_path):
     assert _metrics(tmp_path) == reference
 
 
+@pytest.mark.slow  # a local Ray starts in ~10-60 s
 def test_ray_executor_gives_the_inline_numbers(reference, tmp_path):
     pytest.importorskip("ray", reason="Ray is the optional extra skewbench[ray]")
     run_config(parse_config(CONFIG), tmp_path, executor="ray", progress=False)

@@ -6,18 +6,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from skewbench.data.queries import (
+from skewbench.data.queries import build_search_data, split_by_time, split_query_texts
+from skewbench.data.query_builders import (
     build_personalised_queries,
-    build_search_data,
     build_type_queries,
     head_tail,
-    path_query_text,
-    product_text,
     purchase_grade,
-    query_key,
-    split_by_time,
-    split_query_texts,
 )
+from skewbench.data.query_text import path_query_text, product_text, query_key
 from skewbench.errors import ConfigError
 
 WEEK = 7 * 86400

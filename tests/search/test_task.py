@@ -77,7 +77,7 @@ def test_reranker_cells_state_their_caps():
     plain = search.run(cell("bm25"))  # the same candidates, untreated
     assert "protected_group" not in plain.info
     # recompute the share from the candidate lists of the cached base model
-    cand = search._candidates(cell("bm25"), d, search._batch(d, d.queries, d.qrels), 30)[0]
+    cand = search.base_candidates(cell("bm25"), d, search.batch(d, d.queries, d.qrels), 30)
     none_in_pool = [not any(codes[i] == 1 for i in row if i >= 0) for row in cand.items]
     assert info["share_units_no_protected_in_pool"] == pytest.approx(np.mean(none_in_pool))
     assert 0 < info["candidate_pool_size_mean"] <= 30
@@ -189,8 +189,8 @@ def test_seen_and_unseen_share_folds_and_fitted_model():
     seen = search.load_data(cell("bm25", ds={**SMALL, "query_split": "seen"}))
     pd.testing.assert_frame_equal(seen.train_queries, unseen.train_queries)
     pd.testing.assert_frame_equal(seen.validation.queries, unseen.validation.queries)
-    a = search._fit_data(unseen, search._fit_cell(cell("finetuned")))
-    b = search._fit_data(
-        seen, search._fit_cell(cell("finetuned", ds={**SMALL, "query_split": "seen"}))
+    a = search.fit_data(unseen, search.fit_cell(cell("finetuned")))
+    b = search.fit_data(
+        seen, search.fit_cell(cell("finetuned", ds={**SMALL, "query_split": "seen"}))
     )
     assert a["seed"] == b["seed"] and a["train_queries"].texts == b["train_queries"].texts

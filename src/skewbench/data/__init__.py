@@ -1,1 +1,2 @@
-"""skewbench.data."""
+"""Data: the bundled and user-supplied data sources, their schemas, cleaning, splits, item and
+user groups, imbalance profiles and controlled imbalance."""

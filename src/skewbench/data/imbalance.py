@@ -1,4 +1,4 @@
-"""Imbalance profiles (counts, ratio, Gini, Lorenz curve, head/mid/tail) and controlled imbalance.
+"""Imbalance profiles: counts, ratio, Gini, Lorenz curve and head/mid/tail groups of classes.
 
 Definitions (each a parameter where libraries disagree):
 
@@ -17,11 +17,8 @@ Definitions (each a parameter where libraries disagree):
   0.2) of all examples; mid = the rest. ``rule="rank"`` uses fractions of *classes* instead:
   head = top ⌈head·K⌉ classes, tail = bottom ⌊tail·K⌋ classes (Pareto 20/80: head=0.2,
   tail=0.8). Head always holds at least one class and wins over tail.
-- **Exponential profile** (controlled imbalance, Buda et al. 2018 / Cao et al. 2019 style):
-  n_k = n_max · ρ^(−r_k/(K−1)), r_k the rank of class k by available count (0 = most
-  frequent). n_max = min_k avail_k · ρ^(r_k/(K−1)) is the largest value for which every class
-  has enough examples, so the achieved ratio is ρ up to flooring. ρ = 1 gives a balanced
-  subsample of size min_k avail_k per class.
+
+Subsamples that follow a chosen skew (controlled imbalance) are in :mod:`skewbench.data.subsample`.
 """
 
 from __future__ import annotations
@@ -34,7 +31,6 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from skewbench.data.split import within_group_rank
 from skewbench.metrics.exposure import gini as metric_gini
 
 Normalizer = Literal["n", "n-1"]
@@ -305,186 +301,3 @@ def plot_lorenz(
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, format="png")
     return out
-
-
-# --------------------------------------------------------------------------------------------
-# controlled imbalance
-
-
-def exponential_profile_targets(counts: Sequence[float] | np.ndarray, rho: float) -> np.ndarray:
-    """Target count per class (aligned with ``counts``) for the exponential profile with ratio ρ.
-
-    n_k = ⌊n_max · ρ^(−r_k/(K−1))⌋ with n_max = min_k avail_k · ρ^(r_k/(K−1)) (module doc), so
-    n_k ≤ avail_k for every class. K = 1 keeps the single class whole.
-    """
-    c = np.asarray(counts, dtype=float)
-    if rho < 1 or not np.isfinite(rho):
-        raise ValueError(f"imbalance ratio rho must be a finite number >= 1, got {rho!r}")
-    if c.size == 0 or (c <= 0).any():
-        raise ValueError("every class needs at least one available example")
-    k = c.size
-    if k == 1:
-        return c.astype(np.int64)
-    expo = class_ranks(c) / (k - 1)
-    n_max = float(np.min(c * rho**expo))
-    # the 1e-9 guards against a product like 99.99999999 flooring to 99
-    targets = np.floor(n_max * rho ** (-expo) + 1e-9).astype(np.int64)
-    return np.clip(targets, 1, c.astype(np.int64))
-
-
-def _take_per_class(codes: np.ndarray, take: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Positions of a uniform random subset of ``take[code]`` items of every class, sorted."""
-    order = np.lexsort((rng.random(codes.size), codes))  # by class, random within class
-    within = within_group_rank(codes, order, take.size)
-    return np.sort(order[within < take[codes[order]]])
-
-
-def subsample_to_ratio(
-    labels: Sequence[object] | np.ndarray | pd.Series, rho: float, rng: np.random.Generator
-) -> np.ndarray:
-    """Positions (0-based, ascending, into ``labels``) to keep so the classes follow the
-    exponential profile with ratio ρ. Pass the training labels only: only those are touched.
-    """
-    codes, uniques = pd.factorize(pd.Series(labels).to_numpy(), sort=False)
-    if (codes < 0).any():
-        raise ValueError("labels contain missing values")
-    avail = np.bincount(codes, minlength=len(uniques))
-    return _take_per_class(codes, exponential_profile_targets(avail, rho), rng)
-
-
-def subsample_to_gini(
-    item_ids: Sequence[object] | np.ndarray | pd.Series,
-    target_gini: float,
-    rng: np.random.Generator,
-    normalizer: Normalizer = "n",
-    tol: float = 1e-3,
-) -> tuple[np.ndarray, float]:
-    """Drop tail-item interactions until the item-popularity Gini reaches ``target_gini``.
-
-    Each interaction of item i is kept with probability p_i = (c_i / c_max)^β (c = interaction
-    counts), so the most popular item keeps everything and less popular items lose more. One
-    uniform draw per interaction is made up front and reused for every β (common random
-    numbers), which makes the kept set shrink monotonically in β; β ≥ 0 is found by bisection
-    until |Gini − target| ≤ ``tol``. The Gini is over every item present in the input (an item
-    that loses all its interactions counts as 0). Returns (kept positions ascending, achieved
-    Gini). The transform can only raise skew: a target below the current Gini is an error.
-    """
-    codes, _ = pd.factorize(pd.Series(item_ids).to_numpy(), sort=False)
-    counts = np.bincount(codes).astype(float)
-    n_items = counts.size
-    current = gini(counts, normalizer)
-    g_max = (n_items - 1) / n_items if normalizer == "n" else 1.0
-    if not 0 <= target_gini < g_max:
-        raise ValueError(f"target Gini must be in [0, {g_max:.4f}), got {target_gini}")
-    if target_gini < current - tol:
-        raise ValueError(
-            f"target Gini {target_gini:.4f} is below the data's {current:.4f}; dropping tail "
-            "interactions can only increase skew"
-        )
-    all_idx = np.arange(codes.size)
-    if target_gini <= current + tol:
-        return all_idx, current
-    u = rng.random(codes.size)
-    rel = counts / counts.max()
-
-    def kept_at(beta: float) -> tuple[np.ndarray, float]:
-        keep = u < rel[codes] ** beta
-        return keep, gini(np.bincount(codes[keep], minlength=n_items), normalizer)
-
-    lo, hi = 0.0, 1.0
-    keep, g = kept_at(hi)
-    while g < target_gini:  # grow the bracket
-        lo, hi = hi, hi * 2
-        if hi > 1024:
-            raise ValueError(f"target Gini {target_gini:.4f} is not reachable (got {g:.4f})")
-        keep, g = kept_at(hi)
-    best = (keep, g)
-    for _ in range(60):
-        if abs(best[1] - target_gini) <= tol:
-            break
-        mid = 0.5 * (lo + hi)
-        keep, g = kept_at(mid)
-        if abs(g - target_gini) < abs(best[1] - target_gini):
-            best = (keep, g)
-        if g < target_gini:
-            lo = mid
-        else:
-            hi = mid
-    return all_idx[best[0]], float(best[1])
-
-
-def subsample_to_gini_at_size(
-    item_ids: Sequence[object] | np.ndarray | pd.Series,
-    target_gini: float | None,
-    size: int,
-    rng: np.random.Generator,
-    normalizer: Normalizer = "n",
-    tol: float = 1e-3,
-    max_beta: float = 1024.0,
-) -> tuple[np.ndarray, float]:
-    """Keep exactly ``size`` interactions whose item-popularity Gini is ``target_gini``.
-
-    The fixed-size member of :func:`subsample_to_gini`'s family: with one uniform draw u_j per
-    interaction (the same draws as there, for the same ``rng`` state) and c_i the interaction
-    counts, keep the ``size`` interactions with the smallest u_j / (c_i / c_max)^β — i.e.
-    "keep if u_j < s·(c_i/c_max)^β" with s set so exactly ``size`` survive. β = 0 is a uniform
-    random subsample of that size (the matched control; ``target_gini=None`` returns it); β is
-    found by bisection of log2(1 + β) on [0, log2(1 + ``max_beta``)] until |Gini − target| ≤
-    ``tol`` (the closest found otherwise). Returns (kept positions ascending, achieved Gini).
-
-    Raises ValueError naming the reachable interval when the target is below the Gini of the
-    uniform subsample or above the Gini at β = ``max_beta``.
-    """
-    codes, _ = pd.factorize(pd.Series(item_ids).to_numpy(), sort=False)
-    n = codes.size
-    if not 1 <= size <= n:
-        raise ValueError(f"size must be in [1, {n}], got {size}")
-    counts = np.bincount(codes).astype(float)
-    n_items = counts.size
-    u = rng.random(n)
-    log_u = np.log(np.maximum(u, np.finfo(float).tiny))
-    log_rel = np.log(counts / counts.max())[codes]
-
-    def kept_at(beta: float) -> tuple[np.ndarray, float]:
-        key = log_u - beta * log_rel  # smaller = kept first; β > 0 favours popular items
-        keep = np.sort(np.argpartition(key, size - 1)[:size]) if size < n else np.arange(n)
-        return keep, gini(np.bincount(codes[keep], minlength=n_items), normalizer)
-
-    lo_keep, lo_g = kept_at(0.0)
-    if target_gini is None or abs(lo_g - target_gini) <= tol:
-        return lo_keep, lo_g
-    hi_keep, hi_g = kept_at(max_beta)
-    if not lo_g - tol <= target_gini <= hi_g + tol:
-        raise ValueError(
-            f"target Gini {target_gini:.4f} is not reachable with {size} interactions: the "
-            f"reachable range is [{lo_g:.4f}, {hi_g:.4f}]"
-        )
-    best = min(((lo_keep, lo_g), (hi_keep, hi_g)), key=lambda kg: abs(kg[1] - target_gini))
-    lo, hi = 0.0, float(np.log2(1.0 + max_beta))
-    for _ in range(80):
-        if abs(best[1] - target_gini) <= tol:
-            break
-        mid = 0.5 * (lo + hi)
-        keep, g = kept_at(2.0**mid - 1.0)
-        if abs(g - target_gini) < abs(best[1] - target_gini):
-            best = (keep, g)
-        if g < target_gini:
-            lo = mid
-        else:
-            hi = mid
-    return best[0], float(best[1])
-
-
-def max_reachable_gini(
-    item_ids: Sequence[object] | np.ndarray | pd.Series,
-    rng: np.random.Generator,
-    normalizer: Normalizer = "n",
-    max_beta: float = 1024.0,
-) -> tuple[float, int]:
-    """(Gini, kept size) at :func:`subsample_to_gini`'s largest exponent β = ``max_beta``: the
-    highest target it can reach with these draws (it refuses anything above)."""
-    codes, _ = pd.factorize(pd.Series(item_ids).to_numpy(), sort=False)
-    counts = np.bincount(codes).astype(float)
-    u = rng.random(codes.size)
-    keep = u < (counts / counts.max())[codes] ** max_beta
-    return gini(np.bincount(codes[keep], minlength=counts.size), normalizer), int(keep.sum())

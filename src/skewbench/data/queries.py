@@ -19,8 +19,8 @@ test period (1 → 1, 2–3 → 2, ≥ 4 → 3), so a best-seller cannot outweig
 Head vs tail queries: product types are sorted by training-period purchase lines (descending,
 ties by type name); the *head* is the shortest prefix that holds ``head_share`` (default 50 %) of
 all training-period purchase lines, the rest (including types never bought in training) is the
-*tail*. A query takes its type's group. So the head is a few dozen best-selling types; about
-half of personalised queries (sampled from purchases) are head, far fewer of the type queries.
+*tail*. A query takes its type's group. Personalised queries are sampled from purchases, so a
+larger share of them is head than of the type queries (one per type).
 
 Query view vs document view — the choice that keeps lexical search honest. The indexed product
 text (:func:`product_text`) is built from the product's own fields *except* product_type:
@@ -77,116 +77,29 @@ which counts the whole training period) is the same object as for test.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Collection
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from skewbench.data.query_builders import (
+    build_personalised_queries,
+    build_type_queries,
+    head_tail,
+)
+from skewbench.data.query_text import path_query_text, product_text, query_key, type_query_text
 from skewbench.data.schema import validate_catalog, validate_qrels, validate_queries
+from skewbench.data.search_data import SearchData
 from skewbench.errors import ConfigError, SchemaError
 
 SECONDS_PER_WEEK = 7 * 86400
-MAX_GRADE = 3
-
-_NON_WORD = re.compile(r"[^0-9a-z.]+")
-
-
 FOLDS = ("train", "validation", "test")
 QUERY_SPLITS = ("unseen", "seen")
 
 
-@dataclass
-class SearchData:
-    """Everything a search cell needs; row i of ``catalog`` is item index i.
-
-    ``queries``/``qrels`` are the test queries and their graded relevance (``grade`` int, and
-    ``gain`` float used as the NDCG gain: equal to grade for Complete Journey, the chosen ESCI
-    mapping for ESCI). ``train_queries``/``train_qrels`` are the queries a model may be fitted
-    on, with a ``fold`` column: "train", or "validation" for the validation-fold texts (fitted
-    only when a tuned model is refitted; :meth:`fit_queries`). ``item_popularity`` counts
-    training-period purchase lines per catalog item; ``history`` is (users × items)
-    training-period purchase counts with ``user_index`` mapping user_id → row. ``queries`` has
-    a ``group`` column (head/tail). ``validation`` is the validation view (a SearchData over the
-    same catalog whose ``queries`` are the validation queries; see the module docstring), or
-    None. ``judged_only``: each query ranks only its own judged products (ESCI task 1).
-    """
-
-    catalog: pd.DataFrame
-    queries: pd.DataFrame
-    qrels: pd.DataFrame
-    train_queries: pd.DataFrame | None = None
-    train_qrels: pd.DataFrame | None = None
-    item_popularity: np.ndarray | None = None
-    history: sp.csr_matrix | None = None
-    user_index: dict[str, int] = field(default_factory=dict)
-    info: dict[str, Any] = field(default_factory=dict)
-    validation: SearchData | None = None
-    judged_only: bool = False
-
-    def truth(self, queries: pd.DataFrame | None = None, qrels: pd.DataFrame | None = None):
-        """(queries × items) CSR of gains, rows in ``queries`` order."""
-        queries = self.queries if queries is None else queries
-        qrels = self.qrels if qrels is None else qrels
-        return truth_matrix(queries, qrels, self.catalog["item_id"])
-
-    def allowed(
-        self, queries: pd.DataFrame | None = None, qrels: pd.DataFrame | None = None
-    ) -> sp.csr_matrix | None:
-        """(queries × items) CSR of each query's judged products (any grade, 0 included) when
-        ``judged_only``; None (every catalog item is a candidate) otherwise."""
-        if not self.judged_only:
-            return None
-        queries = self.queries if queries is None else queries
-        qrels = self.qrels if qrels is None else qrels
-        judged = qrels.assign(gain=1.0)
-        return truth_matrix(queries, judged, self.catalog["item_id"])
-
-    def fit_queries(self, refit: bool = False) -> tuple[pd.DataFrame, pd.DataFrame] | None:
-        """Training queries and qrels a model is fitted on: the train fold, plus the
-        validation fold when ``refit`` (a tuned model refitted on train + validation)."""
-        if self.train_queries is None or self.train_qrels is None:
-            return None
-        tq = self.train_queries
-        if "fold" in tq.columns:
-            tq = tq[tq["fold"].isin(("train", "validation") if refit else ("train",))]
-        tq = tq.reset_index(drop=True)
-        tr = self.train_qrels[self.train_qrels["query_id"].isin(tq["query_id"])]
-        return tq, tr.reset_index(drop=True)
-
-
-def truth_matrix(queries: pd.DataFrame, qrels: pd.DataFrame, item_ids: pd.Series) -> sp.csr_matrix:
-    """CSR (len(queries) × len(item_ids)) with ``qrels.gain`` (or ``grade``) at each pair.
-
-    Pairs whose query or item is not present are dropped (e.g. items outside a filtered catalog),
-    as are pairs with gain <= 0 (judged non-relevant: their unit keeps an empty row).
-    """
-    qpos = pd.Series(np.arange(len(queries)), index=queries["query_id"].to_numpy())
-    ipos = pd.Series(np.arange(len(item_ids)), index=np.asarray(item_ids))
-    q = qpos.reindex(qrels["query_id"].to_numpy()).to_numpy()
-    i = ipos.reindex(qrels["item_id"].to_numpy()).to_numpy()
-    gain_col = "gain" if "gain" in qrels.columns else "grade"
-    g = qrels[gain_col].to_numpy(dtype=np.float64)
-    keep = ~(np.isnan(q) | np.isnan(i)) & (g > 0)
-    m = sp.csr_matrix(
-        (g[keep], (q[keep].astype(np.int64), i[keep].astype(np.int64))),
-        shape=(len(queries), len(item_ids)),
-    )
-    m.sum_duplicates()
-    return m
-
-
 # ---------------------------------------------------------------------------------------------
-# the query-level split
-
-
-def query_key(text: str) -> str:
-    """The form in which query texts are compared across folds: case-folded, runs of
-    whitespace collapsed to one space (works for any script, unlike :func:`normalize_text`)."""
-    return " ".join(str(text).casefold().split())
+# the query-level split and the time split
 
 
 def split_query_texts(
@@ -232,82 +145,6 @@ def fold_of(queries: pd.DataFrame, folds: pd.Series) -> np.ndarray:
     return folds.loc[[query_key(t) for t in queries["text"]]].to_numpy(dtype=object)
 
 
-# ---------------------------------------------------------------------------------------------
-# text views
-
-
-def normalize_text(text: str) -> str:
-    """Lower-case, turn every run of characters other than ``[0-9a-z.]`` into one space."""
-    return _NON_WORD.sub(" ", str(text).lower()).strip()
-
-
-def _dedupe_tokens(text: str) -> str:
-    seen: dict[str, None] = {}
-    for tok in text.split():
-        seen.setdefault(tok, None)
-    return " ".join(seen)
-
-
-def type_query_text(product_type: str) -> str:
-    """Query text of a type query: the normalised product_type words."""
-    return normalize_text(product_type)
-
-
-def path_query_text(product_category: str, product_type: str) -> str:
-    """Ai et al.-style query: category then type words, normalised, repeated tokens dropped."""
-    return _dedupe_tokens(normalize_text(f"{product_category} {product_type}"))
-
-
-def product_text(products: pd.DataFrame, *, index_type: bool = False) -> pd.Series:
-    """Indexed document text of each product from its own fields.
-
-    ``"{category}. {department}. {National brand|Private label}. manufacturer {id}. {size}"``,
-    normalised; ``index_type=True`` prepends the product_type (the ablation in the module
-    docstring). Missing fields are left out.
-    """
-    brand = products["brand"].map({"National": "national brand", "Private": "private label"})
-    parts = [products["product_category"], products["department"], brand]
-    parts.append("manufacturer " + products["manufacturer_id"].astype(str))
-    parts.append(products["package_size"])
-    if index_type:
-        parts.insert(0, products["product_type"])
-    frame = pd.concat([p.astype("object") for p in parts], axis=1)
-    return frame.apply(
-        lambda row: ". ".join(normalize_text(v) for v in row if isinstance(v, str) and v.strip()),
-        axis=1,
-    ).astype(str)
-
-
-# ---------------------------------------------------------------------------------------------
-# grades, groups, split
-
-
-def purchase_grade(counts: np.ndarray | pd.Series) -> np.ndarray:
-    """``min(3, 1 + floor(log2(count)))`` for counts >= 1 (0 for counts <= 0)."""
-    c = np.asarray(counts, dtype=np.float64)
-    out = np.zeros(c.shape, dtype=np.int64)
-    pos = c >= 1
-    out[pos] = np.minimum(MAX_GRADE, 1 + np.floor(np.log2(c[pos]))).astype(np.int64)
-    return out
-
-
-def head_tail(type_counts: pd.Series, head_share: float = 0.5) -> pd.Series:
-    """Map each type (index) to "head"/"tail" by its training-period purchase count.
-
-    Sorted by count descending then name ascending; head = the shortest prefix whose counts
-    reach ``head_share`` of the total; zero-count types are always tail.
-    """
-    if not 0.0 < head_share < 1.0:
-        raise ConfigError(f"head_share must be in (0, 1), got {head_share!r}")
-    counts = type_counts.astype(np.float64)
-    order = sorted(counts.index, key=lambda t: (-counts[t], str(t)))
-    ordered = counts.reindex(order)
-    total = float(ordered.sum())
-    before = ordered.cumsum() - ordered  # share held by strictly more popular types
-    head = (before < head_share * total) & (ordered > 0)
-    return pd.Series(np.where(head, "head", "tail"), index=ordered.index).reindex(type_counts.index)
-
-
 def split_by_time(purchases: pd.DataFrame, test_weeks: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Training = before ``max(timestamp) − test_weeks·7 days``; test = from then on.
 
@@ -318,116 +155,6 @@ def split_by_time(purchases: pd.DataFrame, test_weeks: int) -> tuple[pd.DataFram
     cutoff = int(purchases["timestamp"].max()) - test_weeks * SECONDS_PER_WEEK
     is_test = purchases["timestamp"].to_numpy() > cutoff
     return purchases[~is_test], purchases[is_test]
-
-
-# ---------------------------------------------------------------------------------------------
-# query builders
-
-
-def _qrels_from_counts(df: pd.DataFrame) -> pd.DataFrame:
-    grade = purchase_grade(df["count"].to_numpy())
-    return pd.DataFrame(
-        {
-            "query_id": df["query_id"].to_numpy(),
-            "item_id": df["item_id"].to_numpy(),
-            "grade": grade,
-            "gain": grade.astype(np.float64),
-        }
-    )
-
-
-def build_type_queries(
-    products: pd.DataFrame,
-    purchases: pd.DataFrame,
-    groups: pd.Series | None = None,
-    keep_texts: Collection[str] | None = None,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """One query per product_type bought in ``purchases``; relevant = that type's products bought.
-
-    ``products``: item_id, product_type (others ignored); ``purchases``: user_id, item_id (one row
-    per purchase line). ``groups`` maps type → head/tail (missing types become tail).
-    ``keep_texts``: query keys (:func:`query_key`) to keep; None keeps all. Returns
-    (queries: query_id, text, product_type, group; qrels: query_id, item_id, grade, gain).
-    """
-    typed = purchases.merge(products[["item_id", "product_type"]], on="item_id", how="inner")
-    typed = typed[typed["product_type"].notna()]
-    if keep_texts is not None:
-        keep = set(keep_texts)
-        ok = {t: query_key(type_query_text(t)) in keep for t in typed["product_type"].unique()}
-        typed = typed[typed["product_type"].map(ok).astype(bool)]
-    counts = typed.groupby(["product_type", "item_id"]).size().rename("count").reset_index()
-    counts["query_id"] = "type:" + counts["product_type"].astype(str)
-    types = sorted(counts["product_type"].unique())
-    queries = pd.DataFrame(
-        {
-            "query_id": ["type:" + t for t in types],
-            "text": [type_query_text(t) for t in types],
-            "product_type": types,
-        }
-    )
-    queries["group"] = _group_of(queries["product_type"], groups)
-    return queries, _qrels_from_counts(counts)
-
-
-def build_personalised_queries(
-    products: pd.DataFrame,
-    purchases: pd.DataFrame,
-    groups: pd.Series | None = None,
-    max_queries: int | None = None,
-    rng: np.random.Generator | None = None,
-    keep_texts: Collection[str] | None = None,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """One query per (household, category-path text) in ``purchases`` (Ai et al. 2017).
-
-    Relevant = the products with that path the household bought in ``purchases``, graded by
-    count. ``keep_texts``: query keys to keep (None = all), applied before sampling.
-    ``max_queries`` keeps a uniform random sample of units (needs ``rng``), drawn after
-    sorting units by id so the sample depends only on the rng. Returns (queries: query_id,
-    text, user_id, product_type, group; qrels).
-    """
-    cols = ["item_id", "product_category", "product_type"]
-    typed = purchases.merge(products[cols], on="item_id", how="inner")
-    typed = typed[typed["product_type"].notna() & typed["product_category"].notna()]
-    pairs = typed[["product_category", "product_type"]].drop_duplicates()
-    text_of = {
-        (c, t): path_query_text(c, t)
-        for c, t in zip(pairs["product_category"], pairs["product_type"], strict=True)
-    }
-    typed = typed.assign(
-        text=[
-            text_of[(c, t)]
-            for c, t in zip(typed["product_category"], typed["product_type"], strict=True)
-        ]
-    )
-    if keep_texts is not None:
-        keep = set(keep_texts)
-        ok = {t: query_key(t) in keep for t in text_of.values()}
-        typed = typed[typed["text"].map(ok).astype(bool)].copy()
-    typed["query_id"] = typed["user_id"].astype(str) + "|" + typed["text"]
-    units = (
-        typed.groupby("query_id", sort=True)
-        .agg(
-            text=("text", "first"),
-            user_id=("user_id", "first"),
-            product_type=("product_type", "first"),
-        )
-        .reset_index()
-    )
-    if max_queries is not None and len(units) > max_queries:
-        if rng is None:
-            raise ConfigError("max_queries needs an rng to sample queries reproducibly")
-        keep = np.sort(rng.choice(len(units), size=max_queries, replace=False))
-        units = units.iloc[keep].reset_index(drop=True)
-    units["group"] = _group_of(units["product_type"], groups)
-    typed = typed[typed["query_id"].isin(units["query_id"])]
-    counts = typed.groupby(["query_id", "item_id"]).size().rename("count").reset_index()
-    return units, _qrels_from_counts(counts)
-
-
-def _group_of(types: pd.Series, groups: pd.Series | None) -> np.ndarray:
-    if groups is None:
-        return np.full(len(types), "all", dtype=object)
-    return types.map(groups).fillna("tail").to_numpy(dtype=object)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -529,9 +256,9 @@ def build_search_data(
     at least that many training-period purchase lines (0 = every product). Test-period relevant
     items outside the catalog are dropped and queries left with no relevant item are dropped
     (both counted in ``info``). ``max_queries`` caps the test and the validation queries (a
-    uniform sample, ``rng``) — personalised queries only; type queries are one per type and
-    never sampled. Training queries are capped at 20 × max_queries. ``rng`` (required) draws
-    the text folds, then the samples.
+    uniform sample, ``rng``) — personalised queries; for type queries (one per type) it samples
+    the test queries only. Training queries are capped at 20 × max_queries. ``rng`` (required)
+    draws the text folds, then the samples.
     """
     if queries not in ("type", "personalised"):
         raise ConfigError(
@@ -588,6 +315,9 @@ def build_search_data(
         return build_personalised_queries(products, period(df), groups, limit, rng, keys)
 
     q, r = build(test, test_keys, max_queries)
+    if queries == "type" and max_queries is not None and len(q) > max_queries:
+        q = q.iloc[np.sort(rng.choice(len(q), max_queries, replace=False))].reset_index(drop=True)
+        r = r[r["query_id"].isin(q["query_id"])].reset_index(drop=True)
     tq, tr = build(train, fit_keys, cap)
     tq["fold"] = fold_of(tq, folds)
     vq, vr = build(val_period, fold_keys["validation"], max_queries)
@@ -613,8 +343,6 @@ def build_search_data(
         }
     )
     catalog = validate_catalog(catalog, source)
-    pop, history, user_index = _item_side(catalog, train)
-    vpop, vhistory, vuser_index = _item_side(catalog, before_val)
     q = validate_queries(q, f"{source} test queries")
     r = validate_qrels(r, f"{source} test qrels")
     n_fit = int((tq["fold"] == "train").sum())
@@ -624,17 +352,25 @@ def build_search_data(
         "validation_share": validation_share,
         **{f"n_{f}_texts": len(fold_keys[f]) for f in FOLDS},
     }
-    validation = SearchData(
-        catalog=catalog,
-        queries=vq.reset_index(drop=True),
-        qrels=vr.reset_index(drop=True),
-        train_queries=vtq.reset_index(drop=True),
-        train_qrels=vtr.reset_index(drop=True),
-        item_popularity=vpop,
-        history=vhistory,
-        user_index=vuser_index,
-        info={"n_validation_queries": len(vq), "n_train_queries": len(vtq)},
-    )
+
+    def view(q, r, tq, tr, history_period: pd.DataFrame, info, validation=None) -> SearchData:
+        """One view over the shared catalog; popularity and histories from ``history_period``."""
+        pop, history, user_index = _item_side(catalog, history_period)
+        return SearchData(
+            catalog=catalog,
+            queries=q.reset_index(drop=True),
+            qrels=r.reset_index(drop=True),
+            train_queries=tq.reset_index(drop=True),
+            train_qrels=tr.reset_index(drop=True),
+            item_popularity=pop,
+            history=history,
+            user_index=user_index,
+            info=info,
+            validation=validation,
+        )
+
+    info_val = {"n_validation_queries": len(vq), "n_train_queries": len(vtq)}
+    validation = view(vq, vr, vtq, vtr, before_val, info_val)
     info = {
         "n_items": len(catalog),
         "n_test_queries": len(q),
@@ -649,15 +385,4 @@ def build_search_data(
         "index_type": index_type,
         **split_info,
     }
-    return SearchData(
-        catalog=catalog,
-        queries=q.reset_index(drop=True),
-        qrels=r.reset_index(drop=True),
-        train_queries=tq.reset_index(drop=True),
-        train_qrels=tr.reset_index(drop=True),
-        item_popularity=pop,
-        history=history,
-        user_index=user_index,
-        info=info,
-        validation=validation,
-    )
+    return view(q, r, tq, tr, train, info, validation)

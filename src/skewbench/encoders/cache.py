@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from skewbench.encoders.memory import returning_memory, trim
 from skewbench.encoders.models import Encoder, load_encoder, resolve_precision, run_encoder
 
 CHUNK = 2048  # texts per shard while encoding, so an interrupted run keeps its progress
@@ -118,7 +119,8 @@ def encode(
     """Embeddings of ``texts`` (float32, shape (n, dim), unit L2 norm), through the disk cache.
 
     Only texts whose key is not cached are encoded (each distinct text once), in chunks of
-    ``CHUNK`` that are each written as one shard. ``encoder`` overrides the registered model
+    ``CHUNK`` that are each written as one shard, with their memory given back to the OS as
+    each finishes (:mod:`skewbench.encoders.memory`). ``encoder`` overrides the registered model
     (it must be the model ``model_name`` names; the cache trusts that).
     """
     texts = [str(t) for t in texts]
@@ -134,12 +136,14 @@ def encode(
             from tqdm import tqdm
 
             bar = tqdm(total=len(todo), desc=f"encoding ({model_name}, {prec})", unit="text")
-        for start in range(0, len(todo), CHUNK):
-            chunk = todo[start : start + CHUNK]
-            vecs = run_encoder(model, [by_key[k] for k in chunk], batch_size, prec)
-            store.put(chunk, vecs)
-            if bar is not None:
-                bar.update(len(chunk))
+        with returning_memory():  # peak near model + one batch (see encoders.memory)
+            for start in range(0, len(todo), CHUNK):
+                chunk = todo[start : start + CHUNK]
+                vecs = run_encoder(model, [by_key[k] for k in chunk], batch_size, prec)
+                store.put(chunk, vecs)
+                trim()
+                if bar is not None:
+                    bar.update(len(chunk))
         if bar is not None:
             bar.close()
     if not keys:

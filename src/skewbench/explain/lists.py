@@ -9,6 +9,7 @@ before lists were kept are re-run once to get the list.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -86,9 +87,9 @@ def explain_recommend(cell: Cell, units: pd.DataFrame, user: str, top: int, n_re
     ranked = np.asarray(row["ranked"].iloc[0], dtype=np.int64)[:top]
     data, X, T, _ = R.load_split(cell)
     u = int(np.searchsorted(data.users, str(user)))
-    base = R._base_cell(cell)
-    emb = R.item_embeddings(data) if R._needs_embeddings(cell) else None
-    model = R._build_model(cell.model.name, dict(cell.model.params), base.treatment, emb)
+    base = R.base_cell(cell)
+    emb = R.item_embeddings(data) if R.needs_embeddings(cell) else None
+    model = R.build_model(cell.model.name, dict(cell.model.params), base.treatment, data, emb)
     model.fit(X, seed=base.seed_int("model"))
     scores = model.score(np.array([u]))[0]
     order = topk(scores[None, :], X.shape[1], exclude=X[[u]])[0]
@@ -134,7 +135,7 @@ def explain_recommend(cell: Cell, units: pd.DataFrame, user: str, top: int, n_re
     if cell.treatment.name in R.RERANKERS:
         head.append(
             f"treatment {cell.treatment.label} re-ranked the untreated model's top "
-            f"{R._options(cell)['candidates']}; it promotes {_PROMOTES[cell.treatment.name]}. "
+            f"{R.options(cell)['candidates']}; it promotes {_PROMOTES[cell.treatment.name]}. "
             "Reasons explain the model's score, not the re-ranker's choice."
         )
     return table, head
@@ -176,9 +177,9 @@ def explain_search(cell: Cell, units: pd.DataFrame, query: str, top: int, n_reas
     qid = str(qs["query_id"].iloc[qi])
     row = units[units["query_id"].astype(str) == qid]
     ranked = np.asarray(row["ranked"].iloc[0], dtype=np.int64)[:top]
-    base = S.dataclasses.replace(cell, treatment=Component("none"))
+    base = dataclasses.replace(cell, treatment=Component("none"))
     model = S.build_model(cell.model.name, cell.model.params)
-    model.fit(list(data.catalog["text"]), **S._fit_data(data, base))
+    model.fit(list(data.catalog["text"]), **S.fit_data(data, base))
     batch = QueryBatch.from_frame(qs.iloc[[qi]], data.user_index)
     scores = np.asarray(model.score(batch), dtype=np.float64)[0]
     order = topk(np.where(np.isfinite(scores), scores, -np.inf)[None, :], scores.size)[0]

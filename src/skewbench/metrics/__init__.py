@@ -1,1 +1,2 @@
-"""skewbench.metrics."""
+"""Metrics: accuracy, exposure, diversity, calibration, classification and user-fairness
+metrics of ranked lists and predictions, with the statistics over per-unit values."""

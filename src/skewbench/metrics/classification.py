@@ -11,7 +11,8 @@ Definitions (each where libraries or papers differ):
   set has no recall and is left out (its false positives still lower the other classes'
   recall and precision). ``macro_f1``/per-class precision use ``zero_division=0``.
 - ``recall_{head,mid,tail}``: mean recall of the group's classes present in ``y_true`` (NaN
-  when none is).
+  when none is); ``head_tail_gap`` = recall_head − recall_tail (lower: the tail is served more
+  like the head).
 - ``auc_macro_ovr``: mean over present classes of the one-vs-rest ROC AUC of ``proba[:, k]``
   (``roc_auc_score``); equals ``roc_auc_score(multi_class="ovr", average="macro")`` when every
   class is present. NaN if fewer than two classes are present.
@@ -22,6 +23,11 @@ Definitions (each where libraries or papers differ):
   :func:`skewbench.metrics.exposure.gini`) of the per-class counts of predictions / true labels
   over all K classes (classes never predicted count as 0); ``gini_gap`` = pred − true
   (> 0: predictions more concentrated on few classes than the truth).
+- Per-example shares (:func:`per_example_shares`): a macro recall over a set S of present
+  classes, (1/|S|) Σ_{k∈S} recall_k, is the mean over the n test examples of
+  s_i = 1[y_i ∈ S] · c_i · n / (|S| · n_{y_i}) (c_i = 1 if example i is right), so a paired test
+  on s_i over examples is a test of that macro recall. The gap column ``head_tail_gap`` is
+  s_i(head) − s_i(tail), whose mean is recall_head − recall_tail.
 """
 
 from __future__ import annotations
@@ -50,6 +56,7 @@ METRIC_NAMES = (
     "recall_head",
     "recall_mid",
     "recall_tail",
+    "head_tail_gap",
     "worst_class_recall",
     "auc_macro_ovr",
     "ece",
@@ -70,6 +77,32 @@ def expected_calibration_error(
     b = np.clip(np.ceil(conf * n_bins).astype(np.int64) - 1, 0, n_bins - 1)
     gap = np.abs(np.bincount(b, hit, n_bins) - np.bincount(b, conf, n_bins))  # per-bin sums
     return float(gap.sum() / conf.size)  # Σ_b n_b/n · |acc_b − conf_b| = Σ_b |Σhit − Σconf|/n
+
+
+def per_example_shares(
+    y_true: np.ndarray, correct: np.ndarray, class_groups: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Per-example shares of balanced accuracy, the group recalls and the head–tail gap.
+
+    ``y_true`` holds class codes 0..K−1, ``class_groups`` the group of each code. The mean of
+    each returned vector over the examples equals the macro metric of the same name (module
+    doc); a group with no present class gives a NaN vector.
+    """
+    yt = np.asarray(y_true, dtype=np.int64)
+    hit = np.asarray(correct, dtype=float)
+    groups = np.asarray(class_groups)
+    n = yt.size
+    support = np.bincount(yt, minlength=groups.size)
+    per_class = np.where(support > 0, n / np.maximum(support, 1), 0.0)
+    out = {"balanced_accuracy": hit * per_class[yt] / max(int((support > 0).sum()), 1)}
+    for g in GROUPS:
+        in_g = (groups == g) & (support > 0)
+        m = int(in_g.sum())
+        out[f"recall_{g}"] = (
+            np.where(in_g[yt], hit * per_class[yt] / m, 0.0) if m else np.full(n, np.nan)
+        )
+    out["head_tail_gap"] = out["recall_head"] - out["recall_tail"]
+    return out
 
 
 def classification_metrics(
@@ -128,6 +161,7 @@ def classification_metrics(
     for g in GROUPS:
         sel = present & (groups == g)
         m[f"recall_{g}"] = float(np.mean(rec[sel])) if sel.any() else float("nan")
+    m["head_tail_gap"] = m["recall_head"] - m["recall_tail"]
     m["worst_class_recall"] = float(np.nanmin(rec)) if present.any() else float("nan")
     m["auc_macro_ovr"] = float(np.nanmean(auc)) if np.isfinite(auc).any() else float("nan")
     m["ece"] = expected_calibration_error(proba.max(axis=1), ti == pi)

@@ -157,7 +157,7 @@ def _stats_kernel():
     @numba.njit(cache=True, nogil=True, boundscheck=False)
     def stats(ranked, n_items, w, indptr, indices, data, exposure, counts, share, hits):
         # mark[i]: this unit's relevant truth entry p (a <= p < b), -(u + 2) once listed, else
-        # stale; see skewbench.metrics.ranking for the scheme. One load per list slot.
+        # stale; see skewbench.metrics.ranking_kernels for the scheme. One load per list slot.
         mark = np.full(n_items, -1, dtype=np.int64)
         n, k = ranked.shape
         n_lists = 0

@@ -215,6 +215,7 @@ OTHER: list[tuple[str, str, str]] = [
     ("balanced_accuracy", "classification", "mean recall over the classes present in test"),
     ("macro_f1", "classification", "mean F1 over present classes (zero_division 0)"),
     ("recall_{head,mid,tail}", "classification", "mean recall of the group's present classes"),
+    ("head_tail_gap", "classification", "recall_head − recall_tail"),
     ("worst_class_recall", "classification", "min recall over present classes"),
     ("auc_macro_ovr", "classification", "mean one-vs-rest ROC AUC over present classes"),
     ("ece", "classification", "Σ_b n_b/n |acc_b − conf_b|, 15 equal-width confidence bins"),

@@ -1,1 +1,1 @@
-"""skewbench.models."""
+"""Models of the three tasks (categorize, recommend, search) and the LLM rankers."""

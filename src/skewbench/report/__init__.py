@@ -1,1 +1,2 @@
-"""skewbench.report."""
+"""The report of a results folder: aggregation over units and replicates, significance,
+sections, plots and the Markdown/HTML rendering."""

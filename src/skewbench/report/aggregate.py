@@ -30,6 +30,7 @@ CONDITION = ["task", "dataset", "imbalance", "control", "setting"]
 SYSTEM = ["model", "treatment"]
 GROUP = CONDITION + SYSTEM
 BASE_TREATMENT = "none"
+ALPHA_SIG = 0.01  # the significance level the report marks (on Holm-corrected p-values)
 N_BOOT = 2000  # unit-bootstrap resamples (>= 1,000: percentile tails of a 95 % CI settle)
 
 UnitCache = dict[str, pd.DataFrame]
@@ -59,12 +60,13 @@ def with_conditions(table: pd.DataFrame, configs: Mapping[str, dict] | None = No
     return out
 
 
-def _keyed(table: pd.DataFrame) -> pd.DataFrame:
+def keyed(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` ready to group by ``CONDITION``: control and setting present, and a natural
+    (NaN) imbalance as ``None`` so it groups as a value instead of vanishing."""
     t = table.assign(
         control=table["control"].fillna("").astype(str) if "control" in table.columns else "",
         setting=table["setting"] if "setting" in table.columns else "",
     )
-    # NaN imbalance ("natural") must group as a value, not vanish.
     return t.assign(imbalance=t["imbalance"].astype(object).where(t["imbalance"].notna(), None))
 
 
@@ -75,7 +77,7 @@ def summarise(table: pd.DataFrame, metrics: list[str], alpha: float = 0.05) -> p
     """
     metrics = [m for m in metrics if m in table.columns]
     rows = []
-    for key, grp in _keyed(table).groupby(GROUP, dropna=False, sort=True):
+    for key, grp in keyed(table).groupby(GROUP, dropna=False, sort=True):
         row = dict(zip(GROUP, key, strict=True))
         row["n_seeds"] = len(grp)
         for m in metrics:
@@ -119,7 +121,7 @@ def unit_summary(
     """
     cache = {} if cache is None else cache
     rows = []
-    for key, grp in _keyed(table).groupby(GROUP, dropna=False, sort=True):
+    for key, grp in keyed(table).groupby(GROUP, dropna=False, sort=True):
         row = dict(zip(GROUP, key, strict=True))
         frames = _frames(store, _seed_keys(grp), cache)
         first = next(iter(frames.values()))
@@ -207,6 +209,30 @@ def _pair(
     return a, b, extra
 
 
+def test_pairs(
+    store: ResultStore,
+    pairs: list[tuple[dict, pd.DataFrame, pd.DataFrame]],
+    metric: str,
+    *,
+    method: str = "randomization",
+    cache: UnitCache | None = None,
+) -> pd.DataFrame:
+    """Paired test of each (row, system a's cells, system b's cells), Holm over all of them.
+
+    Units are matched by id within each replicate both systems hold, each unit's pair is
+    averaged over those replicates, and the test runs over the distinct units (``n_units``);
+    units where either side is NaN are dropped from that replicate's pair. Pairs with fewer
+    than two units are left out.
+    """
+    cache = {} if cache is None else cache
+    pending = []
+    for row, a_grp, b_grp in pairs:
+        a, b, extra = _pair(store, a_grp, b_grp, metric, cache)
+        if len(a) >= 2:
+            pending.append((row, a, b, extra))
+    return _holm_table(pending, metric, method)
+
+
 def compare_models(
     store: ResultStore,
     table: pd.DataFrame,
@@ -219,10 +245,9 @@ def compare_models(
     cache: UnitCache | None = None,
 ) -> pd.DataFrame:
     """Paired test of each of ``models`` against ``base_model`` (same condition and treatment),
-    over distinct units (each a mean over the replicates both models hold), Holm-corrected."""
-    cache = {} if cache is None else cache
-    pending = []
-    data = _keyed(table)
+    over distinct units (:func:`test_pairs`), Holm-corrected."""
+    pairs = []
+    data = keyed(table)
     sub = data[data["treatment"] == treatment]
     for key, grp in sub.groupby(CONDITION, dropna=False, sort=True):
         base = grp[grp["model"] == base_model]
@@ -230,14 +255,10 @@ def compare_models(
             continue
         for model in models:
             mgrp = grp[grp["model"] == model]
-            if mgrp.empty:
-                continue
-            a, b, extra = _pair(store, mgrp, base, metric, cache)
-            if len(a) < 2:
-                continue
-            row = {**dict(zip(CONDITION, key, strict=True)), "model": model, "vs": base_model}
-            pending.append((row, a, b, extra))
-    return _holm_table(pending, metric, method)
+            if not mgrp.empty:
+                row = {**dict(zip(CONDITION, key, strict=True)), "model": model, "vs": base_model}
+                pairs.append((row, mgrp, base))
+    return test_pairs(store, pairs, metric, method=method, cache=cache)
 
 
 def significance(
@@ -249,24 +270,16 @@ def significance(
     method: str = "randomization",
     cache: UnitCache | None = None,
 ) -> pd.DataFrame:
-    """Paired test of every treatment against ``base``, per condition × model, Holm-corrected.
-
-    Units are matched by id within each replicate both cells hold (every model and treatment of
-    a replicate sees the same split), each unit's pair is averaged over those replicates, and
-    the test runs over the distinct units (``n_units``). Units where either side is NaN (e.g. no
-    relevant item) are dropped from that replicate's pair.
-    """
-    cache = {} if cache is None else cache
-    pending = []
-    for key, grp in _keyed(table).groupby([*CONDITION, "model"], dropna=False, sort=True):
+    """Paired test of every treatment against ``base``, per condition × model, over distinct
+    units (:func:`test_pairs`; every model and treatment of a replicate sees the same split),
+    Holm-corrected."""
+    pairs = []
+    for key, grp in keyed(table).groupby([*CONDITION, "model"], dropna=False, sort=True):
         bases = grp[grp["treatment"] == base]
         if bases.empty:
             continue
         for treatment, tgrp in grp[grp["treatment"] != base].groupby("treatment", sort=True):
-            a, b, extra = _pair(store, tgrp, bases, metric, cache)
-            if len(a) < 2:
-                continue
             row = dict(zip([*CONDITION, "model"], key, strict=True))
             row["treatment"] = treatment
-            pending.append((row, a, b, extra))
-    return _holm_table(pending, metric, method)
+            pairs.append((row, tgrp, bases))
+    return test_pairs(store, pairs, metric, method=method, cache=cache)

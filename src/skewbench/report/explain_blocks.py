@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +31,14 @@ TOP_CATEGORIES = 6
 MAX_EXAMPLE_ATTEMPTS = 3
 
 
-def _condition_keys(table: pd.DataFrame) -> list[str]:
-    return ["dataset", "imbalance"] + (["control"] if "control" in table.columns else [])
+def condition_groups(data: pd.DataFrame) -> Iterator[tuple[str, pd.DataFrame]]:
+    """(label, cells) per data set × imbalance level (× control), in sorted order."""
+    names = ["dataset", "imbalance"] + (["control"] if "control" in data.columns else [])
+    keyed = data.assign(
+        imbalance=data["imbalance"].astype(object).where(data["imbalance"].notna(), None)
+    )
+    for key, grp in keyed.groupby(names, dropna=False, sort=True):
+        yield _cond_label(key if isinstance(key, tuple) else (key,), names), grp
 
 
 def _cond_label(key: tuple[Any, ...], names: list[str]) -> str:
@@ -277,13 +284,7 @@ def explain_blocks(store: ResultStore, data: pd.DataFrame, task: str, out: Path)
     blocks: list[Block] = []
     if data.empty:
         return blocks
-    names = _condition_keys(data)
-    keyed = data.assign(
-        imbalance=data["imbalance"].astype(object).where(data["imbalance"].notna(), None)
-    )
-    for key, grp in keyed.groupby(names, dropna=False, sort=True):
-        key = key if isinstance(key, tuple) else (key,)
-        cond = _cond_label(key, names)
+    for cond, grp in condition_groups(data):
         wide = group_exposure_table(grp)
         if not wide.empty:
             blocks.append(Block("h3", f"Exposure vs relevance by item group — {cond}"))

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from skewbench.report.conditions import by_condition, condition_label, order_systems
+from skewbench.report.leaderboard import leaderboard
 from skewbench.report.spec import REPORTS
 from skewbench.runner.store import ResultStore
 
@@ -123,8 +125,6 @@ def write_exports(
     store: ResultStore, table: pd.DataFrame, summaries: dict[str, pd.DataFrame], out: Path
 ) -> list[str]:
     """Write every export under ``out``; returns the file names written."""
-    from skewbench.report.build import _conditions, _order_systems, condition_label, leaderboard
-
     written: list[str] = []
     cells = tidy_cells(store, table)
     cells["imbalance"] = cells["imbalance"].astype(float)
@@ -146,8 +146,8 @@ def write_exports(
     tex = []
     for task, merged in summaries.items():
         spec = REPORTS[task]
-        for cond, grp in _conditions(merged):
-            board = leaderboard(_order_systems(grp, spec.primary), spec.columns[:5])
+        for cond, grp in by_condition(merged):
+            board = leaderboard(order_systems(grp, spec.primary), spec.columns[:5])
             label = f"tab:{task}-{len(tex)}"
             tex.append(latex_table(board, f"{task} — {condition_label(cond, spec)}", label))
     if tex:

@@ -16,14 +16,14 @@ import pandas as pd
 
 from skewbench.metrics.stats import holm
 from skewbench.metrics.user_fairness import MIN_USERS, gap_effect_test, gap_summary, group_table
-from skewbench.report.build import ALPHA_SIG, Block
+from skewbench.report.aggregate import ALPHA_SIG
 from skewbench.report.explain_blocks import (
-    _cond_label,
-    _condition_keys,
     _slug,
+    condition_groups,
     draw_heatmap,
     system_label,
 )
+from skewbench.report.render import Block
 from skewbench.runner.store import ResultStore
 from skewbench.seeds import make_rng
 
@@ -113,13 +113,7 @@ def _heatmap(rows: list[tuple[str, str, float]], path: Path, title: str) -> Path
 def users_blocks(store: ResultStore, data: pd.DataFrame, task: str, out: Path) -> list[Block]:
     """The "who is served" section of one task, one part per data set and condition."""
     blocks: list[Block] = []
-    names = _condition_keys(data)
-    keyed = data.assign(
-        imbalance=data["imbalance"].astype(object).where(data["imbalance"].notna(), None)
-    )
-    for key, grp in keyed.groupby(names, dropna=False, sort=True):
-        key = key if isinstance(key, tuple) else (key,)
-        cond = _cond_label(key, names)
+    for cond, grp in condition_groups(data):
         frames = {
             (m, t): user_frame(store, list(g["key"]))
             for (m, t), g in grp.groupby(["model", "treatment"])

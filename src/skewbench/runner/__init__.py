@@ -1,1 +1,1 @@
-"""skewbench.runner."""
+"""The runner: config, grid of cells, executors, results store and the run loop."""

@@ -153,6 +153,13 @@ def run_one(cell: Cell) -> Outcome:
     return Outcome(cell, result, time.perf_counter() - start)
 
 
+def run_one_capped(cell: Cell, threads: int = 1) -> Outcome:
+    """:func:`run_one` with this process's threads capped first, as a pool worker's are (a Ray
+    worker is not started by us, and Ray caps only ``OMP_NUM_THREADS``)."""
+    limit_threads(threads)
+    return run_one(cell)
+
+
 def run_inline(cells: Iterable[Cell]) -> Iterator[Outcome]:
     """Run cells one after another in this process (debugging, tiny grids)."""
     for cell in cells:
@@ -223,8 +230,31 @@ def probe_address(address: str, timeout: float = RAY_CONNECT_TIMEOUT_S) -> None:
         ) from None
 
 
-def connect_ray(address: str | None, timeout: float = RAY_CONNECT_TIMEOUT_S) -> Any:
-    """Import Ray and connect (or start a local Ray when ``address`` is None), before any work."""
+# settings a cell reads from the environment: sent with the job so that every Ray worker, on
+# any node, reads the same cache folder and stays offline (a node's own shell may lack them)
+WORKER_ENV = ("SKEWBENCH_CACHE", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_HOME")
+
+
+def worker_env() -> dict[str, str]:
+    """The job's environment for Ray workers: the variables of :data:`WORKER_ENV` set here, with
+    ``SKEWBENCH_CACHE`` made absolute (the default ``.cache/skewbench`` would otherwise resolve
+    against each worker's own working folder)."""
+    env = {k: os.environ[k] for k in WORKER_ENV if k in os.environ}
+    env["SKEWBENCH_CACHE"] = os.path.abspath(env.get("SKEWBENCH_CACHE", ".cache/skewbench"))
+    return env
+
+
+def connect_ray(
+    address: str | None,
+    timeout: float = RAY_CONNECT_TIMEOUT_S,
+    *,
+    num_cpus: int | None = None,
+) -> Any:
+    """Import Ray and connect (or start a local Ray when ``address`` is None), before any work.
+
+    ``num_cpus`` caps a local Ray (the config's ``workers``: cells at once); a cluster's CPUs
+    are its own. An already initialised Ray (e.g. by the caller) is used as it is.
+    """
     if not ray_available():
         raise ConfigError("executor: 'ray' needs Ray installed: pip install 'skewbench[ray]'")
     if address is not None:
@@ -232,18 +262,32 @@ def connect_ray(address: str | None, timeout: float = RAY_CONNECT_TIMEOUT_S) -> 
     import ray
 
     if not ray.is_initialized():
+        local = {"num_cpus": num_cpus, "include_dashboard": False} if address is None else {}
         try:
-            ray.init(address=address, ignore_reinit_error=True, log_to_driver=False)
+            ray.init(
+                address=address,
+                log_to_driver=False,
+                runtime_env={"env_vars": worker_env()},
+                **local,
+            )
         except Exception as err:
             where = address or "a new local Ray instance"
             raise ConfigError(f"ray_address: cannot connect to {where}: {err}") from None
     return ray
 
 
-def run_ray(cells: list[Cell], address: str | None = None) -> Iterator[Outcome]:
-    """Run cells as Ray tasks (one CPU each) on a cluster, or a local Ray if no address."""
-    ray = connect_ray(address)
-    remote = ray.remote(num_cpus=1)(run_one)
+def run_ray(
+    cells: list[Cell], address: str | None = None, num_cpus: int | None = None
+) -> Iterator[Outcome]:
+    """Run cells as Ray tasks (one CPU each) on a cluster, or a local Ray if no address.
+
+    Each task gets the pickled :class:`Cell` (a small frozen dataclass) and returns its
+    :class:`Outcome` (metrics, per-unit table, info) through Ray's object store; the worker
+    loads the data itself, from the installed packages and ``$SKEWBENCH_CACHE``. Only this
+    process writes the results store.
+    """
+    ray = connect_ray(address, num_cpus=num_cpus)
+    remote = ray.remote(num_cpus=1)(run_one_capped)
     refs = {remote.remote(cell): cell for cell in cells}
     try:
         while refs:
@@ -252,7 +296,7 @@ def run_ray(cells: list[Cell], address: str | None = None) -> Iterator[Outcome]:
                 cell = refs.pop(ref)
                 try:
                     yield ray.get(ref)
-                except Exception:
+                except Exception:  # the worker process died, or its node left the cluster
                     yield Outcome(cell, None, 0.0, traceback.format_exc())
     finally:
         for ref in refs:

@@ -113,10 +113,10 @@ def run_config(
         expand(config)  # every cell checked by its task: refuse before any work
         try:
             if executor == "ray":
-                connect_ray(config.ray_address)  # fail in seconds, before prepare
+                connect_ray(config.ray_address, num_cpus=workers)  # fail in seconds, before prepare
             prepare_in_child(todo)
             if executor == "ray":
-                outcomes = run_ray(todo, config.ray_address)
+                outcomes = run_ray(todo, config.ray_address, workers)
             elif workers == 1:
                 outcomes = run_inline(todo)
             else:

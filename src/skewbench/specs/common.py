@@ -41,6 +41,9 @@ class LLMRerankSpec(Spec):
     step: int = Field(5, ge=1, description="listwise sliding-window step")
     pop_tau: float = Field(0.0, ge=0, description="pointwise: log-odds − tau·log(pop + 1)")
     model: str = Field("smollm2-135m", description="smollm2-135m, a .gguf file or an HF folder")
+    dtype: Literal["auto", "float32", "bfloat16"] = Field(
+        "auto", description="weights' dtype; auto: bfloat16 where the CPU/GPU computes it natively"
+    )
 
     @model_validator(mode="after")
     def _orders_need_listwise(self) -> LLMRerankSpec:

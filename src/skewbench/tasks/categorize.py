@@ -55,11 +55,14 @@ controlled imbalance, and it is the early-stopping set. Test is touched once, af
 ``units``: one row per test example — ``unit`` (the data set's row label),
 ``balanced_accuracy`` (the example's share of balanced accuracy: mean over units = the
 metric), ``true``, ``pred``, ``correct``, ``max_proba``, ``in_balanced_view``.
+
+``info["timings_s"]``: seconds per stage, the keys every task records
+(:data:`skewbench.pipeline.timings.STAGES`; ``rerank`` is 0 here); a tuned cell's chosen model is
+fitted during the search, so its fit time is inside tune.
 """
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -67,26 +70,35 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from skewbench.data.split import stratified_group_split, stratified_split, within_group_rank
+from skewbench.data.subsample import (
+    exponential_profile_targets,
+    fixed_size_targets,
+    largest_reachable,
+    level_total,
+    profile_total,
+    reachable,
+    take_per_class,
+)
 from skewbench.errors import ConfigError
 from skewbench.models.categorize import MODELS as MODEL_CLASSES
 from skewbench.models.categorize.base import TREATMENT_PARAMS, Treatment
+from skewbench.pipeline.timings import Timings
 from skewbench.runner.cell import Cell, CellResult
+from skewbench.tasks.categorize_data import (
+    DEFAULT_MIN_CLASS_COUNT as DEFAULT_MIN_CLASS_COUNT,  # read by the runner's data check
+)
+from skewbench.tasks.categorize_data import cached_dataset, replicate_split
+from skewbench.tasks.categorize_data import load_dataset as load_dataset  # read by the data check
+from skewbench.tasks.categorize_report import REPORT  # noqa: F401 - the task protocol
 from skewbench.treatments.weights import RENAMED
 
 MODELS = tuple(MODEL_CLASSES)
 TREATMENTS = tuple(TREATMENT_PARAMS)
-DEFAULT_MIN_CLASS_COUNT = 20
-DEFAULT_FRACTIONS = (0.7, 0.1, 0.2)
 TRAIN_SIZES = ("fixed", "natural")
-ENCODED_MODELS = ("minilm_frozen",)
+ENCODED_MODELS = ("minilm_frozen",)  # models whose embeddings prepare() puts in the cache
 TUNABLE = True
 SIZE_MATCHED_SWEEPS = True  # the grid passes every cell its sweep's levels (imbalance_levels)
-TUNE_METRICS = (
-    "balanced_accuracy",
-    "macro_f1",
-    "accuracy",
-)  # models whose embeddings prepare() puts in the cache
+TUNE_METRICS = ("balanced_accuracy", "macro_f1", "accuracy")
 
 
 def check(cell: Cell) -> None:
@@ -133,11 +145,6 @@ def _tune_space(cell: Cell) -> Any:
     return space
 
 
-def _fractions(cell: Cell) -> tuple[float, ...]:
-    """(train, validation, test) shares; validated by the options spec in :func:`check`."""
-    return tuple(float(x) for x in cell.options.get("fractions", DEFAULT_FRACTIONS))
-
-
 def _train_size_option(cell: Cell) -> str | int:
     v = cell.options.get("train_size", "fixed")
     ok = v in TRAIN_SIZES or (isinstance(v, int) and not isinstance(v, bool) and v >= 2)
@@ -157,98 +164,9 @@ def _train_size_option(cell: Cell) -> str | int:
     return v
 
 
-# ---------------------------------------------------------------------------------------------
-# controlled imbalance at a fixed training size (module doc, step 3)
-
-
-def _exponents(avail: np.ndarray) -> np.ndarray:
-    """e_k = r_k / (K − 1), r_k the rank by available count (0 = most frequent)."""
-    from skewbench.data.imbalance import class_ranks
-
-    k = avail.size
-    return class_ranks(avail) / max(k - 1, 1)
-
-
-def profile_total(avail: np.ndarray, rho: float) -> float:
-    """T(ρ): the real-valued total of the exponential profile at its largest (module doc)."""
-    e = _exponents(avail)
-    n_max = float(np.min(avail * rho**e))
-    return float(n_max * np.sum(rho ** (-e)))
-
-
-def fixed_size_targets(avail: np.ndarray, rho: float, total: int) -> np.ndarray:
-    """Per-class counts of the exponential profile with ratio ρ summing to ``total``.
-
-    Real targets x_k = total · ρ^(−e_k) / Σ_j ρ^(−e_j), floored, then the remainder handed out
-    one each by largest fractional part (ties: lower rank, i.e. the more frequent class).
-    Needs total ≤ T(ρ) (then x_k ≤ avail_k, so no class is asked for more than it has) and
-    min x_k ≥ 1 (:func:`reachable`).
-    """
-    e = _exponents(avail)
-    x = total * rho ** (-e) / np.sum(rho ** (-e))
-    out = np.floor(x + 1e-9).astype(np.int64)
-    rest = int(total - out.sum())
-    if rest > 0:
-        order = np.lexsort((e, -(x - out)))
-        out[order[:rest]] += 1
-    return np.minimum(out, avail.astype(np.int64))
-
-
-def take_per_class(codes: np.ndarray, take: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Sorted positions of a uniform random subset of ``take[c]`` rows of every class c."""
-    order = np.lexsort((rng.random(codes.size), codes))  # by class, random within class
-    within = within_group_rank(codes, order, take.size)
-    return np.sort(order[within < take[codes[order]]])
-
-
-def _tail_target(avail: np.ndarray, rho: float, total: float) -> float:
-    e = _exponents(avail)
-    return float(total * rho**-1.0 / np.sum(rho ** (-e)))
-
-
-def common_train_size(avail: np.ndarray, levels: list[float]) -> int:
-    """⌊min over levels of T(ρ)⌋: the largest total every level can supply."""
-    return int(np.floor(min(profile_total(avail, r) for r in levels) + 1e-9))
-
-
-def _level_total(avail: np.ndarray, rho: float, levels: list[float], mode: str | int) -> float:
-    if mode == "natural":
-        return profile_total(avail, rho)
-    if mode == "fixed":
-        return float(common_train_size(avail, sorted({*levels, rho})))
-    return float(mode)
-
-
-def reachable(avail: np.ndarray, rho: float, levels: list[float], mode: str | int) -> bool:
-    """Whether level ρ gives its smallest class at least one example (before rounding)."""
-    if avail.size < 2 or rho == 1:
-        return True
-    total = _level_total(avail, rho, levels, mode)
-    if mode == "natural":  # n_max / ρ: the floor of the profile at its own largest size
-        e = _exponents(avail)
-        return float(np.min(avail * rho**e)) / rho >= 1 - 1e-9
-    return _tail_target(avail, rho, total) >= 1 - 1e-9
-
-
-def largest_reachable(avail: np.ndarray, levels: list[float], mode: str | int) -> float:
-    """The largest ρ reachable together with the other levels (bisection on log ρ; the tail
-    target decreases in ρ)."""
-    others = [r for r in levels]
-    lo, hi = 0.0, 40.0  # log ρ in [0, 40]
-    if reachable(avail, float(np.exp(hi)), others, mode):
-        return float(np.exp(hi))
-    for _ in range(100):
-        mid = 0.5 * (lo + hi)
-        if reachable(avail, float(np.exp(mid)), others, mode):
-            lo = mid
-        else:
-            hi = mid
-    return float(np.exp(lo))
-
-
 def _training_counts_and_size(cell: Cell) -> tuple[np.ndarray, int | None]:
     """(available training counts per class, n_train of this cell's level or None)."""
-    tr_counts = _split_cached(cell)[3]
+    tr_counts = replicate_split(cell)[3]
     rho = cell.imbalance
     if rho is None:
         return tr_counts, None
@@ -272,10 +190,8 @@ def _training_counts_and_size(cell: Cell) -> tuple[np.ndarray, int | None]:
                 f"example); the largest reachable ratio with this sweep is {np.floor(best):g}"
             )
     if mode == "natural":
-        from skewbench.data.imbalance import exponential_profile_targets
-
         return tr_counts, int(exponential_profile_targets(avail, float(rho)).sum())
-    total = int(_level_total(avail, float(rho), levels, mode))
+    total = int(level_total(avail, float(rho), levels, mode))
     for r in levels:
         if total > profile_total(avail, r) + 1e-9:
             raise ConfigError(
@@ -285,109 +201,28 @@ def _training_counts_and_size(cell: Cell) -> tuple[np.ndarray, int | None]:
     return tr_counts, total
 
 
-def _split_cached(cell: Cell) -> tuple[np.ndarray, ...]:
-    """(train, validation, test positions, training class counts, balanced test view positions
-    into test) of the cell's replicate; memoised per process."""
-    key = (
-        json.dumps(cell.dataset.to_dict(), sort_keys=True, default=str),
-        _fractions(cell),
-        cell.seed,
-        cell.master_seed,
-    )
-    if key not in _SPLITS:
-        df, _, label_col = _load_cached(cell.dataset)
-        codes = np.unique(df[label_col].astype(str).to_numpy(), return_inverse=True)[1]
-        split_rng = cell.rng("split", data_side=True)
-        group = _group_column(cell.dataset)
-        if group is None:
-            tr, va, te = stratified_split(codes, _fractions(cell), rng=split_rng)
-        else:
-            tr, va, te = stratified_group_split(
-                codes, df[group].astype(str).to_numpy(), _fractions(cell), rng=split_rng
-            )
-        # the balanced test view continues the same stream (identical across ρ and models)
-        bal = balanced_view(codes[te], split_rng)
-        k = int(codes.max()) + 1
-        if len(_SPLITS) >= 8:
-            _SPLITS.clear()
-        _SPLITS[key] = (tr, va, te, np.bincount(codes[tr], minlength=k), bal)
-    return _SPLITS[key]
-
-
-_SPLITS: dict[tuple[Any, ...], tuple[np.ndarray, ...]] = {}
-_FRAMES: dict[str, tuple[pd.DataFrame, str, str]] = {}
-
-
-def _load_cached(dataset: Any) -> tuple[pd.DataFrame, str, str]:
-    """:func:`load_dataset`, memoised per process (check and run of one cell load once)."""
-    key = json.dumps(dataset.to_dict(), sort_keys=True, default=str)
-    if key not in _FRAMES:
-        if len(_FRAMES) >= 2:
-            _FRAMES.clear()
-        _FRAMES[key] = load_dataset(dataset)
-    return _FRAMES[key]
-
-
-def _group_column(dataset: Any) -> str | None:
-    """The column whose rows must stay together in one split part (``dataset.params.group``).
-
-    Clothing defaults to ``item_id``: every review of a product shares the product's class, so
-    a row-level split would put reviews of one product on both sides and let a model memorise
-    product-specific words. ``group: null`` asks for the plain row-level split.
-    """
-    return dataset.params.get("group", "item_id" if dataset.name == "clothing" else None)
-
-
-def load_dataset(dataset: Any) -> tuple[pd.DataFrame, str, str]:
-    """(frame, text column, label column) after dropping rare classes."""
-    from skewbench.data.prepare import drop_rare_classes
-    from skewbench.data.sources import load
-
-    params = dict(dataset.params)
-    mcc = int(params.pop("min_class_count", DEFAULT_MIN_CLASS_COUNT))
-    params.pop("group", None)
-    label = params.setdefault("label", "class_name" if dataset.name == "clothing" else "label")
-    if dataset.name == "table":
-        params.setdefault("kind", "labelled_text")
-    text = params.get("text", "text")
-    df = load(dataset.name, **params)
-    group = _group_column(dataset)
-    if group is not None and group not in df.columns:
-        raise ConfigError(
-            f"dataset.params.group: {dataset.name} has no column {group!r} "
-            f"(columns: {list(df.columns)})"
-        )
-    return drop_rare_classes(df, label, mcc), text, label
-
-
 def prepare(cells: Iterable[Cell]) -> None:
-    """Encode every text of each data set used by a cached-embedding model, once, in the parent."""
+    """Encode, once and in the parent, the texts that the cells of cached-embedding models read
+    (their training, validation and test rows; texts no cell reads are not encoded)."""
     from skewbench.encoders import encode
+    from skewbench.progress import quiet
 
-    done: set[tuple[str, str]] = set()
+    needed: dict[tuple[str, str], tuple[Cell, set[int]]] = {}
     for cell in cells:
         if cell.model.name not in ENCODED_MODELS:
             continue
-        encoder = cell.model.params.get("encoder", "minilm")
-        key = (cell.dataset.label, encoder)
-        if key in done:
-            continue
-        df, text, _ = load_dataset(cell.dataset)
-        from skewbench.progress import quiet
-
-        encode(df[text].tolist(), model_name=encoder, progress=not quiet())
-        done.add(key)
-
-
-def balanced_view(codes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Sorted positions of a class-balanced subset: each present class cut to the smallest
-    present class count, uniformly at random."""
-    counts = np.bincount(codes)
-    m = counts[counts > 0].min()
-    order = np.lexsort((rng.random(codes.size), codes))
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    within = np.arange(codes.size) - starts[codes[order]]
-    return np.sort(order[within < m])
+        check(cell)
+        df, _, label = cached_dataset(cell.dataset)
+        codes = np.unique(df[label].astype(str).to_numpy(), return_inverse=True)[1]
+        tr, va, te, _, _ = cell_positions(cell, codes)
+        key = (cell.dataset.label, cell.model.params.get("encoder", "minilm"))
+        needed.setdefault(key, (cell, set()))[1].update(np.concatenate([tr, va, te]).tolist())
+    for (_, encoder), (cell, positions) in needed.items():
+        df, text, _ = cached_dataset(cell.dataset)
+        rows = np.sort(np.fromiter(positions, dtype=np.int64))
+        encode(
+            df[text].to_numpy(dtype=object)[rows].tolist(), model_name=encoder, progress=not quiet()
+        )
 
 
 def class_groups(train_counts: np.ndarray, natural_counts: np.ndarray) -> np.ndarray:
@@ -444,45 +279,57 @@ def _tuned_model(
     return fitted[repr(sorted(result.chosen.items()))], result.to_info()
 
 
+def cell_positions(
+    cell: Cell, codes: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(train, validation, test, natural train counts, balanced test view) positions of a cell,
+    the training positions after its controlled-imbalance subsample."""
+    tr, va, te, natural_counts, bal = replicate_split(cell)
+    if cell.imbalance is not None:
+        avail, n_train = _training_counts_and_size(cell)
+        if _train_size_option(cell) == "natural":
+            targets = exponential_profile_targets(avail.astype(float), float(cell.imbalance))
+        else:
+            targets = fixed_size_targets(avail.astype(float), float(cell.imbalance), n_train)
+        tr = tr[take_per_class(codes[tr], targets, cell.rng("imbalance", data_side=True))]
+    return tr, va, te, natural_counts, bal
+
+
 def run(cell: Cell) -> CellResult:
     """Run one cell (module doc)."""
-    from skewbench.data.imbalance import exponential_profile_targets, imbalance_ratio
-    from skewbench.metrics.classification import classification_metrics
+    from skewbench.data.imbalance import imbalance_ratio
+    from skewbench.metrics.classification import classification_metrics, per_example_shares
 
-    t0 = time.perf_counter()
+    timings = Timings()  # every task's stage keys (INTERFACES §1)
     check(cell)  # loads the data and splits it (memoised): counted as data time
-    df, text_col, label_col = _load_cached(cell.dataset)
+    df, text_col, label_col = cached_dataset(cell.dataset)
     texts = df[text_col].to_numpy(dtype=object)
     classes, codes = np.unique(df[label_col].astype(str).to_numpy(), return_inverse=True)
     k = classes.size
 
-    tr, va, te, natural_counts, bal = _split_cached(cell)
-    avail, n_train = _training_counts_and_size(cell)
-    if cell.imbalance is not None:
-        mode = _train_size_option(cell)
-        if mode == "natural":
-            targets = exponential_profile_targets(avail.astype(float), float(cell.imbalance))
-        else:
-            targets = fixed_size_targets(avail.astype(float), float(cell.imbalance), n_train)
-        keep = take_per_class(codes[tr], targets, cell.rng("imbalance", data_side=True))
-        tr = tr[keep]
+    tr, va, te, natural_counts, bal = cell_positions(cell, codes)
     train_counts = np.bincount(codes[tr], minlength=k)
     groups = class_groups(train_counts, natural_counts)
-    t_data = time.perf_counter()
+    timings.add("data", time.perf_counter() - timings.start)
 
     treatment = Treatment.parse(cell.treatment.name, cell.treatment.params)
     tuning = None
+    t = time.perf_counter()
     if cell.tune is None:
         model = MODEL_CLASSES[cell.model.name](
             treatment, cell.seed_int("model"), **cell.model.params
         )
         model.fit(list(texts[tr]), codes[tr], list(texts[va]), codes[va], k)
+        timings.add("fit", time.perf_counter() - t)
     else:
+        # the chosen candidate is fitted during the search (no refit): all of it is tune time
         model, tuning = _tuned_model(cell, treatment, texts, codes, tr, va, k)
-    t_fit = time.perf_counter()
+        timings.add("tune", time.perf_counter() - t)
+    t = time.perf_counter()
     proba = model.predict_proba(list(texts[te]))
     pred = proba.argmax(axis=1)
-    t_pred = time.perf_counter()
+    timings.add("score", time.perf_counter() - t)
+    t = time.perf_counter()
 
     metrics, per_class = classification_metrics(codes[te], pred, proba, np.arange(k), groups)
     bal_metrics, _ = classification_metrics(
@@ -493,16 +340,13 @@ def run(cell: Cell) -> CellResult:
 
     in_bal = np.zeros(te.size, dtype=bool)
     in_bal[bal] = True
-    # Per-example share of balanced accuracy: c_i · n / (K' · n_{y_i}) over the K' classes
-    # present in test, so its mean over test examples IS the balanced accuracy and paired
-    # tests on it are tests of balanced accuracy.
-    test_counts = np.bincount(codes[te], minlength=k)
-    n_present = int((test_counts > 0).sum())
-    bal_acc_unit = (codes[te] == pred) * te.size / (n_present * test_counts[codes[te]])
+    # Per-example shares whose mean over the test examples IS balanced accuracy / each group
+    # recall / the head–tail gap, so paired tests on them test those metrics.
+    shares = per_example_shares(codes[te], codes[te] == pred, groups)
     units = pd.DataFrame(
         {
             "unit": df.index.to_numpy()[te],
-            "balanced_accuracy": bal_acc_unit,
+            **shares,
             "true": classes[codes[te]],
             "pred": classes[pred],
             "correct": codes[te] == pred,
@@ -530,9 +374,7 @@ def run(cell: Cell) -> CellResult:
         "history": getattr(model, "history_", None),
         "weight_history": getattr(model, "weight_history_", None) or None,
         "per_class": per_class.to_dict("records"),
-        "data_seconds": t_data - t0,
-        "fit_seconds": t_fit - t_data,
-        "predict_seconds": t_pred - t_fit,
-        "total_seconds": time.perf_counter() - t0,
     }
+    timings.add("metrics", time.perf_counter() - t)
+    info["timings_s"] = timings.to_info()
     return CellResult(metrics=metrics, units=units, info=info)

@@ -1,1 +1,2 @@
-"""skewbench.treatments."""
+"""Treatments against imbalance: class weights, losses, resampling, propensities and
+re-rankers."""

@@ -1,12 +1,16 @@
 """Re-rankers: turn a base model's top-K candidates into a top-k list that trades relevance for
 calibration, tail exposure, fairness or diversity.
 
-All methods share one signature::
+A re-ranker takes a typed parameter object (:class:`Calibrated`, :class:`XQuAD`,
+:class:`Fair`, :class:`MMR`: the user's trade-off knobs) and a typed :class:`RerankContext`
+(what the task computed: ``candidates``, the (units × K) item indices in the base model's rank
+order, −1 = padding; ``scores``, their base scores; ``item_groups``, one int code ≥ 0 per item
+of the catalog; the protected codes, per-unit targets and item embeddings)::
 
-    rerank(method, candidates, scores, k, item_groups, **params) -> (units × k) int64
+    rerank_lists(params, context, k) -> (units × k) int64
 
-``candidates``: (units × K) item indices in the base model's rank order (−1 = padding);
-``scores``: their base scores; ``item_groups``: one int code ≥ 0 per item of the catalog.
+:func:`rerank` is the same from a method name and a parameter mapping (configs, tests): it
+validates the mapping into the two typed objects once, then runs :func:`rerank_lists`.
 Relevance inside a method is the score min-max normalised per unit over its valid candidates,
 rel ∈ [0, 1], so trade-off parameters mean the same for every base model.
 Each method is greedy: k steps, each vectorised over all units (never a loop over users); at a
@@ -17,20 +21,20 @@ candidate, so with the trade-off parameter at its "relevance only" end the base 
 Methods and their trade-off parameter:
 
 - ``calibrated`` (Steck 2018, "Calibrated recommendations"), ``lambda`` ∈ [0, 1], ``alpha``
-  (default 0.01), ``target`` (units × groups) p(g|u), the user's group distribution (from
+  (default 0.01); context ``target`` (units × groups) p(g|u), the user's group distribution (from
   history). List distribution q(g|L) = share of L's items in g (uniform item weights),
   smoothed q̃ = (1 − α) q + α p so the KL stays finite. Greedy maximisation of
   (1 − λ) Σ_{i∈L} rel_i − λ KL(p ‖ q̃(L)).
 - ``xquad`` (Abdollahpouri, Burke & Mobasher 2019, personalised xQuAD for popularity bias),
   ``lambda`` ∈ [0, 1]; aspects are the item groups (e.g. 0 = short head, 1 = long tail);
-  ``aspect_weights`` (units × groups) P(d|u), default uniform (the paper: the user's
+  context ``aspect_weights`` (units × groups) P(d|u), default uniform (the paper: the user's
   history share of each aspect). Gain(c) = (1 − λ) rel_c + λ Σ_d P(d|u) 1[c ∈ d] cov_d(S) with
   ``variant="smooth"`` (default) cov_d(S) = 1 − |S ∩ d| / |S| (1 for empty S: keeps a ratio
   of each aspect in the list) or ``"binary"`` cov_d(S) = 1[S ∩ d = ∅] (only the first item of
   an aspect is boosted).
 - ``fair`` (FA*IR, Zehlike et al. 2017), ``p`` ∈ (0, 1) the minimum protected share,
-  ``alpha`` the significance (default 0.1), ``protected`` the protected group code(s)
-  (default 1). Every prefix t must hold at least m(t) protected items, where m(t) is the
+  ``alpha`` the significance (default 0.1); context ``protected`` the protected group
+  code(s) (default 1). Every prefix t must hold at least m(t) protected items, where m(t) is the
   α_c-quantile of Binomial(t, p) (``binom.ppf``) and α_c ≤ α is the multiple-testing
   adjusted significance: the largest α_c whose mtable a fair ranking (each position protected
   with probability p) fails with probability ≤ α (``adjusted_alpha``). At each position: the
@@ -38,23 +42,98 @@ Methods and their trade-off parameter:
   When a unit has too few protected candidates the constraint cannot hold and the list is
   filled by score.
 - ``mmr`` (Carbonell & Goldstein 1998), ``lambda`` ∈ [0, 1]: Gain(c) = λ rel_c − (1 − λ)
-  max_{j∈S} sim(c, j), with sim the cosine of ``item_embeddings`` (items × dim) if given, else
+  max_{j∈S} sim(c, j), with sim the cosine of context ``item_embeddings`` (items × dim) if given, else
   1[same group]. λ = 1 is the base order.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import lru_cache
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from skewbench.errors import ConfigError
+from skewbench.treatments.fair_table import adjusted_alpha, mtable
 from skewbench.vectors import unit_rows
 
 METHODS = ("calibrated", "xquad", "fair", "mmr")
 CHUNK = 2048  # units per batch: bounds the (units × K × dim) temporaries of embedding MMR
+
+
+@dataclass(frozen=True)
+class Calibrated:
+    """Steck's calibration: ``lam`` trade-off, ``alpha`` smoothing of the list distribution."""
+
+    lam: float
+    alpha: float = 0.01
+
+
+@dataclass(frozen=True)
+class XQuAD:
+    """xQuAD: ``lam`` trade-off, ``variant`` "smooth" | "binary" aspect coverage."""
+
+    lam: float
+    variant: str = "smooth"
+
+
+@dataclass(frozen=True)
+class Fair:
+    """FA*IR: ``p`` minimum protected share, ``alpha`` significance."""
+
+    p: float
+    alpha: float = 0.1
+
+
+@dataclass(frozen=True)
+class MMR:
+    """Maximal marginal relevance: ``lam`` = 1 is the base order."""
+
+    lam: float
+
+
+RerankParams = Calibrated | XQuAD | Fair | MMR
+_NAMES: dict[type, str] = {Calibrated: "calibrated", XQuAD: "xquad", Fair: "fair", MMR: "mmr"}
+
+
+@dataclass(frozen=True)
+class RerankContext:
+    """What a re-ranker reads besides its parameters (module docstring).
+
+    ``target``: (units × groups) p(g|u) of calibration; ``aspect_weights``: (units × groups)
+    P(d|u) of xQuAD (None = uniform); ``protected``: FA*IR's protected group codes;
+    ``item_embeddings``: (items × dim) for MMR's cosine similarity (None = same group).
+    """
+
+    candidates: np.ndarray
+    scores: np.ndarray
+    item_groups: np.ndarray
+    protected: tuple[int, ...] = (1,)
+    target: np.ndarray | None = None
+    aspect_weights: np.ndarray | None = None
+    item_embeddings: np.ndarray | None = None
+
+
+_CONTEXT_KEYS = ("protected", "target", "aspect_weights", "item_embeddings")
+
+
+def parse_params(method: str, params: Mapping[str, Any]) -> RerankParams:
+    """The typed parameters of ``method`` from a mapping (``lambda`` for the trade-off);
+    ConfigError naming the bad field."""
+    if method not in METHODS:
+        raise ConfigError(f"treatment {method!r}: unknown re-ranker; choose one of {METHODS}")
+    if method == "calibrated":
+        return Calibrated(_param(params, "lambda"), _param(params, "alpha", 0.01, 1e-9, 1.0))
+    if method == "xquad":
+        variant = params.get("variant", "smooth")
+        if variant not in ("smooth", "binary"):
+            raise ConfigError(f"treatment.params.variant: {variant!r} is not 'smooth' or 'binary'")
+        return XQuAD(_param(params, "lambda"), variant)
+    if method == "fair":
+        p = _param(params, "p", None, 1e-9, 1 - 1e-9)
+        return Fair(p, _param(params, "alpha", 0.1, 1e-9, 1 - 1e-9))
+    return MMR(_param(params, "lambda"))
 
 
 def rerank(
@@ -65,12 +144,22 @@ def rerank(
     item_groups: np.ndarray,
     **params: Any,
 ) -> np.ndarray:
+    """:func:`rerank_lists` from a method name and one parameter mapping: the context fields
+    (``protected``, ``target``, ``aspect_weights``, ``item_embeddings``) go to the context,
+    the rest are the method's parameters."""
+    typed = parse_params(method, {k2: v for k2, v in params.items() if k2 not in _CONTEXT_KEYS})
+    context = {k2: params[k2] for k2 in _CONTEXT_KEYS if params.get(k2) is not None}
+    if "protected" in context:
+        context["protected"] = tuple(np.atleast_1d(np.asarray(context["protected"])).tolist())
+    return rerank_lists(typed, RerankContext(candidates, scores, item_groups, **context), k)
+
+
+def rerank_lists(params: RerankParams, context: RerankContext, k: int) -> np.ndarray:
     """Re-rank each unit's candidates into a top-``k`` list (see the module docstring)."""
-    if method not in METHODS:
-        raise ConfigError(f"treatment {method!r}: unknown re-ranker; choose one of {METHODS}")
-    candidates = np.asarray(candidates, dtype=np.int64)
-    scores = np.asarray(scores, dtype=np.float64)
-    item_groups = np.asarray(item_groups)
+    method = _NAMES[type(params)]
+    candidates = np.asarray(context.candidates, dtype=np.int64)
+    scores = np.asarray(context.scores, dtype=np.float64)
+    item_groups = np.asarray(context.item_groups)
     if candidates.ndim != 2 or scores.shape != candidates.shape:
         raise ConfigError(
             f"treatment {method}: candidates {candidates.shape} and scores {scores.shape} must be "
@@ -82,7 +171,7 @@ def rerank(
         raise ConfigError(f"treatment {method}: item_groups must be a 1-d array of int codes")
     if candidates.size and candidates.max() >= item_groups.size:
         raise ConfigError(f"treatment {method}: candidate item index beyond item_groups")
-    step, per_unit = _METHODS[method](params, item_groups, candidates.shape[0])
+    step, per_unit = _METHODS[method](params, context, item_groups, candidates.shape[0])
     out = np.full((candidates.shape[0], int(k)), -1, dtype=np.int64)
     for start in range(0, candidates.shape[0], CHUNK):
         sl = slice(start, start + CHUNK)
@@ -92,8 +181,8 @@ def rerank(
 
 
 def _param(
-    params: dict[str, Any], name: str, default: Any = None, lo: float = 0.0, hi: float = 1.0
-):
+    params: Mapping[str, Any], name: str, default: Any = None, lo: float = 0.0, hi: float = 1.0
+) -> float:
     v = params.get(name, default)
     if v is None:
         raise ConfigError(f"treatment.params.{name}: required")
@@ -103,8 +192,8 @@ def _param(
     return v
 
 
-def _per_unit(params: dict[str, Any], name: str, n_units: int, n_groups: int) -> np.ndarray:
-    arr = np.asarray(params[name], dtype=np.float64)
+def _per_unit(value: Any, name: str, n_units: int, n_groups: int) -> np.ndarray:
+    arr = np.asarray(value, dtype=np.float64)
     if arr.ndim != 2 or arr.shape[0] != n_units or arr.shape[1] < n_groups:
         raise ConfigError(
             f"treatment.params.{name}: need (units × groups) = ({n_units} × >= {n_groups}), "
@@ -180,13 +269,12 @@ def _counts(state: dict[str, Any], n_groups: int) -> np.ndarray:
 
 
 # --- calibrated ---------------------------------------------------------------------------------
-def _calibrated(params: dict[str, Any], item_groups: np.ndarray, n_units: int):
-    lam = _param(params, "lambda")
-    alpha = _param(params, "alpha", 0.01, 1e-9, 1.0)
+def _calibrated(params: Calibrated, ctx: RerankContext, item_groups: np.ndarray, n_units: int):
+    lam, alpha = params.lam, params.alpha
     n_groups = int(item_groups.max()) + 1 if item_groups.size else 0
-    if "target" not in params:
+    if ctx.target is None:
         raise ConfigError("treatment calibrated: params.target (units × groups p(g|u)) required")
-    target = _per_unit(params, "target", n_units, n_groups)
+    target = _per_unit(ctx.target, "target", n_units, n_groups)
     total = target.sum(1, keepdims=True)
     target = target / np.where(total > 0, total, 1.0)  # rows of p(g|u) sum to 1 (or are all 0)
     G = target.shape[1]
@@ -215,16 +303,13 @@ def _calibrated(params: dict[str, Any], item_groups: np.ndarray, n_units: int):
 
 
 # --- xQuAD ------------------------------------------------------------------------------------
-def _xquad(params: dict[str, Any], item_groups: np.ndarray, n_units: int):
-    lam = _param(params, "lambda")
-    variant = params.get("variant", "smooth")
-    if variant not in ("smooth", "binary"):
-        raise ConfigError(f"treatment.params.variant: {variant!r} is not 'smooth' or 'binary'")
+def _xquad(params: XQuAD, ctx: RerankContext, item_groups: np.ndarray, n_units: int):
+    lam, variant = params.lam, params.variant
     n_groups = int(item_groups.max()) + 1 if item_groups.size else 0
-    if params.get("aspect_weights") is None:
+    if ctx.aspect_weights is None:
         weights = np.full((n_units, max(n_groups, 1)), 1.0 / max(n_groups, 1))
     else:
-        weights = _per_unit(params, "aspect_weights", n_units, n_groups)
+        weights = _per_unit(ctx.aspect_weights, "aspect_weights", n_units, n_groups)
         total = weights.sum(1, keepdims=True)
         weights = weights / np.where(total > 0, total, 1.0)
     G = weights.shape[1]
@@ -241,50 +326,9 @@ def _xquad(params: dict[str, Any], item_groups: np.ndarray, n_units: int):
 
 
 # --- FA*IR ------------------------------------------------------------------------------------
-def mtable(k: int, p: float, alpha: float) -> np.ndarray:
-    """m(t) for t = 1..k: the minimum protected count in a prefix of length t,
-    m(t) = F⁻¹(α; t, p) (Binomial inverse CDF, smallest m with P(X ≤ m) ≥ α)."""
-    t = np.arange(1, k + 1)
-    import scipy.stats  # here, not at import: only FA*IR needs it, and it is slow to import
-
-    return np.nan_to_num(scipy.stats.binom.ppf(alpha, t, p), nan=0.0).astype(np.int64)
-
-
-def fail_probability(m: np.ndarray, p: float) -> float:
-    """P(a ranking with each position protected i.i.d. with probability p violates m(t) for some
-    prefix t): dynamic programme over the protected count, dropping mass that falls below m(t)."""
-    k = m.size
-    dist = np.zeros(k + 1)
-    dist[0] = 1.0
-    for t in range(1, k + 1):
-        new = dist * (1 - p)
-        new[1:] += dist[:-1] * p
-        new[: m[t - 1]] = 0.0
-        dist = new
-    return float(1.0 - dist.sum())
-
-
-@lru_cache(maxsize=256)
-def adjusted_alpha(k: int, p: float, alpha: float, iters: int = 60) -> float:
-    """FA*IR's multiple-testing correction: the largest α_c ≤ α with
-    fail_probability(mtable(k, p, α_c), p) ≤ α (bisection; the failure probability is
-    non-decreasing in α_c because m(t) is)."""
-    if fail_probability(mtable(k, p, alpha), p) <= alpha:
-        return alpha
-    lo, hi = 0.0, alpha
-    for _ in range(iters):
-        mid = (lo + hi) / 2
-        if fail_probability(mtable(k, p, mid), p) <= alpha:
-            lo = mid
-        else:
-            hi = mid
-    return lo
-
-
-def _fair(params: dict[str, Any], item_groups: np.ndarray, n_units: int):
-    p = _param(params, "p", None, 1e-9, 1 - 1e-9)
-    alpha = _param(params, "alpha", 0.1, 1e-9, 1 - 1e-9)
-    protected = np.atleast_1d(np.asarray(params.get("protected", 1)))
+def _fair(params: Fair, ctx: RerankContext, item_groups: np.ndarray, n_units: int):
+    p, alpha = params.p, params.alpha
+    protected = np.asarray(ctx.protected)
 
     def step(state: dict[str, Any]) -> np.ndarray:
         t, avail = state["t"], state["avail"]
@@ -301,9 +345,9 @@ def _fair(params: dict[str, Any], item_groups: np.ndarray, n_units: int):
 
 
 # --- MMR --------------------------------------------------------------------------------------
-def _mmr(params: dict[str, Any], item_groups: np.ndarray, n_units: int):
-    lam = _param(params, "lambda")
-    E = params.get("item_embeddings")
+def _mmr(params: MMR, ctx: RerankContext, item_groups: np.ndarray, n_units: int):
+    lam = params.lam
+    E = ctx.item_embeddings
     if E is not None:
         E = np.asarray(E, dtype=np.float32)
         if E.ndim != 2 or E.shape[0] != item_groups.size:

@@ -48,7 +48,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from skewbench.data.queries import SearchData, query_key
+from skewbench.data.query_text import query_key
 from skewbench.data.schema import (
     check_path,
     require_columns,
@@ -57,6 +57,7 @@ from skewbench.data.schema import (
     validate_qrels,
     validate_queries,
 )
+from skewbench.data.search_data import SearchData
 from skewbench.errors import ConfigError, SchemaError
 
 EXAMPLES_FILE = "shopping_queries_dataset_examples.parquet"

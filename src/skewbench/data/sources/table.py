@@ -29,6 +29,12 @@ from skewbench.data import schema
 from skewbench.errors import ConfigError, SchemaError
 
 KINDS = ("catalog", "interactions", "queries", "qrels", "labelled_text")
+_VALIDATORS = {
+    "catalog": schema.validate_catalog,
+    "interactions": schema.validate_interactions,
+    "queries": schema.validate_queries,
+    "qrels": schema.validate_qrels,
+}
 
 
 def apply_mapping(df: pd.DataFrame, columns: dict[str, str] | None, source: str) -> pd.DataFrame:
@@ -66,12 +72,7 @@ def load(
     df = apply_mapping(schema.read_table(path, source), columns, source)
     if kind == "labelled_text":
         return schema.validate_labelled_text(df, source, label, text=text, id_column=id_column)
-    validate = {
-        "catalog": schema.validate_catalog,
-        "interactions": schema.validate_interactions,
-        "queries": schema.validate_queries,
-        "qrels": schema.validate_qrels,
-    }[kind]
+    validate = _VALIDATORS[kind]
     return validate(df, source)
 
 
@@ -107,12 +108,7 @@ def read_file(spec: Any, kind: str) -> pd.DataFrame:
     """Read one file parameter and validate it as ``kind`` (catalog, interactions, …)."""
     path, columns = _file(spec)
     df = apply_mapping(schema.read_table(path, path), columns, path)
-    validate = {
-        "catalog": schema.validate_catalog,
-        "interactions": schema.validate_interactions,
-        "queries": schema.validate_queries,
-        "qrels": schema.validate_qrels,
-    }[kind]
+    validate = _VALIDATORS[kind]
     return validate(df, path)
 
 
@@ -146,7 +142,7 @@ def search_data(params: dict[str, Any]) -> Any:
     popularity unless the catalog has a ``popularity`` column)."""
     import numpy as np
 
-    from skewbench.data.queries import SearchData
+    from skewbench.data.search_data import SearchData
 
     queries = read_file(params["queries"], "queries").reset_index(drop=True)
     qrels = read_file(params["qrels"], "qrels").reset_index(drop=True)

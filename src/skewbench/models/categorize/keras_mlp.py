@@ -13,15 +13,14 @@ before Keras is imported; no TensorFlow). Deterministic on CPU: ``keras.utils.se
 with the cell's model seed (Python, NumPy and torch generators: init and shuffles); the CPU
 kernels it uses (embedding gather/scatter, matmul, Adam) are deterministic, checked by a test
 (same seed → identical histories and probabilities). torch's ``use_deterministic_algorithms``
-is not switched on: it changed no number and cost 1.5× the time per epoch.
+is not switched on: it changed no number and slows every epoch.
 
 Tokenizer (ours; Keras' ``TextVectorization`` needs TensorFlow): lower-case, tokens are runs of
 ``[a-z0-9']``; the vocabulary is the ``vocab_size`` − 2 most frequent tokens of the TRAINING
 texts (ties: alphabetical), id 0 = padding, id 1 = out of vocabulary; the Embedding's input
 dimension is the vocabulary actually built (+ 2), at most ``vocab_size`` (a training split with
 fewer distinct words would otherwise carry untrainable rows); sequences are cut after
-``max_len`` = 100 tokens and padded with 0 at the end (Clothing reviews: median 62 tokens, 88 %
-fit in 100).
+``max_len`` = 100 tokens and padded with 0 at the end.
 
 Treatments: ``class_weight`` via Keras ``fit(class_weight=…)`` (weights rescaled to mean example
 weight 1, as everywhere); ``focal`` via ``keras.losses.CategoricalFocalCrossentropy(alpha=1,

@@ -17,8 +17,8 @@ embeddings of the training rows, a fresh linear head trained alone on a class-ba
 of them — :func:`.minilm_frozen.train_linear_head`, early-stopped on validation) and τ-norm of
 the head's rows. SMOTE is refused: it interpolates feature vectors and there is no text for a
 synthetic point to fine-tune on. ``encoder`` picks the pretrained model (``minilm`` |
-``mpnet``, :data:`skewbench.encoders.ENCODERS`).
-Slow: ~85 texts/s per epoch on this machine's CPU at the default 128 word pieces.
+``mpnet``, :data:`skewbench.encoders.ENCODERS`). Slow on CPU: every epoch runs the whole encoder
+forwards and backwards.
 """
 
 from __future__ import annotations

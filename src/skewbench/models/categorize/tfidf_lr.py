@@ -7,8 +7,8 @@ softmax, L2 with inverse strength ``C`` = 1, scikit-learn's default), solver lbf
 tol 1e-4 and up to 1,000 iterations. Why not saga: its step size is set by the largest
 per-example Lipschitz constant, which class weights of 50–100 on tail examples blow up, so at
 ρ = 100 it stopped unconverged even after 1,000 epochs and its numbers depended on the
-iteration budget (tail recall 0.29 at 300 epochs, 0.42 at 1,000 on the same cell); lbfgs
-converges on every cell of the quick config in a few seconds. Whether the solver converged is
+iteration budget (tail recall moved with the number of epochs on one and the same cell); lbfgs
+converges there. Whether the solver converged is
 recorded per cell (``info["converged"]``) and the report lists cells that did not.
 Unigrams scored higher than uni+bigrams at a quarter of the cost. Treatments: class weights
 (as ``class_weight``, rescaled to mean example weight 1 — see :mod:`.base`), random

@@ -9,6 +9,9 @@ r"""LLM re-ranking policies over a first stage's top-n candidates, and their bia
 - :func:`bootstrap_listwise` — candidate-order bootstrapping (Hou et al., ECIR 2024): the
   listwise ranking is run on ``orders`` seeded shuffles of the candidates and aggregated by
   Borda count (an item at position j of n gets n − j points; ties: first-stage order).
+  :func:`bootstrap_listwise_many` does the same for many units at once, sending the windows
+  of every (unit, order) chain that are due together, so the model generates in batches; it
+  draws the shuffles in the same order and gives the same answers as one unit at a time.
 - :func:`position_bias` — how an item's output rank depends on where it stood in the prompt:
   for each shuffled input order, (input position, output position) pairs, summarised as the
   mean output position per input position and the Spearman correlation between the two.
@@ -144,6 +147,48 @@ def bootstrap_listwise(
         outs.append(out)
         failures += f
     return borda(outs, base), failures, ins, outs
+
+
+def bootstrap_listwise_many(
+    scorer,
+    contexts: Sequence[str],
+    candidates: Sequence[Sequence[int]],
+    texts: Sequence[str],
+    orders: int,
+    rng: np.random.Generator,
+    window: int = 10,
+    step: int = 5,
+) -> tuple[list[list[int]], list[int], list[list[int]], list[list[int]]]:
+    """:func:`bootstrap_listwise` over every unit (row of ``candidates``, −1 = padding), the
+    windows of all chains batched. Returns (order per unit, failures per unit, input orders,
+    output orders) — the last two pooled over units for :func:`position_bias`."""
+    bases = [[int(i) for i in row if i >= 0] for row in candidates]
+    chains = []  # [unit, order list, end] per (unit, input order)
+    ins: list[list[int]] = []
+    for u, base in enumerate(bases):
+        for b in range(orders):
+            shuffled = base if b == 0 else [base[i] for i in rng.permutation(len(base))]
+            ins.append(list(shuffled))
+            chains.append([u, list(shuffled), len(shuffled)])
+    failures = [0] * len(bases)
+    active = [c for c in chains if c[2] > 0]
+    while active:
+        spans = [(max(0, end - window), end) for _, _, end in active]
+        prompts = [
+            P.listwise(contexts[u], [texts[i] for i in order[a:b]])
+            for (u, order, _), (a, b) in zip(active, spans, strict=True)
+        ]
+        answers = scorer.generate(prompts)
+        for chain, (a, b), answer in zip(active, spans, answers, strict=True):
+            u, order, _ = chain
+            perm, ok = parse_permutation(answer, b - a)
+            order[a:b] = [order[a + i] for i in perm]
+            failures[u] += not ok
+            chain[2] = 0 if a == 0 else b - step
+        active = [c for c in active if c[2] > 0]
+    outs = [c[1] for c in chains]
+    per_unit = [borda(outs[u * orders : (u + 1) * orders], base) for u, base in enumerate(bases)]
+    return per_unit, failures, ins, outs
 
 
 def position_bias(inputs: Sequence[Sequence[int]], outputs: Sequence[Sequence[int]]) -> dict:

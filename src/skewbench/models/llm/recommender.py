@@ -1,9 +1,11 @@
 """An LLM re-ranker on top of any recommender: the first stage's top ``depth`` items per user
 are re-scored by the LLM from the user's recent purchases (:mod:`skewbench.models.llm.rank`).
 
-Scores returned for full ranking: the re-ranked candidates get ``depth − position`` + 1e6 (so
-they come first, in the LLM's order), every other item its first-stage rank order below them
-(−rank), and the caller's exclusion of training items works as for any model. ``pop_tau`` > 0
+Scores returned for full ranking are minus the position in the final order: the LLM's order
+of the candidates (scores 0, −1, …), then every other item in first-stage order. So the
+caller's exclusion of training items works as for any model, and a list-side re-ranker applied
+after the LLM (xQuAD, FA*IR, calibrated: they min-max normalise the scores of their candidate
+pool) sees a relevance linear in the final rank, whatever the pool size. ``pop_tau`` > 0
 subtracts τ·log(pop + 1) from the pointwise log-odds (calibration against the popularity
 prior). Facts for the cell (prompts sent, cache hits, parse failures, position bias) are in
 ``llm_info_``.
@@ -17,6 +19,16 @@ import numpy as np
 import scipy.sparse as sp
 
 from skewbench.models.recommend.base import Recommender, check_positive
+
+
+def final_order_scores(head: Sequence[int], full_order: np.ndarray) -> np.ndarray:
+    """Scores −position for the order ``head`` followed by ``full_order`` without ``head``."""
+    n = full_order.size
+    rest = full_order[~np.isin(full_order, np.asarray(head, dtype=np.int64))]
+    final = np.concatenate([np.asarray(head, dtype=np.int64), rest])
+    out = np.empty(n, dtype=np.float32)
+    out[final] = -np.arange(n, dtype=np.float32)
+    return out
 
 
 class LLMReranker(Recommender):
@@ -37,6 +49,7 @@ class LLMReranker(Recommender):
         step: int = 5,
         pop_tau: float = 0.0,
         model: str = "smollm2-135m",
+        dtype: str = "auto",
     ):
         from skewbench.models.llm.rank import check_policy
 
@@ -53,7 +66,7 @@ class LLMReranker(Recommender):
         self.first_stage, self.item_text = first_stage, list(item_text)
         self.depth, self.mode, self.orders = int(depth), mode, int(orders)
         self.history_items, self.window, self.step = int(history_items), int(window), int(step)
-        self.pop_tau, self.model = float(pop_tau), model
+        self.pop_tau, self.model, self.dtype = float(pop_tau), model, dtype
 
     def fit(
         self, X: sp.spmatrix, seed: int | None = None, sequences: Sequence[np.ndarray] | None = None
@@ -74,8 +87,9 @@ class LLMReranker(Recommender):
         self.seqs_ = seqs
         self.seed_ = seed
         self.log_pop_ = np.log1p(np.asarray((X > 0).sum(axis=0)).ravel())
-        self.scorer_ = LLMScorer(self.model)
+        self.scorer_ = LLMScorer(self.model, dtype=self.dtype)
         self.llm_info_ = {
+            "model_id": self.scorer_.model_id,
             "prompts": 0,
             "model_calls": 0,
             "parse_failures": 0,
@@ -90,9 +104,6 @@ class LLMReranker(Recommender):
         base = self.first_stage.score(users)
         cand = topk(base, self.depth, exclude=self.X_[users])
         order_all = topk(base, base.shape[1])
-        out = np.empty_like(base)
-        rows = np.arange(users.size)[:, None]
-        out[rows, order_all] = -np.arange(base.shape[1], dtype=np.float32)[None] - 1.0
         hist = [[self.item_text[i] for i in self.seqs_[u][-self.history_items :]] for u in users]
         calls0 = self.scorer_.calls
         if self.mode == "pointwise":
@@ -112,25 +123,23 @@ class LLMReranker(Recommender):
             from skewbench.models.llm.prompts import recommend_context
 
             rng = np.random.default_rng([self.seed_, int(users[0]) if users.size else 0])
-            ranked = []
-            for r, h in zip(cand, hist, strict=True):
-                order, failures, ins, outs = R.bootstrap_listwise(
-                    self.scorer_,
-                    recommend_context(h),
-                    r,
-                    self.item_text,
-                    self.orders,
-                    rng,
-                    self.window,
-                    self.step,
-                )
-                ranked.append(order)
-                self.llm_info_["parse_failures"] += failures
-                self.llm_info_["position_inputs"] += ins
-                self.llm_info_["position_outputs"] += outs
+            ranked, failures, ins, outs = R.bootstrap_listwise_many(
+                self.scorer_,
+                [recommend_context(h) for h in hist],
+                cand,
+                self.item_text,
+                self.orders,
+                rng,
+                self.window,
+                self.step,
+            )
+            self.llm_info_["parse_failures"] += sum(failures)
+            self.llm_info_["position_inputs"] += ins
+            self.llm_info_["position_outputs"] += outs
         self.llm_info_["model_calls"] += self.scorer_.calls - calls0
+        out = np.empty_like(base)
         for row, order in enumerate(ranked):
-            out[row, order] = 1e6 + self.depth - np.arange(len(order), dtype=np.float32)
+            out[row] = final_order_scores(order, order_all[row])
         return out
 
     def info(self) -> dict:

@@ -6,13 +6,20 @@ that runs offline here; any other value is a path — a Hugging Face model folde
 file — so a larger model on a bigger machine is one config value away.
 
 Every call is cached in ``$SKEWBENCH_CACHE/llm/<model id>.sqlite`` keyed by the SHA-1 of
-(model id, kind, prompt): re-running a cell costs no model call. Decoding is greedy and the
+(model id, kind, prompt): re-running a cell costs no model call. Answers are written every
+8 batches, so an interrupted cell keeps what it had computed. Decoding is greedy and the
 forward pass deterministic on CPU, so the same prompt gives the same score.
 
 ``yes_no``: log Σ P(first answer token ∈ YES) − log Σ P(first token ∈ NO) with
 YES = {"yes", "Yes"} and NO = {"no", "No"} (single tokens in SmolLM2's vocabulary), read from
 the next-token distribution after the chat template's assistant prefix. Batched with left
-padding; bf16 autocast on CPUs with native bf16.
+padding, prompts sorted by length so a batch pads little.
+
+``dtype``: ``auto`` runs the weights in bfloat16 where the hardware computes it natively (a CUDA
+GPU, or a CPU with AVX512-BF16 / AMX; ~2.3x faster than float32 on this project's CPU) and in
+float32 otherwise; ``float32`` / ``bfloat16`` force one. The two give slightly different
+scores, so the cache keys a bfloat16 model as ``<model id>-bf16``. A loaded model is kept per
+process (one load serves every cell of a worker).
 """
 
 from __future__ import annotations
@@ -31,6 +38,30 @@ from skewbench.models.llm.prompts import SYSTEM
 
 DEFAULT_MODEL = "smollm2-135m"
 _SMOLLM_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+DTYPES = ("auto", "float32", "bfloat16")
+_LOADED: dict[tuple[str, str], tuple] = {}  # (model, dtype) → (torch, tokenizer, lm, yes, no)
+
+
+def native_bf16() -> bool:
+    """Does this machine compute bfloat16 natively (CUDA, or AVX512-BF16 / AMX on the CPU)?"""
+    import torch
+
+    if torch.cuda.is_available():
+        return bool(torch.cuda.is_bf16_supported())
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def resolve_dtype(dtype: str) -> str:
+    """``float32`` or ``bfloat16`` for a ``dtype`` setting (module docstring)."""
+    if dtype not in DTYPES:
+        raise ConfigError(f"model.params.dtype: one of {DTYPES}, got {dtype!r}")
+    if dtype == "auto":
+        return "bfloat16" if native_bf16() else "float32"
+    return dtype
 
 
 class PromptCache:
@@ -97,11 +128,13 @@ class LLMScorer:
         batch_size: int = 8,
         max_new_tokens: int = 48,
         cache_dir: str | Path | None = None,
+        dtype: str = "auto",
     ):
         self.model = model
+        self.dtype = resolve_dtype(dtype)
         self.model_id = (
             model if model == DEFAULT_MODEL else hashlib.sha1(model.encode()).hexdigest()[:12]
-        )
+        ) + ("-bf16" if self.dtype == "bfloat16" else "")
         self.batch_size, self.max_new_tokens = int(batch_size), int(max_new_tokens)
         root = (
             Path(cache_dir)
@@ -114,6 +147,8 @@ class LLMScorer:
 
     # -- model ------------------------------------------------------------------------
     def _load(self):
+        if self._lm is None:
+            self._lm = _LOADED.get((self.model, self.dtype))
         if self._lm is None:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             import torch
@@ -128,10 +163,25 @@ class LLMScorer:
             if tok.pad_token is None:
                 tok.pad_token = tok.eos_token
             lm = AutoModelForCausalLM.from_pretrained(folder, **kw).eval()
+            if self.dtype == "bfloat16":
+                lm = lm.to(torch.bfloat16)
+            if torch.cuda.is_available():
+                lm = lm.to("cuda")
             yes = [tok.encode(w, add_special_tokens=False)[0] for w in ("yes", "Yes")]
             no = [tok.encode(w, add_special_tokens=False)[0] for w in ("no", "No")]
-            self._lm = (torch, tok, lm, yes, no)
+            self._lm = _LOADED[(self.model, self.dtype)] = (torch, tok, lm, yes, no)
         return self._lm
+
+    def _batches(self, tok, prompts: list[str]):
+        """(positions, encoded batch) over the prompts sorted by token length."""
+        chats = [self._chat(tok, p) for p in prompts]
+        lengths = [len(tok(c, add_special_tokens=False)["input_ids"]) for c in chats]
+        order = sorted(range(len(chats)), key=lambda i: (lengths[i], i))
+        device = self._lm[2].device
+        for s in range(0, len(order), self.batch_size):
+            idx = order[s : s + self.batch_size]
+            enc = tok([chats[i] for i in idx], return_tensors="pt", padding=True)
+            yield idx, {k: v.to(device) for k, v in enc.items()}
 
     def _chat(self, tok, prompt: str) -> str:
         msgs = [{"role": "system", "content": SYSTEM}, {"role": "user", "content": prompt}]
@@ -139,23 +189,20 @@ class LLMScorer:
 
     def _run_yes_no(self, prompts: list[str]) -> list[float]:
         torch, tok, lm, yes, no = self._load()
-        out: list[float] = []
-        for s in range(0, len(prompts), self.batch_size):
-            batch = [self._chat(tok, p) for p in prompts[s : s + self.batch_size]]
-            enc = tok(batch, return_tensors="pt", padding=True)
+        out: list[float] = [0.0] * len(prompts)
+        for idx, enc in self._batches(tok, prompts):
             with torch.no_grad():
                 logits = lm(**enc).logits[:, -1].float()
             logp = torch.log_softmax(logits, dim=-1)
             score = torch.logsumexp(logp[:, yes], 1) - torch.logsumexp(logp[:, no], 1)
-            out.extend(score.tolist())
+            for i, v in zip(idx, score.tolist(), strict=True):
+                out[i] = v
         return out
 
     def _run_generate(self, prompts: list[str]) -> list[str]:
         torch, tok, lm, _, _ = self._load()
-        out: list[str] = []
-        for s in range(0, len(prompts), self.batch_size):
-            batch = [self._chat(tok, p) for p in prompts[s : s + self.batch_size]]
-            enc = tok(batch, return_tensors="pt", padding=True)
+        out: list[str] = [""] * len(prompts)
+        for idx, enc in self._batches(tok, prompts):
             with torch.no_grad():
                 gen = lm.generate(
                     **enc,
@@ -163,9 +210,9 @@ class LLMScorer:
                     do_sample=False,
                     pad_token_id=tok.pad_token_id,
                 )
-            out.extend(
-                tok.batch_decode(gen[:, enc["input_ids"].shape[1] :], skip_special_tokens=True)
-            )
+            texts = tok.batch_decode(gen[:, enc["input_ids"].shape[1] :], skip_special_tokens=True)
+            for i, t in zip(idx, texts, strict=True):
+                out[i] = t
         return out
 
     # -- cached API ---------------------------------------------------------------------
@@ -176,11 +223,14 @@ class LLMScorer:
         if todo:
             wanted = set(todo)
             first = {k: p for k, p in zip(keys, prompts, strict=True) if k in wanted}
-            values = run([first[k] for k in todo])
-            self.calls += len(todo)
-            new = dict(zip(todo, values, strict=True))
-            self.cache.put_many(new)
-            found.update(new)
+            todo.sort(key=lambda k: len(first[k]))  # similar lengths share a batch: less padding
+            step = 8 * self.batch_size
+            for s in range(0, len(todo), step):
+                part = todo[s : s + step]
+                new = dict(zip(part, run([first[k] for k in part]), strict=True))
+                self.calls += len(part)
+                self.cache.put_many(new)  # saved as it goes: a kill loses one slice at most
+                found.update(new)
         return [found[k] for k in keys]
 
     def yes_no(self, prompts: Sequence[str]) -> np.ndarray:

@@ -26,6 +26,7 @@ class LLMSearchReranker:
         step: int = 5,
         pop_tau: float = 0.0,
         model: str = "smollm2-135m",
+        dtype: str = "auto",
     ):
         from skewbench.models.llm.rank import check_policy
 
@@ -42,6 +43,7 @@ class LLMSearchReranker:
             float(pop_tau),
             model,
         )
+        self.dtype = dtype
 
     def fit(self, texts: list[str], **data: object) -> LLMSearchReranker:
         from skewbench.models.llm.scorer import LLMScorer
@@ -51,8 +53,13 @@ class LLMSearchReranker:
         pop = data.get("popularity")
         self.log_pop_ = np.log1p(np.asarray(pop, dtype=np.float64)) if pop is not None else None
         self.seed_ = int(data.get("seed", 0))  # type: ignore[call-overload]
-        self.scorer_ = LLMScorer(self.model)
-        self.train_info_: dict = {"llm_prompts": 0, "llm_model_calls": 0, "llm_parse_failures": 0}
+        self.scorer_ = LLMScorer(self.model, dtype=self.dtype)
+        self.train_info_: dict = {
+            "llm_model_id": self.scorer_.model_id,
+            "llm_prompts": 0,
+            "llm_model_calls": 0,
+            "llm_parse_failures": 0,
+        }
         self._ins: list[list[int]] = []
         self._outs: list[list[int]] = []
         return self
@@ -77,21 +84,21 @@ class LLMSearchReranker:
             self.train_info_["llm_prompts"] += int((cand >= 0).sum())
         else:
             rng = np.random.default_rng(self.seed_)
-            for r, text in enumerate(queries.texts):
-                order, failures, ins, outs = R.bootstrap_listwise(
-                    self.scorer_,
-                    search_context(text),
-                    cand[r],
-                    self.texts_,
-                    self.orders,
-                    rng,
-                    self.window,
-                    self.step,
-                )
+            orders, failures, ins, outs = R.bootstrap_listwise_many(
+                self.scorer_,
+                [search_context(t) for t in queries.texts],
+                cand,
+                self.texts_,
+                self.orders,
+                rng,
+                self.window,
+                self.step,
+            )
+            for r, order in enumerate(orders):
                 out[r, order] = self.depth - np.arange(len(order), dtype=np.float64)
-                self.train_info_["llm_parse_failures"] += failures
-                self._ins += ins
-                self._outs += outs
+            self.train_info_["llm_parse_failures"] += sum(failures)
+            self._ins += ins
+            self._outs += outs
         self.train_info_["llm_model_calls"] += self.scorer_.calls - calls0
         if self._ins:
             self.train_info_["position_bias"] = R.position_bias(self._ins, self._outs)

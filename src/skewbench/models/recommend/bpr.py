@@ -12,7 +12,7 @@ of Σ w ℓ / Σ w. Negatives are uniform or ∝ popularity^β (``neg_beta``), r
 while they hit one of the user's training items. One epoch visits every observed pair once, in a
 random order; ``batch_size`` pairs are processed per kernel call (between calls the epoch's loss
 is accumulated; the result does not depend on it). Why not torch: a compiled loop of O(factors)
-work per triple runs ~10× faster than a minibatch autograd step and needs no optimiser state.
+work per triple is much faster than a minibatch autograd step and needs no optimiser state.
 
 Determinism: the visiting order comes from a NumPy Generator seeded by ``seed`` and the negatives
 from a xorshift generator seeded from it, inside one single-threaded kernel, so two fits with the

@@ -1,1 +1,1 @@
-"""skewbench.models.search."""
+"""Search models: lexical, dense, personalised and trained retrievers behind one interface."""

@@ -1,10 +1,9 @@
-"""Building and fitting the recommend task's models from a cell's names and parameters.
+"""Building, fitting and ranking with the recommend task's models.
 
-Kept apart from :mod:`skewbench.tasks.recommend` (data, splits, evaluation) so that adding a
-model touches one place. Models that read the users' time-ordered histories (SASRec, the
-two-tower text model, the LLM re-ranker) declare ``uses_sequences``; :func:`fit_model` hands
-them the sequences of the very matrix they are fitted on (train, or train minus validation
-while tuning), ordered by each (user, item) pair's first timestamp, ties by item index.
+Models that read the users' time-ordered histories (SASRec, the two-tower text model, the LLM
+re-ranker) declare ``uses_sequences``; :func:`fit_model` hands them the sequences of the very
+matrix they are fitted on (train, or train minus validation while tuning), ordered by each
+(user, item) pair's first timestamp, ties by item index.
 
 Training-side treatments that replace BPR's objective: ``pda`` and ``macr``
 (:mod:`skewbench.models.recommend.causal`) reuse BPR's factors, epochs, learning rate,
@@ -15,6 +14,7 @@ is kept per process and re-used by the cells that differ only in the knob.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
@@ -22,11 +22,22 @@ import pandas as pd
 import scipy.sparse as sp
 
 from skewbench.errors import ConfigError
+from skewbench.runner.cell import Cell, Component
 
 CAUSAL = ("pda", "macr")
+
 INFERENCE_KNOBS = {"pda": "infer_gamma", "macr": "c"}
+
 SEQUENCE_MODELS = ("sasrec", "two_tower", "llm_rerank")
+
 _BPR_SHARED = ("factors", "epochs", "lr", "reg", "batch_size")
+
+SEEDED_MODELS = (
+    "als",
+    "bpr",
+    "sasrec",
+    "two_tower",
+)  # trial fits depend on the seed; EASE / ItemKNN do not
 
 
 def build_model(
@@ -93,9 +104,26 @@ def build_model(
     raise ConfigError(f"model.name: {name!r} is not a recommend model")
 
 
-def needs_embeddings(model: Any, treatment: Any) -> bool:
+def model_class(name: str) -> type:
+    """The class whose ``tune_space`` a tuned cell of model ``name`` searches."""
+    from skewbench.models import recommend as R
+
+    classes = {"itemknn": R.ItemKNN, "ease": R.EASE, "als": R.ALS, "bpr": R.BPR}
+    if name == "sasrec":
+        from skewbench.models.recommend.sasrec import SASRec
+
+        return SASRec
+    if name == "two_tower":
+        from skewbench.models.recommend.two_tower import TwoTowerText
+
+        return TwoTowerText
+    return classes.get(name, R.Recommender)
+
+
+def needs_embeddings(cell: Cell) -> bool:
     """Does the cell need the MiniLM item embeddings (content models, text-initialised
     SASRec, embedding MMR)?"""
+    model, treatment = cell.model, cell.treatment
     return (
         model.name in ("content", "hybrid")
         or (model.name == "sasrec" and model.params.get("item_init") == "text")
@@ -150,3 +178,43 @@ def fit_model(model: Any, X: sp.csr_matrix, seed: int, data: Any, reuse_key: str
         _FITTED.clear()
         _FITTED[reuse_key] = model
     return model
+
+
+def reuse_key(cell: Cell, depth: int) -> str | None:
+    """Cells of a causal treatment that differ only in its inference knob share one fit."""
+    knob = INFERENCE_KNOBS.get(cell.treatment.name)
+    if knob is None:
+        return None
+    params = {k: v for k, v in cell.treatment.params.items() if k != knob}
+    return dataclasses.replace(cell, treatment=Component(cell.treatment.name, params)).key
+
+
+def rank(
+    model: Any, X: sp.csr_matrix, users: np.ndarray, depth: int, with_scores: bool
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Top-``depth`` items per user (training items of ``X`` excluded), optionally scores."""
+    from skewbench.metrics.topk import topk
+
+    ranked_parts, score_parts = [], []
+    for start in range(0, users.size, 512):
+        u = users[start : start + 512]
+        S = model.score(u)
+        top = topk(S, depth, exclude=X[u])
+        ranked_parts.append(top)
+        if with_scores:
+            s = np.take_along_axis(S, np.maximum(top, 0), axis=1).astype(np.float64)
+            score_parts.append(np.where(top >= 0, s, -np.inf))
+    ranked = np.concatenate(ranked_parts) if ranked_parts else np.zeros((0, depth), np.int64)
+    return ranked, (np.concatenate(score_parts) if score_parts else None)
+
+
+def model_info(model: Any) -> dict[str, Any]:
+    """What a fitted model reports about its own training (losses, LLM calls, …)."""
+    if callable(getattr(model, "info", None)):
+        return model.info()
+    out: dict[str, Any] = {}
+    if getattr(model, "history_", None) is not None:
+        out["loss_per_epoch"] = [round(float(v), 6) for v in model.history_]
+    if getattr(model, "train_info_", None) is not None:
+        out.update(model.train_info_)
+    return out

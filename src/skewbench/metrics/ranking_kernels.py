@@ -1,0 +1,255 @@
+"""Compiled kernels of :mod:`skewbench.metrics.ranking` (numba, compiled on first use and
+cached on disk): the one-pass ranking-metric kernel, the range/repeat check of ranked lists and
+the grade lookup. Formulas, conventions and input checks are in :mod:`skewbench.metrics.ranking`.
+
+One pass over each unit's list with one per-item marker array ``mark`` (int64, n_items): before
+unit u's list is walked, each of its relevant truth entries p (a <= p < b in the CSR arrays) is
+written as mark[item] = p; a visited item is marked -(u + 2). Walking the list, mark[item] in
+[a, b) is a relevant item of this unit (grade data[p]), -(u + 2) a repeat, anything else
+(another unit's entry or mark, or the initial -1) a non-relevant item. One load per list slot
+whatever the catalogue size, and the array never needs clearing because CSR ranges and unit
+numbers never recur. The cut metrics come in the order of ``ranking._CUT``; ``slot`` maps each
+to its output row (-1 = not asked for).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import NamedTuple
+
+import numpy as np
+
+
+class Kernels(NamedTuple):
+    rank: Callable[..., tuple[int, int]]
+    first_bad_row: Callable[..., tuple[int, int]]
+    grades: Callable[..., np.ndarray]
+
+
+@functools.cache
+def kernels() -> Kernels:
+    import numba  # imported on first use: importing the metrics stays cheap
+
+    jit = numba.njit(cache=True, nogil=True, boundscheck=False, error_model="numpy")
+
+    @jit
+    def first_bad_row(ranked, n_items):
+        """(row, 1) for an index outside [-1, n_items), (row, 2) for a repeat, else (-1, 0)."""
+        mark = np.full(n_items, -1, dtype=np.int64)
+        n, width = ranked.shape
+        for u in range(n):
+            for r in range(width):
+                it = ranked[u, r]
+                if it < -1 or it >= n_items:
+                    return u, 1
+                if it >= 0:
+                    if mark[it] == u:
+                        return u, 2
+                    mark[it] = u
+        return -1, 0
+
+    @jit
+    def grades(block, indptr, indices, data, n_items):
+        n, width = block.shape
+        out = np.zeros((n, width), dtype=np.float64)
+        mark = np.full(n_items, -1, dtype=np.int64)
+        for u in range(n):
+            a, b = indptr[u], indptr[u + 1]
+            for p in range(a, b):
+                mark[indices[p]] = p
+            for r in range(width):
+                it = block[u, r]
+                if it >= 0:
+                    m = mark[it]
+                    if a <= m < b and data[m] > 0:
+                        out[u, r] = data[m]
+        return out
+
+    @jit
+    def rank(ranked, indptr, indices, data, mark, cutoffs, slot, discount, ncand, fill, res,
+             auc):  # fmt: skip
+        # Per unit: (1) one scan of the whole list — range and repeat checks, grade lookup,
+        # AUC counts — that records the hits (rank, grade); (2) per cutoff, running sums over
+        # the hits and the ideal grades up to it. Sums run in rank order, as a cumulative sum
+        # over every rank would (adding a non-hit's 0 changes nothing).
+        n, width = ranked.shape
+        n_cut = cutoffs.size
+        do_auc = auc.size > 0
+        s_prec, s_rec, s_recc, s_f1 = slot[0], slot[1], slot[2], slot[3]
+        s_hit, s_mrr, s_map, s_mapc = slot[4], slot[5], slot[6], slot[7]
+        s_ndcg, s_exp, s_bin = slot[8], slot[9], slot[10]
+        do_lin = s_ndcg >= 0
+        do_exp = s_exp >= 0
+        n_items = mark.size
+        max_row = 0
+        for u in range(n):
+            max_row = max(max_row, indptr[u + 1] - indptr[u])
+        ideal = np.zeros(max_row, dtype=np.float64)
+        hit_r = np.zeros(width + 1, dtype=np.int64)
+        hit_g = np.zeros(width + 1, dtype=np.float64)
+        # Results go to a small per-block buffer first, then to ``res`` one (metric, cutoff)
+        # row segment at a time: writing res[:, :, u] directly touches a different page per
+        # value.
+        blk = 64
+        inv_cut = 1.0 / cutoffs.astype(np.float64)
+        out = np.empty((res.shape[0], n_cut, blk), dtype=np.float64)
+        for u in range(n):
+            o = u % blk
+            if o == 0 and u > 0:
+                for j in range(res.shape[0]):
+                    for c in range(n_cut):
+                        res[j, c, u - blk : u] = out[j, c]
+            a, b = indptr[u], indptr[u + 1]
+            nrel = 0
+            for p in range(a, b):
+                if data[p] > 0:
+                    mark[indices[p]] = p
+                    ideal[nrel] = data[p]
+                    nrel += 1
+            fnrel = float(nrel)
+            # (1) the scan
+            visited = -(u + 2)
+            n_hit = 0
+            n_valid = 0
+            n_neg = ncand[u] - fnrel if do_auc else 0.0
+            listed = 0.0
+            bad = 0
+            for r in range(width):
+                it = ranked[u, r]
+                if it < 0:
+                    if it < -1:
+                        bad = 1
+                        break
+                    continue
+                if it >= n_items:
+                    bad = 1
+                    break
+                m = mark[it]
+                if m == visited:
+                    bad = 2
+                    break
+                mark[it] = visited
+                if a <= m < b:
+                    if do_auc:  # non-relevant listed items above this one: n_valid − n_hit
+                        listed += n_neg - (n_valid - n_hit)
+                    hit_r[n_hit] = r
+                    hit_g[n_hit] = data[m]
+                    n_hit += 1
+                n_valid += 1
+            if bad:
+                return u, bad
+            if do_auc:
+                if nrel == 0:
+                    auc[u] = fill
+                elif n_neg > 0:
+                    # Relevant items missing from the list tie with the unlisted non-relevant
+                    # ones (½ each); a listed relevant item beats every non-relevant one below.
+                    tied = (fnrel - n_hit) * 0.5 * (n_neg - (n_valid - n_hit))
+                    auc[u] = (listed + tied) / (fnrel * n_neg)
+                else:
+                    auc[u] = np.nan
+            if n_cut == 0:
+                continue
+            if nrel == 0:
+                for c in range(n_cut):
+                    for j in range(res.shape[0]):
+                        out[j, c, o] = fill
+                continue
+            # Relevant grades descending, for IDCG: insertion sort for the usual short rows.
+            # (Helpers are inlined: a kernel calling another jitted closure is not cacheable.)
+            if (do_lin or do_exp) and nrel > 1:
+                if nrel <= 32:
+                    for q in range(1, nrel):
+                        v = ideal[q]
+                        t = q - 1
+                        while t >= 0 and ideal[t] < v:
+                            ideal[t + 1] = ideal[t]
+                            t -= 1
+                        ideal[t + 1] = v
+                else:
+                    y = np.sort(ideal[:nrel])
+                    for q in range(nrel):
+                        ideal[q] = y[nrel - 1 - q]
+            # (2) the cutoffs
+            hits = 0.0
+            ap = 0.0
+            dcg = 0.0
+            dcg_exp = 0.0
+            dcg_bin = 0.0
+            idcg = 0.0
+            idcg_exp = 0.0
+            idcg_bin = 0.0
+            first = hit_r[0] if n_hit else -1
+            rr = 1.0 / (first + 1.0) if first >= 0 else 0.0
+            inv_nrel = 1.0 / fnrel
+            h = 0
+            q = 0
+            hit_r[n_hit] = 1 << 62  # sentinel: beyond every cutoff
+            for c in range(n_cut):
+                kk = cutoffs[c]
+                while hit_r[h] < kk:
+                    r = hit_r[h]
+                    g = hit_g[h]
+                    d = discount[r]
+                    hits += 1.0
+                    ap += hits / (r + 1.0)
+                    dcg_bin += d
+                    if do_lin:
+                        dcg += g * d
+                    if do_exp:  # 2^g − 1: an exact shift for small integer grades
+                        if g == np.floor(g) and g < 53:
+                            dcg_exp += float((1 << np.int64(g)) - 1) * d
+                        else:
+                            dcg_exp += (2.0**g - 1.0) * d
+                    h += 1
+                top = min(nrel, kk)
+                while q < top:
+                    d = discount[q]
+                    if do_lin:
+                        idcg += ideal[q] * d
+                    if do_exp:
+                        gi = ideal[q]
+                        if gi == np.floor(gi) and gi < 53:
+                            idcg_exp += float((1 << np.int64(gi)) - 1) * d
+                        else:
+                            idcg_exp += (2.0**gi - 1.0) * d
+                    idcg_bin += d
+                    q += 1
+                # Reciprocals instead of divisions where a value is shared (≤ 1 ulp apart);
+                # 1/min(|R|, k) = max(1/|R|, 1/k) exactly, as 1/x rounds monotonically.
+                inv_k = inv_cut[c]
+                inv_cap = max(inv_nrel, inv_k)
+                prec = hits * inv_k
+                rec = hits * inv_nrel
+                if s_prec >= 0:
+                    out[s_prec, c, o] = prec
+                if s_rec >= 0:
+                    out[s_rec, c, o] = rec
+                if s_recc >= 0:
+                    out[s_recc, c, o] = hits * inv_cap
+                if s_f1 >= 0:
+                    sm = prec + rec
+                    out[s_f1, c, o] = 2.0 * prec * rec / sm if sm > 0 else 0.0
+                if s_hit >= 0:
+                    out[s_hit, c, o] = 1.0 if hits > 0 else 0.0
+                if s_mrr >= 0:
+                    out[s_mrr, c, o] = rr if 0 <= first < kk else 0.0
+                if s_map >= 0:
+                    out[s_map, c, o] = ap * inv_nrel
+                if s_mapc >= 0:
+                    out[s_mapc, c, o] = ap * inv_cap
+                if s_ndcg >= 0:
+                    out[s_ndcg, c, o] = dcg / idcg
+                if s_exp >= 0:
+                    out[s_exp, c, o] = dcg_exp / idcg_exp
+                if s_bin >= 0:
+                    out[s_bin, c, o] = dcg_bin / idcg_bin
+        if n:
+            last = (n - 1) // blk * blk
+            for j in range(res.shape[0]):
+                for c in range(n_cut):
+                    res[j, c, last:n] = out[j, c, : n - last]
+        return -1, 0
+
+    return Kernels(rank, first_bad_row, grades)

@@ -1,0 +1,108 @@
+"""Significance sections: trained models against a frozen base (in words and as a table) and
+the full table of paired tests against the untreated baseline."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from skewbench.report import fmt
+from skewbench.report.aggregate import ALPHA_SIG, BASE_TREATMENT, compare_models
+from skewbench.report.conditions import condition_label, unit_word
+from skewbench.report.render import Block
+from skewbench.report.spec import TaskReport
+from skewbench.runner.store import ResultStore
+
+
+def _held_out_phrase(data: pd.DataFrame) -> str:
+    """What the test queries are, from the data's own info (never assumed)."""
+    splits = set()
+    for info in data["info"]:
+        v = info.get("query_split")
+        if v is None and isinstance(info.get("dataset"), dict):
+            v = info["dataset"].get("query_split")
+        splits.add(None if v in (None, False, "", "none", "seen") else str(v))
+    if splits and None not in splits:
+        return f"on test queries held out from training (query split: {', '.join(sorted(splits))})"
+    return (
+        "on the test queries (the data's info records no query-level split, so test query "
+        "texts may also occur in training)"
+    )
+
+
+def contrast_blocks(
+    store: ResultStore,
+    data: pd.DataFrame,
+    metric: str,
+    base: str,
+    prefixes: tuple[str, ...],
+    task: str,
+    spec: TaskReport,
+    cache: dict,
+) -> list[Block]:
+    """Trained models against a frozen base, in words and as a table."""
+    models = sorted(m for m in data["model"].unique() if m.startswith(prefixes))
+    res = compare_models(store, data, metric, base, models, cache=cache)
+    if res.empty:
+        return []
+    where = _held_out_phrase(data)
+    blocks = [
+        Block("h3", f"Trained models against '{base}' ({metric})"),
+        Block("p", f"Compared {where}."),
+    ]
+    for _, r in res.iterrows():
+        verdict = (
+            ("beats" if r["delta"] > 0 else "is worse than")
+            if r["p_holm"] < ALPHA_SIG
+            else "does not differ significantly from"
+        )
+        blocks.append(
+            Block(
+                "p",
+                f"{condition_label(r, spec)}: {r['model']} {verdict} {base}: {metric} "
+                f"{fmt.num(r['base'] + r['delta'])} vs {fmt.num(r['base'])} "
+                f"({fmt.pct(r['rel_delta'])}), paired randomization test over "
+                f"{fmt.num(int(r['n_units']))} distinct {unit_word(task)}, "
+                f"p_holm {fmt.p_is(r['p_holm'])}.",
+            )
+        )
+    blocks.append(Block("table", sig_display(res, spec), {"sticky": 2}))
+    return blocks
+
+
+def sig_display(sig: pd.DataFrame, spec: TaskReport) -> pd.DataFrame:
+    out = pd.DataFrame({"condition": [condition_label(r, spec) for _, r in sig.iterrows()]})
+    for c in ("model", "vs", "treatment", "metric"):
+        if c in sig:
+            out[c] = sig[c].to_numpy()
+    out["n units"] = [fmt.num(int(v)) for v in sig["n_units"]]
+    out["replicates"] = [fmt.num(int(v)) for v in sig["replicates"]]
+    out["deterministic"] = [fmt.num(v) if v is not None else fmt.DASH for v in sig["deterministic"]]
+    out["base"] = [fmt.num(v) for v in sig["base"]]
+    out["Δ"] = [fmt.signed(v) for v in sig["delta"]]
+    out["Δ %"] = [fmt.pct(v) for v in sig["rel_delta"]]
+    out["p"] = [fmt.pvalue(v) for v in sig["p"]]
+    out["p_holm"] = [fmt.pvalue(v) for v in sig["p_holm"]]
+    out["sig"] = ["★" if p < ALPHA_SIG else "" for p in sig["p_holm"]]
+    return out
+
+
+def significance_details(metric: str, sig: pd.DataFrame, spec: TaskReport) -> Block:
+    """Every paired test of ``metric`` against the untreated baseline, collapsed."""
+    n_perm = sig.attrs.get("n_perm", 0)
+    return Block(
+        "details",
+        (
+            f"Significance against '{BASE_TREATMENT}' ({metric}): all comparisons",
+            [
+                Block(
+                    "p",
+                    f"Paired randomization test ({n_perm:,} sign flips, enough that Holm "
+                    f"over every comparison in this table can reach {ALPHA_SIG}) over "
+                    "distinct units, each unit the mean over the replicates both cells "
+                    f"hold; ★ marks p_holm < {ALPHA_SIG}. 'deterministic': every seed "
+                    "gave identical per-unit results for both cells.",
+                ),
+                Block("table", sig_display(sig, spec), {"sticky": 2}),
+            ],
+        ),
+    )

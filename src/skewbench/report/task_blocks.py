@@ -1,0 +1,249 @@
+"""The tables beside each task's leaderboards: the imbalance sweep with training sizes and
+matched controls, hyper-parameters chosen on validation, what caps the re-rankers, per-group
+exposure, facts the cells recorded, and cells whose solver did not converge."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from skewbench.report import fmt
+from skewbench.report.aggregate import BASE_TREATMENT
+from skewbench.report.conditions import (
+    by_condition,
+    condition_label,
+    imbalance_text,
+    info_values,
+    order_systems,
+    unit_word,
+    value_range,
+)
+from skewbench.report.render import Block
+from skewbench.report.spec import TaskReport
+
+
+def sweep_blocks(data: pd.DataFrame, spec: TaskReport, merged: pd.DataFrame) -> list[Block]:
+    """Training size beside every imbalance level, and the matched uniform control beside each
+    skewed level, so that skew and size can be told apart."""
+    levels = data[["dataset", "imbalance", "control", "setting"]].astype(str).drop_duplicates()
+    if spec.imbalance_name is None or not levels["dataset"].duplicated().any():
+        return []
+    blocks = [Block("h3", "Imbalance sweep: training size and matched controls")]
+    base = merged[merged["treatment"] == BASE_TREATMENT]
+    for dataset, dgrp in data.groupby("dataset", sort=True):
+        if (levels["dataset"] == dataset).sum() < 2:
+            continue
+        rows = []
+        for cond, cgrp in by_condition(dgrp):
+            row = {
+                spec.imbalance_name: imbalance_text(cond["imbalance"]),
+                "condition": "matched uniform control"
+                if cond["control"] == "uniform"
+                else (cond["control"] or _level_word(cond["imbalance"])),
+                "setting": cond["setting"],
+                spec.size_fact: value_range(info_values(cgrp, spec.size_fact)),
+            }
+            if spec.achieved_fact:
+                row[spec.achieved_fact] = value_range(info_values(cgrp, spec.achieved_fact))
+            mb = base[
+                (base["dataset"] == dataset)
+                & (
+                    base["imbalance"].astype(float).fillna(-1)
+                    == (-1 if pd.isna(cond["imbalance"]) else float(cond["imbalance"]))
+                )
+                & (base["control"] == cond["control"])
+                & (base["setting"] == cond["setting"])
+            ]
+            for _, r in mb.iterrows():
+                row[f"{spec.primary} · {r['model']}"] = fmt.num(r.get(spec.primary))
+            rows.append(row)
+        tab = pd.DataFrame(rows)
+        if not tab["setting"].astype(bool).any():
+            tab = tab.drop(columns="setting")
+        blocks.append(
+            Block(
+                "p",
+                f"{dataset}: {spec.size_fact} per level (min–max over cells); "
+                f"{spec.primary} of each model without treatment.",
+            )
+        )
+        blocks.append(Block("table", tab, {"sticky": 2}))
+    if not (data["control"] == "uniform").any():
+        blocks.append(
+            Block(
+                "note",
+                "No matched uniform control in this run: a change across "
+                "levels may come from the training size as well as the skew "
+                "unless the training size above is constant.",
+            )
+        )
+    return blocks
+
+
+def _level_word(imbalance: object) -> str:
+    natural = imbalance is None or (isinstance(imbalance, float) and math.isnan(imbalance))
+    return "as collected" if natural else "target level"
+
+
+def tuning_blocks(data: pd.DataFrame, spec: TaskReport) -> list[Block]:
+    """Hyper-parameters chosen on validation (INTERFACES §4: ``info["tuning"]``), per cell."""
+    tuned = data[[isinstance(i, dict) and isinstance(i.get("tuning"), dict) for i in data["info"]]]
+    if tuned.empty:
+        return []
+    rows = []
+    for _, r in tuned.iterrows():
+        t = r["info"]["tuning"]
+        scores = [tr.get("score") for tr in t.get("trials", []) if tr.get("score") is not None]
+        rows.append(
+            {
+                "condition": condition_label(r, spec),
+                "model": r["model"],
+                "treatment": r["treatment"],
+                "seed": str(r["seed"]),
+                "chosen": ", ".join(f"{k}={v}" for k, v in sorted(t.get("chosen", {}).items())),
+                "validation metric": str(t.get("metric", "")),
+                "method": str(t.get("method", "")),
+                "trials": fmt.num(len(t.get("trials", []))),
+                "best validation score": fmt.num(max(scores)) if scores else fmt.DASH,
+                "refit": fmt.num(bool(t.get("refit"))),
+            }
+        )
+    tab = pd.DataFrame(rows).sort_values(["condition", "model", "treatment", "seed"])
+    return [
+        Block("h3", "Hyper-parameters chosen on validation"),
+        Block(
+            "note",
+            "Each cell searched its model's declared ranges on a validation split carved from "
+            "training and touched test once with the chosen values.",
+        ),
+        Block("table", tab.reset_index(drop=True), {"sticky": 2, "group": "model"}),
+    ]
+
+
+def caps_blocks(data: pd.DataFrame, spec: TaskReport, task: str) -> list[Block]:
+    """Re-ranker caps (INTERFACES §1): units whose candidate pool holds no protected item."""
+    has = [isinstance(i, dict) and "share_units_no_protected_in_pool" in i for i in data["info"]]
+    sub = data[has]
+    if sub.empty:
+        return []
+    rows, sentences = [], []
+    sub = sub.assign(_cond=[condition_label(r, spec) for _, r in sub.iterrows()])
+    for (cond, model, treatment), grp in sub.groupby(["_cond", "model", "treatment"], sort=True):
+        share = info_values(grp, "share_units_no_protected_in_pool")
+        pool = value_range(info_values(grp, "candidate_pool_size"))
+        protected = ", ".join(sorted({str(i.get("protected_group")) for i in grp["info"]}))
+        rows.append(
+            {
+                "condition": cond,
+                "model": model,
+                "treatment": treatment,
+                "candidate_pool_size": pool,
+                "protected_group": protected,
+                "share_units_no_protected_in_pool": fmt.num(float(np.mean(share))),
+            }
+        )
+    tab = pd.DataFrame(rows)
+    for (cond, model, pool, prot), g in tab.groupby(
+        ["condition", "model", "candidate_pool_size", "protected_group"], sort=True
+    ):
+        share = g["share_units_no_protected_in_pool"].iloc[0]
+        try:
+            share_pct = f"{100 * float(share.replace('−', '-')):.0f} %"
+        except ValueError:
+            continue
+        sentences.append(
+            f"{cond}, {model}: for {share_pct} of the evaluated {unit_word(task)} the "
+            f"{pool} candidates hold no {prot} item, so no re-ranker can give those "
+            f"{unit_word(task)} any {prot} exposure."
+        )
+    return [
+        Block("h3", "What caps the re-rankers: protected items in the candidate pool"),
+        *[Block("p", s) for s in sentences],
+        Block("table", tab, {"sticky": 2}),
+    ]
+
+
+def group_exposure_blocks(data: pd.DataFrame, spec: TaskReport) -> list[Block]:
+    """Per condition: each system's exposure share per group beside the test relevance share
+    (metrics named ``…share[group=…]``), never averaged across conditions."""
+    cols = [c for c in data.columns if c.startswith(("exposure_share[", "relevant_share["))]
+    # Popularity and brand groups only: other groupings (department, manufacturer …) are in the
+    # store, but would make these tables unreadably wide.
+    cols = [c for c in cols if "[popularity=" in c or "[brand=" in c]
+    if not cols:
+        return []
+    inner: list[Block] = []
+    for cond, grp in by_condition(data):
+        expo = [c for c in cols if c.startswith("exposure_share[") and grp[c].notna().any()]
+        rel = [c for c in cols if c.startswith("relevant_share[") and grp[c].notna().any()]
+        if not expo:
+            continue
+        mean = grp.groupby(["model", "treatment"], sort=True)[expo].mean().reset_index()
+        mean = order_systems(mean.assign(_k=0), expo[0]).drop(columns="_k")
+        names = [c[len("exposure_share[") : -1] for c in expo]
+        tab = mean.rename(columns=dict(zip(expo, names, strict=True)))
+        if rel:
+            ref = grp[rel].mean()
+            row = {"model": "(test relevance)", "treatment": "relevant share"}
+            row.update({c[len("relevant_share[") : -1]: ref[c] for c in rel})
+            tab = pd.concat([pd.DataFrame([row]), tab], ignore_index=True)
+        for n in names:
+            if n in tab:
+                tab[n] = [fmt.num(v) for v in tab[n]]
+        inner.append(
+            Block("h3", f"Exposure share per group — {condition_label(cond, spec)}", {"toc": False})
+        )
+        inner.append(Block("table", tab, {"sticky": 2, "group": "model", "heat": names}))
+    if not inner:
+        return []
+    return [
+        Block(
+            "details",
+            (
+                "Per-group exposure share vs relevance share (mean over seeds, one table per "
+                "condition; darker = larger share)",
+                inner,
+            ),
+        )
+    ]
+
+
+def info_fact_blocks(data: pd.DataFrame, facts: dict[str, str]) -> list[Block]:
+    """Per-model means of facts each cell recorded in its ``info`` (e.g. tie counts)."""
+    rows = []
+    for (dataset, model), grp in data.groupby(["dataset", "model"]):
+        row: dict[str, object] = {"dataset": dataset, "model": model, "cells": fmt.num(len(grp))}
+        for name in facts:
+            values = [i.get(name) for i in grp["info"] if i.get(name) is not None]
+            row[name] = fmt.num(float(np.mean(values))) if values else fmt.DASH
+        rows.append(row)
+    meaning = "; ".join(f"{k}: {v}" for k, v in facts.items())
+    return [
+        Block(
+            "details",
+            (
+                "Ties among equally scored products (mean per cell)",
+                [Block("p", meaning + "."), Block("table", pd.DataFrame(rows), {"sticky": 2})],
+            ),
+        )
+    ]
+
+
+def convergence_blocks(table: pd.DataFrame) -> list[Block]:
+    """Cells whose model reported an unconverged fit: their numbers depend on the budget."""
+    if table.empty:
+        return []
+    flagged = table[[info.get("converged") is False for info in table["info"]]]
+    if flagged.empty:
+        return []
+    return [
+        Block("h3", f"Warning: {len(flagged)} cell(s) stopped before their solver converged"),
+        Block(
+            "table",
+            flagged[["task", "dataset", "imbalance", "model", "treatment", "seed"]]
+            .astype(str)
+            .reset_index(drop=True),
+        ),
+    ]

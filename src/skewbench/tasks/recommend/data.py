@@ -1,0 +1,152 @@
+"""The recommend task's data: a data set loaded, k-cored and indexed, with its item groups.
+
+- ``completejourney``: household × product purchases (FUEL / coupon lines removed by the
+  loader), one row per pair (weight = purchase lines), iterative k-core on distinct pairs
+  (``user_k``, ``item_k``; sizes in ``info["kcore"]``).
+- ``movielens100k``: ratings ≥ ``min_rating`` are the (binary) interactions, no k-core.
+- ``table``: your interactions file, plus an optional catalog (item groups from its columns).
+"""
+
+from __future__ import annotations
+
+import time
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+
+class Data:
+    """A dataset ready for one replicate: index maps, catalog groups, train/test matrices."""
+
+    def __init__(self, **kw: Any):
+        self.__dict__.update(kw)
+
+
+@lru_cache(maxsize=4)
+def load(name: str, frozen: tuple[tuple[str, Any], ...]) -> Data:
+    """Interactions after filtering/k-core, indexed items and their group labels."""
+    from skewbench.data import groups as G
+    from skewbench.data.prepare import binarize, kcore
+
+    p = dict(frozen)
+    t0 = time.perf_counter()
+    user_table = None
+    if name == "table":
+        from skewbench.data.sources.table import recommend_frames
+
+        inter, catalog = recommend_frames(p)
+    elif name == "completejourney":
+        from skewbench.data.sources import completejourney as src
+
+        inter = src.load_purchases(aggregate=True)
+        catalog = src.load_products()
+        demo = src.load_demographics()
+        user_table, user_col = demo, "income"
+    else:
+        from skewbench.data.sources import movielens as src
+
+        inter = binarize(src.load_ratings(), "rating", float(p["min_rating"]))
+        catalog = src.load_items()
+        user_table, user_col = src.load_users(), "gender"
+    n_raw = (len(inter), inter["user_id"].nunique(), inter["item_id"].nunique())
+    inter, steps = kcore(inter, int(p["user_k"]), int(p["item_k"]), return_steps=True)
+    items = np.sort(inter["item_id"].unique())
+    users = np.sort(inter["user_id"].unique())
+    cat = catalog.set_index("item_id").reindex(items)
+    labels: dict[str, np.ndarray] = {}
+    if name == "completejourney":
+        labels["department"] = G.column_groups(cat["department"].to_numpy())
+        labels["brand"] = G.column_groups(cat["brand"].to_numpy())
+        labels["price"] = G.price_bands(cat["price"].to_numpy(), 4)
+        # Manufacturers (thousands) grouped by size: head/mid/tail of their products' purchases.
+        manu = cat["manufacturer"].astype("str").to_numpy()
+        pair_manu = pd.Series(manu, index=items).reindex(inter["item_id"]).to_numpy()
+        manu_counts = pd.Series(pair_manu).value_counts()
+        manu_group = pd.Series(G.popularity_groups(manu_counts.to_numpy()), index=manu_counts.index)
+        labels["manufacturer"] = manu_group.reindex(manu).fillna("tail").to_numpy(dtype=object)
+        category = labels["department"]
+    elif name == "movielens100k":
+        labels["genre"] = G.column_groups(cat["category"].to_numpy())
+        category = labels["genre"]
+    else:  # table: the catalog columns that hold any value
+        labels = table_labels(cat)
+        category = labels.get("category", np.full(items.size, G.UNKNOWN, dtype=object))
+    if user_table is None:
+        user_groups = np.full(users.size, "all", dtype=object)
+    else:
+        user_groups = G.user_groups(users, user_table, user_col)
+    info = {
+        "raw": {"interactions": n_raw[0], "users": n_raw[1], "items": n_raw[2]},
+        "kcore": {
+            "user_k": int(p["user_k"]),
+            "item_k": int(p["item_k"]),
+            "interactions": len(inter),
+            "users": len(users),
+            "items": len(items),
+            "iterations": int(steps["step"].max()),
+        },
+        "load_s": round(time.perf_counter() - t0, 3),
+    }
+    # Integer user/item codes (indices into ``users``/``items``): splitting and matrix building
+    # on ints is much faster than on Arrow strings (pandas' string isin is a Python loop).
+    coded = pd.DataFrame(
+        {
+            "user_id": np.searchsorted(users, inter["user_id"].to_numpy()),
+            "item_id": np.searchsorted(items, inter["item_id"].to_numpy()),
+            "timestamp": inter["timestamp"].to_numpy(),
+            "weight": inter["weight"].to_numpy(dtype=np.float64),
+        }
+    )
+    return Data(
+        name=name,
+        params=p,
+        interactions=coded,
+        users=users,
+        items=items,
+        item_text=cat["text"].astype("str").to_numpy(dtype=object),
+        labels=labels,
+        category=category,
+        user_groups=user_groups,
+        info=info,
+    )
+
+
+def table_labels(cat: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Item groups of a user catalog: category (first level of the path), brand,
+    manufacturer as given, price in quartile bands — each only if the column has values."""
+    from skewbench.data import groups as G
+
+    labels: dict[str, np.ndarray] = {}
+    top = cat["category_path"].str.split(" > ", regex=False).str[0]
+    for name, values in (
+        ("category", top),
+        ("brand", cat["brand"]),
+        ("manufacturer", cat["manufacturer"]),
+    ):
+        if values.notna().any():
+            labels[name] = G.column_groups(values.to_numpy())
+    if cat["price"].notna().any():
+        labels["price"] = G.price_bands(cat["price"].to_numpy(), 4)
+    return labels
+
+
+def matrix(df: pd.DataFrame, shape: tuple[int, int], weight: bool) -> sp.csr_matrix:
+    """CSR (users × items) from coded interactions; weights summed over duplicate pairs."""
+    w = df["weight"].to_numpy(dtype=np.float32) if weight else np.ones(len(df), np.float32)
+    X = sp.csr_matrix(
+        (w, (df["user_id"].to_numpy(), df["item_id"].to_numpy())), shape=shape, dtype=np.float32
+    )
+    X.sum_duplicates()
+    if not weight:
+        X.data[:] = 1.0
+    return X
+
+
+def item_embeddings(data: Data) -> np.ndarray:
+    """MiniLM embeddings of the items' text (catalog order), via the on-disk encoder cache."""
+    from skewbench import encoders
+
+    return np.asarray(encoders.encode(list(data.item_text)), dtype=np.float32)

@@ -1,0 +1,26 @@
+"""What the report shows for the recommend task."""
+
+from __future__ import annotations
+
+from skewbench.runner.tasks import TaskReport
+
+REPORT = TaskReport(
+    primary="ndcg@10",
+    columns=[
+        "ndcg@10",
+        "recall@20",
+        "mrr@10",
+        "exposure_gini",
+        "tail_share",
+        "arp",
+        "coverage",
+        "novelty",
+    ],
+    higher_is_better={"exposure_gini": False, "arp": False},
+    unit_metric="ndcg@10",
+    tradeoff=[("ndcg@10", "exposure_gini"), ("ndcg@10", "tail_share")],
+    unit_exposure="tail_share",
+    vs_imbalance=["ndcg@10", "tail_share"],
+    imbalance_name="target training Gini",
+    achieved_fact="achieved_gini",
+)

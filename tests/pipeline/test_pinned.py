@@ -1,0 +1,51 @@
+"""The recommend / search pipeline gives the numbers it gave before its refactor.
+
+``pinned_cells.json`` holds every metric, the re-ranker caps and a digest of the per-unit table
+of each cell in :mod:`tests.pipeline.pinned`, written by the code before the pipeline was
+shared. Deterministic cells are compared to 1e-9, SGD-trained BPR to 0.01 (see ``pinned.CELLS``);
+with ``SKEWBENCH_PIN_EXACT=1`` every value and the unit digests must match to the bit (on the
+machine that wrote the file). The few cheap cells run by default; the rest are ``slow``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+
+import pytest
+
+from tests.pipeline.pinned import CELLS, PATH, run_cell
+
+PINNED = json.loads(PATH.read_text())
+EXACT = os.environ.get("SKEWBENCH_PIN_EXACT") == "1"
+FAST = ("rec/ease", "rec/ease_xquad", "rec/ease_fair", "search/bm25", "search/bm25_fair")
+
+
+def _close(a, b, tol: float) -> bool:
+    if a == "nan" or b == "nan":
+        return a == b
+    if isinstance(a, float | int) and isinstance(b, float | int):
+        return a == b if EXACT else math.isclose(a, b, rel_tol=0, abs_tol=tol)
+    return a == b
+
+
+@pytest.mark.parametrize(
+    "name",
+    [n if n in FAST else pytest.param(n, marks=pytest.mark.slow) for n in CELLS],
+)
+def test_cell_numbers_unchanged(name):
+    tol = CELLS[name][1]
+    want, got = PINNED[name], run_cell(name)
+    assert set(got["metrics"]) == set(want["metrics"])
+    bad = {
+        m: (got["metrics"][m], v)
+        for m, v in want["metrics"].items()
+        if not _close(got["metrics"][m], v, tol)
+    }
+    assert not bad, bad
+    for key, v in want["info"].items():
+        got_v = json.loads(json.dumps(got["info"][key], default=str))
+        assert _close(got_v, v, tol), (key, got_v, v)
+    if EXACT:
+        assert got["units"] == want["units"]

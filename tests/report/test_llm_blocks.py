@@ -1,0 +1,68 @@
+"""The report's LLM section: facts from both tasks' info layouts, the position-bias table and
+figure (one probe per data set, model and seed, whatever the treatments)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from skewbench.report.llm_blocks import first_stage_label, llm_blocks, llm_facts, short_label
+
+LISTWISE = "llm_rerank(depth=3,first_stage=bm25,mode=listwise,orders=3)"
+
+
+def _rec_info(calls, bias=None):
+    mi = {"model_id": "m", "prompts": 0, "model_calls": calls, "parse_failures": 1}
+    return {"model_info": mi | ({"position_bias": bias} if bias else {})}
+
+
+def test_facts_are_read_from_both_info_layouts():
+    assert llm_facts(_rec_info(4))["model_calls"] == 4
+    search = {"train_info_llm_model_calls": 2, "train_info_llm_prompts": 6}
+    assert llm_facts(search)["prompts"] == 6 and llm_facts(search)["position_bias"] is None
+    assert llm_facts({"timings_s": {}}) is None
+
+
+def test_labels():
+    assert short_label(LISTWISE) == "bm25 → LLM listwise, orders 3, depth 3"
+    assert first_stage_label(LISTWISE) == "bm25"
+    ease = "llm_rerank(depth=20,first_stage=ease,first_stage_params={'l2': 500},pop_tau=1)"
+    assert first_stage_label(ease) == "ease(l2=500)"  # the runner's label of EASE alone
+    assert first_stage_label("bm25") is None
+
+
+def test_position_bias_table_and_figure(tmp_path):
+    b0 = {"mean_output_position": [0.0, 1.0, 2.0], "spearman": 1.0}  # the input order copied
+    b1 = {"mean_output_position": [1.0, 1.0, 1.0], "spearman": 0.0}  # order ignored
+    rows = [
+        # two seeds of one listwise model; the xquad cell repeats seed 0's probe
+        ("none", 0, _rec_info(3, b0)),
+        ("xquad", 0, _rec_info(0, b0)),
+        ("none", 1, _rec_info(3, b1)),
+    ]
+    data = pd.DataFrame(
+        [
+            {"dataset": "d", "model": LISTWISE, "treatment": t, "seed": s, "info": i}
+            for t, s, i in rows
+        ]
+        + [{"dataset": "d", "model": "bm25", "treatment": "none", "seed": 0, "info": {}}]
+    )
+    blocks = llm_blocks(None, data, "search", tmp_path)  # no first-stage cell: no store read
+    facts = blocks[2].content
+    assert facts["model_calls"].tolist() == ["6"]  # untreated cells, summed over seeds
+    img = next(b for b in blocks if b.kind == "img")
+    assert img.content.is_file() and img.content.with_suffix(".svg").is_file()
+    table = blocks[-1].content
+    assert len(table) == 1 and table["seeds"].iloc[0] == "2"
+    # mean over the two seeds, 1-based: input 1 → (1 + 2)/2, input 3 → (3 + 2)/2
+    assert float(table["mean output pos. of input 1"].iloc[0]) == pytest.approx(1.5)
+    assert float(table["of input 3"].iloc[0]) == pytest.approx(2.5)
+    assert float(table["spearman ρ"].iloc[0]) == pytest.approx(0.5)
+    assert table["parse failures"].iloc[0] == "2"  # seed 0 once + seed 1
+
+
+def test_no_llm_cells_no_section(tmp_path):
+    data = pd.DataFrame(
+        [{"dataset": "d", "model": "bm25", "treatment": "none", "seed": 0, "info": {}}]
+    )
+    assert llm_blocks(None, data, "search", tmp_path) == []
