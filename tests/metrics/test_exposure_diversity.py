@@ -97,6 +97,29 @@ def test_group_exposure_shares():
     assert lg["exposure_share[brand=A]"] == pytest.approx((3 + 2 * W_LOG) / total)
 
 
+@pytest.mark.parametrize("weight", ["log", "uniform", "geometric"])
+def test_unit_exposure_shares_average_to_the_group_share(weight):
+    from skewbench.metrics.exposure import unit_exposure_shares
+
+    rng = np.random.default_rng(7)
+    ranked = np.stack([rng.permutation(30)[:6] for _ in range(40)])
+    ranked[3, 2:] = -1  # a short list
+    ranked[5] = -1  # an empty list
+    ranked[6, :] = ranked[6, 0]  # repeats are refused by exposure_metrics: keep them distinct
+    ranked[6] = np.arange(6)
+    label = np.where(np.arange(30) % 4 == 0, "p", "q")
+    shares = unit_exposure_shares(ranked, label == "p", weight)
+    ex = exposure_metrics(ranked, 30, groups={"g": label}, position_weight=weight)
+    assert shares.mean() == pytest.approx(ex["exposure_share[g=p]"], abs=1e-12)
+    assert shares[5] == 0
+    # by hand for one unit: U · Σ_r w(r) 1[member] / ΣE
+    w = position_weights(6, weight)
+    total = sum(w[r] for u in range(40) for r in range(6) if ranked[u, r] >= 0)
+    own = sum(w[r] for r in range(6) if ranked[0, r] >= 0 and label[ranked[0, r]] == "p")
+    assert shares[0] == pytest.approx(40 * own / total, abs=1e-12)
+    assert np.isnan(unit_exposure_shares(np.full((3, 4), -1), label == "p")).all()
+
+
 def test_exposure_bad_input():
     with pytest.raises(SchemaError, match="item index 5"):
         exposure_metrics(np.array([[5]]), 5)

@@ -229,7 +229,7 @@ def test_one_factor_contrast_tables_rederive(store_table, tmp_path):
     assert int(row["n units"].replace(",", "")) == plain["n_units"].item()
     sig = significance(store, data[data["model"].isin([base, variant])], "ndcg@10")
     assert len(treat) == len(sig) == 2
-    assert set(treat["neighbours"]) == {20, 50}
+    assert set(treat["neighbours"]) == {"20", "50"}
     assert test_pairs(store, [], "ndcg@10").empty
 
 

@@ -101,6 +101,10 @@ def test_bm25_cell_end_to_end_with_fair_reranker():
         assert m in names
     assert 0 < plain.metrics["ndcg@10"] <= 1
     assert fair.metrics["private_share"] >= plain.metrics["private_share"]
+    for res in (plain, fair):  # per-query parts of the list-level share, for paired tests
+        assert res.units["private_share"].mean() == pytest.approx(
+            res.metrics["private_share"], abs=1e-12
+        )
     assert len(plain.units) == plain.info["n_test_queries"]
     assert plain.info["ties_within"] >= 0 and plain.info["ties_boundary"] >= 0
     # same cell, same numbers

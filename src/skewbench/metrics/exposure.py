@@ -88,6 +88,26 @@ def gini(values: np.ndarray, normalizer: str = "n") -> float:
     return float(coef @ x / (denom * total))
 
 
+def unit_exposure_shares(
+    ranked: np.ndarray, member: np.ndarray, position_weight: str = "log"
+) -> np.ndarray:
+    """Per-unit parts of a group's exposure share, for paired tests over units.
+
+    The list-level share Σ_{i∈v} E_i / ΣE (``exposure_share[name=v]``) is the mean over the U
+    units of s_u = U · Σ_r w(r) 1[L_u(r) ∈ v] / ΣE, where ΣE sums w(r) over every filled slot of
+    every list (padding −1 is empty; a unit with an empty list gets 0). NaN for every unit when
+    no list holds an item. ``member``: one boolean per catalog item.
+    """
+    ranked = np.asarray(ranked)
+    filled = ranked >= 0
+    w = position_weights(ranked.shape[1], position_weight)[None, :] * filled
+    total = w.sum()
+    if total == 0:
+        return np.full(ranked.shape[0], np.nan)
+    hit = np.asarray(member, dtype=bool)[np.where(filled, ranked, 0)] & filled
+    return (w * hit).sum(axis=1) * ranked.shape[0] / total
+
+
 class ListItemStats(NamedTuple):
     """Per-item sums over the lists: exposure E_i = Σ_u Σ_r w(r) 1[L_u(r) = i], counts
     c_i = Σ_u 1[i ∈ L_u], share_i = Σ_u 1[i ∈ L_u] / |L_u|, the number of non-empty lists, and

@@ -180,7 +180,7 @@ def _pair_blocks(
     by_treat = _tests(store, data, metrics, _treatment_pairs((base, variant)), cache)
     if all(t.empty for t in by_treat.values()):
         return blocks
-    side = {base: vb, variant: vv}
+    side = {base: str(vb), variant: str(vv)}
     return blocks + [
         Block(
             "p",

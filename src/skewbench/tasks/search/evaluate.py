@@ -9,7 +9,13 @@ import pandas as pd
 import scipy.sparse as sp
 
 from skewbench.data.queries import SearchData
-from skewbench.metrics.exposure import exposure_metrics, gini, list_item_stats, position_weights
+from skewbench.metrics.exposure import (
+    exposure_metrics,
+    gini,
+    list_item_stats,
+    position_weights,
+    unit_exposure_shares,
+)
 from skewbench.pipeline import group_mean, per_unit_ranking, unit_means
 from skewbench.tasks.search.config import RANK_METRICS
 
@@ -30,6 +36,11 @@ def evaluate_lists(
             for g in ("head", "tail"):
                 metrics[f"{m}@{c}_{g}"] = group_mean(per_unit[f"{m}@{c}"], group == g)
     metrics.update(list_metrics(data, ranked))
+    if "product_category" in data.catalog.columns:  # Complete Journey: Private label is a brand
+        # per-query parts of private_share (their mean is the list-level share): paired tests
+        per_unit["private_share"] = unit_exposure_shares(
+            ranked, data.catalog["brand"].astype(str).to_numpy() == "Private"
+        )
     return per_unit, metrics
 
 
