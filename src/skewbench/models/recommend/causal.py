@@ -38,6 +38,7 @@ import torch
 from torch import nn
 
 from skewbench.errors import ConfigError
+from skewbench.models.determinism import deterministic_torch
 from skewbench.models.recommend.base import Recommender, binarize, check_positive
 from skewbench.models.recommend.bpr import sample_negatives
 
@@ -102,12 +103,7 @@ class CausalMF(Recommender):
         users = np.repeat(np.arange(n_users, dtype=np.int64), np.diff(B.indptr))
         items = B.indices.astype(np.int64)
         rng = np.random.default_rng(seed)
-        prev_threads = torch.get_num_threads()
-        prev_det = torch.are_deterministic_algorithms_enabled()
-        torch.set_num_threads(1)
-        torch.use_deterministic_algorithms(True)
-        try:
-            torch.manual_seed(seed)
+        with deterministic_torch(seed, threads=1):
             P = nn.Parameter(torch.randn(n_users, self.factors) * 0.1)
             Q = nn.Parameter(torch.randn(n_items, self.factors) * 0.1)
             params = [P, Q]
@@ -152,9 +148,6 @@ class CausalMF(Recommender):
                 with torch.no_grad():
                     self.item_gate_ = torch.sigmoid(self.w_item_(Q)).numpy().ravel()
                     self.user_gate_ = torch.sigmoid(self.w_user_(P)).numpy().ravel()
-        finally:
-            torch.set_num_threads(prev_threads)
-            torch.use_deterministic_algorithms(prev_det)
 
     def _macr_loss(self, pu, qi, qj, fi, fj) -> torch.Tensor:
         bce = nn.functional.binary_cross_entropy

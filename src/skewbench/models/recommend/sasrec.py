@@ -44,6 +44,7 @@ from torch import nn
 
 from skewbench.data.groups import item_popularity_matrix
 from skewbench.errors import ConfigError
+from skewbench.models.determinism import deterministic_torch
 from skewbench.models.recommend.base import Recommender, check_positive
 
 
@@ -197,12 +198,7 @@ class SASRec(Recommender):
         pop = item_popularity_matrix(X)
         self.log_pop_ = np.log(pop + 1.0).astype(np.float32)
         rng = np.random.default_rng(seed)
-        prev_threads = torch.get_num_threads()
-        prev_det = torch.are_deterministic_algorithms_enabled()
-        torch.set_num_threads(1)
-        torch.use_deterministic_algorithms(True)
-        try:
-            torch.manual_seed(seed)
+        with deterministic_torch(seed, threads=1):
             text = None
             if self.item_init == "text":
                 text = torch.as_tensor(np.asarray(self.text_embeddings, np.float32))
@@ -213,9 +209,6 @@ class SASRec(Recommender):
             self.net_.eval()
             with torch.no_grad():
                 self.table_ = self.net_.item_table().detach().clone()
-        finally:
-            torch.set_num_threads(prev_threads)
-            torch.use_deterministic_algorithms(prev_det)
 
     def _train(self, seqs: Sequence[np.ndarray], pop: np.ndarray, rng: np.random.Generator):
         n_items = pop.size

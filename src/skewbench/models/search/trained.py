@@ -23,7 +23,6 @@ Both train on CPU with a plain torch loop (no ``datasets``/``accelerate`` needed
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Iterator
 from typing import ClassVar
@@ -31,6 +30,7 @@ from typing import ClassVar
 import numpy as np
 import scipy.sparse as sp
 
+from skewbench.models.determinism import deterministic_torch
 from skewbench.models.search.base import QueryBatch, Retriever, search
 from skewbench.models.search.dense import DenseRetriever
 from skewbench.models.search.encoding import minilm_path, st_encoder
@@ -74,19 +74,6 @@ def unique_batches(
                 rest.append((q, d))
         yield batch
         pending = rest
-
-
-@contextlib.contextmanager
-def _deterministic(seed: int) -> Iterator[None]:
-    import torch
-
-    was = torch.are_deterministic_algorithms_enabled()
-    torch.manual_seed(seed)
-    torch.use_deterministic_algorithms(True)
-    try:
-        yield
-    finally:
-        torch.use_deterministic_algorithms(was)
 
 
 def _mnrl(model: object, scale: float) -> object:
@@ -136,7 +123,7 @@ class FineTunedBiEncoder:
         )
         t0 = time.perf_counter()
         steps = 0
-        with _deterministic(seed):
+        with deterministic_torch(seed):
             model = SentenceTransformer(minilm_path(), device="cpu")
             loss_fn = _mnrl(model, self.scale)
             prep = getattr(model, "preprocess", None) or model.tokenize  # renamed in ST 6
@@ -236,7 +223,7 @@ class CrossEncoderReranker:
                 pairs[i] for i in np.sort(rng.choice(len(pairs), self.max_pairs, replace=False))
             ]
         t0 = time.perf_counter()
-        with _deterministic(seed):
+        with deterministic_torch(seed):
             ce = CrossEncoder(minilm_path(), num_labels=1, device="cpu", max_length=self.max_length)
             net = ce.model
             opt = torch.optim.AdamW(net.parameters(), lr=self.lr)
