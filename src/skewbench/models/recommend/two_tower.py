@@ -101,8 +101,9 @@ class TwoTowerText(Recommender):
         from sentence_transformers import SentenceTransformer
 
         from skewbench import encoders
+        from skewbench.models.determinism import deterministic_torch
         from skewbench.models.search.encoding import minilm_path
-        from skewbench.models.search.trained import _deterministic, _mnrl, unique_batches
+        from skewbench.models.search.trained import _mnrl, unique_batches
 
         if self.item_text is None or len(self.item_text) != X.shape[1]:
             raise ConfigError("two_tower needs one catalogue text per item (item_text)")
@@ -122,7 +123,7 @@ class TwoTowerText(Recommender):
             self.item_emb_ = np.asarray(encoders.encode(self.item_text), dtype=np.float32)
             self.user_emb_ = np.asarray(encoders.encode(hist), dtype=np.float32)
         else:
-            with _deterministic(seed):
+            with deterministic_torch(seed):
                 model = SentenceTransformer(minilm_path(), device="cpu")
                 loss_fn = _mnrl(model, self.scale)
                 prep = getattr(model, "preprocess", None) or model.tokenize
