@@ -130,6 +130,15 @@ def test_policy_parameters_are_checked():
         check_policy("pointwise", 3)
     with pytest.raises(ConfigError, match="model.params.mode"):
         check_policy("pairwise", 1)
+    with pytest.raises(ConfigError, match="model.params.depth: must be > 0"):
+        check_policy("pointwise", 1, depth=0)
+    with pytest.raises(ConfigError, match="model.params.pop_tau: must be >= 0"):
+        check_policy("pointwise", 1, -0.5)
+    # both re-rankers refuse through it (search skipped the counts before)
+    from skewbench.models.llm.search import LLMSearchReranker
+
+    with pytest.raises(ConfigError, match="model.params.window"):
+        LLMSearchReranker(None, window=0)
 
 
 def test_batched_bootstrap_matches_one_unit_at_a_time():

@@ -30,14 +30,20 @@ from skewbench.models.llm import prompts as P
 _NUMBER = re.compile(r"\[?\s*(\d+)\s*\]?")
 
 
-def check_policy(mode: str, orders: int) -> None:
-    """Refuse an unknown mode, or order bootstrapping without a listwise prompt."""
+def check_policy(mode: str, orders: int, pop_tau: float = 0.0, **counts: int) -> None:
+    """Refuse an unknown mode, order bootstrapping without a listwise prompt, ``orders`` and
+    every count in ``counts`` (depth, window, step, history_items …) below 1, and a negative
+    ``pop_tau``: the one check of an LLM re-ranker's settings, for recommend and search."""
     from skewbench.errors import ConfigError
+    from skewbench.models.recommend.base import check_positive
 
     if mode not in ("pointwise", "listwise"):
         raise ConfigError(f"model.params.mode: 'pointwise' or 'listwise', got {mode!r}")
     if orders > 1 and mode != "listwise":
         raise ConfigError("model.params.orders: candidate-order bootstrapping needs mode listwise")
+    for name, value in {"orders": orders, **counts}.items():
+        check_positive(name, value)
+    check_positive("pop_tau", pop_tau, allow_zero=True)
 
 
 def parse_permutation(text: str, n: int) -> tuple[list[int], bool]:

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import numpy as np
 import scipy.sparse as sp
 
-from skewbench.models.recommend.base import Recommender, check_positive
+from skewbench.models.recommend.base import Recommender
 
 
 def final_order_scores(head: Sequence[int], full_order: np.ndarray) -> np.ndarray:
@@ -53,16 +53,15 @@ class LLMReranker(Recommender):
     ):
         from skewbench.models.llm.rank import check_policy
 
-        check_policy(mode, orders)
-        for name, value in (
-            ("depth", depth),
-            ("orders", orders),
-            ("history_items", history_items),
-            ("window", window),
-            ("step", step),
-        ):
-            check_positive(name, value)
-        check_positive("pop_tau", pop_tau, allow_zero=True)
+        check_policy(
+            mode,
+            orders,
+            pop_tau,
+            depth=depth,
+            history_items=history_items,
+            window=window,
+            step=step,
+        )
         self.first_stage, self.item_text = first_stage, list(item_text)
         self.depth, self.mode, self.orders = int(depth), mode, int(orders)
         self.history_items, self.window, self.step = int(history_items), int(window), int(step)

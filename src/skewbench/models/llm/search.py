@@ -30,7 +30,7 @@ class LLMSearchReranker:
     ):
         from skewbench.models.llm.rank import check_policy
 
-        check_policy(mode, orders)
+        check_policy(mode, orders, pop_tau, depth=depth, window=window, step=step)
         self.first_stage, self.depth, self.mode, self.orders = (
             first_stage,
             int(depth),
