@@ -64,9 +64,15 @@ def _skew_blocks(store: ResultStore, data: pd.DataFrame, task: str, out: Path) -
 
 
 def _task_blocks(
-    store: ResultStore, table: pd.DataFrame, task: str, spec: TaskReport, out: Path
+    store: ResultStore,
+    table: pd.DataFrame,
+    configs: dict[str, dict],
+    task: str,
+    spec: TaskReport,
+    out: Path,
 ) -> tuple[list[Block], list[Block], pd.DataFrame]:
-    """(headline blocks, section blocks, merged summary) of one task."""
+    """(headline blocks, section blocks, merged summary) of one task; ``configs``: cell key →
+    stored cell config, read once per report."""
     blocks: list[Block] = [Block("h2", f"Task: {task}")]
     metrics = [c for c in table.columns if c not in IDS and table[c].notna().any()]
     data = table[IDS + metrics]
@@ -106,7 +112,7 @@ def _task_blocks(
         blocks += contrast_blocks(
             store, data, spec.unit_metric, *spec.model_contrast, task, spec, cache
         )
-    blocks += one_factor_blocks(store, data, store.configs(), task, spec, cache)
+    blocks += one_factor_blocks(store, data, configs, task, spec, cache)
     blocks += plot_blocks(merged, task, spec, out)
     blocks += group_exposure_blocks(data, spec)
     if task != "categorize":
@@ -137,7 +143,8 @@ def build_report(output: Path, *, exports: bool = True) -> tuple[Path, Path]:
     with ResultStore(store_file) as store:  # checks the store before anything is written
         out.mkdir(parents=True, exist_ok=True)
         raw = store.table()
-        table = with_conditions(raw, store.configs()) if not raw.empty else raw
+        configs = store.configs()
+        table = with_conditions(raw, configs) if not raw.empty else raw
         failures = store.open_failures()
         seconds = table["seconds"].sum() if not table.empty else 0
         intro = [
@@ -158,7 +165,7 @@ def build_report(output: Path, *, exports: bool = True) -> tuple[Path, Path]:
         sections: list[Block] = convergence_blocks(table)
         summaries = {}
         for task, tgrp in table.groupby("task") if not table.empty else []:
-            h, s, merged = _task_blocks(store, tgrp, task, REPORTS[task], out)
+            h, s, merged = _task_blocks(store, tgrp, configs, task, REPORTS[task], out)
             headline += h
             sections += s
             summaries[task] = merged
