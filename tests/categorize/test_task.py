@@ -310,3 +310,28 @@ def test_tuning_on_validation_records_trials_and_uses_the_best(table):
 def test_old_scheme_name_in_a_config_names_the_new_one(table):
     with pytest.raises(ConfigError, match="renamed 'majority_weighted'"):
         categorize.check(_cell(table, "tfidf_lr", "class_weight", {"scheme": "source_formula"}))
+
+
+def test_prepare_encodes_exactly_the_rows_the_cells_read(table, monkeypatch):
+    import skewbench.encoders as encoders
+
+    got: dict[str, list[str]] = {}
+    monkeypatch.setattr(
+        encoders, "encode", lambda texts, model_name, progress: got.setdefault(model_name, texts)
+    )
+    cells = [
+        _cell(table, "minilm_frozen", t, p, rho=rho, seed=seed)
+        for rho in (1.0, 4.0)
+        for seed in (0, 1)
+        for t, p in (("none", None), ("class_weight", {"scheme": "inverse"}))
+    ] + [_cell(table, "tfidf_lr")]  # no encoder: reads nothing from the cache
+    categorize.prepare(cells)
+    df, text, label = categorize.load_dataset(cells[0].dataset)
+    codes = np.unique(df[label].astype(str).to_numpy(), return_inverse=True)[1]
+    rows = set()
+    for c in cells[:-1]:
+        tr, va, te, _, _ = categorize.cell_positions(c, codes)
+        rows |= {*tr.tolist(), *va.tolist(), *te.tolist()}
+    assert list(got) == ["minilm"]
+    assert got["minilm"] == df[text].to_numpy(dtype=object)[sorted(rows)].tolist()
+    assert len(rows) < len(df)  # the subsampled training rows leave texts out
