@@ -207,7 +207,7 @@ def test_one_factor_pairs_differ_in_exactly_one_parameter():
 def test_one_factor_contrast_tables_rederive(store_table, tmp_path):
     """The factor table's rows are the plain model comparison under each treatment, and the
     treatment table's rows are the plain treatment tests of each side."""
-    from skewbench.report.aggregate import test_pairs
+    from skewbench.report.aggregate import paired_tests
     from skewbench.report.contrast import one_factor_blocks, one_factor_pairs
     from skewbench.report.spec import REPORTS
 
@@ -230,7 +230,7 @@ def test_one_factor_contrast_tables_rederive(store_table, tmp_path):
     sig = significance(store, data[data["model"].isin([base, variant])], "ndcg@10")
     assert len(treat) == len(sig) == 2
     assert set(treat["neighbours"]) == {"20", "50"}
-    assert test_pairs(store, [], "ndcg@10").empty
+    assert paired_tests(store, [], "ndcg@10").empty
 
 
 def test_conditions_are_never_mixed(store_table):

@@ -209,7 +209,7 @@ def _pair(
     return a, b, extra
 
 
-def test_pairs(
+def paired_tests(
     store: ResultStore,
     pairs: list[tuple[dict, pd.DataFrame, pd.DataFrame]],
     metric: str,
@@ -245,7 +245,7 @@ def compare_models(
     cache: UnitCache | None = None,
 ) -> pd.DataFrame:
     """Paired test of each of ``models`` against ``base_model`` (same condition and treatment),
-    over distinct units (:func:`test_pairs`), Holm-corrected."""
+    over distinct units (:func:`paired_tests`), Holm-corrected."""
     pairs = []
     data = keyed(table)
     sub = data[data["treatment"] == treatment]
@@ -258,7 +258,7 @@ def compare_models(
             if not mgrp.empty:
                 row = {**dict(zip(CONDITION, key, strict=True)), "model": model, "vs": base_model}
                 pairs.append((row, mgrp, base))
-    return test_pairs(store, pairs, metric, method=method, cache=cache)
+    return paired_tests(store, pairs, metric, method=method, cache=cache)
 
 
 def significance(
@@ -271,7 +271,7 @@ def significance(
     cache: UnitCache | None = None,
 ) -> pd.DataFrame:
     """Paired test of every treatment against ``base``, per condition × model, over distinct
-    units (:func:`test_pairs`; every model and treatment of a replicate sees the same split),
+    units (:func:`paired_tests`; every model and treatment of a replicate sees the same split),
     Holm-corrected."""
     pairs = []
     for key, grp in keyed(table).groupby([*CONDITION, "model"], dropna=False, sort=True):
@@ -282,4 +282,4 @@ def significance(
             row = dict(zip([*CONDITION, "model"], key, strict=True))
             row["treatment"] = treatment
             pairs.append((row, tgrp, bases))
-    return test_pairs(store, pairs, metric, method=method, cache=cache)
+    return paired_tests(store, pairs, metric, method=method, cache=cache)

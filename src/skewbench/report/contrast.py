@@ -31,7 +31,7 @@ from skewbench.report.aggregate import (
     CONDITION,
     UnitCache,
     keyed,
-    test_pairs,
+    paired_tests,
 )
 from skewbench.report.conditions import condition_label
 from skewbench.report.render import Block
@@ -93,7 +93,7 @@ def _tests(
         for key, grp in keyed(data).groupby(CONDITION, dropna=False, sort=True)
         for p in build(dict(zip(CONDITION, key, strict=True)), grp)
     ]
-    return {m: test_pairs(store, pairs, m, cache=cache) for m in metrics}
+    return {m: paired_tests(store, pairs, m, cache=cache) for m in metrics}
 
 
 def _table(res: dict[str, pd.DataFrame], lead: list[str], label: Any) -> pd.DataFrame:
