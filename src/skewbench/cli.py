@@ -39,7 +39,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if not args.no_report:
         from skewbench.report.build import build_report
 
-        md, page = build_report(output)
+        # A finished config run again leaves its up-to-date report as it is.
+        md, page = build_report(output, sesoi=config.sesoi, force=False)
         print(f"report: {md} and {page}")
     return 1 if summary.failed else 0
 
@@ -63,12 +64,13 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 def _cmd_report(args: argparse.Namespace) -> int:
     from skewbench.report.build import build_report
 
-    target = Path(args.target)
+    target, sesoi = Path(args.target), None
     if target.suffix in (".yaml", ".yml"):
         from skewbench.runner.config import load_config
 
-        target = load_config(target).output_dir()
-    md, page = build_report(target)
+        config = load_config(target)
+        target, sesoi = config.output_dir(), config.sesoi
+    md, page = build_report(target, sesoi=sesoi)
     print(f"report: {md} and {page}")
     return 0
 

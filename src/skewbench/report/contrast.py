@@ -31,6 +31,7 @@ from skewbench.report.aggregate import (
     CONDITION,
     UnitCache,
     keyed,
+    null_phrase,
     paired_tests,
 )
 from skewbench.report.conditions import condition_label
@@ -105,8 +106,11 @@ def _table(res: dict[str, pd.DataFrame], lead: list[str], label: Any) -> pd.Data
             k = tuple(str(r[c]) for c in ident)
             row = rows.setdefault(k, {**dict(zip(lead, label(r), strict=True)), "n units": ""})
             star = " ★" if r["p_holm"] < ALPHA_SIG else ""
+            null = null_phrase(r)
             row[f"Δ {m}"] = fmt.signed(r["delta"])
-            row[f"p_holm ({m})"] = f"{fmt.pvalue(r['p_holm'])}{star}"
+            row[f"p_holm ({m})"] = f"{fmt.pvalue(r['p_holm'])}{star}" + (
+                f"; {null}" if null else ""
+            )
             row["n units"] = row["n units"] or fmt.num(int(r["n_units"]))
     out = pd.DataFrame(list(rows.values()))
     order = [*lead, *(c for m in res for c in (f"Δ {m}", f"p_holm ({m})") if c in out.columns)]
@@ -165,7 +169,8 @@ def _pair_blocks(
             f"'{variant}' against '{base}' under the same treatment and condition (only {param} "
             f"changes). Δ = variant − base (difference of the cell means over the shared seeds); "
             f"paired randomization tests over distinct units, Holm over the rows of each metric; "
-            f"★ p_holm < {ALPHA_SIG}.{gap_note}",
+            f"★ p_holm < {ALPHA_SIG}; a non-significant p carries its MDE (80 % power) or "
+            f"an equivalence verdict.{gap_note}",
         ),
         Block(
             "table",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from skewbench.report import fmt
-from skewbench.report.aggregate import ALPHA_SIG, BASE_TREATMENT, compare_models
+from skewbench.report.aggregate import ALPHA_SIG, BASE_TREATMENT, compare_models, null_phrase
 from skewbench.report.conditions import condition_label, unit_word
 from skewbench.report.render import Block
 from skewbench.report.spec import TaskReport
@@ -62,7 +62,7 @@ def contrast_blocks(
                 f"{fmt.num(r['base'] + r['delta'])} vs {fmt.num(r['base'])} "
                 f"({fmt.pct(r['rel_delta'])}), paired randomization test over "
                 f"{fmt.num(int(r['n_units']))} distinct {unit_word(task)}, "
-                f"p_holm {fmt.p_is(r['p_holm'])}.",
+                f"p_holm {fmt.p_is(r['p_holm'])}{_null_suffix(r)}.",
             )
         )
     blocks.append(Block("table", sig_display(res, spec), {"sticky": 2}))
@@ -83,7 +83,13 @@ def sig_display(sig: pd.DataFrame, spec: TaskReport) -> pd.DataFrame:
     out["p"] = [fmt.pvalue(v) for v in sig["p"]]
     out["p_holm"] = [fmt.pvalue(v) for v in sig["p_holm"]]
     out["sig"] = ["★" if p < ALPHA_SIG else "" for p in sig["p_holm"]]
+    out["if not significant"] = [null_phrase(r) for _, r in sig.iterrows()]
     return out
+
+
+def _null_suffix(row: pd.Series) -> str:
+    phrase = null_phrase(row)
+    return f" ({phrase})" if phrase else ""
 
 
 def significance_details(metric: str, sig: pd.DataFrame, spec: TaskReport) -> Block:
@@ -100,7 +106,12 @@ def significance_details(metric: str, sig: pd.DataFrame, spec: TaskReport) -> Bl
                     f"over every comparison in this table can reach {ALPHA_SIG}) over "
                     "distinct units, each unit the mean over the replicates both cells "
                     f"hold; ★ marks p_holm < {ALPHA_SIG}. 'deterministic': every seed "
-                    "gave identical per-unit results for both cells.",
+                    "gave identical per-unit results for both cells. Each unit enters as its "
+                    "share of Δ, so the test tests exactly the Δ shown. Holm family: every row "
+                    "of this table. Where not significant: 'equivalent within ±x' (TOST "
+                    "against the smallest effect of interest x, Holm over the table) or the "
+                    "minimum detectable effect at 80 % power (MDE; level "
+                    f"{ALPHA_SIG}/rows). See docs/statistics.md.",
                 ),
                 Block("table", sig_display(sig, spec), {"sticky": 2}),
             ],
