@@ -356,6 +356,36 @@ def test_compare_two_runs(run_dir, tmp_path, capsys):
     assert main(["compare", str(run_dir), str(tmp_path / "nothing")]) != 0
 
 
+def test_plan_sizes_each_comparison_from_the_pilot(run_dir, capsys):
+    """N is the smallest unit count whose MDE (80 % power, α/m) reaches the target; seeds add
+    units only where the pilot's replicates hold different users."""
+    from skewbench.cli import main
+    from skewbench.metrics.stats import min_detectable_effect
+    from skewbench.report.plan import plan
+
+    res = plan(run_dir, {"": 0.02, "tail_share": 0.005})
+    assert len(res) == 10 and set(res["metric"]) == {"ndcg@10", "tail_share"}
+    assert set(res.loc[res["metric"] == "ndcg@10", "target"]) == {0.02}
+    for _, r in res.iterrows():
+        n, m, sigma = r["units_needed"], r["family"], r["se"] * np.sqrt(r["n_units"])
+        assert n >= 2
+        assert min_detectable_effect(sigma / np.sqrt(n), n, 0.01 / m) <= r["target"]
+        if n > 2:
+            assert min_detectable_effect(sigma / np.sqrt(n - 1), n - 1, 0.01 / m) > r["target"]
+        # the MDE now is the report's MDE of the same comparison
+        assert r["mde_now"] == pytest.approx(
+            min_detectable_effect(r["se"], r["n_units"], 0.01 / m), rel=1e-12
+        )
+    rnd = res[(res["dataset"] == RANDOM) & (res["units_needed"] > res["n_units"])]
+    assert len(rnd) and (rnd["seeds_needed"] > 3).all()  # each seed samples ~200 new users
+    tem = res[(res["dataset"] == TEMPORAL) & (res["units_needed"] > res["n_units"])]
+    assert (tem["seeds_needed"] == -1).all()  # the same users every seed: seeds add none
+    assert main(["plan", str(run_dir), "--delta", "ndcg@10=0.05"]) == 0
+    assert "units needed" in capsys.readouterr().out
+    assert main(["plan", str(run_dir), "--delta", "-1"]) == 2
+    assert "--delta: expected a positive number" in capsys.readouterr().err
+
+
 _CHECK = """<script>
 window.addEventListener('load', function () {
   var imgs = Array.prototype.slice.call(document.images);
