@@ -16,6 +16,7 @@ import pytest
 from scipy import stats
 
 from skewbench.metrics.stats import paired_test
+from skewbench.report import fmt
 from skewbench.report.aggregate import (
     compare_models,
     comparison_rng,
@@ -267,6 +268,16 @@ def test_one_factor_contrast_tables_rederive(store_table, tmp_path):
     assert int(row["n units"].replace(",", "")) == plain["n_units"].item()
     sig = significance(store, data[data["model"].isin([base, variant])], "ndcg@10")
     assert len(treat) == len(sig) == 2
+    # with the task's family given, the treatment table shows that family's p_holm
+    family = significance(store, table, "ndcg@10")
+    blocks = one_factor_blocks(
+        store, data, configs, "recommend", REPORTS["recommend"], {}, {"ndcg@10": family}
+    )
+    treat = [b.content for b in blocks if b.kind == "table"][1]
+    for _, r in treat.iterrows():
+        model = base if r["neighbours"] == "20" else variant
+        f = family[(family["dataset"] == RANDOM) & (family["model"] == model)].iloc[0]
+        assert r["p_holm (ndcg@10)"].startswith(fmt.pvalue(f["p_holm"]))
     assert set(treat["neighbours"]) == {"20", "50"}
     assert paired_tests(store, [], "ndcg@10").empty
 
@@ -307,6 +318,9 @@ def test_markdown_html_and_exports(run_dir, capsys, monkeypatch):
     assert "units (deterministic)" in text and "seeds (t)" in text
     assert "± 0.0000" not in text and "[0, 0]" not in text.split("tail_share")[0]
     assert "distinct users (deterministic replicates" in text
+    # the seeds' unit overlap is stated: 200 sampled users per seed, partly shared
+    part = text.split("Replicates: which units each seed evaluates")[1].split("\n#")[0]
+    assert re.search(r"\| 200 +\| [2-5]\d\d +\|", part)  # units per seed, distinct units
     # every non-significant comparison says what it could have detected, or its equivalence
     for line in text.splitlines():
         if "does not differ significantly" in line or "no significant change" in line:

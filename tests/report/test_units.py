@@ -88,3 +88,9 @@ def test_interval_and_p_formats():
     assert interval(0.5, float("nan"), float("nan")) == "0.500"
     assert signed(0.012) == "+0.0120" and pct(-0.04) == "−4.00 %"
     assert p_is(0.0004) == "< 0.001" and p_is(0.0123) == "= 0.012"
+
+
+def test_overlap_counts_units_in_every_and_in_one_replicate():
+    frames = {0: _t([1, 2, 3], [0.1] * 3), 1: _t([2, 3, 4], [0.2] * 3), 2: _t([3, 2, 2], [0.3] * 3)}
+    o = U.overlap(frames)
+    assert o == {"seeds": 3, "per_seed": 8 / 3, "distinct": 4, "every": 2, "one": 2}

@@ -125,6 +125,11 @@ def _seed_keys(grp: pd.DataFrame) -> dict[int, str]:
     return dict(zip(grp["seed"].astype(int), grp["key"], strict=True))
 
 
+def frames_of(store: ResultStore, cells: pd.DataFrame, cache: UnitCache) -> dict[int, pd.DataFrame]:
+    """The per-unit tables of one system's cells (one per seed), read once per report."""
+    return _frames(store, _seed_keys(cells), cache)
+
+
 def unit_summary(
     store: ResultStore,
     table: pd.DataFrame,
@@ -255,8 +260,12 @@ def _pair(
     }
     seeds = set(a_grp["seed"]) & set(b_grp["seed"])
     if metric in a_grp.columns and metric in b_grp.columns and seeds:
-        ca = a_grp.loc[a_grp["seed"].isin(seeds), metric].astype(float).mean()
-        cb = b_grp.loc[b_grp["seed"].isin(seeds), metric].astype(float).mean()
+        ma = a_grp[a_grp["seed"].isin(seeds)].groupby("seed")[metric].mean().astype(float)
+        mb = b_grp[b_grp["seed"].isin(seeds)].groupby("seed")[metric].mean().astype(float)
+        ca, cb = float(ma.mean()), float(mb.mean())
+        # The seed part of Δ's variation: the SD of the per-seed Δ_r (NaN with one seed); the
+        # unit part is the test's SE of Σ c_i.
+        extra["seed_sd"] = float((ma - mb).std(ddof=1)) if len(seeds) > 1 else math.nan
         if np.isfinite(ca) and np.isfinite(cb):
             # The cells' own Δ, kept to check that the tested Σ c_i is the difference the
             # leaderboards show (they differ only where a metric is undefined for a unit in

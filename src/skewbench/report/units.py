@@ -16,6 +16,7 @@ from resampling units, never from a t-interval over identical seeds.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 import numpy as np
@@ -109,6 +110,20 @@ def deterministic(frames: Mapping[int, pd.DataFrame]) -> bool | None:
     if len(tables) < 2:
         return None
     return all(_same(tables[0], t) for t in tables[1:])
+
+
+def overlap(frames: Mapping[int, pd.DataFrame]) -> dict[str, float]:
+    """How the replicates' unit sets overlap: ``seeds``, mean ``per_seed`` units, ``distinct``
+    units, and how many are in ``every`` replicate or in ``one`` only."""
+    sets = [set(indexed(f, []).index) for f in frames.values()]
+    counts = pd.Series([u for s in sets for u in s]).value_counts()
+    return {
+        "seeds": len(sets),
+        "per_seed": float(np.mean([len(s) for s in sets])) if sets else math.nan,
+        "distinct": len(counts),
+        "every": int((counts == len(sets)).sum()),
+        "one": int((counts == 1).sum()),
+    }
 
 
 def unit_means(frames: Mapping[int, pd.DataFrame], metrics: list[str]) -> pd.DataFrame:
