@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from contextvars import ContextVar
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -254,7 +255,7 @@ def _pair(
     fa, fb = _frames(store, _seed_keys(a_grp), cache), _frames(store, _seed_keys(b_grp), cache)
     c, shared = U.paired_contributions(fa, fb, metric)
     det = [U.deterministic(fa), U.deterministic(fb)]
-    extra: dict = {
+    extra: dict[str, Any] = {
         "replicates": shared,
         "deterministic": bool(all(det)) if None not in det else None,
     }

@@ -114,7 +114,7 @@ def _rows_of(family: pd.DataFrame, rows: list[dict]) -> pd.DataFrame:
     ident = [*CONDITION, "model", "treatment"]
 
     def key(r: Mapping[str, Any]) -> tuple:
-        return tuple(None if pd.isna(r[c]) else str(r[c]) for c in ident)  # type: ignore[arg-type]
+        return tuple(None if pd.isna(r[c]) else str(r[c]) for c in ident)
 
     wanted = {key(r) for r in rows}
     keep = [key(r) in wanted for _, r in family.iterrows()]
