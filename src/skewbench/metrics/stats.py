@@ -53,24 +53,43 @@ def bootstrap_ci(
 
     Draw B = ``n_boot`` resamples of the n non-NaN units, take each mean \bar x^*_b, and return
     the (α/2, 1 − α/2) quantiles of \{\bar x^*_b\} (numpy's linear interpolation). Fewer than 2
-    units → (NaN, NaN). Vectorised in batches of resamples.
+    units → (NaN, NaN). :func:`bootstrap_cis` of the one column.
+    """
+    x = np.asarray(values, dtype=np.float64).reshape(-1)
+    lo, hi = bootstrap_cis(x[~np.isnan(x)][:, None], n_boot, alpha, rng)
+    return float(lo[0]), float(hi[0])
+
+
+def bootstrap_cis(
+    values: np.ndarray,
+    n_boot: int = 1000,
+    alpha: float = 0.05,
+    rng: np.random.Generator | int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""Percentile bootstrap CIs of the means of the k columns of an (n × k) array whose rows
+    are units: every column is resampled with the same B = ``n_boot`` draws of units (a joint
+    bootstrap, one set of random indices for all k), so column j's interval equals
+    :func:`bootstrap_ci` of column j with the same ``rng``. Rows must hold no NaN. Indices are
+    drawn as int32 in batches. n < 2 → NaN intervals.
     """
     alpha = _check_alpha(alpha)
     if n_boot < 1:
         raise ConfigError(f"n_boot: must be >= 1, got {n_boot!r}")
-    x = np.asarray(values, dtype=np.float64).reshape(-1)
-    x = x[~np.isnan(x)]
-    n = x.size
+    x = np.asarray(values, dtype=np.float64)
+    n, k = x.shape
     if n < 2:
-        return float("nan"), float("nan")
+        return np.full(k, np.nan), np.full(k, np.nan)
     gen = _rng(rng)
-    means = np.empty(n_boot, dtype=np.float64)
-    batch = max(1, _BATCH_ELEMENTS // n)
+    cols = np.ascontiguousarray(x.T)  # k × n: each column's units contiguous for the gather
+    means = np.empty((k, n_boot), dtype=np.float64)
+    batch = max(1, _BATCH_ELEMENTS // n)  # independent of k: the draws do not depend on it
     for s in range(0, n_boot, batch):
         e = min(n_boot, s + batch)
-        means[s:e] = x[gen.integers(0, n, size=(e - s, n))].mean(axis=1)
-    lo, hi = np.quantile(means, [alpha / 2, 1 - alpha / 2])
-    return float(lo), float(hi)
+        idx = gen.integers(0, n, size=(e - s, n), dtype=np.int32)
+        for j in range(k):
+            means[j, s:e] = cols[j][idx].mean(axis=1)
+    lo, hi = np.quantile(means, [alpha / 2, 1 - alpha / 2], axis=1)
+    return lo, hi
 
 
 def seed_ci(values: np.ndarray, alpha: float = 0.05) -> tuple[float, float, float]:

@@ -25,6 +25,7 @@ import pandas as pd
 
 from skewbench.metrics.stats import (
     bootstrap_ci,
+    bootstrap_cis,
     equivalence_p,
     holm,
     min_detectable_effect,
@@ -157,12 +158,21 @@ def unit_summary(
         cols = [m for m in (metrics or U.unit_metric_columns(first)) if m in first.columns]
         means = U.unit_means(frames, cols)
         row.update(n_seeds=len(frames), deterministic=U.deterministic(frames), n_units=len(means))
+        # Metrics defined for every unit share one set of resampled units (one stream per
+        # system); a metric with undefined units resamples its defined ones on its own stream.
+        full = [m for m in cols if not means[m].isna().any()]
+        if full:
+            rng = make_rng(0, "report", "bootstrap", *map(str, key))
+            lo, hi = bootstrap_cis(means[full].to_numpy(), n_boot=n_boot, alpha=alpha, rng=rng)
+            for j, m in enumerate(full):
+                row[f"{m}_blo"], row[f"{m}_bhi"] = float(lo[j]), float(hi[j])
         for m in cols:
             v = means[m].to_numpy()
-            rng = make_rng(0, "report", "bootstrap", m, *map(str, key))
-            lo, hi = bootstrap_ci(v, n_boot=n_boot, alpha=alpha, rng=rng)
+            if m not in full:
+                rng = make_rng(0, "report", "bootstrap", m, *map(str, key))
+                lo_m, hi_m = bootstrap_ci(v, n_boot=n_boot, alpha=alpha, rng=rng)
+                row[f"{m}_blo"], row[f"{m}_bhi"] = lo_m, hi_m
             row[f"{m}_units"] = float(np.nanmean(v)) if np.any(~np.isnan(v)) else math.nan
-            row[f"{m}_blo"], row[f"{m}_bhi"] = lo, hi
         rows.append(row)
     return pd.DataFrame(rows)
 
