@@ -5,16 +5,22 @@ user × item matrix (weights as given; pass binary data for classic ItemKNN). sh
 similarities resting on few co-occurrences. For each target item i only its ``neighbours`` most
 similar items j ≠ i are kept (ties at the cut: the lower item index), so the model is a sparse
 items × items matrix S with S[j, i] = sim(j, i); score(u, i) = Σ_j x_uj S[j, i].
+
+Only positive similarities are kept, so the fit works on the sparse co-occurrence of each
+block of targets (sparse × sparse) and selects each target's neighbours among its stored
+entries; scoring scatter-adds S's rows into a dense row per user (compiled). Both accumulate in
+float32 in the same order as scipy's sparse products, so S and the scores equal the dense
+formulation bit for bit (``benchmarks/bench_itemknn.py`` compares them side by side).
 """
 
 from __future__ import annotations
 
+import functools
 from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
 
-from skewbench.metrics.topk import topk
 from skewbench.models.recommend.base import Recommender, check_positive, chunks
 
 
@@ -36,23 +42,46 @@ class ItemKNN(Recommender):
         norms = np.sqrt(np.asarray(Xc.multiply(Xc).sum(axis=0)).ravel())
         k = min(self.neighbours, n - 1)
         rows, cols, vals = [], [], []
-        # Column blocks of the dense co-occurrence matrix: memory n × block, never n × n.
         for sl in chunks(n, self.block_size):
-            target = np.arange(sl.start, sl.stop)
-            co = Xt @ Xc[:, sl].toarray()  # (n × block) float32
-            sim = co / (norms[:, None] * norms[None, sl] + self.shrink + 1e-12)
-            sim[target, target - sl.start] = -np.inf  # an item is not its own neighbour
-            # Order value desc, index asc (topk's tie-break) so ties at the cut keep the lower
-            # index; one heap scan per target instead of a full sort of its column.
-            order = topk(sim.T, k).T
-            v = np.take_along_axis(sim, order, axis=0)
-            keep = v > 0  # zero similarity contributes nothing; keep S sparse
-            rows.append(order[keep])
-            cols.append(np.broadcast_to(target, order.shape)[keep])
-            vals.append(v[keep].astype(np.float32))
+            co = (Xt @ Xc[:, sl]).tocoo()  # (n × block), only co-occurring pairs stored
+            r = co.row.astype(np.int64)
+            c = co.col.astype(np.int64) + sl.start
+            sim = co.data / (norms[r] * norms[c] + self.shrink + 1e-12)
+            keep = (sim > 0) & (r != c)  # zero similarity contributes nothing; no self-pairs
+            r, c, sim = r[keep], c[keep], sim[keep]
+            # Per target: value desc, then index asc, so ties at the cut keep the lower index.
+            order = np.lexsort((r, -sim, c))
+            r, c, sim = r[order], c[order], sim[order]
+            first = np.flatnonzero(np.r_[True, c[1:] != c[:-1]])
+            rank = np.arange(c.size) - np.repeat(first, np.diff(np.r_[first, c.size]))
+            top = rank < k
+            rows.append(r[top])
+            cols.append(c[top])
+            vals.append(sim[top].astype(np.float32))
         self.similarity_ = sp.csr_matrix(
             (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n)
         )
 
     def _score_chunk(self, users: np.ndarray) -> np.ndarray:
-        return np.asarray((self.X_[users] @ self.similarity_).todense(), dtype=np.float32)
+        X, S = self.X_, self.similarity_
+        out = np.zeros((users.size, S.shape[1]), dtype=np.float32)
+        _scatter_kernel()(X.indptr, X.indices, X.data, users, S.indptr, S.indices, S.data, out)
+        return out
+
+
+@functools.cache
+def _scatter_kernel():
+    import numba
+
+    @numba.njit(cache=True, nogil=True, boundscheck=False)
+    def scatter(x_ptr, x_idx, x_val, users, s_ptr, s_idx, s_val, out):
+        """out[r] = Σ_j X[users[r], j] · S[j]: float32, j in X's stored order (as scipy)."""
+        for r in range(users.size):
+            u = users[r]
+            for p in range(x_ptr[u], x_ptr[u + 1]):
+                j = x_idx[p]
+                x = x_val[p]
+                for q in range(s_ptr[j], s_ptr[j + 1]):
+                    out[r, s_idx[q]] += x * s_val[q]
+
+    return scatter
