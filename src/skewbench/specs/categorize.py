@@ -7,6 +7,7 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import Field, field_validator
 
 from skewbench.specs.base import Empty, Entry, Spec
+from skewbench.specs.common import plugin_entry
 
 Scheme = Literal["inverse", "sqrt_inverse", "effective_number", "majority_weighted"]
 PosInt = Annotated[int, Field(ge=1)]
@@ -220,6 +221,7 @@ ENTRIES: tuple[Entry, ...] = (
         treatments=tuple(t for t in TREATMENT_NAMES if t not in _KERAS_WHY),
         reasons=_KERAS_WHY,
     ),
+    plugin_entry("categorize", TREATMENT_NAMES),
     _t("none", Empty, "no treatment"),
     _t("class_weight", ClassWeight, "per-class loss weights"),
     _t("focal", Focal, "focal loss (Lin et al. 2017)"),

@@ -3,11 +3,11 @@ LLM re-ranker's parameters."""
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from skewbench.specs.base import Spec
+from skewbench.specs.base import Entry, Spec
 
 ColumnMap = dict[str, str]
 
@@ -23,6 +23,36 @@ class TableFile(Spec):
     @classmethod
     def _bare_path(cls, value: object) -> object:
         return {"path": value} if isinstance(value, str) else value
+
+
+class PluginRef(Spec):
+    """A model plug-in as written in a config (its own parameters are checked against the
+    class: :mod:`skewbench.specs.plugins`)."""
+
+    class_: str = Field(
+        alias="class",
+        description="'package.module:Class' or an entry point of group skewbench.models",
+    )
+    params: dict[str, Any] = Field(
+        default_factory=dict,
+        description="the class's own parameters (checked against its config_class or __init__)",
+    )
+
+
+def plugin_entry(task: str, treatments: tuple[str, ...]) -> Entry:
+    """The ``plugin`` model of ``task``: the treatments a class without capabilities accepts."""
+    from skewbench.specs.plugins import plugin_treatments
+
+    accepted, reasons = plugin_treatments(task, frozenset(), treatments)
+    return Entry(
+        "model",
+        task,
+        "plugin",
+        PluginRef,
+        "your own model class (docs/plugins.md)",
+        accepted,
+        reasons,
+    )
 
 
 class LLMRerankSpec(Spec):

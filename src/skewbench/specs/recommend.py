@@ -7,7 +7,7 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import Field, model_validator
 
 from skewbench.specs.base import Empty, Entry, Spec
-from skewbench.specs.common import LLMRerankSpec, TableFile
+from skewbench.specs.common import LLMRerankSpec, TableFile, plugin_entry
 
 _UK = "k-core: minimum distinct items per user"
 _IK = "k-core: minimum distinct users per item"
@@ -293,6 +293,7 @@ ENTRIES: tuple[Entry, ...] = (
     _m("sasrec", SASRec, "self-attentive sequential recommender, full-softmax CE"),
     _m("two_tower", TwoTower, "MiniLM history-text → item-text bi-encoder, fine-tuned"),
     _m("llm_rerank", LLMRerank, "LLM (SmolLM2-135M) re-ranking a first stage's top items"),
+    plugin_entry("recommend", TREATMENT_NAMES),
     _t("none", Empty, "no treatment"),
     _t("ips", IPS, "inverse-propensity-weighted BPR loss"),
     _t("pop_negatives", PopNegatives, "popularity-aware BPR negative sampling"),

@@ -7,7 +7,7 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import Field, model_validator
 
 from skewbench.specs.base import Empty, Entry, Spec
-from skewbench.specs.common import LLMRerankSpec, TableFile
+from skewbench.specs.common import LLMRerankSpec, TableFile, plugin_entry
 
 _HINTS = {"candidate_k": "candidates"}
 _MQ = "sample this many test queries (null: all)"
@@ -202,6 +202,9 @@ class Options(Spec):
         return self
 
 
+TREATMENT_NAMES = ("none", "fair", "xquad", "calibrated", "group_norm")
+
+
 def _m(name: str, spec: type[Spec], doc: str) -> Entry:
     return Entry("model", "search", name, spec, doc)
 
@@ -223,6 +226,7 @@ ENTRIES: tuple[Entry, ...] = (
     _m("finetuned", FineTuned, "MiniLM bi-encoder fine-tuned with MNRL"),
     _m("cross_encoder", CrossEncoder, "MiniLM cross-encoder re-scoring a first stage"),
     _m("llm_rerank", LLMRerank, "LLM (SmolLM2-135M) re-ranking a first stage's top items"),
+    plugin_entry("search", TREATMENT_NAMES),
     _t("none", Empty, "no treatment: the top k candidates"),
     _t("fair", Fair, "FA*IR (Zehlike et al. 2017)"),
     _t("xquad", XQuAD, "xQuAD over the two groups"),

@@ -385,6 +385,8 @@ def run(cell: Cell) -> CellResult:
         "weight_history": getattr(model, "weight_history_", None) or None,
         "per_class": per_class.to_dict("records"),
     }
+    if getattr(model, "plugin_info_", None) is not None:
+        info["plugin"] = model.plugin_info_
     timings.add("metrics", time.perf_counter() - t)
     info["timings_s"] = timings.to_info()
     return CellResult(metrics=metrics, units=units, info=info)
