@@ -2,7 +2,8 @@
 
 Layout: ``<cache_dir>/<namespace>/shard-*.npz``, each shard holding ``keys`` (SHA-1 hex of the
 UTF-8 text, ``S40``) and ``vectors`` (float32, one row per key). The namespace names the
-encoder, its precision and its max sequence length, so different settings never mix.
+encoder (its label and model identity: a hash of its config and weight file names and sizes),
+its precision and its max sequence length, so different settings never mix.
 Each write goes to a temporary file in the same folder and is renamed into place with
 ``os.replace`` under a unique name: concurrent writers never clobber each other and readers see
 whole shards only. A key found in several shards (two processes encoding the same text) is read
@@ -21,7 +22,13 @@ from pathlib import Path
 import numpy as np
 
 from skewbench.encoders.memory import returning_memory, trim
-from skewbench.encoders.models import Encoder, load_encoder, resolve_precision, run_encoder
+from skewbench.encoders.models import (
+    Encoder,
+    encoder_key,
+    load_encoder,
+    resolve_precision,
+    run_encoder,
+)
 
 CHUNK = 2048  # texts per shard while encoding, so an interrupted run keeps its progress
 
@@ -87,7 +94,9 @@ _STORES: dict[Path, EmbeddingStore] = {}
 
 
 def namespace(model_name: str, precision: str, max_seq_length: int | None) -> str:
-    return f"{model_name}-{precision}-len{max_seq_length or 'default'}"
+    """``<encoder label>-<model identity>-<precision>-len<max length>``: a different model,
+    precision or truncation never shares vectors (identity: :func:`encoder_key`)."""
+    return f"{encoder_key(model_name)}-{precision}-len{max_seq_length or 'default'}"
 
 
 def get_store(
@@ -95,10 +104,12 @@ def get_store(
     cache_dir: str | Path | None = None,
     precision: str = "auto",
     max_seq_length: int | None = None,
+    device: str = "cpu",
 ) -> EmbeddingStore:
     """The (process-wide, memoised) store for one encoder setting."""
     folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    folder = folder / namespace(model_name, resolve_precision(precision), max_seq_length)
+    prec = resolve_precision(precision, device)
+    folder = folder / namespace(model_name, prec, max_seq_length)
     key = folder.resolve()
     if key not in _STORES:
         _STORES[key] = EmbeddingStore(folder)
@@ -115,22 +126,24 @@ def encode(
     max_seq_length: int | None = None,
     encoder: Encoder | None = None,
     progress: bool = False,
+    device: str = "cpu",
 ) -> np.ndarray:
     """Embeddings of ``texts`` (float32, shape (n, dim), unit L2 norm), through the disk cache.
 
     Only texts whose key is not cached are encoded (each distinct text once), in chunks of
     ``CHUNK`` that are each written as one shard, with their memory given back to the OS as
     each finishes (:mod:`skewbench.encoders.memory`). ``encoder`` overrides the registered model
-    (it must be the model ``model_name`` names; the cache trusts that).
+    (it must be the model ``model_name`` names; the cache trusts that). ``device`` is a resolved
+    torch device (:func:`skewbench.encoders.device.resolve_device`).
     """
     texts = [str(t) for t in texts]
     keys = [text_key(t) for t in texts]
-    store = get_store(model_name, cache_dir, precision, max_seq_length)
+    store = get_store(model_name, cache_dir, precision, max_seq_length, device)
     todo = list(dict.fromkeys(store.missing(keys)))  # distinct, in first-seen order
     if todo:
         by_key = dict(zip(keys, texts, strict=True))
-        model = encoder if encoder is not None else load_encoder(model_name, max_seq_length)
-        prec = resolve_precision(precision)
+        model = encoder if encoder is not None else load_encoder(model_name, max_seq_length, device)
+        prec = resolve_precision(precision, device)
         bar = None
         if progress:
             from tqdm import tqdm

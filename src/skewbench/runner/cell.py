@@ -16,6 +16,8 @@ import pandas as pd
 
 from skewbench.seeds import SeedKey, derive_seed, int_seed, make_rng
 
+NOT_IDENTITY = ("device",)
+
 
 @dataclass(frozen=True)
 class Component:
@@ -26,11 +28,17 @@ class Component:
 
     @property
     def label(self) -> str:
-        """Human-readable label, e.g. ``class_weight(scheme=inverse)``."""
-        if not self.params:
+        """Human-readable label, e.g. ``class_weight(scheme=inverse)`` (without ``device``)."""
+        params = self.identity_params()
+        if not params:
             return self.name
-        inner = ",".join(f"{k}={_fmt(v)}" for k, v in sorted(self.params.items()))
+        inner = ",".join(f"{k}={_fmt(v)}" for k, v in sorted(params.items()))
         return f"{self.name}({inner})"
+
+    def identity_params(self) -> dict[str, Any]:
+        """The params that make the experiment: all but ``device`` (where a model runs is
+        recorded in the cell's info, and enters neither the key nor a random stream)."""
+        return {k: v for k, v in self.params.items() if k not in NOT_IDENTITY}
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "params": dict(sorted(self.params.items()))}
@@ -85,7 +93,9 @@ class Cell:
     @property
     def key(self) -> str:
         """Content hash of the resolved config: the cell's identity in the results store."""
-        blob = json.dumps(self.to_dict(), sort_keys=True, default=str)
+        d = self.to_dict()
+        d["model"] = {**d["model"], "params": self.model.identity_params()}
+        blob = json.dumps(d, sort_keys=True, default=str)
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:20]
 
     # Random streams. Data-side streams (split, imbalance) are keyed without model or treatment,

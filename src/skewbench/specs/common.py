@@ -3,13 +3,29 @@ LLM re-ranker's parameters."""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
+from skewbench.encoders.device import DEVICE_PATTERN
 from skewbench.specs.base import Entry, Spec
 
 ColumnMap = dict[str, str]
+Device = Annotated[str, Field(pattern=DEVICE_PATTERN)]
+DEVICE_DOC = "auto (CUDA when torch sees a GPU, else mps, else CPU) | cpu | cuda | cuda:N | mps"
+ENCODER_DOC = (
+    "minilm | mpnet | a local sentence-transformers / Hugging Face folder | a hub id already in "
+    "the local HF cache (never downloaded)"
+)
+TRAIN_DTYPE_DOC = "autocast precision of training and scoring (weights stay fp32)"
+
+
+class Placement(Spec):
+    """The pretrained encoder of a trained torch model, where it runs and in what precision."""
+
+    encoder: str = Field("minilm", description=ENCODER_DOC)
+    device: Device = Field("auto", description=DEVICE_DOC)
+    dtype: Literal["fp32", "bf16"] = Field("fp32", description=TRAIN_DTYPE_DOC)
 
 
 class TableFile(Spec):

@@ -7,7 +7,7 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import Field, model_validator
 
 from skewbench.specs.base import Empty, Entry, Spec
-from skewbench.specs.common import LLMRerankSpec, TableFile, plugin_entry
+from skewbench.specs.common import LLMRerankSpec, Placement, TableFile, plugin_entry
 
 _UK = "k-core: minimum distinct items per user"
 _IK = "k-core: minimum distinct users per item"
@@ -123,7 +123,7 @@ class SASRec(Spec):
     pop_tau: float = Field(0.0, ge=0, description="inference: score − tau·log(pop + 1)")
 
 
-class TwoTower(Spec):
+class TwoTower(Placement):
     history_items: int = Field(5, ge=1, description="latest purchases forming the user text")
     max_pairs: int = Field(1000, ge=0, description="fine-tuning pairs (0 = frozen encoder)")
     epochs: int = Field(1, ge=1, description="fine-tuning epochs")

@@ -7,7 +7,7 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import Field, model_validator
 
 from skewbench.specs.base import Empty, Entry, Spec
-from skewbench.specs.common import LLMRerankSpec, TableFile, plugin_entry
+from skewbench.specs.common import LLMRerankSpec, Placement, TableFile, plugin_entry
 
 _HINTS = {"candidate_k": "candidates"}
 _MQ = "sample this many test queries (null: all)"
@@ -118,7 +118,7 @@ class Personal(Spec):
     beta: float = Field(0.05, ge=0, description="weight of the household's purchase counts")
 
 
-class FineTuned(Spec):
+class FineTuned(Placement):
     epochs: int = Field(1, ge=1, description="training epochs")
     max_pairs: int = Field(1000, ge=1, description="(query, relevant item) training pairs")
     batch_size: int = Field(32, ge=1, description="pairs per batch (in-batch negatives)")
@@ -126,7 +126,7 @@ class FineTuned(Spec):
     scale: float = Field(20.0, gt=0, description="MNRL similarity scale")
 
 
-class CrossEncoder(Spec):
+class CrossEncoder(Placement):
     first_stage: Literal["bm25", "dense", "hybrid"] = Field(
         "dense", description="retriever whose top depth items are re-scored"
     )

@@ -46,6 +46,29 @@ def _tune_errors(entry: Entry, tune: Any) -> list[str]:
     ]
 
 
+def _placement_errors(entry: Entry, params: dict[str, Any]) -> list[str]:
+    """A model's encoder (a folder or a cached hub id must be there) and its device and dtype
+    (the device must exist here, the dtype run on it)."""
+    from skewbench.encoders.device import placement
+    from skewbench.encoders.models import ENCODERS, model_folder
+    from skewbench.errors import ConfigError
+
+    full = entry.spec.model_validate(params)
+    errors = []
+    encoder = getattr(full, "encoder", None)
+    if isinstance(encoder, str) and encoder not in ENCODERS:
+        try:
+            model_folder(encoder, "model.params.encoder")
+        except ConfigError as err:
+            errors.append(str(err))
+    if hasattr(full, "device"):
+        try:
+            placement(full.device, getattr(full, "dtype", "fp32") or "fp32")
+        except ConfigError as err:
+            errors.append(str(err))
+    return errors
+
+
 def _plugin_entry(entry: Entry, params: dict[str, Any]) -> tuple[Entry, list[str]]:
     """The plugin entry with the treatments its class's capabilities allow, and every problem
     of its class and parameters (:mod:`skewbench.specs.plugins`)."""
@@ -93,7 +116,10 @@ def cell_errors(cell: Any) -> tuple[list[str], bool]:
         if kind == "model" and "tune" in params:
             errors += _tune_errors(entry, params.pop("tune"))
         if not (kind == "model" and comp.name == "plugin"):
-            errors += param_errors(entry, params, f"{kind}.params")
+            problems = param_errors(entry, params, f"{kind}.params")
+            errors += problems
+            if kind == "model" and not problems:
+                errors += _placement_errors(entry, params)
     space = (getattr(cell, "tune", None) or {}).get("space")
     if "model" in found and space is not None:
         errors += _tune_errors(found["model"], space)
