@@ -152,3 +152,79 @@ def test_device_enters_neither_the_key_nor_a_random_stream():
     assert a.seed_int("model") == b.seed_int("model")
     assert b.to_dict()["model"]["params"] == {"device": "cuda"}  # the config keeps it
     assert np.isfinite(a.seed_int("model"))
+
+
+def _gguf(path: Path, template: str | None) -> Path:
+    from gguf import GGUFWriter
+
+    writer = GGUFWriter(str(path), "llama")
+    if template is not None:
+        writer.add_chat_template(template)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    return path
+
+
+def test_llm_models_need_files_and_a_chat_template(tmp_path):
+    from skewbench.encoders.models import chat_model_errors
+
+    pytest.importorskip("gguf")
+    chat = _gguf(tmp_path / "chat.gguf", "{% for m in messages %}{{ m.content }}{% endfor %}")
+    plain = _gguf(tmp_path / "plain.gguf", None)
+    assert chat_model_errors(str(chat), "smollm2-135m") == []
+    (err,) = chat_model_errors(str(plain), "smollm2-135m")
+    assert "no tokenizer.chat_template" in err and "instruct / chat model" in err
+    (err,) = chat_model_errors(str(tmp_path / "none.gguf"), "smollm2-135m")
+    assert "does not exist" in err
+    folder = tmp_path / "lm"
+    folder.mkdir()
+    (folder / "config.json").write_text("{}")
+    (folder / "model.safetensors").write_bytes(b"0")
+    (folder / "tokenizer_config.json").write_text('{"eos_token": "</s>"}')
+    (err,) = chat_model_errors(str(folder), "smollm2-135m")
+    assert "has no chat template" in err
+    (folder / "chat_template.jinja").write_text("{{ messages }}")
+    assert chat_model_errors(str(folder), "smollm2-135m") == []
+
+
+def test_an_llm_model_without_a_chat_template_is_refused_by_validate(tmp_path, capsys):
+    pytest.importorskip("gguf")
+    plain = _gguf(tmp_path / "plain.gguf", None)
+    exp = {
+        "task": "recommend",
+        "datasets": ["movielens100k"],
+        "models": [{"name": "llm_rerank", "model": str(plain)}],
+        "options": {"cutoffs": [10]},
+    }
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(yaml.safe_dump({"name": "llm", "experiments": [exp]}))
+    assert main(["validate", str(cfg)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "model.params.model" in err and "chat_template" in err and "\n" not in err
+
+
+def test_gpus_per_cell_is_for_ray_and_for_gpus_the_cluster_has(tmp_path, capsys):
+    from skewbench.runner.executors import check_ray_gpus
+
+    class Cluster:  # what ray.cluster_resources() reports
+        def __init__(self, gpus: float):
+            self.gpus = gpus
+
+        def cluster_resources(self) -> dict[str, float]:
+            return {"CPU": 8.0, **({"GPU": self.gpus} if self.gpus else {})}
+
+    check_ray_gpus(Cluster(2), 0.5)
+    check_ray_gpus(Cluster(0), 0)
+    with pytest.raises(ConfigError, match=r"1 GPU\(s\) per cell, but the Ray cluster has 0"):
+        check_ray_gpus(Cluster(0), 1)
+    exp = {"task": "recommend", "datasets": ["movielens100k"], "models": ["popularity"]}
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(
+        yaml.safe_dump(
+            {"name": "g", "gpus_per_cell": 1, "experiments": [exp | {"options": {"cutoffs": [10]}}]}
+        )
+    )
+    assert main(["run", str(cfg), "--output", str(tmp_path / "o"), "--quiet"]) == 2
+    assert "gpus_per_cell: only with executor ray" in capsys.readouterr().err

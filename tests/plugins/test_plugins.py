@@ -236,3 +236,42 @@ def test_a_bad_plugin_is_one_line_before_any_work(
         import sqlite3
 
         assert sqlite3.connect(db).execute("SELECT COUNT(*) FROM cells").fetchone() == (0,)
+
+
+def test_the_example_config_validates(capsys, monkeypatch):
+    monkeypatch.chdir(EXAMPLES.parents[1])  # run from the repository root, as documented
+    assert main(["validate", "--no-data", "examples/plugins/plugins.yaml"]) == 0
+    assert "valid; 13 cells" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_the_example_config_runs_as_written(tmp_path, monkeypatch):
+    monkeypatch.chdir(EXAMPLES.parents[1])
+    summary = run_config(load_config("examples/plugins/plugins.yaml"), tmp_path, progress=False)
+    assert summary.failed == 0 and summary.finished == 13
+    with ResultStore(store_path(tmp_path)) as store:
+        table = store.table()
+    plug = table[table["model"].str.startswith("plugin")]
+    assert len(plug) == 7 and set(plug["task"]) == {"categorize", "recommend", "search"}
+
+
+def test_a_custom_loss_plugin_trains_with_the_treatments_loss():
+    import torch
+
+    from skewbench.models.categorize.base import TrainLoss, Treatment
+    from skewbench.models.categorize.plugin import PluginModel
+    from skewbench.treatments.losses import focal_loss
+
+    texts = [f"shoe lace {i}" for i in range(6)] + [f"wool hat {i}" for i in range(2)]
+    y = np.array([0] * 6 + [1] * 2)
+    ref = "tests.plugins.lossplug:HashedLinear"
+    model = PluginModel(Treatment.parse("focal", {"gamma": 2.0}), 0, **{"class": ref})
+    model.fit(texts, y, texts[:2], y[:2], 2)
+    loss = model.model_.loss_
+    assert isinstance(loss, TrainLoss) and loss.treatment.name == "focal"
+    z, t = torch.tensor([[2.0, -1.0], [0.5, 0.3]]), torch.tensor([0, 1])
+    assert torch.allclose(loss(z, t), focal_loss(z, t, gamma=2.0, alpha=None))
+    assert (model.predict_proba(texts).argmax(axis=1) == y).all()
+    # without custom_loss, the loss treatments are refused (TextPipeline: sample weights only)
+    with pytest.raises(Exception, match="declare custom_loss"):
+        PluginModel.check(Treatment.parse("focal"), {"class": SK})

@@ -176,6 +176,50 @@ def model_folder(ref: str, what: str) -> str:
         ) from None
 
 
+def chat_model_errors(model: str, default: str, where: str = "model.params.model") -> list[str]:
+    """Problems of an LLM re-ranker's ``model``: the ``default`` name, a ``.gguf`` file or a
+    model folder (config, weights), each with a chat template (the prompts are chat messages)."""
+    if model == default:
+        return []
+    path = Path(model).expanduser()
+    need = "the re-rankers send chat messages: use an instruct / chat model"
+    if path.suffix == ".gguf":
+        if not path.is_file():
+            return [f"{where}: GGUF file {str(path)!r} does not exist"]
+        with open(path, "rb") as fh:
+            if fh.read(4) != b"GGUF":
+                return [f"{where}: {str(path)!r} is not a GGUF file (no GGUF magic)"]
+        if not _gguf_has_chat_template(path):
+            return [
+                f"{where}: {str(path)!r} has no tokenizer.chat_template in its metadata; {need}"
+            ]
+        return []
+    if not path.is_dir():
+        return [
+            f"{where}: {model!r} is neither {default!r}, a .gguf file nor a model folder "
+            "(a Hugging Face folder of a causal chat model)"
+        ]
+    try:
+        model_folder(str(path), where)
+    except ConfigError as err:
+        return [str(err)]
+    config = path / "tokenizer_config.json"
+    templated = (path / "chat_template.jinja").is_file() or (
+        config.is_file() and '"chat_template"' in config.read_text(encoding="utf-8")
+    )
+    return [] if templated else [f"{where}: folder {str(path)!r} has no chat template; {need}"]
+
+
+def _gguf_has_chat_template(path: Path) -> bool:
+    try:
+        from gguf import GGUFReader
+
+        return "tokenizer.chat_template" in GGUFReader(str(path)).fields
+    except Exception:  # no gguf package: the key is a plain string in the metadata header
+        with open(path, "rb") as fh:
+            return b"tokenizer.chat_template" in fh.read(64 << 20)
+
+
 def model_identity(folder: str | Path) -> str:
     """12 hex digits of SHA-256 over the folder's config.json and the names and sizes of its
     weight files: two folders with the same identity hold the same model, as far as a cache

@@ -201,6 +201,7 @@ class RunConfig(BaseModel):
     workers: int = Field(default=1, ge=1, le=256)
     executor: Literal["local", "ray"] = "local"
     ray_address: str | None = None
+    gpus_per_cell: float = Field(default=0.0, ge=0)  # Ray: GPUs each cell's task asks for
     output: str | None = None
     experiments: list[Experiment] = Field(min_length=1)
 

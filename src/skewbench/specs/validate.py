@@ -47,13 +47,14 @@ def _tune_errors(entry: Entry, tune: Any) -> list[str]:
 
 
 def _placement_errors(entry: Entry, params: dict[str, Any]) -> list[str]:
-    """A model's encoder (a folder or a cached hub id must be there) and its device and dtype
-    (the device must exist here, the dtype run on it)."""
+    """A model's encoder (a folder or a cached hub id must be there), an LLM re-ranker's
+    model (file or folder, with a chat template), and a device and dtype (the device must exist
+    here, the dtype run on it)."""
     from skewbench.encoders.device import placement
     from skewbench.encoders.models import ENCODERS, model_folder
     from skewbench.errors import ConfigError
 
-    full = entry.spec.model_validate(params)
+    full: Any = entry.spec.model_validate(params)
     errors = []
     encoder = getattr(full, "encoder", None)
     if isinstance(encoder, str) and encoder not in ENCODERS:
@@ -61,6 +62,11 @@ def _placement_errors(entry: Entry, params: dict[str, Any]) -> list[str]:
             model_folder(encoder, "model.params.encoder")
         except ConfigError as err:
             errors.append(str(err))
+    if entry.name == "llm_rerank":
+        from skewbench.encoders.models import chat_model_errors
+
+        default = type(full).model_fields["model"].default
+        errors += chat_model_errors(full.model, default)
     if hasattr(full, "device"):
         try:
             placement(full.device, getattr(full, "dtype", "fp32") or "fp32")
