@@ -93,10 +93,14 @@ class EmbeddingStore:
 _STORES: dict[Path, EmbeddingStore] = {}
 
 
-def namespace(model_name: str, precision: str, max_seq_length: int | None) -> str:
-    """``<encoder label>-<model identity>-<precision>-len<max length>``: a different model,
-    precision or truncation never shares vectors (identity: :func:`encoder_key`)."""
-    return f"{encoder_key(model_name)}-{precision}-len{max_seq_length or 'default'}"
+def namespace(
+    model_name: str, precision: str, max_seq_length: int | None, backend: str = "torch"
+) -> str:
+    """``<encoder label>-<model identity>-<precision>-len<max length>[-<backend>]``: a
+    different model, precision, truncation or backend never shares vectors (identity:
+    :func:`encoder_key`)."""
+    name = f"{encoder_key(model_name)}-{precision}-len{max_seq_length or 'default'}"
+    return name if backend == "torch" else f"{name}-{backend}"
 
 
 def get_store(
@@ -104,12 +108,13 @@ def get_store(
     cache_dir: str | Path | None = None,
     precision: str = "auto",
     max_seq_length: int | None = None,
+    backend: str = "torch",
     device: str = "cpu",
 ) -> EmbeddingStore:
     """The (process-wide, memoised) store for one encoder setting."""
     folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    prec = resolve_precision(precision, device)
-    folder = folder / namespace(model_name, prec, max_seq_length)
+    prec = resolve_precision(precision, backend, device=device)
+    folder = folder / namespace(model_name, prec, max_seq_length, backend)
     key = folder.resolve()
     if key not in _STORES:
         _STORES[key] = EmbeddingStore(folder)
@@ -126,24 +131,30 @@ def encode(
     max_seq_length: int | None = None,
     encoder: Encoder | None = None,
     progress: bool = False,
+    backend: str = "torch",
     device: str = "cpu",
 ) -> np.ndarray:
     """Embeddings of ``texts`` (float32, shape (n, dim), unit L2 norm), through the disk cache.
 
     Only texts whose key is not cached are encoded (each distinct text once), in chunks of
     ``CHUNK`` that are each written as one shard, with their memory given back to the OS as
-    each finishes (:mod:`skewbench.encoders.memory`). ``encoder`` overrides the registered model
-    (it must be the model ``model_name`` names; the cache trusts that). ``device`` is a resolved
-    torch device (:func:`skewbench.encoders.device.resolve_device`).
+    each finishes (:mod:`skewbench.encoders.memory`). ``backend``: "torch", "onnx" or
+    "onnx_int8" (:func:`skewbench.encoders.models.load_encoder`); ``device``: a resolved torch
+    device (:func:`skewbench.encoders.device.resolve_device`). ``encoder`` overrides the
+    registered model (it must be the model ``model_name`` names; the cache trusts that).
     """
     texts = [str(t) for t in texts]
     keys = [text_key(t) for t in texts]
-    store = get_store(model_name, cache_dir, precision, max_seq_length, device)
+    store = get_store(model_name, cache_dir, precision, max_seq_length, backend, device)
     todo = list(dict.fromkeys(store.missing(keys)))  # distinct, in first-seen order
     if todo:
         by_key = dict(zip(keys, texts, strict=True))
-        model = encoder if encoder is not None else load_encoder(model_name, max_seq_length, device)
-        prec = resolve_precision(precision, device)
+        model = (
+            encoder
+            if encoder is not None
+            else load_encoder(model_name, max_seq_length, backend, device)
+        )
+        prec = resolve_precision(precision, backend, device=device)
         bar = None
         if progress:
             from tqdm import tqdm

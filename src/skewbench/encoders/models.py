@@ -249,14 +249,23 @@ def encoder_key(name: str) -> str:
 
 @lru_cache(maxsize=4)
 def load_encoder(
-    name: str = "minilm", max_seq_length: int | None = None, device: str = "cpu"
+    name: str = "minilm",
+    max_seq_length: int | None = None,
+    backend: str = "torch",
+    device: str = "cpu",
 ) -> Any:
     """The sentence-transformers model ``name`` on ``device``, offline; one instance per
     process and setting.
 
     ``max_seq_length`` truncates inputs (word pieces); ``None`` keeps the model's own (256).
+    ``backend``: "torch" (sentence-transformers), or "onnx" / "onnx_int8" (ONNX Runtime, fp32
+    or dynamically quantized int8: :mod:`skewbench.encoders.onnx_runtime`).
     """
     path = encoder_path(name)  # before the import: sets offline mode
+    if backend != "torch":
+        from skewbench.encoders.onnx_runtime import check_backend, load_onnx_encoder
+
+        return load_onnx_encoder(path, check_backend(backend), max_seq_length)
     from sentence_transformers import SentenceTransformer
 
     model = SentenceTransformer(path, device=device)
@@ -274,9 +283,19 @@ def _cpu_has_native_bf16() -> bool:
     return "amx_bf16" in flags or "avx512_bf16" in flags
 
 
-def resolve_precision(precision: Precision | str, device: str = "cpu") -> str:
+def resolve_precision(
+    precision: Precision | str, backend: str = "torch", device: str = "cpu"
+) -> str:
     """``"auto"`` → ``"bf16"`` where ``device`` computes bf16 natively (a CPU with AMX or
-    AVX-512 BF16, a GPU torch reports bf16 support for), else ``"fp32"``."""
+    AVX-512 BF16, a GPU torch reports bf16 support for), else ``"fp32"``; ONNX backends run
+    their own graph (fp32 or int8 weights), so ``"auto"`` means fp32 there."""
+    if backend != "torch":
+        if precision not in ("auto", "fp32"):
+            raise ConfigError(
+                f"encoder precision {precision!r} applies to the torch backend; backend "
+                f"{backend!r} runs its own graph (use precision: fp32 or auto)"
+            )
+        return "fp32"
     if precision == "auto":
         if device.startswith("cuda"):
             import torch

@@ -8,7 +8,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import Field, model_validator
 
 from skewbench.encoders.device import DEVICE_PATTERN
-from skewbench.specs.base import Entry, Spec
+from skewbench.specs.base import DataFile, Entry, Spec
 
 ColumnMap = dict[str, str]
 Device = Annotated[str, Field(pattern=DEVICE_PATTERN)]
@@ -32,7 +32,7 @@ class TableFile(Spec):
     """One file of a ``table`` data set: a path and an optional column mapping."""
 
     HINTS: ClassVar[dict[str, str]] = {"file": "path", "mapping": "columns"}
-    path: str = Field(description="CSV/Parquet file")
+    path: DataFile = Field(description="CSV/Parquet file")
     columns: ColumnMap | None = Field(None, description="our column -> the file's column")
 
     @model_validator(mode="before")

@@ -216,19 +216,19 @@ def prepare(cells: Iterable[Cell]) -> None:
         if cell.model.name not in ENCODED_MODELS:
             continue
         settings = encode_settings(cell.model.params)
-        key = (cell.dataset.label, repr(sorted(settings.items())))
+        key = (cell.dataset.key_label, repr(sorted(settings.items())))
         # the rows a cell reads depend on its data side only: one pass per (data side, encoder)
         side = {k: v for k, v in cell.to_dict().items() if k not in ("model", "treatment", "tune")}
         if repr((key, side)) in seen:
             continue
         seen.add(repr((key, side)))
         check(cell)
-        if cell.dataset.label not in codes:
+        if cell.dataset.key_label not in codes:
             df, _, label = cached_dataset(cell.dataset)
-            codes[cell.dataset.label] = np.unique(
+            codes[cell.dataset.key_label] = np.unique(
                 df[label].astype(str).to_numpy(), return_inverse=True
             )[1]
-        tr, va, te, _, _ = cell_positions(cell, codes[cell.dataset.label])
+        tr, va, te, _, _ = cell_positions(cell, codes[cell.dataset.key_label])
         needed.setdefault(key, (cell, set()))[1].update(np.concatenate([tr, va, te]).tolist())
     for cell, positions in needed.values():
         df, text, _ = cached_dataset(cell.dataset)
@@ -249,7 +249,7 @@ def placement_info(params: dict[str, Any]) -> dict[str, Any]:
     device, dtype = placement(params["device"], params["dtype"])
     return {
         "device": device,
-        "dtype": resolve_precision(dtype, device),
+        "dtype": resolve_precision(dtype, device=device),
         "batch_size": params.get("encode_batch_size", params.get("batch_size")),
         "encoder": encoder_key(params["encoder"]),
     }

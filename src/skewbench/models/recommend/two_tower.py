@@ -155,7 +155,7 @@ class TwoTowerText(Recommender):
                 model.eval()
                 # encoded like the frozen cache (same precision), so fine-tuning is the only
                 # difference between the two
-                prec = encoders.resolve_precision("auto", device)
+                prec = encoders.resolve_precision("auto", device=device)
                 self.item_emb_ = encoders.run_encoder(model, self.item_text, 64, prec)
                 self.user_emb_ = encoders.run_encoder(model, hist, 64, prec)
         self.train_info_ = {
