@@ -124,7 +124,7 @@ class Cell:
     def to_dict(self, *, keyed: bool = False) -> dict[str, Any]:
         """The resolved config as stored; ``keyed``: the form the key hashes (data-set paths
         replaced by content fingerprints)."""
-        out = {
+        out: dict[str, Any] = {
             "task": self.task,
             "dataset": self.dataset.key_dict() if keyed else self.dataset.to_dict(),
             "imbalance": self.imbalance,
