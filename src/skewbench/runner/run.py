@@ -18,7 +18,7 @@ from pathlib import Path
 
 from skewbench.errors import ConfigError, Interrupted
 from skewbench.runner.cell import Cell
-from skewbench.runner.config import RunConfig
+from skewbench.runner.config import MAX_WORKERS, RunConfig
 from skewbench.runner.executors import (
     child_pool,
     connect_ray,
@@ -95,6 +95,12 @@ def run_config(
     instead of refusing). The per-cell checks and the data checks run only when some cell is
     left to run, so a warm re-run of a finished config imports no model code.
     """
+    if workers is not None and not 1 <= workers <= MAX_WORKERS:
+        raise ConfigError(f"--workers: a count from 1 to {MAX_WORKERS}, got {workers}")
+    if max_cells is not None and max_cells < 1:
+        raise ConfigError(
+            f"--max-cells: a count >= 1 (leave it out to run every cell), got {max_cells}"
+        )
     output = output or config.output_dir()
     workers = workers or config.workers
     executor = executor or config.executor
