@@ -10,7 +10,7 @@ import signal
 import sys
 from pathlib import Path
 
-from skewbench.errors import Interrupted, SkewbenchError
+from skewbench.errors import Interrupted, SkewbenchError, environment_problem
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -49,9 +49,11 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
     from skewbench.runner.config import load_config
     from skewbench.runner.grid import check_data, expand
+    from skewbench.runner.output import check_output
 
     config = load_config(args.config)
     cells = expand(config)  # every config and parameter problem first, before data is read
+    check_output(Path(args.output) if args.output else config.output_dir(), config.name)
     if not args.no_data:
         check_data(cells)
     print(f"{args.config}: valid; {len(cells)} cells")
@@ -187,6 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("validate", help="validate a config and count its cells")
     p.add_argument("config")
+    p.add_argument("--output", help="the results folder `run` would use (checked writable)")
     p.add_argument(
         "--no-data",
         action="store_true",
@@ -290,11 +293,15 @@ def main(argv: list[str] | None = None) -> int:
     except SkewbenchError as err:
         print(f"skewbench: error: {err}", file=sys.stderr)
         return 2
-    except OSError as err:  # a path the user gave: missing, a directory, no permission
-        where = f"{err.filename}: " if err.filename else ""
-        print(f"skewbench: error: {where}{err.strerror or err}", file=sys.stderr)
-        return 2
     except Exception as err:
+        problem = environment_problem(err)
+        if problem is not None:  # the machine, not the config: exit 2 with what to do
+            print(f"skewbench: error: {problem}", file=sys.stderr)
+            return 2
+        if isinstance(err, OSError):  # a path the user gave: missing, a directory
+            where = f"{err.filename}: " if err.filename else ""
+            print(f"skewbench: error: {where}{err.strerror or err}", file=sys.stderr)
+            return 2
         if args.verbose:
             raise
         print(

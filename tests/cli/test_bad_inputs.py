@@ -47,6 +47,25 @@ def _rec(**options) -> dict:
     return {**REC, "experiments": [exp]}
 
 
+def _interactions(per_user: int) -> str:
+    """60 users × ``per_user`` distinct items out of 7."""
+    lines = ["user_id,item_id,timestamp"]
+    for u in range(60):
+        lines += [f"u{u},i{(u + j) % 7},{j}" for j in range(per_user)]
+    return "\n".join(lines) + "\n"
+
+
+def _table_rec(path: str, **options) -> dict:
+    exp = {
+        "task": "recommend",
+        "datasets": [{"name": "table", "interactions": path}],
+        "models": ["popularity"],
+    }
+    if options:
+        exp["options"] = options
+    return {"name": "bad", "experiments": [exp]}
+
+
 # (id, files to write {name: text|bytes}, config (dict, or raw bytes/text for the YAML), needles)
 CASES = [
     ("yaml not utf-8", {}, b"name: caf\xe9\n", ["cfg.yaml", "line 1", "not UTF-8", "UTF-8"]),
@@ -161,6 +180,30 @@ CASES = [
         {"d.csv": _labelled()},
         _cat_config("{d}/d.csv", lable="label"),
         ["dataset.params.lable", "unknown parameter", "did you mean 'label'?"],
+    ),
+    (
+        "numeric text column",
+        {"d.csv": "id,text,label\n" + "".join(f"{i},{i * 7},{'ab'[i % 2]}\n" for i in range(12))},
+        _cat_config("{d}/d.csv"),
+        ["d.csv", "column 'text'", "holds numbers, not text"],
+    ),
+    (
+        "one interaction per user",
+        {"i.csv": _interactions(per_user=1)},
+        _table_rec("{d}/i.csv"),
+        ["i.csv", "60 users has a single interaction", "at least two"],
+    ),
+    (
+        "own k longer than the catalog",
+        {"i.csv": _interactions(per_user=3)},
+        _table_rec("{d}/i.csv", k=50, cutoffs=[10]),
+        ["options.k: 50", "7 items", "i.csv", "k <= 7"],
+    ),
+    (
+        "own candidates longer than the catalog",
+        {"i.csv": _interactions(per_user=3)},
+        _table_rec("{d}/i.csv", candidates=20, cutoffs=[5]),
+        ["options.candidates: 20", "7 items"],
     ),
     ("billion seeds", {}, {**REC, "seeds": 10**9}, ["seeds", "1,000,000,000 replicates", "1,000"]),
     ("too many workers", {}, {**REC, "workers": 10**6}, ["workers", "256"]),
@@ -450,3 +493,73 @@ def test_a_grpc_style_listener_passes_the_handshake():
         probe_address(address, timeout=5)
     finally:
         stop()
+
+
+def _one_line(capsys) -> str:
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("skewbench: error: ") and "\n" not in err, err
+    return err
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "needle"),
+    [
+        ("--workers", "-1", "--workers: a count from 1 to 256, got -1"),
+        ("--workers", "0", "--workers: a count from 1 to 256, got 0"),
+        ("--max-cells", "-1", "--max-cells: a count >= 1"),
+        ("--max-cells", "0", "--max-cells: a count >= 1"),
+    ],
+)
+def test_run_flags_out_of_range(tmp_path, capsys, flag, value, needle):
+    cfg = _write(tmp_path, {}, REC)
+    out = tmp_path / "out"
+    assert main(["run", str(cfg), "--output", str(out), "--quiet", flag, value]) == 2
+    assert needle in _one_line(capsys)
+    assert not out.exists()
+
+
+def test_unwritable_output_is_refused_by_validate_and_run(tmp_path, capsys):
+    import os
+
+    if os.geteuid() == 0:  # root writes through permission bits: use a file system that refuses
+        out = Path("/proc/skewbench-output")
+    else:
+        (tmp_path / "ro").mkdir(mode=0o500)
+        out = tmp_path / "ro" / "out"
+    cfg = _write(tmp_path, {}, REC)
+    assert main(["validate", str(cfg), "--no-data", "--output", str(out)]) == 2
+    assert "cannot write in" in _one_line(capsys)
+    assert main(["run", str(cfg), "--output", str(out), "--quiet"]) == 2
+    assert "cannot write in" in _one_line(capsys)
+
+
+def test_another_config_in_a_used_output_is_refused(tmp_path, capsys):
+    """A folder holds one config's results; the same config (resumed, extended) goes on."""
+    out = tmp_path / "out"
+    first = _write(tmp_path, {}, {**REC, "name": "first"})
+    assert main(["run", str(first), "--output", str(out), "--quiet", "--no-report"]) == 0
+    capsys.readouterr()
+    other = tmp_path / "other.yaml"
+    other.write_text(yaml.safe_dump({**REC, "name": "second"}))
+    for argv in (["validate", str(other), "--no-data"], ["run", str(other), "--quiet"]):
+        assert main([*argv, "--output", str(out)]) == 2
+        err = _one_line(capsys)
+        assert "holds the results of config 'first'" in err and "'second'" in err
+    assert main(["run", str(first), "--output", str(out), "--quiet", "--no-report"]) == 0
+    assert "1 already finished" in capsys.readouterr().out
+
+
+def test_a_full_disk_is_exit_2_with_what_to_do(tmp_path, capsys, monkeypatch):
+    import sqlite3
+
+    from skewbench.runner.store import ResultStore
+
+    def full(*args, **kwargs):
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(ResultStore, "put", full)
+    cfg = _write(tmp_path, {}, REC)
+    assert main(["run", str(cfg), "--output", str(tmp_path / "o"), "--quiet"]) == 2
+    err = _one_line(capsys)
+    assert "the disk is full" in err and "free space" in err and "resumes" in err
+    assert "bug" not in err

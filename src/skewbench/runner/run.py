@@ -31,6 +31,7 @@ from skewbench.runner.executors import (
 )
 from skewbench.runner.grid import check_data, expand
 from skewbench.runner.lock import OutputLock
+from skewbench.runner.output import check_output, claim_output
 from skewbench.runner.store import ResultStore, last_line
 from skewbench.runner.tasks import get_task
 
@@ -107,7 +108,9 @@ def run_config(
     if executor == "ray" and not ray_available():
         raise ConfigError("executor: 'ray' needs Ray installed: pip install 'skewbench[ray]'")
     cells = expand(config, check=False)
+    check_output(output, config.name)
     with OutputLock(output, wait=wait), ResultStore(store_path(output)) as store:
+        claim_output(output, config.name)
         done = store.finished_keys()
         todo = [c for c in cells if c.key not in done]
         if max_cells is not None:
