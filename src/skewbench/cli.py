@@ -62,6 +62,18 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_cache(args: argparse.Namespace) -> int:
+    from skewbench.data.sources import cache_dir
+    from skewbench.runner.caches import clear_caches, verify_caches
+
+    root = cache_dir()
+    lines = verify_caches(root) if args.action == "verify" else clear_caches(root)
+    print(f"cache {root}:")
+    for line in lines:
+        print(f"  {line}")
+    return 0
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     from skewbench.report.build import build_report
 
@@ -196,6 +208,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="skip the checks that load each data set (class counts)",
     )
     p.set_defaults(func=_cmd_validate)
+
+    p = sub.add_parser(
+        "cache", help="check every cache entry against its checksum, or remove the caches"
+    )
+    p.add_argument(
+        "action",
+        choices=["verify", "clear"],
+        help="verify: bad entries are moved aside (as a run would); clear: remove them all",
+    )
+    p.set_defaults(func=_cmd_cache)
 
     p = sub.add_parser(
         "salvage", help="copy the finished cells a damaged results store still holds"
