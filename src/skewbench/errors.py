@@ -54,7 +54,8 @@ def environment_problem(err: BaseException) -> str | None:
 
     code = getattr(err, "errno", None)
     text = str(err)
-    where = f" ({err.filename})" if getattr(err, "filename", None) else ""
+    filename = getattr(err, "filename", None)
+    where = f" ({filename})" if filename else ""
     resume = "finished cells are kept, so rerunning the same command resumes"
     if code in (errno.ENOSPC, errno.EDQUOT) or (
         isinstance(err, sqlite3.OperationalError) and "disk is full" in text

@@ -99,10 +99,11 @@ class EmbeddingStore:
         self.folder.mkdir(parents=True, exist_ok=True)
         name = f"shard-{time.time_ns()}-{os.getpid()}-{uuid.uuid4().hex[:8]}.npz"
         tmp = self.folder / f".tmp-{name}"
-        k = np.asarray(keys, dtype="S40")
-        v = np.ascontiguousarray(vectors, dtype=np.float32)
+        key_arr = np.asarray(keys, dtype="S40")
+        vec_arr = np.ascontiguousarray(vectors, dtype=np.float32)
+        check = np.bytes_(self._check(key_arr, vec_arr))
         with open(tmp, "wb") as fh:
-            np.savez(fh, keys=k, vectors=v, check=np.bytes_(self._check(k, v)))
+            np.savez(fh, keys=key_arr, vectors=vec_arr, check=check)
         os.replace(tmp, self.folder / name)
         for k, v in zip(keys, vectors, strict=True):
             self._vectors.setdefault(k, v)
