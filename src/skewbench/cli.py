@@ -54,6 +54,10 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     cells = expand(config)  # every config and parameter problem first, before data is read
     check_output(Path(args.output) if args.output else config.output_dir(), config.name)
+    if config.executor == "ray" and config.ray_address is not None:
+        from skewbench.runner.executors import probe_address
+
+        probe_address(config.ray_address)
     if not args.no_data:
         check_data(cells)
     print(f"{args.config}: valid; {len(cells)} cells")

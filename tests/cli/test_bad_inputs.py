@@ -563,3 +563,22 @@ def test_a_full_disk_is_exit_2_with_what_to_do(tmp_path, capsys, monkeypatch):
     err = _one_line(capsys)
     assert "the disk is full" in err and "free space" in err and "resumes" in err
     assert "bug" not in err
+
+
+def test_run_and_validate_refuse_a_non_ray_listener_before_any_data(tmp_path, capsys):
+    """Through the CLI (needs Ray installed: otherwise ``executor: ray`` is refused earlier,
+    by ``test_executor_ray_without_ray_is_a_validation_error``)."""
+    import time
+
+    pytest.importorskip("ray", reason="executor: ray is refused at validation without Ray")
+    address, stop = _listener(b"HTTP/1.1 400 Bad Request\r\n\r\n")
+    try:
+        cfg = _write(tmp_path, {}, {**REC, "executor": "ray", "ray_address": address})
+        for argv in (["validate", str(cfg)], ["run", str(cfg), "--quiet", "--no-report"]):
+            start = time.monotonic()
+            assert main([*argv, "--output", str(tmp_path / "o")]) == 2
+            assert time.monotonic() - start < 10
+            assert f"{address!r} is not a Ray head" in _one_line(capsys)
+        assert not (tmp_path / "o").exists()
+    finally:
+        stop()

@@ -29,7 +29,9 @@ from skewbench.errors import ConfigError
 from skewbench.runner.cell import Cell, CellResult
 from skewbench.runner.tasks import get_task
 
-RAY_CONNECT_TIMEOUT_S = 10.0  # the handshake: anything not a Ray head is refused within it
+# the handshake: anything not a Ray head is refused within it (a head answers in milliseconds;
+# with the start-up before it, a refusal comes within 10 s)
+RAY_CONNECT_TIMEOUT_S = 5.0
 RAY_INIT_TIMEOUT_S = 30.0  # ray.init on an address that passed the handshake
 RAY_LOCAL_START_TIMEOUT_S = 300.0  # starting a local Ray instance
 _PR_SET_PDEATHSIG = 1

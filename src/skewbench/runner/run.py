@@ -22,6 +22,7 @@ from skewbench.runner.config import MAX_WORKERS, RunConfig
 from skewbench.runner.executors import (
     child_pool,
     connect_ray,
+    probe_address,
     ray_available,
     run_inline,
     run_local,
@@ -107,6 +108,8 @@ def run_config(
     executor = executor or config.executor
     if executor == "ray" and not ray_available():
         raise ConfigError("executor: 'ray' needs Ray installed: pip install 'skewbench[ray]'")
+    if executor == "ray" and config.ray_address is not None:
+        probe_address(config.ray_address)  # seconds, before any data is read
     cells = expand(config, check=False)
     check_output(output, config.name)
     with OutputLock(output, wait=wait), ResultStore(store_path(output)) as store:
