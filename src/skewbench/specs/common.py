@@ -8,7 +8,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import Field, model_validator
 
 from skewbench.encoders.device import DEVICE_PATTERN
-from skewbench.specs.base import DataFile, Entry, Spec
+from skewbench.specs.base import MAX_LIST, DataFile, Entry, Spec
 
 ColumnMap = dict[str, str]
 Device = Annotated[str, Field(pattern=DEVICE_PATTERN)]
@@ -78,11 +78,13 @@ class LLMRerankSpec(Spec):
     first_stage_params: dict[str, float | int | str] = Field(
         default_factory=dict, description="parameters of the first stage"
     )
-    depth: int = Field(10, ge=1, description="first-stage items re-ranked per unit")
+    depth: int = Field(10, ge=1, le=MAX_LIST, description="first-stage items re-ranked per unit")
     mode: Literal["pointwise", "listwise"] = Field(
         "pointwise", description="yes/no log-odds per item, or a permutation prompt"
     )
-    orders: int = Field(1, ge=1, description="listwise: shuffled input orders, Borda-aggregated")
+    orders: int = Field(
+        1, ge=1, le=100, description="listwise: shuffled input orders, Borda-aggregated"
+    )
     window: int = Field(10, ge=2, description="listwise sliding-window size")
     step: int = Field(5, ge=1, description="listwise sliding-window step")
     pop_tau: float = Field(0.0, ge=0, description="pointwise: log-odds − tau·log(pop + 1)")
