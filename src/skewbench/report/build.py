@@ -37,6 +37,7 @@ from skewbench.report.headline import headline_blocks
 from skewbench.report.leaderboard import INTERVAL_NOTE, leaderboard
 from skewbench.report.plot_blocks import plot_blocks
 from skewbench.report.render import Block, to_html, to_markdown
+from skewbench.report.runs_blocks import run_blocks
 from skewbench.report.significance_blocks import contrast_blocks, significance_details
 from skewbench.report.spec import REPORTS, TaskReport
 from skewbench.report.task_blocks import (
@@ -113,6 +114,7 @@ def _task_blocks(
             store, data, spec.unit_metric, *spec.model_contrast, task, spec, cache
         )
     blocks += one_factor_blocks(store, data, configs, task, spec, cache)
+    blocks += run_blocks(store, data, configs, task, spec, cache)
     blocks += plot_blocks(merged, task, spec, out)
     blocks += group_exposure_blocks(data, spec)
     if task != "categorize":
