@@ -5,6 +5,7 @@ metric a shipped model gets, computed by the same kernels."""
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -235,9 +236,20 @@ def score_run(
     facts = Data(name="evaluate", labels=labels, category=category, users=data.units)
     eval_rows = np.arange(n_units)
     opts = {"exposure_k": k, "cutoffs": list(cutoffs)}
-    per_unit, metrics = evaluate_lists(
-        facts, X, data.truth, eval_rows, lists[:, None, :], pop, pop_label, long_tail, None, opts
-    )
+    with warnings.catch_warnings():  # AWRF without popularity (dropped below) warns
+        warnings.simplefilter("ignore", RuntimeWarning)
+        per_unit, metrics = evaluate_lists(
+            facts,
+            X,
+            data.truth,
+            eval_rows,
+            lists[:, None, :],
+            pop,
+            pop_label,
+            long_tail,
+            None,
+            opts,
+        )
     metrics.update(group_ginis(lists[:, :k], labels, n_items))
     unit_col = "user_id" if task == "recommend" or data.user_labels else "query_id"
     units = pd.DataFrame({"unit": data.units, "n_test": np.diff((data.truth > 0).indptr)})
