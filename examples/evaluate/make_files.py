@@ -1,7 +1,7 @@
 """Write the small example inputs of ``skewbench evaluate`` into this folder (seeded).
 
-Run: ``python examples/evaluate/make_files.py``. Two recommenders, A (leans on popular items)
-and B (a little more accurate and spread wider), ranking 300 items for 200 users; judgments,
+Run: ``python examples/evaluate/make_files.py``. Two recommenders, A (leans on popular items,
+and most relevant items are popular) and B (spread wider), ranking 300 items for 200 users; judgments,
 items with brand / category path / price, training interactions and user attributes; and two
 categorize prediction files (one with per-class probabilities).
 """
@@ -26,6 +26,7 @@ def main(out: Path = HERE) -> None:
     pd.DataFrame(
         {
             "item": items,
+            "title": [f"item {j}" for j in range(N_ITEMS)],
             "brand": brands,
             "category_path": [f"{t} > {t[:3]}-{j % 3}" for j, t in enumerate(top)],
             "price": rng.gamma(2.0, 3.0, N_ITEMS).round(2),
@@ -34,7 +35,10 @@ def main(out: Path = HERE) -> None:
     p_pop = pop / pop.sum()
     train = [(f"u{u:03d}", items[j]) for u in range(N_UNITS)
              for j in rng.choice(N_ITEMS, 15, replace=False, p=p_pop)]  # fmt: skip
-    pd.DataFrame(train, columns=["unit", "item"]).to_csv(out / "train.csv", index=False)
+    train += [(f"u{j % N_UNITS:03d}", items[j]) for j in range(N_ITEMS)]  # every item seen once
+    frame = pd.DataFrame(train, columns=["unit", "item"])
+    frame["order"] = range(len(frame))  # a time order, for the re-ranking example's split
+    frame.to_csv(out / "train.csv", index=False)
     pd.DataFrame(
         {
             "unit": [f"u{u:03d}" for u in range(N_UNITS)],
