@@ -176,10 +176,11 @@ def _first_duplicate(frame: pd.DataFrame, cols: list[str]) -> tuple[int, int] | 
 
 
 def read_run(path: str | Path) -> pd.DataFrame:
-    """A run as (unit, item, score, rank) rows in list order (unit, then rank 1, 2, …).
+    """A run as (unit, item, score, rank, line) rows in list order (unit, then rank 1, 2, …).
 
     ``rank`` is the position the conventions give (module doc); ``score`` is NaN for a file
-    ordered by rank only. Units and items are strings."""
+    ordered by rank only; ``line`` is where the row is in the file (:func:`located`). Units
+    and items are strings."""
     path = Path(path)
     fmt = file_format(path)
     rank = None
@@ -208,6 +209,7 @@ def read_run(path: str | Path) -> pd.DataFrame:
             rank = _numeric(frame["rank"], path, fmt, "rank", fix, integer=True)
     out = pd.DataFrame({"unit": frame["unit"].to_numpy(), "item": frame["item"].to_numpy()})
     _refuse_duplicates(out, path, fmt, pos, ["unit", "item"], "item", "list each item once")
+    out["line"] = _line_numbers(fmt, pos)
     if rank is not None:
         out["given_rank"] = rank
         _refuse_duplicates(
@@ -218,11 +220,28 @@ def read_run(path: str | Path) -> pd.DataFrame:
         out["score"] = score
         order = np.lexsort((_desc(out["item"].to_numpy()), -score, _codes(out["unit"])))
     else:
+        assert rank is not None  # a file without scores has ranks (checked above)
         out["score"] = np.nan
         order = np.lexsort((rank, _codes(out["unit"])))
     out = out.iloc[order].reset_index(drop=True)
     out["rank"] = out.groupby("unit", sort=False).cumcount().to_numpy() + 1
-    return out[["unit", "item", "score", "rank"]]
+    return out[["unit", "item", "score", "rank", "line"]]
+
+
+def _line_numbers(fmt: str, pos: np.ndarray) -> np.ndarray:
+    """The 1-based line (row for Parquet) of each table row; 0 for JSON (no lines)."""
+    if fmt == "json":
+        return np.zeros(pos.size, dtype=np.int64)
+    return pos.astype(np.int64) + (2 if fmt in ("csv", "tsv") else 1)
+
+
+def located(path: str | Path, line: int) -> str:
+    """Where a row of :func:`read_run`'s output came from: "file line N" ("row N" for
+    Parquet; the file alone for JSON)."""
+    fmt = file_format(Path(path))
+    if fmt == "json" or line <= 0:
+        return str(path)
+    return f"{path} {'row' if fmt == 'parquet' else 'line'} {line}"
 
 
 def _codes(values: pd.Series) -> np.ndarray:

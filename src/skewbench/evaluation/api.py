@@ -63,9 +63,9 @@ def _paths(runs: Mapping[str, str | Path] | Sequence[str]) -> dict[str, Path]:
     bad = next((n for n in names if not n.replace("_", "").replace("-", "").isalnum()), None)
     if bad is not None:
         raise ConfigError(f"run name {bad!r}: use letters, digits, '-' and '_' only")
-    for name, path in pairs:
-        if not path.is_file():
-            raise ConfigError(f"run {name}: {path} is not a file")
+    for name, file in pairs:
+        if not file.is_file():
+            raise ConfigError(f"run {name}: {file} is not a file")
     return dict(pairs)
 
 

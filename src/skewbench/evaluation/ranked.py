@@ -180,19 +180,26 @@ def _user_labels(users: pd.DataFrame, path: str, units: np.ndarray) -> dict[str,
 def lists_of(run: pd.DataFrame, name: str, path: str, data: Judged, depth: int) -> np.ndarray:
     """(units × depth) item indices of a read run (:func:`read_run` order), -1 padding; units
     the run leaves out get an empty list (they score 0, as in trec_eval)."""
+    from skewbench.data.runfiles import located
+
+    def first(bad: np.ndarray) -> tuple[str, pd.Series]:
+        """(place, row) of the bad row that comes first in the file."""
+        r = run.iloc[int(np.flatnonzero(bad)[np.argmin(run["line"].to_numpy()[bad])])]
+        return f"{located(path, int(r['line']))} (run {name})", r
+
     rows = pd.Index(data.units).get_indexer(run["unit"].to_numpy())
     if (rows < 0).any():
-        r = run.iloc[int(np.flatnonzero(rows < 0)[0])]
+        where, r = first(rows < 0)
         raise SchemaError(
-            f"{path} ({name})",
+            where,
             f"unit {r['unit']!r} is not in the qrels; evaluate only judged units "
             "(remove its lines or add its judgments)",
         )
     cols = pd.Index(data.items).get_indexer(run["item"].to_numpy())
     if (cols < 0).any():
-        r = run.iloc[int(np.flatnonzero(cols < 0)[0])]
+        where, r = first(cols < 0)
         raise SchemaError(
-            f"{path} ({name})",
+            where,
             f"item {r['item']!r} (unit {r['unit']!r}) is not in --items; add it to the items "
             "file or remove it from the run",
         )
@@ -227,7 +234,7 @@ def score_run(
 
     n_units, n_items = data.truth.shape
     have_pop = data.popularity is not None
-    pop = data.popularity if have_pop else np.zeros(n_items)
+    pop = data.popularity if data.popularity is not None else np.zeros(n_items)
     pop_label = popularity_groups(pop) if have_pop else np.full(n_items, "tail", dtype=object)
     long_tail = (pop_label != "head").astype(np.int64)
     X = data.history if data.history is not None else sp.csr_matrix((n_units, n_items))

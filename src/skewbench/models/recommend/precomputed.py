@@ -36,9 +36,12 @@ class Precomputed:
         run = read_run(Path(self.path))
         cols = pd.Index(self.items).get_indexer(run["item"].to_numpy())
         if (cols < 0).any():
-            r = run.iloc[int(np.flatnonzero(cols < 0)[0])]
+            from skewbench.data.runfiles import located
+
+            bad = np.flatnonzero(cols < 0)
+            r = run.iloc[int(bad[np.argmin(run["line"].to_numpy()[bad])])]
             raise SchemaError(
-                self.path,
+                located(self.path, int(r["line"])),
                 f"item {r['item']!r} (unit {r['unit']!r}) is not an item of the data set; a "
                 "precomputed run must name the data set's items",
             )
