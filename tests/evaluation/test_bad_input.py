@@ -10,7 +10,7 @@ from skewbench.cli import main
 QRELS = "q1 0 d1 1\nq1 0 d2 0\nq2 0 d3 2\n"
 GOOD = "q1 Q0 d1 1 2.5 x\nq1 Q0 d2 2 1.5 x\n"
 CASES = {
-    "unit not in qrels": (QRELS, GOOD + "q9 Q0 d1 1 1 x\n", "r.trec line 3 (run A): unit 'q9' is not in"),
+    "unit not in qrels": (QRELS, GOOD + "q9 Q0 d1 1 1 x\n", "r.trec line 3 (run A): unit 'q9' is not in the qrels"),
     "item not in items": (QRELS, GOOD + "q2 Q0 d7 1 1 x\n", "r.trec line 3 (run A): item 'd7' (unit 'q2') is not in"),
     "non-numeric score": (QRELS, "q1 Q0 d1 1 high x\n", "r.trec line 1: score 'high' is not"),
     "grade not a number": ("q1 0 d1 yes\n", GOOD, "q.trec line 1: grade 'yes' is not a number"),

@@ -235,6 +235,22 @@ def _line_numbers(fmt: str, pos: np.ndarray) -> np.ndarray:
     return pos.astype(np.int64) + (2 if fmt in ("csv", "tsv") else 1)
 
 
+def known_index(
+    run: pd.DataFrame, path: str | Path, column: str, known: pd.Index, fix: str, tag: str = ""
+) -> np.ndarray:
+    """Positions of ``run[column]`` (a :func:`read_run` output) in ``known``; the row coming
+    first in the file whose value ``known`` lacks is refused, naming its line and ``fix``."""
+    index = known.get_indexer(run[column].to_numpy())
+    bad = index < 0
+    if bad.any():
+        r = run.iloc[int(np.flatnonzero(bad)[np.argmin(run["line"].to_numpy()[bad])])]
+        unit = f" (unit {r['unit']!r})" if column != "unit" else ""
+        raise SchemaError(
+            located(path, int(r["line"])) + tag, f"{column} {r[column]!r}{unit} {fix}"
+        )
+    return index
+
+
 def located(path: str | Path, line: int) -> str:
     """Where a row of :func:`read_run`'s output came from: "file line N" ("row N" for
     Parquet; the file alone for JSON)."""

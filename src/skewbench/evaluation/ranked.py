@@ -180,29 +180,13 @@ def _user_labels(users: pd.DataFrame, path: str, units: np.ndarray) -> dict[str,
 def lists_of(run: pd.DataFrame, name: str, path: str, data: Judged, depth: int) -> np.ndarray:
     """(units × depth) item indices of a read run (:func:`read_run` order), -1 padding; units
     the run leaves out get an empty list (they score 0, as in trec_eval)."""
-    from skewbench.data.runfiles import located
+    from skewbench.data.runfiles import known_index
 
-    def first(bad: np.ndarray) -> tuple[str, pd.Series]:
-        """(place, row) of the bad row that comes first in the file."""
-        r = run.iloc[int(np.flatnonzero(bad)[np.argmin(run["line"].to_numpy()[bad])])]
-        return f"{located(path, int(r['line']))} (run {name})", r
-
-    rows = pd.Index(data.units).get_indexer(run["unit"].to_numpy())
-    if (rows < 0).any():
-        where, r = first(rows < 0)
-        raise SchemaError(
-            where,
-            f"unit {r['unit']!r} is not in the qrels; evaluate only judged units "
-            "(remove its lines or add its judgments)",
-        )
-    cols = pd.Index(data.items).get_indexer(run["item"].to_numpy())
-    if (cols < 0).any():
-        where, r = first(cols < 0)
-        raise SchemaError(
-            where,
-            f"item {r['item']!r} (unit {r['unit']!r}) is not in --items; add it to the items "
-            "file or remove it from the run",
-        )
+    tag = f" (run {name})"
+    fix = "is not in the qrels; evaluate only judged units (remove its lines or judge it)"
+    rows = known_index(run, path, "unit", pd.Index(data.units), fix, tag)
+    fix = "is not in --items; add it to the items file or remove it from the run"
+    cols = known_index(run, path, "item", pd.Index(data.items), fix, tag)
     keep = run["rank"].to_numpy() <= depth
     lists = np.full((data.units.size, depth), -1, dtype=np.int64)
     lists[rows[keep], run["rank"].to_numpy()[keep] - 1] = cols[keep]

@@ -15,20 +15,19 @@ import pandas as pd
 
 from skewbench.report import fmt
 from skewbench.report.aggregate import (
-    ALPHA_SIG,
     BASE_TREATMENT,
     CONDITION,
     UnitCache,
     keyed,
     paired_tests,
 )
-from skewbench.report.conditions import condition_label, unit_word
 from skewbench.report.render import Block
-from skewbench.report.significance_blocks import sig_display
+from skewbench.report.significance_blocks import paired_sentence, sig_display
 from skewbench.report.spec import TaskReport
 from skewbench.runner.store import ResultStore
 
 EVALUATED = "evaluate"  # the data set name of evaluated runs' cells
+WORDS = ("is higher than", "is lower than", "is not significantly different from")
 
 
 def evaluated(data: pd.DataFrame, configs: Mapping[str, dict]) -> pd.DataFrame:
@@ -70,21 +69,10 @@ def run_blocks(
             continue
         blocks.append(Block("h3", f"Runs against each other ({metric})"))
         for _, r in res.iterrows():
-            verdict = (
-                ("higher than" if r["delta"] > 0 else "lower than")
-                if r["p_holm"] < ALPHA_SIG
-                else "not significantly different from"
+            sentence = paired_sentence(
+                r, spec, task, metric, r["vs"], WORDS, f"Δ {fmt.signed(r['delta'])}"
             )
-            blocks.append(
-                Block(
-                    "p",
-                    f"{condition_label(r, spec)}: {r['model']} is {verdict} {r['vs']}: {metric} "
-                    f"{fmt.num(r['base'] + r['delta'])} vs {fmt.num(r['base'])} "
-                    f"(Δ {fmt.signed(r['delta'])}), paired randomization test over "
-                    f"{fmt.num(int(r['n_units']))} distinct {unit_word(task)}, "
-                    f"p_holm {fmt.p_is(r['p_holm'])}.",
-                )
-            )
+            blocks.append(Block("p", sentence))
         blocks.append(Block("table", sig_display(res, spec), {"sticky": 2}))
     ginis = [c for c in runs.columns if c.startswith("exposure_gini[") and runs[c].notna().any()]
     if ginis:

@@ -18,8 +18,6 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from skewbench.errors import SchemaError
-
 
 class Precomputed:
     """Scores read from a run file, indexed by the data set's user and item ids."""
@@ -31,20 +29,11 @@ class Precomputed:
 
     def fit(self, X: sp.csr_matrix, seed: int = 0) -> Self:
         """Read the run into a users × items score table (the training matrix is not used)."""
-        from skewbench.data.runfiles import read_run
+        from skewbench.data.runfiles import known_index, read_run
 
         run = read_run(Path(self.path))
-        cols = pd.Index(self.items).get_indexer(run["item"].to_numpy())
-        if (cols < 0).any():
-            from skewbench.data.runfiles import located
-
-            bad = np.flatnonzero(cols < 0)
-            r = run.iloc[int(bad[np.argmin(run["line"].to_numpy()[bad])])]
-            raise SchemaError(
-                located(self.path, int(r["line"])),
-                f"item {r['item']!r} (unit {r['unit']!r}) is not an item of the data set; a "
-                "precomputed run must name the data set's items",
-            )
+        fix = "is not an item of the data set; a precomputed run must name its items"
+        cols = known_index(run, self.path, "item", pd.Index(self.items), fix)
         rows = pd.Index(self.users).get_indexer(run["unit"].to_numpy())
         keep = rows >= 0  # units outside the data set are never evaluated: ignored
         score = run["score"].to_numpy(dtype=np.float64)
