@@ -3,9 +3,8 @@ module of the same or a lower layer, read from the source with ``ast``.
 
 Layers, low to high: shared helpers (errors, seeds, vectors …) < metrics < data, encoders,
 treatments, tuning < specs < models < runner, pipeline < tasks < explain < report, evaluation
-< cli. A task
-is found by name at run time (``skewbench.runner.tasks``), so the runner never imports a task
-module. ``explain.facts`` (facts a task records beside its metrics) sits below the tasks that
+< cli. A task is found by name at run time (``skewbench.runner.tasks``), so the runner never
+imports a task module. ``explain.facts`` (facts a task records beside its metrics) sits below the tasks that
 call it; the rest of ``explain`` (rebuilding lists for the CLI and the report) sits above them.
 """
 
@@ -19,7 +18,7 @@ import pytest
 SRC = Path(__file__).resolve().parents[1] / "src" / "skewbench"
 
 LAYERS: dict[str, int] = {
-    "skewbench": 0,  # errors, seeds, vectors, lazy, progress, readme, the package itself
+    "skewbench": 0,  # errors, seeds, vectors, lazy, progress, doc_sections, the package itself
     "skewbench.metrics": 1,
     "skewbench.data": 2,
     "skewbench.encoders": 2,
@@ -116,7 +115,7 @@ def test_no_module_imports_upward():
 
 def test_every_source_file_has_a_layer():
     top = {p.name.removesuffix(".py") for p in SRC.iterdir() if not p.name.startswith("_")}
-    shared = {"errors", "seeds", "vectors", "lazy", "progress", "readme", "py.typed"}
+    shared = {"errors", "seeds", "vectors", "lazy", "progress", "doc_sections", "py.typed"}
     assert sorted(top - shared - {p.split(".")[1] for p in LAYERS if "." in p}) == []
 
 

@@ -224,7 +224,18 @@ def score_run(
     X = data.history if data.history is not None else sp.csr_matrix((n_units, n_items))
     labels = dict(data.labels)
     category = labels.get("category", np.full(n_items, "unknown", dtype=object))
-    facts = Data(name="evaluate", labels=labels, category=category, users=data.units)
+    facts = Data(
+        name="evaluate",
+        params={},
+        interactions=pd.DataFrame(columns=["user_id", "item_id", "timestamp", "weight"]),
+        users=data.units,
+        items=data.items,
+        item_text=data.items,
+        labels=labels,
+        category=category,
+        user_groups=np.full(n_units, "all", dtype=object),
+        info={},
+    )
     eval_rows = np.arange(n_units)
     opts = {"exposure_k": k, "cutoffs": list(cutoffs)}
     with warnings.catch_warnings():  # AWRF without popularity (dropped below) warns
