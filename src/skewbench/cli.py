@@ -99,7 +99,6 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
-<<<<<<< HEAD
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from skewbench.evaluation.api import evaluate
 
@@ -123,7 +122,9 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         f"{n_runs} runs scored; results in {args.output}"
         + ("" if args.no_report else f"; report: {where}")
     )
-=======
+    return 0
+
+
 def _cmd_plan(args: argparse.Namespace) -> int:
     from skewbench.errors import ConfigError
     from skewbench.report.plan import format_plan, plan
@@ -145,7 +146,6 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     if args.csv:
         res.to_csv(args.csv, index=False)
         print(f"written: {args.csv}")
->>>>>>> main
     return 0
 
 
@@ -265,9 +265,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--csv", help="also write the comparison as CSV")
     p.set_defaults(func=_cmd_compare)
 
-<<<<<<< HEAD
     _add_evaluate_parser(sub)
-=======
+
     p = sub.add_parser(
         "plan", help="from a pilot results folder: units and seeds each comparison needs"
     )
@@ -281,7 +280,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--power", type=float, default=0.8, help="power to reach (default 0.8)")
     p.add_argument("--csv", help="also write the plan as CSV")
     p.set_defaults(func=_cmd_plan)
->>>>>>> main
 
     p = sub.add_parser("datasets", help="list the bundled data sets")
     p.set_defaults(func=_cmd_datasets)
