@@ -11,7 +11,7 @@ import signal
 import sys
 from pathlib import Path
 
-from skewbench.errors import Interrupted, SkewbenchError
+from skewbench.errors import Interrupted, SkewbenchError, environment_problem
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -51,14 +51,32 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
     from skewbench.runner.config import load_config
     from skewbench.runner.grid import check_data, expand
+    from skewbench.runner.output import check_output
 
     config = load_config(args.config)
     cells = expand(config)  # every config and parameter problem first, before data is read
+    check_output(Path(args.output) if args.output else config.output_dir(), config.name)
+    if config.executor == "ray" and config.ray_address is not None:
+        from skewbench.runner.executors import probe_address
+
+        probe_address(config.ray_address)
     if not args.no_data:
         check_data(cells)
     print(f"{args.config}: valid; {len(cells)} cells")
     for task, n in sorted(Counter(c.task for c in cells).items()):
         print(f"  {task}: {n}")
+    return 0
+
+
+def _cmd_cache(args: argparse.Namespace) -> int:
+    from skewbench.data.sources import cache_dir
+    from skewbench.runner.caches import clear_caches, verify_caches
+
+    root = cache_dir()
+    lines = verify_caches(root) if args.action == "verify" else clear_caches(root)
+    print(f"cache {root}:")
+    for line in lines:
+        print(f"  {line}")
     return 0
 
 
@@ -240,12 +258,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("validate", help="validate a config and count its cells")
     p.add_argument("config")
+    p.add_argument("--output", help="the results folder `run` would use (checked writable)")
     p.add_argument(
         "--no-data",
         action="store_true",
         help="skip the checks that load each data set (class counts)",
     )
     p.set_defaults(func=_cmd_validate)
+
+    p = sub.add_parser(
+        "cache", help="check every cache entry against its checksum, or remove the caches"
+    )
+    p.add_argument(
+        "action",
+        choices=["verify", "clear"],
+        help="verify: bad entries are moved aside (as a run would); clear: remove them all",
+    )
+    p.set_defaults(func=_cmd_cache)
 
     p = sub.add_parser(
         "salvage", help="copy the finished cells a damaged results store still holds"
@@ -395,11 +424,15 @@ def main(argv: list[str] | None = None) -> int:
     except SkewbenchError as err:
         print(f"skewbench: error: {err}", file=sys.stderr)
         return 2
-    except OSError as err:  # a path the user gave: missing, a directory, no permission
-        where = f"{err.filename}: " if err.filename else ""
-        print(f"skewbench: error: {where}{err.strerror or err}", file=sys.stderr)
-        return 2
     except Exception as err:
+        problem = environment_problem(err)
+        if problem is not None:  # the machine, not the config: exit 2 with what to do
+            print(f"skewbench: error: {problem}", file=sys.stderr)
+            return 2
+        if isinstance(err, OSError):  # a path the user gave: missing, a directory
+            where = f"{err.filename}: " if err.filename else ""
+            print(f"skewbench: error: {where}{err.strerror or err}", file=sys.stderr)
+            return 2
         if args.verbose:
             raise
         print(

@@ -74,21 +74,32 @@ def display_cells(df: pd.DataFrame) -> pd.DataFrame:
     return df.astype(object).map(show)
 
 
+_TAG = re.compile(r"<(?=[A-Za-z/!?])")
+
+
+def md_text(text: object) -> str:
+    """``text`` safe inside Markdown: a ``<`` that could open an HTML tag, comment or
+    processing instruction becomes ``&lt;`` (own data's names and labels reach the report)."""
+    return _TAG.sub("&lt;", str(text))
+
+
 def to_markdown(blocks: list[Block], out: Path) -> str:
     parts: list[str] = []
     for b in blocks:
         if b.kind in ("h1", "h2", "h3"):
-            parts.append("#" * int(b.kind[1]) + " " + str(b.content))
+            parts.append("#" * int(b.kind[1]) + " " + md_text(b.content))
         elif b.kind in ("p", "note"):
-            parts.append(str(b.content) if b.kind == "p" else f"*{b.content}*")
+            parts.append(md_text(b.content) if b.kind == "p" else f"*{md_text(b.content)}*")
         elif b.kind == "table":
-            parts.append(display_cells(b.content).to_markdown(index=False, disable_numparse=True))  # type: ignore[arg-type]
+            cells = display_cells(b.content).map(lambda v: md_text(v).replace("|", "\\|"))  # type: ignore[arg-type]
+            cells.columns = [md_text(c).replace("|", "\\|") for c in cells.columns]
+            parts.append(cells.to_markdown(index=False, disable_numparse=True))
         elif b.kind == "img":
             p = Path(b.content)  # type: ignore[arg-type]
             parts.append(f"![{p.stem}]({p.relative_to(out).as_posix()})")
         elif b.kind == "details":
             summary, inner = cast(tuple[str, list[Block]], b.content)
-            parts.append(f"**{summary}**")
+            parts.append(f"**{md_text(summary)}**")
             parts.append(to_markdown(inner, out).rstrip("\n"))
     return "\n\n".join(parts) + "\n"
 

@@ -6,7 +6,7 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from skewbench.specs.base import Empty, Entry, Spec
+from skewbench.specs.base import MAX_LIST, Empty, Entry, ListLength, Spec
 from skewbench.specs.common import LLMRerankSpec, TableFile
 
 _UK = "k-core: minimum distinct items per user"
@@ -160,7 +160,7 @@ class PlackettLuce(Spec):
     temperature: float = Field(
         1.0, gt=0, description="softmax temperature of the per-user min-max normalised scores"
     )
-    samples: int = Field(20, ge=1, description="sampled rankings per user")
+    samples: int = Field(20, ge=1, le=1000, description="sampled rankings per user")
 
 
 class IPS(Spec):
@@ -223,20 +223,25 @@ class MMR(Spec):
     )
 
 
-PosInt = Annotated[int, Field(ge=1)]
-
-
 class Options(Spec):
     HINTS: ClassVar[dict[str, str]] = {"candidate_k": "candidates", "cutoff": "cutoffs"}
-    cutoffs: list[PosInt] = Field(
+    cutoffs: list[ListLength] = Field(
         [5, 10, 20, 50], min_length=1, description="ranking-metric cutoffs"
     )
-    k: int | None = Field(None, ge=1, description="list length (default: the largest cutoff)")
+    k: int | None = Field(
+        None, ge=1, le=MAX_LIST, description="list length (default: the largest cutoff)"
+    )
     exposure_k: int | None = Field(
-        None, ge=1, description="depth of exposure/diversity metrics (default min(10, k))"
+        None,
+        ge=1,
+        le=MAX_LIST,
+        description="depth of exposure/diversity metrics (default min(10, k))",
     )
     candidates: int | None = Field(
-        None, ge=1, description="candidates a re-ranker chooses from (default max(100, k))"
+        None,
+        ge=1,
+        le=MAX_LIST,
+        description="candidates a re-ranker chooses from (default max(100, k))",
     )
     max_users: int | None = Field(None, ge=1, description="evaluate a random subset of users")
     imbalance_levels: list[Annotated[float, Field(ge=0, lt=1)] | None] | None = Field(
