@@ -139,6 +139,12 @@ class LLMRerank(LLMRerankSpec):
     history_items: int = Field(5, ge=1, description="latest purchases shown in the prompt")
 
 
+class Precomputed(Spec):
+    path: str = Field(
+        description="run file whose units are the data set's users and items its items",
+    )
+
+
 class PDA(Spec):
     gamma: float = Field(0.1, ge=0, description="training: popularity exponent of m_i^gamma")
     infer_gamma: float = Field(0.0, ge=0, description="inference: re-injected popularity (0 = PD)")
@@ -298,6 +304,7 @@ ENTRIES: tuple[Entry, ...] = (
     _m("sasrec", SASRec, "self-attentive sequential recommender, full-softmax CE"),
     _m("two_tower", TwoTower, "MiniLM history-text → item-text bi-encoder, fine-tuned"),
     _m("llm_rerank", LLMRerank, "LLM (SmolLM2-135M) re-ranking a first stage's top items"),
+    _m("precomputed", Precomputed, "an external run's lists (TREC / ranx JSON / CSV / Parquet)"),
     plugin_entry("recommend", TREATMENT_NAMES),
     _t("none", Empty, "no treatment"),
     _t("ips", IPS, "inverse-propensity-weighted BPR loss"),
