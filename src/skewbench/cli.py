@@ -38,10 +38,17 @@ def _cmd_run(args: argparse.Namespace) -> int:
         f"{summary.failed} failed; results in {output}"
     )
     if not args.no_report:
-        from skewbench.report.build import build_report
+        from skewbench.report.stamp import is_current
 
-        # A finished config run again leaves its up-to-date report as it is.
-        md, page = build_report(output, sesoi=config.sesoi, force=False)
+        if is_current(output, config.sesoi):  # a finished config run again: leave it as it is
+            from skewbench.progress import note
+
+            note("report: up to date (no cell finished or failed since it was written)")
+            md, page = output / "report" / "report.md", output / "report" / "report.html"
+        else:
+            from skewbench.report.build import build_report
+
+            md, page = build_report(output, sesoi=config.sesoi)
         print(f"report: {md} and {page}")
     return 1 if summary.failed else 0
 

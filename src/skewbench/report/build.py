@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from skewbench.progress import note as progress_note
 from skewbench.progress import step
 from skewbench.report import fmt
 from skewbench.report.aggregate import (
@@ -48,6 +47,7 @@ from skewbench.report.significance_blocks import (
     significance_details,
 )
 from skewbench.report.spec import REPORTS, TaskReport
+from skewbench.report.stamp import STAMP, report_stamp
 from skewbench.report.task_blocks import (
     caps_blocks,
     convergence_blocks,
@@ -165,26 +165,21 @@ def build_report(
     *,
     exports: bool = True,
     sesoi: Mapping[str, float] | None = None,
-    force: bool = True,
 ) -> tuple[Path, Path]:
     """Write ``report.md`` and ``report.html`` (with PNG/SVG plots) under ``<output>/report``,
     and with ``exports`` the tidy cell metrics, per-unit tables and LaTeX leaderboards.
 
     ``sesoi``: smallest effect of interest per metric (the run config's ``sesoi:``) for the
-    equivalence tests. ``force=False`` leaves a report that is up to date — same finished
-    cells and failures, same report code, same settings (:func:`report_stamp`) — untouched.
+    equivalence tests. Beside the report, the stamp of its inputs
+    (:func:`skewbench.report.stamp.report_stamp`) lets a later run see that it is up to date.
     """
     store_file = output / "results.sqlite"
     if not store_file.is_file():
         raise FileNotFoundError(f"no results store at {store_file}; run the config first")
     out = output / "report"
-    md, page, stamp_file = out / "report.md", out / "report.html", out / ".stamp"
+    md, page, stamp_file = out / "report.md", out / "report.html", out / STAMP
     with ResultStore(store_file) as store:  # checks the store before anything is written
         stamp = report_stamp(store, sesoi or {}, exports)
-        fresh = md.is_file() and page.is_file() and stamp_file.is_file()
-        if not force and fresh and stamp_file.read_text(encoding="utf-8") == stamp:
-            progress_note("report: up to date (no cell finished or failed since)")
-            return md, page
         token = SESOI.set(dict(sesoi or {}))
         try:
             blocks = _blocks(store, out, exports)
@@ -195,20 +190,6 @@ def build_report(
         _write_atomic(page, to_html(blocks))
     _write_atomic(stamp_file, stamp)
     return md, page
-
-
-def report_stamp(store: ResultStore, sesoi: Mapping[str, float], exports: bool) -> str:
-    """What a report depends on, hashed: the store's finished cells and failures, the source
-    of the code that computes and renders the report, and its settings."""
-    import hashlib
-    import json
-
-    h = hashlib.sha256(store.content_stamp().encode())
-    root = Path(__file__).resolve().parent.parent
-    for f in sorted([*root.joinpath("report").glob("*.py"), root / "metrics" / "stats.py"]):
-        h.update(f.read_bytes())
-    h.update(json.dumps({"sesoi": dict(sesoi), "exports": exports}, sort_keys=True).encode())
-    return h.hexdigest()
 
 
 def _blocks(store: ResultStore, out: Path, exports: bool) -> list[Block]:
