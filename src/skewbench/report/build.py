@@ -38,7 +38,7 @@ from skewbench.report.leaderboard import INTERVAL_NOTE, leaderboard
 from skewbench.report.plot_blocks import plot_blocks
 from skewbench.report.render import Block, to_html, to_markdown
 from skewbench.report.significance_blocks import contrast_blocks, significance_details
-from skewbench.report.spec import REPORTS, TaskReport
+from skewbench.report.spec import REPORTS, TaskReport, configured_primary, for_metrics
 from skewbench.report.task_blocks import (
     caps_blocks,
     convergence_blocks,
@@ -61,6 +61,14 @@ def _skew_blocks(store: ResultStore, data: pd.DataFrame, task: str, out: Path) -
 
     blocks = explain_blocks(store, data, task, out) + users_blocks(store, data, task, out)
     return blocks + llm_blocks(store, data, task, out)
+
+
+def task_spec(task: str, table: pd.DataFrame, configs: dict[str, dict]) -> TaskReport:
+    """The task's declared layout at the cutoffs its cells computed, led by their ``primary:``
+    option when set (:func:`~skewbench.report.spec.for_metrics`)."""
+    present = [c for c in table.columns if c not in IDS and table[c].notna().any()]
+    primary = configured_primary(configs[k] for k in table["key"] if k in configs)
+    return for_metrics(REPORTS[task], present, primary)
 
 
 def _task_blocks(
@@ -163,16 +171,17 @@ def build_report(output: Path, *, exports: bool = True) -> tuple[Path, Path]:
             ]
         headline: list[Block] = []
         sections: list[Block] = convergence_blocks(table)
-        summaries = {}
+        summaries, specs = {}, {}
         for task, tgrp in table.groupby("task") if not table.empty else []:
-            h, s, merged = _task_blocks(store, tgrp, configs, task, REPORTS[task], out)
+            specs[task] = task_spec(str(task), tgrp, configs)
+            h, s, merged = _task_blocks(store, tgrp, configs, str(task), specs[task], out)
             headline += h
             sections += s
             summaries[task] = merged
         if exports and not table.empty:
             from skewbench.report.export import write_exports
 
-            links = write_exports(store, table, summaries, out)
+            links = write_exports(store, table, summaries, out, specs)
             sections += [
                 Block("h2", "Exports"),
                 Block("p", "Files beside this report: " + ", ".join(links) + "."),

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from skewbench.explain.decomposition import decompose, ratio_columns
-from skewbench.report.render import Block
+from skewbench.report.render import Block, figure_file
 from skewbench.runner.store import ResultStore
 
 #: Groupings in the decomposition table (category groupings are in the figure instead).
@@ -52,10 +52,6 @@ def _cond_label(key: tuple[Any, ...], names: list[str]) -> str:
         elif v:
             parts.append(f"control {v}")
     return ", ".join(parts)
-
-
-def _slug(text: str) -> str:
-    return "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in text)
 
 
 def system_label(model: str, treatment: str) -> str:
@@ -291,7 +287,7 @@ def explain_blocks(store: ResultStore, data: pd.DataFrame, task: str, out: Path)
             blocks.append(Block("p", _exposure_note(grp)))
             path = _heatmap(
                 wide,
-                out / _slug(f"{task}_{cond}_group_exposure.png"),
+                figure_file(out, f"{task}_group_exposure", cond),
                 f"{task} — {cond}: exposure ÷ relevance (log2)",
             )
             if path:

@@ -15,13 +15,8 @@ from skewbench.report.conditions import (
 )
 from skewbench.report.leaderboard import shown_intervals
 from skewbench.report.plots import metric_vs_imbalance, pareto
-from skewbench.report.render import Block
+from skewbench.report.render import Block, figure_file
 from skewbench.report.spec import TaskReport
-
-
-def _plot_name(*parts: object) -> str:
-    name = "_".join(str(p) for p in parts if p not in (None, ""))
-    return "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in name) + ".png"
 
 
 def plot_blocks(merged: pd.DataFrame, task: str, spec: TaskReport, out: Path) -> list[Block]:
@@ -35,7 +30,7 @@ def plot_blocks(merged: pd.DataFrame, task: str, spec: TaskReport, out: Path) ->
             path = metric_vs_imbalance(
                 shown_intervals(grp, metric),
                 metric,
-                out / _plot_name(task, dataset, setting, metric, "vs_imbalance"),
+                figure_file(out, f"{task}_vs_imbalance", dataset, setting, metric),
                 title,
                 higher_is_better(metric, spec),
                 xlabel=str(spec.imbalance_name),
@@ -49,15 +44,14 @@ def plot_blocks(merged: pd.DataFrame, task: str, spec: TaskReport, out: Path) ->
                 grp,
                 acc,
                 exp,
-                out
-                / _plot_name(
-                    task,
+                figure_file(
+                    out,
+                    f"{task}_tradeoff",
                     cond["dataset"],
                     imbalance_text(cond["imbalance"]),
                     cond["control"],
                     cond["setting"],
                     acc,
-                    "vs",
                     exp,
                 ),
                 f"{task} — {condition_label(cond, spec)}",

@@ -7,6 +7,7 @@ script are in the page.
 
 from __future__ import annotations
 
+import hashlib
 import html
 import re
 from dataclasses import dataclass, field
@@ -35,6 +36,15 @@ class Block:
 
 def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:80] or "section"
+
+
+def figure_file(out: Path, kind: str, *condition: object) -> Path:
+    """A short, stable PNG path for a figure of ``kind`` (a plain word such as
+    "group_exposure") showing ``condition``: the kind, then a hash of the condition's parts. A
+    data set's label can be any length (a table's file paths and column mappings), so it goes
+    into the figure's caption, never into its file name."""
+    digest = hashlib.sha256(repr([str(p) for p in condition]).encode("utf-8")).hexdigest()
+    return out / f"{re.sub(r'[^A-Za-z0-9_-]+', '_', kind)[:40]}_{digest[:12]}.png"
 
 
 # ------------------------------------------------------------------------------ markdown

@@ -12,6 +12,20 @@ from skewbench.specs.base import Spec
 ColumnMap = dict[str, str]
 
 
+PRIMARY_PATTERN = r"^[a-z_]+@[1-9][0-9]*$"
+
+
+def check_primary(primary: str | None, cutoffs: list[int], names: tuple[str, ...]) -> None:
+    """A ``primary:`` option names a ranking metric the task computes at one of its cutoffs."""
+    if primary is None:
+        return
+    name, cut = primary.split("@")
+    if name not in names:
+        raise ValueError(f"primary {primary!r}: metric {name!r} unknown; choose one of {names}")
+    if int(cut) not in cutoffs:
+        raise ValueError(f"primary {primary!r}: cutoff {cut} is not one of cutoffs {cutoffs}")
+
+
 class TableFile(Spec):
     """One file of a ``table`` data set: a path and an optional column mapping."""
 

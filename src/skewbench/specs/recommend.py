@@ -7,7 +7,7 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import Field, model_validator
 
 from skewbench.specs.base import Empty, Entry, Spec
-from skewbench.specs.common import LLMRerankSpec, TableFile
+from skewbench.specs.common import PRIMARY_PATTERN, LLMRerankSpec, TableFile, check_primary
 
 _UK = "k-core: minimum distinct items per user"
 _IK = "k-core: minimum distinct users per item"
@@ -218,6 +218,8 @@ class MMR(Spec):
 
 
 PosInt = Annotated[int, Field(ge=1)]
+# the ranking metrics the task computes at every cutoff
+RANKING_METRICS: tuple[str, ...] = ("ndcg", "recall", "precision", "hit_rate", "map", "mrr")
 
 
 class Options(Spec):
@@ -233,6 +235,12 @@ class Options(Spec):
         None, ge=1, description="candidates a re-ranker chooses from (default max(100, k))"
     )
     max_users: int | None = Field(None, ge=1, description="evaluate a random subset of users")
+    primary: str | None = Field(
+        None,
+        pattern=PRIMARY_PATTERN,
+        description="the report's headline accuracy metric, e.g. recall@5 (its cutoff must be "
+        "one of cutoffs; default ndcg@10, or ndcg at the first cutoff when 10 is not one)",
+    )
     imbalance_levels: list[Annotated[float, Field(ge=0, lt=1)] | None] | None = Field(
         None,
         description="set by the grid from the experiment's target_gini list: every level "
@@ -248,6 +256,7 @@ class Options(Spec):
             raise ValueError(f"exposure_k = {self.exposure_k} exceeds k = {k}")
         if self.candidates is not None and self.candidates < k:
             raise ValueError(f"candidates = {self.candidates} < k = {k}")
+        check_primary(self.primary, self.cutoffs, RANKING_METRICS)
         return self
 
 

@@ -7,7 +7,7 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import Field, model_validator
 
 from skewbench.specs.base import Empty, Entry, Spec
-from skewbench.specs.common import LLMRerankSpec, TableFile
+from skewbench.specs.common import PRIMARY_PATTERN, LLMRerankSpec, TableFile, check_primary
 
 _HINTS = {"candidate_k": "candidates"}
 _MQ = "sample this many test queries (null: all)"
@@ -181,6 +181,8 @@ class GroupNorm(Spec):
 
 
 PosInt = Annotated[int, Field(ge=1)]
+# the ranking metrics the task computes at every cutoff
+RANK_METRICS = ("ndcg", "recall", "mrr")
 
 
 class Options(Spec):
@@ -192,6 +194,12 @@ class Options(Spec):
     candidates: int | None = Field(
         None, ge=1, description="candidates per query a treatment re-ranks (default max(100, k))"
     )
+    primary: str | None = Field(
+        None,
+        pattern=PRIMARY_PATTERN,
+        description="the report's headline accuracy metric, e.g. recall@5 (its cutoff must be "
+        "one of cutoffs; default ndcg@10, or ndcg at the first cutoff when 10 is not one)",
+    )
 
     @model_validator(mode="after")
     def _depths(self) -> Options:
@@ -199,6 +207,7 @@ class Options(Spec):
             raise ValueError(f"cutoffs {self.cutoffs} exceed k = {self.k}")
         if self.candidates is not None and self.candidates < self.k:
             raise ValueError(f"candidates = {self.candidates} < k = {self.k}")
+        check_primary(self.primary, self.cutoffs or [self.k], RANK_METRICS)
         return self
 
 

@@ -10,6 +10,7 @@ from skewbench.models.search.fusion import PopularityPrior, RRFHybrid
 from skewbench.models.search.personal import PersonalisedDense
 from skewbench.models.search.trained import FineTunedBiEncoder
 from skewbench.runner.cell import Cell
+from skewbench.specs.search import RANK_METRICS as RANK_METRICS
 
 DATASETS = ("completejourney", "esci", "table")
 
@@ -31,7 +32,6 @@ TREATMENTS = ("none", *RERANKERS, "group_norm")
 
 GROUPS = ("brand", "manufacturer", "category")
 
-RANK_METRICS = ("ndcg", "recall", "mrr")
 
 TUNE_SPACES: dict[str, dict[str, list[Any]]] = {
     "bm25": BM25Retriever.tune_space,
