@@ -43,7 +43,9 @@ from skewbench.report.task_blocks import (
     caps_blocks,
     convergence_blocks,
     group_exposure_blocks,
+    group_gini_blocks,
     info_fact_blocks,
+    not_available_note,
     sweep_blocks,
     tuning_blocks,
 )
@@ -110,6 +112,7 @@ def _task_blocks(
             blocks.append(Block("note", f"{spec.size_fact} = {size}"))
         board = leaderboard(order_systems(grp, spec.primary), spec.columns)
         blocks.append(Block("table", board, {"sticky": 2, "group": "model"}))
+        blocks += not_available_note(table[condition_mask(table, cond)], spec.columns)
     blocks += sweep_blocks(data, spec, merged)
     blocks += tuning_blocks(data, spec)
     blocks += caps_blocks(data, spec, task)
@@ -122,6 +125,7 @@ def _task_blocks(
         )
     blocks += one_factor_blocks(store, data, configs, task, spec, cache)
     blocks += plot_blocks(merged, task, spec, out)
+    blocks += group_gini_blocks(data, spec)
     blocks += group_exposure_blocks(data, spec)
     if task != "categorize":
         blocks += _skew_blocks(store, data, task, out)

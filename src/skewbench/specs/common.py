@@ -3,7 +3,7 @@ LLM re-ranker's parameters."""
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
@@ -37,6 +37,15 @@ class TableFile(Spec):
     @classmethod
     def _bare_path(cls, value: object) -> object:
         return {"path": value} if isinstance(value, str) else value
+
+
+def category_level() -> Any:
+    """The ``category_level`` parameter of a ``table`` data set (recommend and search)."""
+    return Field(
+        1,
+        ge=1,
+        description='category path levels a category group keeps ("A > B": 1 → A, 2 → A > B)',
+    )
 
 
 class LLMRerankSpec(Spec):

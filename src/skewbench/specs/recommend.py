@@ -7,7 +7,13 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import Field, model_validator
 
 from skewbench.specs.base import Empty, Entry, Spec
-from skewbench.specs.common import PRIMARY_PATTERN, LLMRerankSpec, TableFile, check_primary
+from skewbench.specs.common import (
+    PRIMARY_PATTERN,
+    LLMRerankSpec,
+    TableFile,
+    category_level,
+    check_primary,
+)
 
 _UK = "k-core: minimum distinct items per user"
 _IK = "k-core: minimum distinct users per item"
@@ -55,6 +61,7 @@ class TableInteractions(Spec):
     test_frac: float = Field(0.2, gt=0, lt=1, description=_TF)
     val_frac: float = Field(0.2, gt=0, lt=1, description=_VF)
     feedback: Literal["binary", "count"] = Field("binary", description="1/0 or summed weights")
+    category_level: int = category_level()
 
 
 class ItemKNN(Spec):

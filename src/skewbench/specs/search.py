@@ -7,7 +7,13 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import Field, model_validator
 
 from skewbench.specs.base import Empty, Entry, Spec
-from skewbench.specs.common import PRIMARY_PATTERN, LLMRerankSpec, TableFile, check_primary
+from skewbench.specs.common import (
+    PRIMARY_PATTERN,
+    LLMRerankSpec,
+    TableFile,
+    category_level,
+    check_primary,
+)
 
 _HINTS = {"candidate_k": "candidates"}
 _MQ = "sample this many test queries (null: all)"
@@ -82,6 +88,12 @@ class TableSearch(Spec):
     catalog: TableFile = Field(
         description="item_id, title, optional text, category_path, brand, manufacturer, price"
     )
+    interactions: TableFile | None = Field(
+        None,
+        description="user_id, item_id, timestamp: each item's rows are its popularity "
+        "(else the catalog's popularity column, else none)",
+    )
+    category_level: int = category_level()
 
 
 class BM25(Spec):

@@ -9,9 +9,11 @@ Recommend: an interactions file plus an optional catalog (``recommend_frames``):
     {name: table, interactions: {path: data/orders.csv, columns: {user_id: customer}},
      catalog: data/items.csv}
 
-Search: queries, graded judgments and a catalog (``search_data``)::
+Search: queries, graded judgments and a catalog, optionally interactions whose rows per item
+are its popularity (``search_data``)::
 
-    {name: table, queries: data/q.csv, qrels: data/judgments.csv, catalog: data/items.csv}
+    {name: table, queries: data/q.csv, qrels: data/judgments.csv, catalog: data/items.csv,
+     interactions: data/orders.csv}
 
 A file is a path or ``{path, columns}``; ``columns`` maps our column → the file's column and
 unmapped file columns keep their names. ``check_files`` opens and validates the files of a
@@ -23,6 +25,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from skewbench.data import schema
@@ -137,11 +140,26 @@ def recommend_frames(params: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame
     return inter, catalog
 
 
-def search_data(params: dict[str, Any]) -> Any:
-    """SearchData from queries + judgments + catalog files (no training queries, no purchase
-    popularity unless the catalog has a ``popularity`` column)."""
-    import numpy as np
+def search_popularity(params: dict[str, Any], catalog: pd.DataFrame) -> np.ndarray:
+    """Each catalog item's popularity for search: its rows in the ``interactions`` file when one
+    is given (the popularity priors and the popularity grouping read it), else the catalog's
+    ``popularity`` column, else 0 for every item."""
+    from skewbench.data.groups import item_popularity
 
+    if params.get("interactions") is not None:
+        inter = read_file(params["interactions"], "interactions")
+        return item_popularity(inter, catalog["item_id"].to_numpy())
+    if "popularity" in catalog.columns:
+        path = _file(params["catalog"])[0]
+        values = schema.as_float(catalog, path, "popularity", minimum=0.0)
+        return values.to_numpy(dtype=np.float64)
+    return np.zeros(len(catalog))
+
+
+def search_data(params: dict[str, Any]) -> Any:
+    """SearchData from queries + judgments + catalog files, with item popularity from an
+    interactions file or a catalog ``popularity`` column (:func:`search_popularity`); no
+    training queries."""
     from skewbench.data.search_data import SearchData
 
     queries = read_file(params["queries"], "queries").reset_index(drop=True)
@@ -163,11 +181,7 @@ def search_data(params: dict[str, Any]) -> Any:
     judged = queries["query_id"].isin(qrels.loc[qrels["grade"] > 0, "query_id"])
     if not judged.any():
         raise SchemaError(qpath, "no query has a judgment with grade > 0")
-    pop = (
-        catalog["popularity"].to_numpy(dtype=np.float64)
-        if "popularity" in catalog.columns
-        else np.zeros(len(catalog))
-    )
+    pop = search_popularity(params, catalog)
     return SearchData(
         catalog=catalog,
         queries=queries,
