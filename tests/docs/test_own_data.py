@@ -79,14 +79,33 @@ def test_recommend_example(shop, monkeypatch):
     assert "Δ ndcg@5" in head and "p_holm (ndcg@5)" in head
     assert "| recall@5 " in md and "recall@20" not in md
     assert list(report.glob("recommend_tradeoff_*.png"))
+    # group inequality per grouping, beside the catalog's and the relevant pairs' Gini
+    assert "Exposure inequality between groups" in md
+    for g in ("popularity", "brand", "category", "manufacturer", "price"):
+        assert table[f"exposure_gini[{g}]"].between(0, 1).all(), g
+        assert f"catalog_gini[{g}]" in table.columns
+    # the unsold catalog items count: brands cycle over all 30 items, 10 each
+    np.testing.assert_allclose(table["catalog_share[brand=Acme]"], 1 / 3)
+    # GAUC re-derived from the stored per-user table: Σ n_test·auc / Σ n_test
+    with ResultStore(store_path(report.parent)) as store:
+        for _, cell in table.iterrows():
+            units = store.units(cell["key"])
+            want = (units["auc"] * units["n_test"]).sum() / units["n_test"].sum()
+            assert cell["gauc"] == pytest.approx(want)
 
 
 def test_search_example(shop, monkeypatch):
     table, report = _run_verbatim("search", shop, monkeypatch)
-    assert len(table) == 2
+    assert len(table) == 4
     for brand in BRANDS:
         assert f"exposure_share[brand={brand}]" in table.columns
     assert "exposure_share[price=q4]" in table.columns
     assert (table["ndcg@5"] > 0.5).all()  # the words of each query are in its relevant items
     md = (report / "report.md").read_text(encoding="utf-8")
     assert "| ndcg@5 " in md and "ndcg@10" not in md
+    # category_level: 2, popularity from the orders file, a prior that uses it
+    assert "exposure_share[category=Kitchen > Mugs]" in table.columns
+    assert "exposure_gini[popularity]" in table.columns
+    arp = table.set_index("model")["arp"]
+    assert (arp > 0).all() and arp["bm25_pop"].min() > arp["bm25"].max()
+    assert "Not available on this data: private_share" in md
