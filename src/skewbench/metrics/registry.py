@@ -127,7 +127,7 @@ _EE_CHOICES = {
     "target ε*": "items of equal grade share their block's mean position exposure",
     "universe": "whole catalogue (sparse)",
 }
-_EXPO_POLICY = [
+_EXPO_POLICY: list[tuple[str, str, dict[str, str], Callable[..., object]]] = [
     ("ee_l", "‖ε − ε*‖² (Diaz et al. 2020, EE-L; lower = better)", _EE_CHOICES, expected_exposure),
     ("ee_d", "‖ε‖² (EE-D; lower = exposure spread more evenly)", _EE_CHOICES, expected_exposure),
     ("ee_r", "εᵀε* (EE-R; higher = exposure where relevance is)", _EE_CHOICES, expected_exposure),

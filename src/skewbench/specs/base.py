@@ -124,7 +124,8 @@ def type_text(annotation: Any) -> str:
 
 def range_text(metadata: list[Any]) -> str:
     """``[0, 1]``, ``> 0``, ``>= 1`` … from a field's annotated-types constraints."""
-    lo = hi = ""
+    lo: Any = ""
+    hi: Any = ""
     lo_open = hi_open = False
     for m in metadata:
         if isinstance(m, at.Ge):

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -20,11 +21,22 @@ import pandas as pd
 import scipy.sparse as sp
 
 
+@dataclass(eq=False)
 class Data:
-    """A dataset ready for one replicate: index maps, catalog groups, train/test matrices."""
+    """A data set loaded for the recommend task: coded interactions, index maps, item groups."""
 
-    def __init__(self, **kw: Any):
-        self.__dict__.update(kw)
+    name: str
+    params: dict[str, Any]
+    interactions: pd.DataFrame  # user_id / item_id as codes into ``users`` / ``items``
+    users: np.ndarray
+    items: np.ndarray
+    item_text: np.ndarray
+    labels: dict[str, np.ndarray]
+    category: np.ndarray
+    user_groups: np.ndarray
+    info: dict[str, Any]
+    # (user · n_items + item) keys and each pair's first time, computed on first use
+    pair_times: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
 
 
 @lru_cache(maxsize=4)
@@ -41,18 +53,18 @@ def load(name: str, frozen: tuple[tuple[str, Any], ...]) -> Data:
 
         inter, catalog = recommend_frames(p)
     elif name == "completejourney":
-        from skewbench.data.sources import completejourney as src
+        from skewbench.data.sources import completejourney
 
-        inter = src.load_purchases(aggregate=True)
-        catalog = src.load_products()
-        demo = src.load_demographics()
+        inter = completejourney.load_purchases(aggregate=True)
+        catalog = completejourney.load_products()
+        demo = completejourney.load_demographics()
         user_table, user_col = demo, "income"
     else:
-        from skewbench.data.sources import movielens as src
+        from skewbench.data.sources import movielens
 
-        inter = binarize(src.load_ratings(), "rating", float(p["min_rating"]))
-        catalog = src.load_items()
-        user_table, user_col = src.load_users(), "gender"
+        inter = binarize(movielens.load_ratings(), "rating", float(p["min_rating"]))
+        catalog = movielens.load_items()
+        user_table, user_col = movielens.load_users(), "gender"
     n_raw = (len(inter), inter["user_id"].nunique(), inter["item_id"].nunique())
     raw_items = pd.Index(inter["item_id"].unique())
     inter, steps = kcore(inter, int(p["user_k"]), int(p["item_k"]), return_steps=True)
