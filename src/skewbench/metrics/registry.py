@@ -1,6 +1,6 @@
 """One entry per ranked-list metric: where it is computed, its formula and its choices.
 
-The README metric table is generated from here (:func:`metric_table_markdown`), so the table,
+The docs/metrics.md table is generated from here (:func:`metric_table_markdown`), so the table,
 the docstrings and the code cannot drift apart silently: tests check that every key the
 functions return has an entry.
 """
@@ -267,7 +267,7 @@ def metric_table_text(width: int = 100) -> str:
 
 
 def metric_table_markdown() -> str:
-    """The README table: one row per metric with key, family, formula and choices."""
+    """The docs/metrics.md table: one row per metric with key, family, formula and choices."""
     lines = [
         "| metric | family | formula | choices (default first) |",
         "|---|---|---|---|",
