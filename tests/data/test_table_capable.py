@@ -89,3 +89,49 @@ def test_search_reads_popularity_from_interactions_and_refuses_a_prior_without_i
 def _ranked(result) -> list[list[str]]:
     """Each query's list as skus (catalog row i holds sku s<i>)."""
     return [[f"s{i}" for i in items] for items in result.units["ranked"]]
+
+
+def _train_files(data, texts: list[str]) -> dict:
+    """train_queries / train_qrels files whose queries ask for words of the catalog's names."""
+    tq = pd.DataFrame({"qid": [f"t{i}" for i in range(len(texts))], "q": texts})
+    tq.to_csv(data / "train_queries.csv", index=False)
+    names = pd.read_csv(data / "items.csv")[["sku", "name"]]
+    rows = [(q, s, 1) for q, t in zip(tq["qid"], tq["q"], strict=True)
+            for s, n in zip(names["sku"], names["name"], strict=True) if t.split()[0] in n]  # fmt: skip
+    pd.DataFrame(rows, columns=["qid", "sku", "grade"]).to_csv(
+        data / "train_qrels.csv", index=False
+    )
+    cols = {"columns": {"query_id": "qid", "text": "q"}}
+    return {
+        "train_queries": {"path": str(data / "train_queries.csv"), **cols},
+        "train_qrels": {"path": str(data / "train_qrels.csv"), "columns": {"query_id": "qid", "item_id": "sku"}},
+    }  # fmt: skip
+
+
+def test_training_queries_must_be_given_and_never_a_test_query(data):
+    from skewbench.data.sources.table import search_data
+    from skewbench.errors import SchemaError
+
+    files = _files(data, queries="queries", qrels="qrels", catalog="catalog")
+    with pytest.raises(ConfigError, match="give the table data set train_queries"):
+        get_task("search").check(_cell("search", files, "finetuned", k=3))
+    leaky = {**files, **_train_files(data, ["blue mug", "Red  MUG"])}  # "red mug" is a test query
+    with pytest.raises(SchemaError, match="'Red  MUG' is also a test query") as err:
+        search_data(leaky)
+    assert err.value.row == 1 and err.value.column == "text"
+    ok = {**files, **_train_files(data, ["blue mug", "red cup"])}
+    get_task("search").check(_cell("search", ok, "finetuned", k=3))
+    built = search_data(ok)
+    assert list(built.fit_queries()[0]["text"]) == ["blue mug", "red cup"]
+
+
+@pytest.mark.slow
+def test_finetuned_trains_on_the_training_queries_of_a_table(data):
+    files = _files(data, queries="queries", qrels="qrels", catalog="catalog")
+    params = {**files, **_train_files(data, ["blue mug", "red cup", "green mug"])}
+    cell = Cell("search", Component("table", params), Component("finetuned", {"max_pairs": 8, "batch_size": 4}),
+                Component("none"), None, 0, options={"k": 3})  # fmt: skip
+    res = get_task("search").run(cell)
+    assert res.info["n_train_queries"] == 3
+    assert res.info["query_split"] == "unseen"
+    assert res.metrics["ndcg@3"] > 0

@@ -56,6 +56,11 @@ def _run_verbatim(task: str, root: Path, monkeypatch) -> tuple[pd.DataFrame, Pat
     return table, report
 
 
+def _has_brand_and_price_shares(table: pd.DataFrame) -> None:
+    for group in [*(f"brand={b}" for b in BRANDS), "price=q1", "price=q4"]:
+        assert f"exposure_share[{group}]" in table.columns, group
+
+
 def test_categorize_example(shop, monkeypatch):
     table, report = _run_verbatim("categorize", shop, monkeypatch)
     assert len(table) == 4
@@ -66,9 +71,7 @@ def test_categorize_example(shop, monkeypatch):
 def test_recommend_example(shop, monkeypatch):
     table, report = _run_verbatim("recommend", shop, monkeypatch)
     assert len(table) == 4
-    for brand in BRANDS:
-        assert f"exposure_share[brand={brand}]" in table.columns
-    assert "exposure_share[price=q1]" in table.columns
+    _has_brand_and_price_shares(table)
     assert "exposure_share[category=Kitchen]" in table.columns
     shares = table[[f"exposure_share[brand={b}]" for b in BRANDS]].sum(axis=1)
     np.testing.assert_allclose(shares.to_numpy(), 1.0)
@@ -97,9 +100,7 @@ def test_recommend_example(shop, monkeypatch):
 def test_search_example(shop, monkeypatch):
     table, report = _run_verbatim("search", shop, monkeypatch)
     assert len(table) == 4
-    for brand in BRANDS:
-        assert f"exposure_share[brand={brand}]" in table.columns
-    assert "exposure_share[price=q4]" in table.columns
+    _has_brand_and_price_shares(table)
     assert (table["ndcg@5"] > 0.5).all()  # the words of each query are in its relevant items
     md = (report / "report.md").read_text(encoding="utf-8")
     assert "| ndcg@5 " in md and "ndcg@10" not in md

@@ -93,6 +93,11 @@ class TableSearch(Spec):
         description="user_id, item_id, timestamp: each item's rows are its popularity "
         "(else the catalog's popularity column, else none)",
     )
+    train_queries: TableFile | None = Field(
+        None,
+        description="queries a model may be fitted on (finetuned, cross_encoder); no test text",
+    )
+    train_qrels: TableFile | None = Field(None, description="judgments of the train_queries")
     category_level: int = category_level()
 
 

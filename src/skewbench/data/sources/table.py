@@ -156,10 +156,55 @@ def search_popularity(params: dict[str, Any], catalog: pd.DataFrame) -> np.ndarr
     return np.zeros(len(catalog))
 
 
+def require_in_catalog(qrels: pd.DataFrame, path: str, catalog: pd.DataFrame, cpath: str) -> None:
+    """A judgment's item must be in the catalog: SchemaError naming the first row that is not."""
+    unknown = ~qrels["item_id"].isin(catalog["item_id"])
+    if unknown.any():
+        row = int(np.argmax(unknown.to_numpy()))
+        raise SchemaError(
+            path,
+            f"item_id {qrels['item_id'].iloc[row]!r} is not in the catalog {cpath}",
+            column="item_id",
+            row=row,
+        )
+
+
+def training_queries(
+    params: dict[str, Any], catalog: pd.DataFrame, test: pd.DataFrame
+) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """(queries, judgments) a model may be fitted on, from the ``train_queries`` and
+    ``train_qrels`` files (both or neither); a training query whose text equals a test query's
+    (case and spacing ignored) is refused, so no test query is ever trained on."""
+    if params.get("train_queries") is None and params.get("train_qrels") is None:
+        return None, None
+    if params.get("train_queries") is None or params.get("train_qrels") is None:
+        raise ConfigError("dataset table: train_queries and train_qrels go together; give both")
+    tq = read_file(params["train_queries"], "queries").reset_index(drop=True)
+    tr = read_file(params["train_qrels"], "qrels").reset_index(drop=True)
+    qpath, rpath = _file(params["train_queries"])[0], _file(params["train_qrels"])[0]
+
+    def norm(texts: pd.Series) -> pd.Series:
+        return texts.astype(str).str.lower().str.split().str.join(" ")
+
+    seen = norm(tq["text"]).isin(set(norm(test["text"])))
+    if seen.any():
+        row = int(np.argmax(seen.to_numpy()))
+        raise SchemaError(
+            qpath,
+            f"training query {tq['text'].iloc[row]!r} is also a test query: a model would be "
+            "trained on what it is tested on",
+            column="text",
+            row=row,
+        )
+    require_in_catalog(tr, rpath, catalog, _file(params["catalog"])[0])
+    tr["gain"] = tr["grade"].astype(np.float64)
+    return tq.assign(fold="train"), tr
+
+
 def search_data(params: dict[str, Any]) -> Any:
     """SearchData from queries + judgments + catalog files, with item popularity from an
-    interactions file or a catalog ``popularity`` column (:func:`search_popularity`); no
-    training queries."""
+    interactions file or a catalog ``popularity`` column (:func:`search_popularity`), and
+    training queries when given (:func:`training_queries`)."""
     from skewbench.data.search_data import SearchData
 
     queries = read_file(params["queries"], "queries").reset_index(drop=True)
@@ -169,29 +214,26 @@ def search_data(params: dict[str, Any]) -> Any:
     if "group" not in queries.columns:
         queries["group"] = "all"
     qrels["gain"] = qrels["grade"].astype(np.float64)
-    unknown = ~qrels["item_id"].isin(catalog["item_id"])
-    if unknown.any():
-        row = int(np.argmax(unknown.to_numpy()))
-        raise SchemaError(
-            qpath,
-            f"item_id {qrels['item_id'].iloc[row]!r} is not in the catalog {cpath}",
-            column="item_id",
-            row=row,
-        )
+    require_in_catalog(qrels, qpath, catalog, cpath)
     judged = queries["query_id"].isin(qrels.loc[qrels["grade"] > 0, "query_id"])
     if not judged.any():
         raise SchemaError(qpath, "no query has a judgment with grade > 0")
     pop = search_popularity(params, catalog)
+    train_queries, train_qrels = training_queries(params, catalog, queries)
     return SearchData(
         catalog=catalog,
         queries=queries,
         qrels=qrels,
+        train_queries=train_queries,
+        train_qrels=train_qrels,
         item_popularity=pop,
         info={
             "source": "table",
             "n_items": len(catalog),
             "n_test_queries": len(queries),
             "n_queries_without_relevant": int((~judged).sum()),
+            "n_train_queries_given": 0 if train_queries is None else len(train_queries),
+            "query_split": "unseen",
         },
     )
 

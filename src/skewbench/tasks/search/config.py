@@ -72,10 +72,11 @@ def check(cell: Cell) -> None:
         more.append("treatment.params.group: esci has brands only: use group=brand")
     if ds.name == "table" and model.name in ("bm25_pop", "dense_pop") and not errors:
         more += _popularity_errors(model.name, ds.params)
-    if ds.name == "table" and model.name in ("finetuned", "cross_encoder"):
+    trained = model.name in ("finetuned", "cross_encoder")
+    if ds.name == "table" and trained and ds.params.get("train_queries") is None:
         more.append(
-            f"model.name: {model.name} trains on training queries, and a table data set has "
-            "test queries only"
+            f"model.name: {model.name} trains on training queries: give the table data set "
+            "train_queries: and train_qrels: files"
         )
     if cell.imbalance is not None:
         more.append("imbalance: search takes no imbalance level")
