@@ -40,8 +40,11 @@ class Data:
 
 
 @lru_cache(maxsize=4)
-def load(name: str, frozen: tuple[tuple[str, Any], ...]) -> Data:
-    """Interactions after filtering/k-core, indexed items and their group labels."""
+def load(
+    name: str, frozen: tuple[tuple[str, Any], ...], files: tuple[tuple[str, str], ...] = ()
+) -> Data:
+    """Interactions after filtering/k-core, indexed items and their group labels; ``files``
+    (the data set's content fingerprints) keys the cache, so a changed file is read again."""
     from skewbench.data import groups as G
     from skewbench.data.prepare import binarize, kcore
 
