@@ -51,8 +51,8 @@ def _run_verbatim(task: str, root: Path, monkeypatch) -> tuple[pd.DataFrame, Pat
         assert (report / export).is_file(), export
     assert (report / f"units_{task}.parquet").is_file()
     for figure in report.glob("*.png"):
-        # short, stable names: the figure kind and a hash of the condition, never the label
-        assert re.fullmatch(r"[a-z_]+_[0-9a-f]{12}\.png", figure.name), figure.name
+        # a table's label holds paths and column mappings: the name is cut, with a hash of it
+        assert len(figure.name) <= 120, figure.name
     return table, report
 
 

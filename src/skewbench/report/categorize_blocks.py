@@ -10,7 +10,7 @@ import pandas as pd
 
 from skewbench.report import fmt
 from skewbench.report.aggregate import BASE_TREATMENT
-from skewbench.report.render import Block, figure_file
+from skewbench.report.render import Block, file_name
 from skewbench.report.spec import TaskReport
 
 # The class-weight scheme α_k ∝ N_k/(N−N_k), under either name it has been stored with.
@@ -84,6 +84,7 @@ def learning_curve_blocks(data: pd.DataFrame, out: Path) -> list[Block]:
     for key, grp in keyed.groupby(keys, dropna=False, sort=True):
         label = ", ".join(f"{k}={v}" for k, v in zip(keys, key, strict=True) if v not in ("", None))
         histories = [(t, i["history"]) for t, i in zip(grp["treatment"], grp["info"], strict=True)]
-        path = plot_learning_curves(histories, figure_file(out, "learning_curves", label), label)
+        name = file_name(f"learning_curves_{label}", ".png")
+        path = plot_learning_curves(histories, out / name, label)
         blocks.append(Block("img", path))
     return blocks

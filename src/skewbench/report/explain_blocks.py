@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from skewbench.explain.decomposition import decompose, ratio_columns
-from skewbench.report.render import Block, figure_file
+from skewbench.report.render import Block, file_name
 from skewbench.runner.store import ResultStore
 
 #: Groupings in the decomposition table (category groupings are in the figure instead).
@@ -52,6 +52,11 @@ def _cond_label(key: tuple[Any, ...], names: list[str]) -> str:
         elif v:
             parts.append(f"control {v}")
     return ", ".join(parts)
+
+
+def _slug(text: str) -> str:
+    stem, dot, suffix = text.rpartition(".")
+    return file_name(stem, f".{suffix}") if dot else file_name(text)
 
 
 def system_label(model: str, treatment: str) -> str:
@@ -287,7 +292,7 @@ def explain_blocks(store: ResultStore, data: pd.DataFrame, task: str, out: Path)
             blocks.append(Block("p", _exposure_note(grp)))
             path = _heatmap(
                 wide,
-                figure_file(out, f"{task}_group_exposure", cond),
+                out / _slug(f"{task}_{cond}_group_exposure.png"),
                 f"{task} — {cond}: exposure ÷ relevance (log2)",
             )
             if path:

@@ -15,8 +15,13 @@ from skewbench.report.conditions import (
 )
 from skewbench.report.leaderboard import shown_intervals
 from skewbench.report.plots import metric_vs_imbalance, pareto
-from skewbench.report.render import Block, figure_file
+from skewbench.report.render import Block, file_name
 from skewbench.report.spec import TaskReport
+
+
+def _plot_name(*parts: object) -> str:
+    name = "_".join(str(p) for p in parts if p not in (None, ""))
+    return file_name(name, ".png")
 
 
 def plot_blocks(merged: pd.DataFrame, task: str, spec: TaskReport, out: Path) -> list[Block]:
@@ -30,7 +35,7 @@ def plot_blocks(merged: pd.DataFrame, task: str, spec: TaskReport, out: Path) ->
             path = metric_vs_imbalance(
                 shown_intervals(grp, metric),
                 metric,
-                figure_file(out, f"{task}_vs_imbalance", dataset, setting, metric),
+                out / _plot_name(task, dataset, setting, metric, "vs_imbalance"),
                 title,
                 higher_is_better(metric, spec),
                 xlabel=str(spec.imbalance_name),
@@ -44,14 +49,15 @@ def plot_blocks(merged: pd.DataFrame, task: str, spec: TaskReport, out: Path) ->
                 grp,
                 acc,
                 exp,
-                figure_file(
-                    out,
-                    f"{task}_tradeoff",
+                out
+                / _plot_name(
+                    task,
                     cond["dataset"],
                     imbalance_text(cond["imbalance"]),
                     cond["control"],
                     cond["setting"],
                     acc,
+                    "vs",
                     exp,
                 ),
                 f"{task} — {condition_label(cond, spec)}",

@@ -18,8 +18,8 @@ import pandas as pd
 from skewbench.metrics.stats import holm
 from skewbench.metrics.user_fairness import MIN_USERS, gap_effect_test, gap_summary, group_table
 from skewbench.report.aggregate import ALPHA_SIG
-from skewbench.report.explain_blocks import condition_groups, draw_heatmap, system_label
-from skewbench.report.render import Block, figure_file
+from skewbench.report.explain_blocks import _slug, condition_groups, draw_heatmap, system_label
+from skewbench.report.render import Block
 from skewbench.runner.store import ResultStore
 from skewbench.seeds import make_rng
 
@@ -179,7 +179,7 @@ def _section(
             )
     path = _heatmap(
         heat,
-        figure_file(out, f"{task}_who_is_served", cond),
+        out / _slug(f"{task}_{cond}_who_is_served.png"),
         f"{task} — {cond}: {metric} by user group",
         metric,
     )

@@ -24,6 +24,7 @@ MODELS: tuple[str, ...] = (
     "sasrec",
     "two_tower",
     "llm_rerank",
+    "precomputed",
 )
 
 TUNABLE = True  # models may carry `tune:` (skewbench.tuning)
