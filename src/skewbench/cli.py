@@ -1,5 +1,5 @@
-"""The ``skewbench`` command: run, report, validate, datasets, profile, components, describe,
-metrics."""
+"""The ``skewbench`` command: run, evaluate, report, validate, datasets, profile, components,
+describe, metrics."""
 
 from __future__ import annotations
 
@@ -114,6 +114,32 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     if args.csv:
         res.to_csv(args.csv, index=False)
         print(f"written: {args.csv}")
+    return 0
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from skewbench.evaluation.api import evaluate
+
+    tidy = evaluate(
+        args.qrels,
+        args.run,
+        task=args.task,
+        items=args.items,
+        groups=args.group or (),
+        train=args.train,
+        users=args.users,
+        k=args.k,
+        labels=args.labels,
+        predictions=args.predictions,
+        output=args.output,
+        report=not args.no_report,
+    )
+    n_runs = tidy["model"].nunique()
+    where = Path(args.output) / "report" / "report.html"
+    print(
+        f"{n_runs} runs scored; results in {args.output}"
+        + ("" if args.no_report else f"; report: {where}")
+    )
     return 0
 
 
@@ -268,6 +294,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--csv", help="also write the comparison as CSV")
     p.set_defaults(func=_cmd_compare)
 
+    _add_evaluate_parser(sub)
+
     p = sub.add_parser(
         "plan", help="from a pilot results folder: units and seeds each comparison needs"
     )
@@ -323,6 +351,42 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_metrics)
     _add_explain_parser(sub)
     return parser
+
+
+def _add_evaluate_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "evaluate",
+        help="score your own runs (or predictions) and write a results folder with its report",
+    )
+    p.add_argument("--task", required=True, choices=["recommend", "search", "categorize"])
+    p.add_argument("--qrels", help="judgments: TREC qrels, ranx JSON, CSV/TSV/Parquet")
+    p.add_argument(
+        "--run",
+        action="append",
+        metavar="NAME=FILE",
+        help="a run (repeatable): TREC, ranx "
+        "JSON, CSV/TSV/Parquet (unit, item, score and/or rank); NAME is its model name",
+    )
+    p.add_argument("--labels", help="categorize: true labels (id, label), CSV/TSV/Parquet")
+    p.add_argument(
+        "--predictions",
+        action="append",
+        metavar="NAME=FILE",
+        help="categorize (repeatable): id and label and/or proba_<class> columns",
+    )
+    p.add_argument("--items", help="item table (item, brand, category_path, price, …)")
+    p.add_argument(
+        "--group",
+        action="append",
+        metavar="COLUMN",
+        help="another --items column to group exposure by (repeatable)",
+    )
+    p.add_argument("--train", help="training interactions (unit, item) or (item, popularity)")
+    p.add_argument("--users", help="unit attributes (unit, any columns) for 'who is served'")
+    p.add_argument("--k", type=int, default=10, help="exposure depth; a cutoff too (default 10)")
+    p.add_argument("--output", required=True, help="results folder to write")
+    p.add_argument("--no-report", action="store_true", help="store only, no report")
+    p.set_defaults(func=_cmd_evaluate)
 
 
 def _add_explain_parser(sub: argparse._SubParsersAction) -> None:

@@ -38,6 +38,21 @@ def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:80] or "section"
 
 
+MAX_FILE_NAME = 120  # characters; file systems refuse names over 255 bytes
+
+
+def file_name(text: str, suffix: str = "") -> str:
+    """A safe file name for ``text`` + ``suffix``: characters outside [A-Za-z0-9._-] become
+    "_"; a long name (a data set label holding file paths) is cut and ends in a hash of it."""
+    import hashlib
+
+    name = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in text)
+    if len(name) + len(suffix) > MAX_FILE_NAME:
+        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+        name = f"{name[: MAX_FILE_NAME - len(suffix) - 13]}-{digest}"
+    return name + suffix
+
+
 # ------------------------------------------------------------------------------ markdown
 
 
