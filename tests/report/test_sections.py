@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from skewbench.report import categorize_blocks as K
 from skewbench.report import conditions as C
@@ -96,12 +97,16 @@ def test_group_exposure_one_table_per_condition():
     assert refs == ["0.330", "0.400"]
 
 
-def test_better_direction_from_metadata_then_name():
-    spec = REPORTS["recommend"]
-    assert C.higher_is_better("exposure_gini", spec) is False
-    assert C.higher_is_better("ndcg@10", spec) is True
-    assert C.higher_is_better("tail_share", spec) is True
-    assert C.higher_is_better("exposure_gini_manufacturer") is False
+def test_better_direction_from_the_metric_registry():
+    for key in ("exposure_gini", "exposure_gini_manufacturer", "arp", "ece", "bal_ece"):
+        assert C.higher_is_better(key) is False, key
+    # lower-is-better metrics that a name pattern misread as higher-is-better
+    for key in ("ee_l", "ee_d", "head_tail_gap", "poprsp", "rsp[genre]", "exposure_vs_catalog[g]"):
+        assert C.higher_is_better(key) is False, key
+    for key in ("ndcg@10", "ndcg@10_tail", "tail_share", "private_share", "ee_r", "recall_tail"):
+        assert C.higher_is_better(key) is True, key
+    with pytest.raises(KeyError):
+        C.higher_is_better("not_a_metric")
 
 
 def test_pareto_front_with_ties():

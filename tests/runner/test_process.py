@@ -129,8 +129,8 @@ def test_prepare_child_dies_with_the_parent(tmp_path):
         "import os, sys, time\n"
         "from skewbench.runner.executors import child_pool\n"
         "pool = child_pool(1)\n"
+        "pool.submit(os.getpid).result()\n"  # the worker is up
         "fut = pool.submit(time.sleep, 600)\n"
-        "time.sleep(3)\n"
         "print('up', flush=True)\n"
         "time.sleep(600)\n"
     )
@@ -194,9 +194,10 @@ def test_a_killed_holder_leaves_no_stale_lock(tmp_path):
 def test_ctrl_c_stops_cleanly_with_the_count(tmp_path):
     proc, out = _start(tmp_path, SLOW)
     try:
-        # the pool's workers are up (prepare child gone): cells are running
-        _wait_for(lambda: len(_descendants(proc.pid)) >= 3 and proc.poll() is None)
-        time.sleep(0.5)
+        # a stored cell: the workers are up and the run is in its grid loop (12 cells, 2 workers,
+        # so others are still running or queued)
+        _wait_for(lambda: _finished(out) >= 1 or proc.poll() is not None, timeout=120)
+        assert proc.poll() is None, "the run ended before its first cell was stored"
         children = _descendants(proc.pid)
         os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C sends: the whole group
         _, err = proc.communicate(timeout=30)

@@ -37,7 +37,7 @@ def headline_blocks(
     acc, exp = spec.primary, spec.unit_exposure
     if exp is None or acc not in merged or exp not in merged:
         return []
-    exp_up = higher_is_better(exp, spec)
+    exp_up = higher_is_better(exp)
     keys = [*CONDITION, "model", "treatment"]
 
     def lookup(sig: pd.DataFrame) -> dict:

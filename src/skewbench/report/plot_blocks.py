@@ -37,7 +37,7 @@ def plot_blocks(merged: pd.DataFrame, task: str, spec: TaskReport, out: Path) ->
                 metric,
                 out / _plot_name(task, dataset, setting, metric, "vs_imbalance"),
                 title,
-                higher_is_better(metric, spec),
+                higher_is_better(metric),
                 xlabel=str(spec.imbalance_name),
                 log_x=task == "categorize",
             )
@@ -61,7 +61,7 @@ def plot_blocks(merged: pd.DataFrame, task: str, spec: TaskReport, out: Path) ->
                     exp,
                 ),
                 f"{task} — {condition_label(cond, spec)}",
-                exp_higher_better=higher_is_better(exp, spec),
+                exp_higher_better=higher_is_better(exp),
             )
             if path:
                 inner.append(Block("img", path))
