@@ -4,8 +4,8 @@ Ranked-list metrics (:data:`REGISTRY`) name the function that computes them; the
 a report shows (:data:`REPORTED`: classification, per-task list columns) are computed by their
 task. Every entry carries :class:`MetricMeta` — better direction, range, unit kind, display name
 and a glossary line — which the report reads (:func:`metric_info`); nothing guesses a direction
-from a name. The metric table is generated from here (:func:`metric_table_markdown`), so the
-table, the docstrings and the code cannot drift apart silently: tests check that every key the
+from a name. The docs/metrics.md table is generated from here (:func:`metric_table_markdown`),
+so the table, the docstrings and the code cannot drift apart silently: tests check that every key the
 functions return has an entry.
 """
 
@@ -614,7 +614,7 @@ def metric_table_text(width: int = 100) -> str:
 
 
 def metric_table_markdown() -> str:
-    """The README table: one row per metric with key, family, formula and choices."""
+    """The docs/metrics.md table: one row per metric with key, family, formula and choices."""
     lines = [
         "| metric | family | formula | choices (default first) |",
         "|---|---|---|---|",

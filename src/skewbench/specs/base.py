@@ -101,7 +101,7 @@ def param_errors(entry: Entry, params: dict[str, Any], path: str) -> list[str]:
 
 
 # --------------------------------------------------------------------------------------------
-# rendering (``skewbench describe`` and the README tables)
+# rendering (``skewbench describe`` and the docs/components.md tables)
 
 
 def type_text(annotation: Any) -> str:
