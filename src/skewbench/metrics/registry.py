@@ -5,8 +5,8 @@ a report shows (:data:`REPORTED`: classification, per-task list columns) are com
 task. Every entry carries :class:`MetricMeta` — better direction, range, unit kind, display name
 and a glossary line — which the report reads (:func:`metric_info`); nothing guesses a direction
 from a name. The docs/metrics.md table is generated from here (:func:`metric_table_markdown`),
-so the table, the docstrings and the code cannot drift apart silently: tests check that every key the
-functions return has an entry.
+so the table, the docstrings and the code cannot drift apart silently: tests check that every
+key the functions return has an entry.
 """
 
 from __future__ import annotations
