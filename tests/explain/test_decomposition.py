@@ -10,7 +10,7 @@ import scipy.sparse as sp
 
 from skewbench.data.groups import price_bands
 from skewbench.explain.decomposition import decompose, ratio_columns
-from skewbench.explain.facts import group_shares, price_edges
+from skewbench.pipeline.facts import group_shares, price_edges
 from skewbench.metrics.exposure import exposure_metrics
 
 # 5 items: groups A = {0, 1}, B = {2, 3, 4}.

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from skewbench.report.llm_blocks import first_stage_label, llm_blocks, llm_facts, short_label
+from skewbench.report.render import Figure
 
 LISTWISE = "llm_rerank(depth=3,first_stage=bm25,mode=listwise,orders=3)"
 
@@ -48,11 +49,11 @@ def test_position_bias_table_and_figure(tmp_path):
         + [{"dataset": "d", "model": "bm25", "treatment": "none", "seed": 0, "info": {}}]
     )
     blocks = llm_blocks(None, data, "search", tmp_path)  # no first-stage cell: no store read
-    facts = blocks[2].content
+    facts = blocks[2].frame
     assert facts["model_calls"].tolist() == ["6"]  # untreated cells, summed over seeds
-    img = next(b for b in blocks if b.kind == "img")
-    assert img.content.is_file() and img.content.with_suffix(".svg").is_file()
-    table = blocks[-1].content
+    img = next(b for b in blocks if isinstance(b, Figure))
+    assert img.path.is_file() and img.path.with_suffix(".svg").is_file()
+    table = blocks[-1].frame
     assert len(table) == 1 and table["seeds"].iloc[0] == "2"
     # mean over the two seeds, 1-based: input 1 → (1 + 2)/2, input 3 → (3 + 2)/2
     assert float(table["mean output pos. of input 1"].iloc[0]) == pytest.approx(1.5)

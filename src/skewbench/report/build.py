@@ -36,7 +36,7 @@ from skewbench.report.contrast import one_factor_blocks
 from skewbench.report.headline import headline_blocks
 from skewbench.report.leaderboard import INTERVAL_NOTE, leaderboard
 from skewbench.report.plot_blocks import plot_blocks
-from skewbench.report.render import Block, to_html, to_markdown
+from skewbench.report.render import Block, Heading, Paragraph, Table, to_html, to_markdown
 from skewbench.report.significance_blocks import contrast_blocks, significance_details
 from skewbench.report.spec import REPORTS, TaskReport
 from skewbench.report.task_blocks import (
@@ -73,7 +73,7 @@ def _task_blocks(
 ) -> tuple[list[Block], list[Block], pd.DataFrame]:
     """(headline blocks, section blocks, merged summary) of one task; ``configs``: cell key →
     stored cell config, read once per report."""
-    blocks: list[Block] = [Block("h2", f"Task: {task}")]
+    blocks: list[Block] = [Heading(f"Task: {task}", 2)]
     metrics = [c for c in table.columns if c not in IDS and table[c].notna().any()]
     data = table[IDS + metrics]
     cache: dict = {}
@@ -94,14 +94,14 @@ def _task_blocks(
         sig_exp = significance(store, data, spec.unit_exposure, cache=cache)
     headline = headline_blocks(task, spec, merged, sig_acc, sig_exp)
 
-    blocks.append(Block("note", INTERVAL_NOTE))
+    blocks.append(Paragraph(INTERVAL_NOTE, style="note"))
     for cond, grp in by_condition(merged):
         size = value_range(info_values(data[condition_mask(data, cond)], spec.size_fact))
-        blocks.append(Block("h3", f"Leaderboard — {condition_label(cond, spec)}"))
+        blocks.append(Heading(f"Leaderboard — {condition_label(cond, spec)}", 3))
         if size != fmt.DASH:
-            blocks.append(Block("note", f"{spec.size_fact} = {size}"))
+            blocks.append(Paragraph(f"{spec.size_fact} = {size}", style="note"))
         board = leaderboard(order_systems(grp, spec.primary), spec.columns)
-        blocks.append(Block("table", board, {"sticky": 2, "group": "model"}))
+        blocks.append(Table(board, sticky=2, group="model"))
     blocks += sweep_blocks(data, spec, merged)
     blocks += tuning_blocks(data, spec)
     blocks += caps_blocks(data, spec, task)
@@ -147,19 +147,19 @@ def build_report(output: Path, *, exports: bool = True) -> tuple[Path, Path]:
         table = with_conditions(raw, configs) if not raw.empty else raw
         failures = store.open_failures()
         seconds = table["seconds"].sum() if not table.empty else 0
-        intro = [
-            Block("h1", f"skewbench report — {output.name}"),
-            Block(
-                "note",
+        intro: list[Block] = [
+            Heading(f"skewbench report — {output.name}", 1),
+            Paragraph(
                 f"{len(table)} finished cells; {len(failures)} cells whose latest attempt "
                 f"failed and that have not finished since; total cell time {seconds:.0f} s.",
+                style="note",
             ),
         ]
         if not failures.empty:
             cols = ["task", "dataset", "imbalance", "model", "treatment", "seed", "attempts"]
             intro += [
-                Block("h2", f"Open failures ({len(failures)} cells)"),
-                Block("table", failures[[*cols, "error"]].reset_index(drop=True)),
+                Heading(f"Open failures ({len(failures)} cells)", 2),
+                Table(failures[[*cols, "error"]].reset_index(drop=True)),
             ]
         headline: list[Block] = []
         sections: list[Block] = convergence_blocks(table)
@@ -174,12 +174,12 @@ def build_report(output: Path, *, exports: bool = True) -> tuple[Path, Path]:
 
             links = write_exports(store, table, summaries, out)
             sections += [
-                Block("h2", "Exports"),
-                Block("p", "Files beside this report: " + ", ".join(links) + "."),
+                Heading("Exports", 2),
+                Paragraph("Files beside this report: " + ", ".join(links) + "."),
             ]
     blocks = intro
     if headline:
-        blocks += [Block("h2", "Headline: what each treatment buys and costs"), *headline]
+        blocks += [Heading("Headline: what each treatment buys and costs", 2), *headline]
     blocks += sections
     md, page = out / "report.md", out / "report.html"
     _write_atomic(md, to_markdown(blocks, out))

@@ -11,7 +11,7 @@ import pandas as pd
 
 from skewbench.report import fmt
 from skewbench.report.aggregate import BASE_TREATMENT
-from skewbench.report.render import Block
+from skewbench.report.render import Block, Figure, Heading, Paragraph, Table
 from skewbench.report.spec import TaskReport
 
 # The class-weight scheme α_k ∝ N_k/(N−N_k), under either name it has been stored with.
@@ -47,15 +47,14 @@ def majority_weighted_blocks(merged: pd.DataFrame, spec: TaskReport) -> list[Blo
     tab = tab.sort_values(["dataset", "model", "_o"]).drop(columns="_o")
     where = f", at ρ = {top:g}" if not math.isnan(top) else ""
     return [
-        Block("h3", MAJORITY_WEIGHTED_TITLE + where),
-        Block(
-            "p",
+        Heading(MAJORITY_WEIGHTED_TITLE + where, 3),
+        Paragraph(
             "This scheme weights class k by N_k/(N−N_k), which grows with the class size: the "
             "majority class gets the larger weight, the opposite of inverse-frequency weighting. "
             "Tail-class recall without treatment, with inverse-frequency weights and with this "
-            "scheme (mean [95 % t-interval over seeds]):",
+            "scheme (mean [95 % t-interval over seeds]):"
         ),
-        Block("table", tab.reset_index(drop=True), {"sticky": 2}),
+        Table(tab.reset_index(drop=True), sticky=2),
     ]
 
 
@@ -70,11 +69,10 @@ def learning_curve_blocks(data: pd.DataFrame, out: Path) -> list[Block]:
     if sub.empty:
         return []
     blocks: list[Block] = [
-        Block("h3", "Learning curves (models with per-epoch histories)"),
-        Block(
-            "p",
+        Heading("Learning curves (models with per-epoch histories)", 3),
+        Paragraph(
             "Training (solid) and validation (dashed) loss and accuracy per epoch; a validation "
-            "loss that turns up while training loss falls is over-fitting.",
+            "loss that turns up while training loss falls is over-fitting."
         ),
     ]
     keys = ["dataset", "imbalance", "control", "model"]
@@ -87,5 +85,5 @@ def learning_curve_blocks(data: pd.DataFrame, out: Path) -> list[Block]:
         name = re.sub(r"[^A-Za-z0-9._-]+", "_", f"learning_curves_{label}")[:120] + ".png"
         histories = [(t, i["history"]) for t, i in zip(grp["treatment"], grp["info"], strict=True)]
         path = plot_learning_curves(histories, out / name, label)
-        blocks.append(Block("img", path))
+        blocks.append(Figure(path))
     return blocks

@@ -4,13 +4,12 @@ worked examples of re-ranked lists.
 
 Everything here is read from the store: the metrics ``exposure_share[g]``,
 ``relevant_share[g]``, ``catalog_share[g]``, the info entry ``group_shares`` and the per-unit
-columns written by :mod:`skewbench.explain.facts`. Numbers are means over seeds; one figure and
+columns written by :mod:`skewbench.pipeline.facts`. Numbers are means over seeds; one figure and
 one table per data set and condition (imbalance level, control), never mixing conditions.
 """
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from skewbench.explain.decomposition import decompose, ratio_columns
-from skewbench.report.render import Block
+from skewbench.report.render import Block, Figure, Heading, Paragraph, Table
 from skewbench.runner.store import ResultStore
 
 #: Groupings in the decomposition table (category groupings are in the figure instead).
@@ -243,8 +242,7 @@ def _worked_example(store: ResultStore, data: pd.DataFrame) -> list[Block]:
         tu, bu = store.units(r["key"]), store.units(base["key"].iloc[0])
         if "ranked" not in tu or "ranked" not in bu:
             continue
-        row = store._conn.execute("SELECT config FROM cells WHERE key = ?", (r["key"],)).fetchone()
-        cell = cell_from_config(json.loads(row[0]))
+        cell = cell_from_config(store.config(r["key"]))
         k = int(cell.options.get("exposure_k", 10))
         base_lists = dict(zip(bu["user_id"].astype(str), bu["ranked"], strict=True))
         for uid, lst in zip(tu["user_id"].astype(str), tu["ranked"], strict=True):
@@ -268,13 +266,12 @@ def _worked_example(store: ResultStore, data: pd.DataFrame) -> list[Block]:
                 "in the list because it is a long-tail item and the list had too few of them."
             )
             return [
-                Block(
-                    "h3",
-                    f"Worked example — a long-tail item promoted by a re-ranker ({r['dataset']})",
+                Heading(
+                    f"Worked example — a long-tail item promoted by a re-ranker ({r['dataset']})", 3
                 ),
-                Block("p", text),
-                Block("p", " ".join(head)),
-                Block("table", table),
+                Paragraph(text),
+                Paragraph(" ".join(head)),
+                Table(table),
             ]
     return []
 
@@ -287,33 +284,33 @@ def explain_blocks(store: ResultStore, data: pd.DataFrame, task: str, out: Path)
     for cond, grp in condition_groups(data):
         wide = group_exposure_table(grp)
         if not wide.empty:
-            blocks.append(Block("h3", f"Exposure vs relevance by item group — {cond}"))
-            blocks.append(Block("p", _exposure_note(grp)))
+            blocks.append(Heading(f"Exposure vs relevance by item group — {cond}", 3))
+            blocks.append(Paragraph(_exposure_note(grp)))
             path = _heatmap(
                 wide,
                 out / _slug(f"{task}_{cond}_group_exposure.png"),
                 f"{task} — {cond}: exposure ÷ relevance (log2)",
             )
             if path:
-                blocks.append(Block("img", path))
-            blocks.append(Block("table", _exposure_table(wide).reset_index(drop=True)))
+                blocks.append(Figure(path))
+            blocks.append(Table(_exposure_table(wide).reset_index(drop=True)))
         dec = decomposition_table(grp)
         if not dec.empty:
-            blocks.append(Block("h3", f"Where the skew comes from — {cond}"))
-            blocks.append(Block("p", DECOMPOSITION_NOTE))
-            blocks.append(Block("table", dec.reset_index(drop=True)))
+            blocks.append(Heading(f"Where the skew comes from — {cond}", 3))
+            blocks.append(Paragraph(DECOMPOSITION_NOTE))
+            blocks.append(Table(dec.reset_index(drop=True)))
         if task == "recommend":
             lift = lift_table(store, grp)
             if not lift.empty:
-                blocks.append(Block("h3", f"Popularity lift and miscalibration — {cond}"))
-                blocks.append(Block("p", LIFT_NOTE))
-                blocks.append(Block("table", lift))
+                blocks.append(Heading(f"Popularity lift and miscalibration — {cond}", 3))
+                blocks.append(Paragraph(LIFT_NOTE))
+                blocks.append(Table(lift))
     if task == "recommend":
         for _, grp in data.groupby("dataset"):
             try:
                 blocks += _worked_example(store, grp[grp["imbalance"].isna()])
             except Exception as err:  # an example must never sink the report
-                blocks.append(Block("p", f"(worked example skipped: {err})"))
+                blocks.append(Paragraph(f"(worked example skipped: {err})"))
     return blocks
 
 

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from skewbench.report import fmt
-from skewbench.report.render import Block, display_cells
+from skewbench.report.render import Block, Figure, Heading, Paragraph, Table, display_cells
 from skewbench.runner.cell import Component
 from skewbench.runner.store import ResultStore
 
@@ -196,7 +196,9 @@ def llm_blocks(store: ResultStore, data: pd.DataFrame, task: str, out: Path) -> 
     frame = _frame(data)
     if frame.empty:
         return []
-    blocks = [Block("h3", f"LLM re-ranker: prompts, model calls, position bias ({task})")]
+    blocks: list[Block] = [
+        Heading(f"LLM re-ranker: prompts, model calls, position bias ({task})", 3)
+    ]
     # Treatments re-rank the same fitted LLM ranking (its info repeated, or re-read from the
     # prompt cache): one row per (data set, model, seed), the untreated cell's where present.
     frame = frame.assign(_untreated=frame["treatment"] != "none").sort_values(
@@ -214,19 +216,18 @@ def llm_blocks(store: ResultStore, data: pd.DataFrame, task: str, out: Path) -> 
         )
         .reset_index()
     )
-    blocks += [Block("p", FACTS_NOTE), Block("table", display_cells(facts), {"sticky": 2})]
+    blocks += [Paragraph(FACTS_NOTE), Table(display_cells(facts), sticky=2)]
     res = contrast_table(store, data)
     if not res.empty:
         blocks += [
-            Block("h3", f"LLM re-ranker against its first stage alone ({task})"),
-            Block(
-                "p",
+            Heading(f"LLM re-ranker against its first stage alone ({task})", 3),
+            Paragraph(
                 "Paired randomization test over distinct units (each the mean over the "
                 "replicates both cells hold), Holm over every row of this table; the same "
                 "treatment on both sides, so a row with a re-ranker compares it after the LLM "
-                "with it after the first stage.",
+                "with it after the first stage."
             ),
-            Block("table", _contrast_display(res), {"sticky": 2}),
+            Table(_contrast_display(res), sticky=2),
         ]
     probes = once[once["position_bias"].notna()]
     for dataset, cells in probes.groupby("dataset", sort=True):
@@ -253,9 +254,9 @@ def llm_blocks(store: ResultStore, data: pd.DataFrame, task: str, out: Path) -> 
                 }
             )
         blocks += [
-            Block("h3", f"LLM position bias — {dataset}"),
-            Block("p", POSITION_NOTE),
-            Block("img", path),
-            Block("table", display_cells(pd.DataFrame(rows)), {"sticky": 1}),
+            Heading(f"LLM position bias — {dataset}", 3),
+            Paragraph(POSITION_NOTE),
+            Figure(path),
+            Table(display_cells(pd.DataFrame(rows)), sticky=1),
         ]
     return blocks

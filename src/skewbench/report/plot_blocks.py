@@ -15,7 +15,7 @@ from skewbench.report.conditions import (
 )
 from skewbench.report.leaderboard import shown_intervals
 from skewbench.report.plots import metric_vs_imbalance, pareto
-from skewbench.report.render import Block
+from skewbench.report.render import Block, Figure, Heading, Paragraph
 from skewbench.report.spec import TaskReport
 
 
@@ -42,7 +42,7 @@ def plot_blocks(merged: pd.DataFrame, task: str, spec: TaskReport, out: Path) ->
                 log_x=task == "categorize",
             )
             if path:
-                inner.append(Block("img", path))
+                inner.append(Figure(path))
     for acc, exp in spec.tradeoff:
         for cond, grp in by_condition(merged):
             path = pareto(
@@ -64,13 +64,13 @@ def plot_blocks(merged: pd.DataFrame, task: str, spec: TaskReport, out: Path) ->
                 exp_higher_better=higher_is_better(exp),
             )
             if path:
-                inner.append(Block("img", path))
+                inner.append(Figure(path))
     if not inner:
         return []
-    note = Block(
-        "note",
+    note = Paragraph(
         "One condition per plot. Bands: the 95 % interval the leaderboard shows for that cell "
         "(seed t-interval, or unit bootstrap for deterministic cells). Pareto plots: numbered "
         "points are explained below each plot; squares are the untreated baselines.",
+        style="note",
     )
-    return [Block("h3", "Plots"), note, *inner]
+    return [Heading("Plots", 3), note, *inner]

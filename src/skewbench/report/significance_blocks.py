@@ -8,7 +8,7 @@ import pandas as pd
 from skewbench.report import fmt
 from skewbench.report.aggregate import ALPHA_SIG, BASE_TREATMENT, compare_models
 from skewbench.report.conditions import condition_label, unit_word
-from skewbench.report.render import Block
+from skewbench.report.render import Block, Details, Heading, Paragraph, Table
 from skewbench.report.spec import TaskReport
 from skewbench.runner.store import ResultStore
 
@@ -46,9 +46,9 @@ def contrast_blocks(
     if res.empty:
         return []
     where = _held_out_phrase(data)
-    blocks = [
-        Block("h3", f"Trained models against '{base}' ({metric})"),
-        Block("p", f"Compared {where}."),
+    blocks: list[Block] = [
+        Heading(f"Trained models against '{base}' ({metric})", 3),
+        Paragraph(f"Compared {where}."),
     ]
     for _, r in res.iterrows():
         verdict = (
@@ -57,16 +57,15 @@ def contrast_blocks(
             else "does not differ significantly from"
         )
         blocks.append(
-            Block(
-                "p",
+            Paragraph(
                 f"{condition_label(r, spec)}: {r['model']} {verdict} {base}: {metric} "
                 f"{fmt.num(r['base'] + r['delta'])} vs {fmt.num(r['base'])} "
                 f"({fmt.pct(r['rel_delta'])}), paired randomization test over "
                 f"{fmt.num(int(r['n_units']))} distinct {unit_word(task)}, "
-                f"p_holm {fmt.p_is(r['p_holm'])}.",
+                f"p_holm {fmt.p_is(r['p_holm'])}."
             )
         )
-    blocks.append(Block("table", sig_display(res, spec), {"sticky": 2}))
+    blocks.append(Table(sig_display(res, spec), sticky=2))
     return blocks
 
 
@@ -90,20 +89,16 @@ def sig_display(sig: pd.DataFrame, spec: TaskReport) -> pd.DataFrame:
 def significance_details(metric: str, sig: pd.DataFrame, spec: TaskReport) -> Block:
     """Every paired test of ``metric`` against the untreated baseline, collapsed."""
     n_perm = sig.attrs.get("n_perm", 0)
-    return Block(
-        "details",
-        (
-            f"Significance against '{BASE_TREATMENT}' ({metric}): all comparisons",
-            [
-                Block(
-                    "p",
-                    f"Paired randomization test ({n_perm:,} sign flips, enough that Holm "
-                    f"over every comparison in this table can reach {ALPHA_SIG}) over "
-                    "distinct units, each unit the mean over the replicates both cells "
-                    f"hold; ★ marks p_holm < {ALPHA_SIG}. 'deterministic': every seed "
-                    "gave identical per-unit results for both cells.",
-                ),
-                Block("table", sig_display(sig, spec), {"sticky": 2}),
-            ],
-        ),
+    return Details(
+        f"Significance against '{BASE_TREATMENT}' ({metric}): all comparisons",
+        [
+            Paragraph(
+                f"Paired randomization test ({n_perm:,} sign flips, enough that Holm "
+                f"over every comparison in this table can reach {ALPHA_SIG}) over "
+                "distinct units, each unit the mean over the replicates both cells "
+                f"hold; ★ marks p_holm < {ALPHA_SIG}. 'deterministic': every seed "
+                "gave identical per-unit results for both cells."
+            ),
+            Table(sig_display(sig, spec), sticky=2),
+        ],
     )

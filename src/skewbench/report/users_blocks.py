@@ -23,7 +23,7 @@ from skewbench.report.explain_blocks import (
     draw_heatmap,
     system_label,
 )
-from skewbench.report.render import Block
+from skewbench.report.render import Block, Figure, Heading, Paragraph, Table
 from skewbench.runner.store import ResultStore
 from skewbench.seeds import make_rng
 
@@ -129,11 +129,11 @@ def users_blocks(store: ResultStore, data: pd.DataFrame, task: str, out: Path) -
 def _section(
     frames: dict[tuple[str, str], pd.DataFrame], cond: str, task: str, out: Path, rng: Any
 ) -> list[Block]:
-    blocks = [Block("h3", f"Who is served — {cond}")]
+    blocks: list[Block] = [Heading(f"Who is served — {cond}", 3)]
     first = next(iter(frames.values()))
     groupings = [c for c in first.columns if c.startswith("ug_")]
     metric = _acc_metrics(first)[0]
-    blocks.append(Block("p", _note(task, metric)))
+    blocks.append(Paragraph(_note(task, metric)))
     heat, summary = [], []
     for (model, treatment), f in frames.items():
         sysname = system_label(model, treatment)
@@ -173,27 +173,26 @@ def _section(
         f"{task} — {cond}: {metric} by user group",
     )
     if path:
-        blocks.append(Block("img", path))
+        blocks.append(Figure(path))
     if summary:
-        blocks.append(Block("table", pd.DataFrame(summary)))
+        blocks.append(Table(pd.DataFrame(summary)))
     # Per-group detail for the untreated systems.
     for (model, treatment), f in frames.items():
         if treatment != "none":
             continue
         detail = pd.concat([per_group_table(f, g, rng) for g in groupings], ignore_index=True)
         blocks.append(
-            Block(
-                "p",
+            Paragraph(
                 f"Per group, {system_label(model, treatment)} (95 % unit-"
                 "bootstrap intervals; groups under "
-                f"{MIN_USERS} users: size and mean only):",
+                f"{MIN_USERS} users: size and mean only):"
             )
         )
-        blocks.append(Block("table", detail))
+        blocks.append(Table(detail))
     effects = _effects(frames, groupings, metric, rng)
     if not effects.empty:
-        blocks.append(Block("p", EFFECT_NOTE.format(metric=metric, alpha=ALPHA_SIG)))
-        blocks.append(Block("table", effects))
+        blocks.append(Paragraph(EFFECT_NOTE.format(metric=metric, alpha=ALPHA_SIG)))
+        blocks.append(Table(effects))
     return blocks
 
 

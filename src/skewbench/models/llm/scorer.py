@@ -71,9 +71,9 @@ class PromptCache:
     def __init__(self, path: Path):
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._conn = sqlite3.connect(path, timeout=60)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("CREATE TABLE IF NOT EXISTS out (key TEXT PRIMARY KEY, value TEXT)")
+        self._db = sqlite3.connect(path, timeout=60)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("CREATE TABLE IF NOT EXISTS out (key TEXT PRIMARY KEY, value TEXT)")
 
     @staticmethod
     def key(model_id: str, kind: str, prompt: str) -> str:
@@ -84,15 +84,15 @@ class PromptCache:
         for start in range(0, len(keys), 500):
             chunk = list(keys[start : start + 500])
             marks = ",".join("?" * len(chunk))
-            for k, v in self._conn.execute(
+            for k, v in self._db.execute(
                 f"SELECT key, value FROM out WHERE key IN ({marks})", chunk
             ):
                 found[k] = json.loads(v)
         return found
 
     def put_many(self, items: dict[str, object]) -> None:
-        with self._conn:
-            self._conn.executemany(
+        with self._db:
+            self._db.executemany(
                 "INSERT OR REPLACE INTO out VALUES (?, ?)",
                 [(k, json.dumps(v)) for k, v in items.items()],
             )
