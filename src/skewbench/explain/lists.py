@@ -165,9 +165,9 @@ def _kind_line(kinds: set[str], worst: float) -> str:
 
 def explain_search(cell: Cell, units: pd.DataFrame, query: str, top: int, n_reasons: int = 3):
     """(table of the query's list, header lines); ``query`` is a query_id or its exact text."""
-    from skewbench.pipeline.facts import search_labels
     from skewbench.metrics.topk import topk
     from skewbench.models.search.base import QueryBatch
+    from skewbench.pipeline.facts import search_labels
     from skewbench.tasks import search as S
 
     data = S.load_data(cell)

@@ -136,7 +136,9 @@ def fingerprint_blocks(configs: dict[str, dict]) -> list[Block]:
     blocks = []
     for fp, ds in sorted(seen.items()):
         files = "; ".join(f"{path} ({digest})" for path, digest in sorted(ds["files"].items()))
-        blocks.append(Block("note", f"Data set {ds['name']} — content fingerprint {fp}: {files}."))
+        blocks.append(
+            Paragraph(f"Data set {ds['name']} — content fingerprint {fp}: {files}.", style="note")
+        )
     return blocks
 
 
