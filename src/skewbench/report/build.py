@@ -133,7 +133,7 @@ def fingerprint_blocks(configs: dict[str, dict]) -> list[Block]:
         ds = cfg.get("dataset", {})
         if ds.get("files"):
             seen.setdefault(ds["fingerprint"], ds)
-    blocks = []
+    blocks: list[Block] = []
     for fp, ds in sorted(seen.items()):
         files = "; ".join(f"{path} ({digest})" for path, digest in sorted(ds["files"].items()))
         blocks.append(
