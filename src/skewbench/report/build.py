@@ -53,14 +53,16 @@ IDS = ["key", "task", "dataset", "imbalance", "control", "setting", "model", "tr
        "seconds", "info"]  # fmt: skip
 
 
-def _skew_blocks(store: ResultStore, data: pd.DataFrame, task: str, out: Path) -> list[Block]:
+def _skew_blocks(
+    store: ResultStore, data: pd.DataFrame, task: str, out: Path, configs: dict[str, dict]
+) -> list[Block]:
     """Explanation (item groups, decomposition, examples) and "who is served" sections."""
     from skewbench.report.explain_blocks import explain_blocks
     from skewbench.report.llm_blocks import llm_blocks
     from skewbench.report.users_blocks import users_blocks
 
     blocks = explain_blocks(store, data, task, out) + users_blocks(store, data, task, out)
-    return blocks + llm_blocks(store, data, task, out)
+    return blocks + llm_blocks(store, data, task, out, configs)
 
 
 def _task_blocks(
@@ -116,7 +118,7 @@ def _task_blocks(
     blocks += plot_blocks(merged, task, spec, out)
     blocks += group_exposure_blocks(data, spec)
     if task != "categorize":
-        blocks += _skew_blocks(store, data, task, out)
+        blocks += _skew_blocks(store, data, task, out, configs)
     if spec.info_facts:
         blocks += info_fact_blocks(data, spec.info_facts)
     for metric, sig in ((spec.unit_metric, sig_acc), (spec.unit_exposure, sig_exp)):

@@ -41,34 +41,6 @@ LIST_SIDE: tuple[str, ...] = RERANKERS + POLICIES  # re-use the untreated model'
 
 RANKING_METRICS: tuple[str, ...] = ("ndcg", "recall", "precision", "hit_rate", "map", "mrr")
 
-DATASET_PARAMS: dict[str, dict[str, Any]] = {
-    "completejourney": {
-        "user_k": 10,
-        "item_k": 30,
-        "split": "temporal",
-        "test_frac": 0.2,
-        "val_frac": 0.2,
-        "feedback": "binary",
-    },
-    "movielens100k": {
-        "user_k": 1,
-        "item_k": 1,
-        "split": "ratio",
-        "test_frac": 0.2,
-        "val_frac": 0.2,
-        "min_rating": 4,
-    },
-    "table": {
-        "catalog": None,
-        "user_k": 1,
-        "item_k": 1,
-        "split": "ratio",
-        "test_frac": 0.2,
-        "val_frac": 0.2,
-        "feedback": "binary",
-    },
-}
-
 
 # --------------------------------------------------------------------------------------------
 # config
@@ -112,11 +84,15 @@ def options(cell: Cell) -> dict[str, Any]:
 
 
 def dataset_params(cell: Cell) -> dict[str, Any]:
-    """The data set's parameters with the defaults filled in (validated by :func:`check`)."""
+    """The data set's parameters with the defaults of its spec filled in (validated by
+    :func:`check`); the spec is the one place that declares them."""
+    from skewbench import specs
+
     name = cell.dataset.name
-    if name not in DATASETS:
+    entry = specs.find("dataset", "recommend", name) if name in DATASETS else None
+    if entry is None:
         raise ConfigError(f"dataset.name: {name!r} is not one of {DATASETS} for task recommend")
-    return {**DATASET_PARAMS[name], **cell.dataset.params}
+    return {**specs.defaults(entry.spec), **cell.dataset.params}
 
 
 def catalog_bound_errors(cell: Cell) -> list[str]:
