@@ -125,7 +125,9 @@ def ranking_metrics(
         if n_candidates is None or not do_auc
         else n_candidates
     )
-    if n_units:
+    for _ in range(2):
+        if not n_units:
+            break
         row, code = kernels().rank(
             ranked,
             truth.indptr.astype(np.int64, copy=False),
@@ -144,8 +146,17 @@ def ranking_metrics(
             res,
             auc,
         )
+        if code == 4:  # an item stored twice in a truth row: sum the duplicates, run again
+            truth = truth.copy()
+            truth.sum_duplicates()
+            continue
+        if code == 3:
+            raise SchemaError(
+                "truth", "relevance grades must be finite", column="grade", row=int(row)
+            )
         if code:
             _raise_bad_row(ranked, n_items, int(row), int(code))
+        break
     out: dict[str, np.ndarray] = {}
     for j, m in enumerate(cut_metrics):
         for c, k in enumerate(cutoffs):
@@ -189,7 +200,8 @@ def _check_cutoff(k: object) -> int:
 
 
 def _check_inputs(ranked: np.ndarray, truth: Any) -> tuple[np.ndarray, sp.csr_matrix]:
-    """Shapes, dtypes and finite grades; item ranges and repeats are checked in the kernel."""
+    """Shapes and dtypes; item ranges, repeats, finite grades and duplicate truth entries are
+    checked in the kernel."""
     ranked = np.asarray(ranked)
     if ranked.ndim != 2 or not np.issubdtype(ranked.dtype, np.integer):
         raise SchemaError(
@@ -203,13 +215,8 @@ def _check_inputs(ranked: np.ndarray, truth: Any) -> tuple[np.ndarray, sp.csr_ma
         raise SchemaError(
             "truth", f"has {truth.shape[0]} rows but ranked has {ranked.shape[0]} units"
         )
-    if not truth.has_canonical_format:
-        truth = truth.copy()
-        truth.sum_duplicates()
-    if truth.nnz and not np.isfinite(truth.data).all():
-        bad = int(np.flatnonzero(~np.isfinite(truth.data))[0])
-        row = int(np.searchsorted(truth.indptr, bad, side="right") - 1)
-        raise SchemaError("truth", "relevance grades must be finite", column="grade", row=row)
+    # Duplicate entries and non-finite grades are found by the kernel while it marks each
+    # truth row (no separate pass over the truth).
     return ranked, truth
 
 
