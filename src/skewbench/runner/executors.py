@@ -276,7 +276,9 @@ def connect_ray(
     import ray
 
     if not ray.is_initialized():
-        local = {"num_cpus": num_cpus, "include_dashboard": False} if address is None else {}
+        local: dict[str, Any] = (
+            {"num_cpus": num_cpus, "include_dashboard": False} if address is None else {}
+        )
         try:
             ray.init(
                 address=address,
