@@ -62,7 +62,7 @@ def learning_curve_blocks(data: pd.DataFrame, out: Path) -> list[Block]:
     """Per-epoch training and validation curves of the models that record a ``history``
     (the Keras source model), one figure per dataset × ρ × control × model, one line per
     treatment (replicates averaged, min–max band)."""
-    from skewbench.models.categorize.learning_curves import plot_learning_curves
+    from skewbench.report.plots import learning_curves
 
     has = [isinstance(i, dict) and isinstance(i.get("history"), dict) for i in data["info"]]
     sub = data[has]
@@ -84,6 +84,6 @@ def learning_curve_blocks(data: pd.DataFrame, out: Path) -> list[Block]:
         label = ", ".join(f"{k}={v}" for k, v in zip(keys, key, strict=True) if v not in ("", None))
         name = re.sub(r"[^A-Za-z0-9._-]+", "_", f"learning_curves_{label}")[:120] + ".png"
         histories = [(t, i["history"]) for t, i in zip(grp["treatment"], grp["info"], strict=True)]
-        path = plot_learning_curves(histories, out / name, label)
+        path = learning_curves(histories, out / name, label)
         blocks.append(Figure(path))
     return blocks

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from skewbench.explain.decomposition import decompose, ratio_columns
+from skewbench.report.plots import heatmap
 from skewbench.report.render import Block, Figure, Heading, Paragraph, Table
 from skewbench.runner.store import ResultStore
 
@@ -102,30 +103,7 @@ def _heatmap(wide: pd.DataFrame, path: Path, title: str) -> Path | None:
     with np.errstate(divide="ignore", invalid="ignore"):
         z = np.log2(mat.to_numpy(dtype=float))
     z = np.clip(np.where(np.isfinite(z), z, np.where(np.isnan(z), np.nan, -4.0)), -4, 4)
-    return draw_heatmap(mat, z, path, title, "RdBu_r", 4.0, "log2(exposure share ÷ relevant share)")
-
-
-def draw_heatmap(
-    mat: pd.DataFrame, z: np.ndarray, path: Path, title: str, cmap: str, lim: float, label: str
-) -> Path:
-    """A rows × systems heat map of ``z`` (labels from ``mat``), symmetric colour scale ±lim."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    h = max(3.0, 0.22 * len(mat) + 1.5)
-    w = max(5.0, 0.45 * mat.shape[1] + 3.5)
-    fig, ax = plt.subplots(figsize=(w, h))
-    im = ax.imshow(np.ma.masked_invalid(z), cmap=cmap, vmin=-lim, vmax=lim, aspect="auto")
-    ax.set_yticks(range(len(mat)), mat.index, fontsize=7)
-    ax.set_xticks(range(mat.shape[1]), mat.columns, rotation=60, ha="right", fontsize=7)
-    fig.colorbar(im, ax=ax, label=label)
-    ax.set_title(title, fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return heatmap(mat, z, path, title, "RdBu_r", 4.0, "log2(exposure share ÷ relevant share)")
 
 
 def _exposure_table(wide: pd.DataFrame) -> pd.DataFrame:

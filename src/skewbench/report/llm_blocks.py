@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from skewbench.report import fmt
+from skewbench.report.plots import position_bias
 from skewbench.report.render import Block, Figure, Heading, Paragraph, Table, display_cells
 from skewbench.runner.cell import Component
 from skewbench.runner.store import ResultStore
@@ -162,37 +163,6 @@ def _frame(data: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _position_figure(cells: pd.DataFrame, path: Path, title: str, params: dict[str, dict]) -> Path:
-    from skewbench.report.plots import _save, _style, plt
-
-    fig, ax = plt.subplots(figsize=(5.2, 3.8))
-    n_max = 0
-    for i, (model, grp) in enumerate(cells.groupby("model", sort=True)):
-        curves = [np.asarray(p["mean_output_position"], dtype=float) for p in grp["position_bias"]]
-        n = min(c.size for c in curves)
-        mean = np.mean([c[:n] for c in curves], axis=0) + 1.0  # 1-based positions
-        colour, style = _style(i)
-        x = np.arange(1, n + 1)
-        ax.plot(
-            x,
-            mean,
-            color=colour,
-            linestyle=style,
-            marker="o",
-            ms=3,
-            label=short_label(params.get(model, {})),
-        )
-        n_max = max(n_max, n)
-    x = np.arange(1, n_max + 1)
-    ax.plot(x, x, color="black", lw=0.8, ls="--", label="output = input (copied)")
-    ax.plot(x, np.full(x.size, (n_max + 1) / 2), color="grey", lw=0.8, ls=":", label="no bias")
-    ax.set_xlabel("position in the prompt")
-    ax.set_ylabel("mean position in the LLM's output")
-    ax.set_title(title)
-    ax.legend(fontsize=7, loc="upper left")
-    return _save(fig, path)
-
-
 def llm_blocks(
     store: ResultStore,
     data: pd.DataFrame,
@@ -245,19 +215,15 @@ def llm_blocks(
     probes = once[once["position_bias"].notna()]
     for dataset, cells in probes.groupby("dataset", sort=True):
         slug = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in f"{task}_{dataset}")
-        path = _position_figure(
-            cells,
-            out / f"{slug}_llm_position_bias.png",
-            f"{task} — {dataset}: position bias",
-            params,
-        )
-        rows = []
+        rows, lines = [], {}
         for model, grp in cells.groupby("model", sort=True):
             curves = [
                 np.asarray(p["mean_output_position"], dtype=float) for p in grp["position_bias"]
             ]
             n = min(c.size for c in curves)
-            mean = np.mean([c[:n] for c in curves], axis=0) + 1.0
+            mean = np.mean([c[:n] for c in curves], axis=0) + 1.0  # 1-based positions
+            label = short_label(params.get(model, {}))
+            lines[model if label in lines else label] = mean
             rows.append(
                 {
                     "model": model,
@@ -269,6 +235,8 @@ def llm_blocks(
                     "parse failures": int(grp["parse_failures"].fillna(0).sum()),
                 }
             )
+        title = f"{task} — {dataset}: position bias"
+        path = position_bias(lines, out / f"{slug}_llm_position_bias.png", title)
         blocks += [
             Heading(f"LLM position bias — {dataset}", 3),
             Paragraph(POSITION_NOTE),

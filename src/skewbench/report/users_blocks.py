@@ -20,9 +20,9 @@ from skewbench.report.aggregate import ALPHA_SIG
 from skewbench.report.explain_blocks import (
     _slug,
     condition_groups,
-    draw_heatmap,
     system_label,
 )
+from skewbench.report.plots import heatmap
 from skewbench.report.render import Block, Figure, Heading, Paragraph, Table
 from skewbench.runner.store import ResultStore
 from skewbench.seeds import make_rng
@@ -107,7 +107,7 @@ def _heatmap(rows: list[tuple[str, str, float]], path: Path, title: str) -> Path
     mat = df.pivot_table(index="row", columns="system", values="v", aggfunc="first", sort=False)
     z = mat.to_numpy(dtype=float)
     lim = np.nanmax(np.abs(z)) if np.isfinite(z).any() else 1.0
-    return draw_heatmap(mat, z, path, title, "RdBu", lim, "group mean − system mean (NDCG@10)")
+    return heatmap(mat, z, path, title, "RdBu", lim, "group mean − system mean (NDCG@10)")
 
 
 def users_blocks(store: ResultStore, data: pd.DataFrame, task: str, out: Path) -> list[Block]:
