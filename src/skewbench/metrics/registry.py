@@ -429,7 +429,6 @@ def spec_for_key(key: str) -> MetricSpec:
     raise KeyError(f"no registry entry for metric key {key!r}")
 
 
-_M = MetricMeta  # the table below is wide; entries are (key, family, formula, how to read it)
 # Metrics the reports show that are not ranked-list kernels: classification metrics (categorize,
 # :mod:`skewbench.metrics.classification`) and per-task list columns.
 _REPORTED: list[tuple[str, str, str, MetricMeta]] = [
@@ -437,33 +436,34 @@ _REPORTED: list[tuple[str, str, str, MetricMeta]] = [
         "accuracy",
         "classification",
         "share of test examples predicted right",
-        _M("higher", (0, 1), "share", "Accuracy", "share of test examples predicted right"),
+        _m("higher", 0, 1, "share", "Accuracy", "share of test examples predicted right"),
     ),
     (
         "balanced_accuracy",
         "classification",
         "mean recall over the classes present in test",
-        _M("higher", (0, 1), "share", "Balanced accuracy", "mean recall over the test classes"),
+        _m("higher", 0, 1, "share", "Balanced accuracy", "mean recall over the test classes"),
     ),
     (
         "macro_f1",
         "classification",
         "mean F1 over present classes (zero_division 0)",
-        _M("higher", (0, 1), "score", "Macro F1", "mean F1 over the classes present in test"),
+        _m("higher", 0, 1, "score", "Macro F1", "mean F1 over the classes present in test"),
     ),
     (
         "recall_{head,mid,tail}",
         "classification",
         "mean recall of the group's present classes",
-        _M("higher", (0, 1), "share", "Recall", "mean recall of a class group (head, mid, tail)"),
+        _m("higher", 0, 1, "share", "Recall", "mean recall of a class group (head, mid, tail)"),
     ),
     (
         "head_tail_gap",
         "classification",
         "recall_head − recall_tail",
-        _M(
+        _m(
             "lower",
-            (-1, 1),
+            -1,
+            1,
             "difference",
             "Head − tail recall",
             "recall of head classes minus tail classes (lower: the tail is served as well)",
@@ -473,27 +473,28 @@ _REPORTED: list[tuple[str, str, str, MetricMeta]] = [
         "worst_class_recall",
         "classification",
         "min recall over present classes",
-        _M("higher", (0, 1), "share", "Worst-class recall", "lowest recall of any test class"),
+        _m("higher", 0, 1, "share", "Worst-class recall", "lowest recall of any test class"),
     ),
     (
         "auc_macro_ovr",
         "classification",
         "mean one-vs-rest ROC AUC over present classes",
-        _M("higher", (0, 1), "score", "Macro AUC", "mean one-vs-rest ROC AUC over the classes"),
+        _m("higher", 0, 1, "score", "Macro AUC", "mean one-vs-rest ROC AUC over the classes"),
     ),
     (
         "ece",
         "classification",
         "Σ_b n_b/n |acc_b − conf_b|, 15 equal-width confidence bins",
-        _M("lower", (0, 1), "score", "ECE", "gap between confidence and accuracy (calibration)"),
+        _m("lower", 0, 1, "score", "ECE", "gap between confidence and accuracy (calibration)"),
     ),
     (
         "gini_gap",
         "classification",
         "Gini of predicted-class counts − Gini of true counts",
-        _M(
+        _m(
             "neither",
-            (-1, 1),
+            -1,
+            1,
             "difference",
             "Gini gap",
             "0 = predicted classes exactly as concentrated as the true ones",
@@ -503,21 +504,22 @@ _REPORTED: list[tuple[str, str, str, MetricMeta]] = [
         "gini_{pred,true}_counts",
         "classification",
         "Gini of the predicted (true) class counts of the test examples",
-        _M("neither", (0, 1), "score", "Class-count Gini", "inequality of class counts"),
+        _m("neither", 0, 1, "score", "Class-count Gini", "inequality of class counts"),
     ),
     (
         "bal_<metric>",
         "classification",
         "the metric on the class-balanced test view",
-        _M("neither", (-INF, INF), "score", "balanced view", "the metric on a class-balanced test"),
+        _m("neither", -INF, INF, "score", "balanced view", "the metric on a class-balanced test"),
     ),
     (
         "tail_share",
         "exposure",
         "mean_u share of the top exposure_k that is long tail (recommend)",
-        _M(
+        _m(
             "higher",
-            (0, 1),
+            0,
+            1,
             "share",
             "Long-tail share",
             "share of each top list from the long tail",
@@ -527,15 +529,16 @@ _REPORTED: list[tuple[str, str, str, MetricMeta]] = [
         "private_share",
         "exposure",
         "position-weighted exposure share of Private label (search)",
-        _M("higher", (0, 1), "share", "Private-label share", "exposure share of Private label"),
+        _m("higher", 0, 1, "share", "Private-label share", "exposure share of Private label"),
     ),
     (
         "exposure_gini_manufacturer",
         "exposure",
         "Gini of summed item exposure per manufacturer, all catalogue manufacturers (search)",
-        _M(
+        _m(
             "lower",
-            (0, 1),
+            0,
+            1,
             "score",
             "Manufacturer exposure Gini",
             "inequality of exposure over manufacturers (0 = equal)",
@@ -545,7 +548,7 @@ _REPORTED: list[tuple[str, str, str, MetricMeta]] = [
         "ndcg@k_{head,tail}",
         "accuracy",
         "NDCG@k over head / tail queries (search)",
-        _M("higher", (0, 1), "score", "nDCG@k", "nDCG@k over the head or the tail queries"),
+        _m("higher", 0, 1, "score", "nDCG@k", "nDCG@k over the head or the tail queries"),
     ),
 ]
 META.update({key: meta for key, _, _, meta in _REPORTED})
