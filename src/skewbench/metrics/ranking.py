@@ -1,7 +1,9 @@
 r"""Accuracy metrics of ranked lists, vectorised over units and computed for all cutoffs at once.
 
 Inputs: ``ranked`` (units × K) int64 item indices, position j (0-based) is rank j + 1, -1 is
-padding (a padding slot counts as a non-relevant position); ``truth`` a CSR (units × items) of
+padding. Padding never occupies a rank: a -1 inside a list is a gap that is closed (the items
+after it move up, as trec_eval ranks only the documents a run lists; :func:`close_gaps`), and
+trailing padding only shortens the list; ``truth`` a CSR (units × items) of
 graded relevance: an item is relevant when its grade is > 0 (trec_eval's relevance_level 1 for
 integer grades); grades <= 0 are non-relevant with gain 0. R_u is the set of relevant items of
 unit u, rel_u(r) the grade of the item at rank r, hit_u(r) = 1[rel_u(r) > 0].
@@ -199,6 +201,16 @@ def _check_cutoff(k: object) -> int:
     return int(k)
 
 
+def close_gaps(ranked: np.ndarray) -> np.ndarray:
+    """``ranked`` with every row's -1 padding moved to the end, the listed items keeping their
+    order (a stable partition); the input itself when no row has a gap (the usual case)."""
+    pad = ranked < 0
+    if ranked.shape[1] < 2 or not (pad[:, :-1] & ~pad[:, 1:]).any():
+        return ranked
+    order = np.argsort(pad, axis=1, kind="stable")
+    return np.ascontiguousarray(np.take_along_axis(ranked, order, axis=1))
+
+
 def _check_inputs(ranked: np.ndarray, truth: Any) -> tuple[np.ndarray, sp.csr_matrix]:
     """Shapes and dtypes; item ranges, repeats, finite grades and duplicate truth entries are
     checked in the kernel."""
@@ -207,7 +219,7 @@ def _check_inputs(ranked: np.ndarray, truth: Any) -> tuple[np.ndarray, sp.csr_ma
         raise SchemaError(
             "ranked", f"must be a 2-D integer array (units × k), got {ranked.dtype} {ranked.shape}"
         )
-    ranked = np.ascontiguousarray(ranked, dtype=np.int64)
+    ranked = close_gaps(np.ascontiguousarray(ranked, dtype=np.int64))
     if not sp.issparse(truth):
         raise SchemaError("truth", "must be a scipy.sparse CSR matrix (units × items)")
     truth = sp.csr_matrix(truth)
@@ -226,7 +238,7 @@ def check_ranked(ranked: np.ndarray, n_items: int, source: str = "ranked") -> np
     ranked = np.asarray(ranked)
     if ranked.ndim != 2 or not np.issubdtype(ranked.dtype, np.integer):
         raise SchemaError(source, f"must be a 2-D integer array, got {ranked.dtype} {ranked.shape}")
-    ranked = np.ascontiguousarray(ranked, dtype=np.int64)
+    ranked = close_gaps(np.ascontiguousarray(ranked, dtype=np.int64))
     if ranked.size:
         row, code = kernels().first_bad_row(ranked, n_items)
         if code:
