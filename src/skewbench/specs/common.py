@@ -7,7 +7,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from skewbench.specs.base import DataFile, Spec
+from skewbench.specs.base import MAX_LIST, DataFile, Spec
 
 ColumnMap = dict[str, str]
 
@@ -32,11 +32,13 @@ class LLMRerankSpec(Spec):
     first_stage_params: dict[str, float | int | str] = Field(
         default_factory=dict, description="parameters of the first stage"
     )
-    depth: int = Field(10, ge=1, description="first-stage items re-ranked per unit")
+    depth: int = Field(10, ge=1, le=MAX_LIST, description="first-stage items re-ranked per unit")
     mode: Literal["pointwise", "listwise"] = Field(
         "pointwise", description="yes/no log-odds per item, or a permutation prompt"
     )
-    orders: int = Field(1, ge=1, description="listwise: shuffled input orders, Borda-aggregated")
+    orders: int = Field(
+        1, ge=1, le=100, description="listwise: shuffled input orders, Borda-aggregated"
+    )
     window: int = Field(10, ge=2, description="listwise sliding-window size")
     step: int = Field(5, ge=1, description="listwise sliding-window step")
     pop_tau: float = Field(0.0, ge=0, description="pointwise: log-odds − tau·log(pop + 1)")

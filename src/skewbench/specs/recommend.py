@@ -6,7 +6,7 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from skewbench.specs.base import Empty, Entry, Spec
+from skewbench.specs.base import MAX_LIST, Empty, Entry, ListLength, Spec
 from skewbench.specs.common import LLMRerankSpec, TableFile
 
 _UK = "k-core: minimum distinct items per user"
@@ -139,6 +139,12 @@ class LLMRerank(LLMRerankSpec):
     history_items: int = Field(5, ge=1, description="latest purchases shown in the prompt")
 
 
+class Precomputed(Spec):
+    path: str = Field(
+        description="run file whose units are the data set's users and items its items",
+    )
+
+
 class PDA(Spec):
     gamma: float = Field(0.1, ge=0, description="training: popularity exponent of m_i^gamma")
     infer_gamma: float = Field(0.0, ge=0, description="inference: re-injected popularity (0 = PD)")
@@ -154,7 +160,7 @@ class PlackettLuce(Spec):
     temperature: float = Field(
         1.0, gt=0, description="softmax temperature of the per-user min-max normalised scores"
     )
-    samples: int = Field(20, ge=1, description="sampled rankings per user")
+    samples: int = Field(20, ge=1, le=1000, description="sampled rankings per user")
 
 
 class IPS(Spec):
@@ -217,20 +223,25 @@ class MMR(Spec):
     )
 
 
-PosInt = Annotated[int, Field(ge=1)]
-
-
 class Options(Spec):
     HINTS: ClassVar[dict[str, str]] = {"candidate_k": "candidates", "cutoff": "cutoffs"}
-    cutoffs: list[PosInt] = Field(
+    cutoffs: list[ListLength] = Field(
         [5, 10, 20, 50], min_length=1, description="ranking-metric cutoffs"
     )
-    k: int | None = Field(None, ge=1, description="list length (default: the largest cutoff)")
+    k: int | None = Field(
+        None, ge=1, le=MAX_LIST, description="list length (default: the largest cutoff)"
+    )
     exposure_k: int | None = Field(
-        None, ge=1, description="depth of exposure/diversity metrics (default min(10, k))"
+        None,
+        ge=1,
+        le=MAX_LIST,
+        description="depth of exposure/diversity metrics (default min(10, k))",
     )
     candidates: int | None = Field(
-        None, ge=1, description="candidates a re-ranker chooses from (default max(100, k))"
+        None,
+        ge=1,
+        le=MAX_LIST,
+        description="candidates a re-ranker chooses from (default max(100, k))",
     )
     max_users: int | None = Field(None, ge=1, description="evaluate a random subset of users")
     imbalance_levels: list[Annotated[float, Field(ge=0, lt=1)] | None] | None = Field(
@@ -293,6 +304,7 @@ ENTRIES: tuple[Entry, ...] = (
     _m("sasrec", SASRec, "self-attentive sequential recommender, full-softmax CE"),
     _m("two_tower", TwoTower, "MiniLM history-text → item-text bi-encoder, fine-tuned"),
     _m("llm_rerank", LLMRerank, "LLM (SmolLM2-135M) re-ranking a first stage's top items"),
+    _m("precomputed", Precomputed, "an external run's lists (TREC / ranx JSON / CSV / Parquet)"),
     _t("none", Empty, "no treatment"),
     _t("ips", IPS, "inverse-propensity-weighted BPR loss"),
     _t("pop_negatives", PopNegatives, "popularity-aware BPR negative sampling"),

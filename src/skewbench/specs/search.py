@@ -6,7 +6,7 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from skewbench.specs.base import DataPath, Empty, Entry, Spec
+from skewbench.specs.base import MAX_LIST, DataPath, Empty, Entry, ListLength, Spec
 from skewbench.specs.common import LLMRerankSpec, TableFile
 
 _HINTS = {"candidate_k": "candidates"}
@@ -114,7 +114,7 @@ class Dense(Spec):
 
 
 class Hybrid(Spec):
-    depth: int = Field(100, ge=1, description="each retriever's list fused by RRF")
+    depth: int = Field(100, ge=1, le=MAX_LIST, description="each retriever's list fused by RRF")
     k_rrf: int = Field(60, ge=1, description="RRF constant: 1 / (k_rrf + rank)")
 
 
@@ -145,7 +145,7 @@ class CrossEncoder(Spec):
     first_stage: Literal["bm25", "dense", "hybrid"] = Field(
         "dense", description="retriever whose top depth items are re-scored"
     )
-    depth: int = Field(20, ge=1, description="candidates re-scored per query")
+    depth: int = Field(20, ge=1, le=MAX_LIST, description="candidates re-scored per query")
     max_queries: int = Field(200, ge=1, description="training queries")
     max_pairs: int = Field(800, ge=1, description="training pairs")
     negatives: int = Field(3, ge=0, description="hard negatives per positive")
@@ -195,17 +195,17 @@ class GroupNorm(Spec):
     group: Group = Field("brand", description="scores z-normalised within each group")
 
 
-PosInt = Annotated[int, Field(ge=1)]
-
-
 class Options(Spec):
     HINTS: ClassVar[dict[str, str]] = {"candidate_k": "candidates", "cutoff": "cutoffs"}
-    k: int = Field(10, ge=1, description="list length")
-    cutoffs: list[PosInt] | None = Field(
+    k: int = Field(10, ge=1, le=MAX_LIST, description="list length")
+    cutoffs: list[ListLength] | None = Field(
         None, min_length=1, description="ranking-metric cutoffs <= k (default [k])"
     )
     candidates: int | None = Field(
-        None, ge=1, description="candidates per query a treatment re-ranks (default max(100, k))"
+        None,
+        ge=1,
+        le=MAX_LIST,
+        description="candidates per query a treatment re-ranks (default max(100, k))",
     )
 
     @model_validator(mode="after")

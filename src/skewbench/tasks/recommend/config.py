@@ -23,6 +23,7 @@ MODELS: tuple[str, ...] = (
     "sasrec",
     "two_tower",
     "llm_rerank",
+    "precomputed",
 )
 
 TUNABLE = True  # models may carry `tune:` (skewbench.tuning)

@@ -52,6 +52,9 @@ def build_model(
 
     if name == "random":
         return R.RandomRanker()
+    if name == "precomputed":
+        users = None if data is None else data.users  # None: checking params only
+        return R.Precomputed(params["path"], users, None if data is None else data.items)
     if name == "popularity":
         return R.Popularity()
     if name == "itemknn":
