@@ -9,6 +9,7 @@ import numpy as np
 
 from skewbench.errors import ConfigError
 from skewbench.runner.cell import Cell, Component
+from skewbench.specs.recommend import RANKING_METRICS as RANKING_METRICS
 from skewbench.specs.recommend import RERANKERS, TREATMENT_NAMES
 
 MODELS: tuple[str, ...] = (
@@ -40,8 +41,6 @@ DATASETS: tuple[str, ...] = ("completejourney", "movielens100k", "table")
 POLICIES: tuple[str, ...] = ("plackett_luce",)  # stochastic list-side policies
 
 LIST_SIDE: tuple[str, ...] = RERANKERS + POLICIES  # re-use the untreated model's candidates
-
-RANKING_METRICS: tuple[str, ...] = ("ndcg", "recall", "precision", "hit_rate", "map", "mrr")
 
 
 # --------------------------------------------------------------------------------------------
