@@ -186,6 +186,20 @@ META: dict[str, MetricMeta] = {
         "squared norm of expected exposure (lower = spread more evenly)",
     ),
     "ee_r": _m("higher", 0, INF, "score", "EE-R", "expected exposure placed where relevance is"),
+    "exposure_gini_group": _m(
+        "lower",
+        0,
+        1,
+        "score",
+        "Exposure Gini by group",
+        "inequality of exposure over a grouping's labels (0 = equal)",
+    ),
+    "relevant_gini": _m(
+        "neither", 0, 1, "score", "Relevance Gini by group", "inequality of the labels' relevance"
+    ),
+    "catalog_gini": _m(
+        "neither", 0, 1, "score", "Catalogue Gini by group", "inequality of the labels' sizes"
+    ),
     "awrf": _m(
         "higher",
         0,
@@ -566,19 +580,6 @@ _REPORTED: list[tuple[str, str, str, MetricMeta]] = [
         "accuracy",
         "NDCG@k over head / tail queries (search)",
         _m("higher", 0, 1, "score", "nDCG@k", "nDCG@k over the head or the tail queries"),
-    ),
-    (
-        "exposure_gini[g]",
-        "exposure",
-        "Gini of summed item exposure per label of grouping g, all catalogue labels (evaluate)",
-        _m(
-            "lower",
-            0,
-            1,
-            "score",
-            "Exposure Gini by group",
-            "inequality of exposure over a grouping's labels (0 = equal)",
-        ),
     ),
     (
         "popularity_lift",
