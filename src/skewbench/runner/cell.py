@@ -120,7 +120,7 @@ class Cell:
             "task": self.task,
             "dataset": self.dataset.key_dict() if keyed else self.dataset.to_dict(),
             "imbalance": self.imbalance,
-            "model": self.model.to_dict(),
+            "model": self.model.key_dict() if keyed else self.model.to_dict(),
             "treatment": self.treatment.to_dict(),
             "seed": self.seed,
             "master_seed": self.master_seed,

@@ -6,7 +6,7 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from skewbench.specs.base import MAX_LIST, Empty, Entry, ListLength, Spec
+from skewbench.specs.base import MAX_LIST, DataFile, Empty, Entry, ListLength, Spec
 from skewbench.specs.common import LLMRerankSpec, TableFile
 
 _UK = "k-core: minimum distinct items per user"
@@ -140,7 +140,7 @@ class LLMRerank(LLMRerankSpec):
 
 
 class Precomputed(Spec):
-    path: str = Field(
+    path: DataFile = Field(
         description="run file whose units are the data set's users and items its items",
     )
 
