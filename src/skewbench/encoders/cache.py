@@ -4,7 +4,8 @@ Layout: ``<cache_dir>/<namespace>/shard-*.npz``, each shard holding ``keys`` (SH
 UTF-8 text, ``S40``), ``vectors`` (float32, one row per key) and ``check``, the checksum of the
 namespace, keys and vectors (:mod:`skewbench.integrity`): a shard that fails it — or cannot be
 read without pickle — is moved aside, named, and its texts encoded again. The namespace names the
-encoder, its precision and its max sequence length, so different settings never mix.
+encoder (its label and model identity: a hash of its config and weight file names and sizes),
+its precision and its max sequence length, so different settings never mix.
 Each write goes to a temporary file in the same folder and is renamed into place with
 ``os.replace`` under a unique name: concurrent writers never clobber each other and readers see
 whole shards only. A key found in several shards (two processes encoding the same text) is read
@@ -23,7 +24,13 @@ from pathlib import Path
 import numpy as np
 
 from skewbench.encoders.memory import returning_memory, trim
-from skewbench.encoders.models import Encoder, load_encoder, resolve_precision, run_encoder
+from skewbench.encoders.models import (
+    Encoder,
+    encoder_key,
+    load_encoder,
+    resolve_precision,
+    run_encoder,
+)
 from skewbench.integrity import checksum, set_aside
 
 CHUNK = 2048  # texts per shard while encoding, so an interrupted run keeps its progress
@@ -121,8 +128,10 @@ _STORES: dict[Path, EmbeddingStore] = {}
 def namespace(
     model_name: str, precision: str, max_seq_length: int | None, backend: str = "torch"
 ) -> str:
-    """The cache folder of one encoder setting; the torch backend keeps its historical name."""
-    name = f"{model_name}-{precision}-len{max_seq_length or 'default'}"
+    """``<encoder label>-<model identity>-<precision>-len<max length>[-<backend>]``: a
+    different model, precision, truncation or backend never shares vectors (identity:
+    :func:`encoder_key`)."""
+    name = f"{encoder_key(model_name)}-{precision}-len{max_seq_length or 'default'}"
     return name if backend == "torch" else f"{name}-{backend}"
 
 
@@ -132,12 +141,12 @@ def get_store(
     precision: str = "auto",
     max_seq_length: int | None = None,
     backend: str = "torch",
+    device: str = "cpu",
 ) -> EmbeddingStore:
     """The (process-wide, memoised) store for one encoder setting."""
     folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    folder = folder / namespace(
-        model_name, resolve_precision(precision, backend), max_seq_length, backend
-    )
+    prec = resolve_precision(precision, backend, device=device)
+    folder = folder / namespace(model_name, prec, max_seq_length, backend)
     key = folder.resolve()
     if key not in _STORES:
         _STORES[key] = EmbeddingStore(folder)
@@ -155,25 +164,29 @@ def encode(
     encoder: Encoder | None = None,
     progress: bool = False,
     backend: str = "torch",
+    device: str = "cpu",
 ) -> np.ndarray:
     """Embeddings of ``texts`` (float32, shape (n, dim), unit L2 norm), through the disk cache.
 
     Only texts whose key is not cached are encoded (each distinct text once), in chunks of
     ``CHUNK`` that are each written as one shard, with their memory given back to the OS as
     each finishes (:mod:`skewbench.encoders.memory`). ``backend``: "torch", "onnx" or
-    "onnx_int8" (:func:`skewbench.encoders.models.load_encoder`). ``encoder`` overrides the registered model
-    (it must be the model ``model_name`` names; the cache trusts that).
+    "onnx_int8" (:func:`skewbench.encoders.models.load_encoder`); ``device``: a resolved torch
+    device (:func:`skewbench.encoders.device.resolve_device`). ``encoder`` overrides the
+    registered model (it must be the model ``model_name`` names; the cache trusts that).
     """
     texts = [str(t) for t in texts]
     keys = [text_key(t) for t in texts]
-    store = get_store(model_name, cache_dir, precision, max_seq_length, backend)
+    store = get_store(model_name, cache_dir, precision, max_seq_length, backend, device)
     todo = list(dict.fromkeys(store.missing(keys)))  # distinct, in first-seen order
     if todo:
         by_key = dict(zip(keys, texts, strict=True))
         model = (
-            encoder if encoder is not None else load_encoder(model_name, max_seq_length, backend)
+            encoder
+            if encoder is not None
+            else load_encoder(model_name, max_seq_length, backend, device)
         )
-        prec = resolve_precision(precision, backend)
+        prec = resolve_precision(precision, backend, device=device)
         bar = None
         if progress:
             from tqdm import tqdm

@@ -98,6 +98,15 @@ class ComponentSpec(BaseModel):
     def _from_yaml(cls, value: Any) -> Any:
         if isinstance(value, str):
             return {"name": value}
+        if isinstance(value, dict) and "class" in value:
+            # a model plug-in: its class and own parameters are the cell's model params
+            value = dict(value)
+            own = value.pop("params", None) or {}
+            if not isinstance(own, dict):
+                raise ValueError(f"params: a mapping of the class's parameters, got {own!r}")
+            if "class" in own:
+                raise ValueError("params.class: 'class' names the plug-in; it is no parameter")
+            value = {**own, **value}
         if isinstance(value, dict) and "params" not in value:
             rest = {k: v for k, v in value.items() if k not in ("name", "sweep", "tune")}
             out = {"params": rest}
@@ -250,6 +259,7 @@ class RunConfig(BaseModel):
     workers: int = Field(default=1, ge=1, le=MAX_WORKERS)
     executor: Literal["local", "ray"] = "local"
     ray_address: str | None = None
+    gpus_per_cell: float = Field(default=0.0, ge=0)  # Ray: GPUs each cell's task asks for
     output: str | None = None
     experiments: list[Experiment] = Field(min_length=1)
     # Smallest effect of interest per tested metric (absolute Δ): the report's equivalence

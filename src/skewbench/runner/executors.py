@@ -289,7 +289,9 @@ def connect_ray(
     import ray
 
     if not ray.is_initialized():
-        local = {"num_cpus": num_cpus, "include_dashboard": False} if address is None else {}
+        local: dict[str, Any] = (
+            {"num_cpus": num_cpus, "include_dashboard": False} if address is None else {}
+        )
         where = address or "a new local Ray instance"
         # ray.init retries a head that does not answer for minutes: give it a hard deadline
         # (a head that passed the handshake connects in seconds; a local start takes longer)
@@ -320,10 +322,28 @@ def connect_ray(
     return ray
 
 
+def check_ray_gpus(ray: Any, gpus_per_cell: float) -> None:
+    """Refuse, before any work, GPUs per cell that no node of the Ray cluster can give (the
+    tasks would wait forever)."""
+    if gpus_per_cell <= 0:
+        return
+    have = float(ray.cluster_resources().get("GPU", 0.0))
+    if have < gpus_per_cell:
+        raise ConfigError(
+            f"gpus_per_cell: {gpus_per_cell:g} GPU(s) per cell, but the Ray cluster has "
+            f"{have:g}; start Ray on GPU nodes (ray start --num-gpus N) or set gpus_per_cell: 0"
+        )
+
+
 def run_ray(
-    cells: list[Cell], address: str | None = None, num_cpus: int | None = None
+    cells: list[Cell],
+    address: str | None = None,
+    num_cpus: int | None = None,
+    gpus_per_cell: float = 0.0,
 ) -> Iterator[Outcome]:
-    """Run cells as Ray tasks (one CPU each) on a cluster, or a local Ray if no address.
+    """Run cells as Ray tasks (one CPU and ``gpus_per_cell`` GPUs each) on a cluster, or a
+    local Ray if no address. Ray sets each task's ``CUDA_VISIBLE_DEVICES`` to its GPUs, so a
+    model on ``device: auto`` uses the one it was given.
 
     Each task gets the pickled :class:`Cell` (a small frozen dataclass) and returns its
     :class:`Outcome` (metrics, per-unit table, info) through Ray's object store; the worker
@@ -331,7 +351,8 @@ def run_ray(
     process writes the results store.
     """
     ray = connect_ray(address, num_cpus=num_cpus)
-    remote = ray.remote(num_cpus=1)(run_one_capped)
+    check_ray_gpus(ray, gpus_per_cell)
+    remote = ray.remote(num_cpus=1, num_gpus=gpus_per_cell)(run_one_capped)
     refs = {remote.remote(cell): cell for cell in cells}
     try:
         while refs:

@@ -20,6 +20,7 @@ from skewbench.errors import ConfigError, Interrupted
 from skewbench.runner.cell import Cell
 from skewbench.runner.config import MAX_WORKERS, RunConfig
 from skewbench.runner.executors import (
+    check_ray_gpus,
     child_pool,
     connect_ray,
     probe_address,
@@ -124,11 +125,18 @@ def run_config(
         check_data(todo)  # data sets load and hold what the cells need
         expand(config)  # every cell checked by its task: refuse before any work
         try:
-            if executor == "ray":
-                connect_ray(config.ray_address, num_cpus=workers)  # fail in seconds, before prepare
+            if executor == "ray":  # fail in seconds, before prepare
+                check_ray_gpus(
+                    connect_ray(config.ray_address, num_cpus=workers), config.gpus_per_cell
+                )
+            elif config.gpus_per_cell:
+                raise ConfigError(
+                    "gpus_per_cell: only with executor ray (a local run's cells see every GPU; "
+                    "pick one with a model's device: cuda:N)"
+                )
             prepare_in_child(todo)
             if executor == "ray":
-                outcomes = run_ray(todo, config.ray_address, workers)
+                outcomes = run_ray(todo, config.ray_address, workers, config.gpus_per_cell)
             elif workers == 1:
                 outcomes = run_inline(todo)
             else:

@@ -3,13 +3,29 @@ LLM re-ranker's parameters."""
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from skewbench.specs.base import MAX_LIST, DataFile, Spec
+from skewbench.encoders.device import DEVICE_PATTERN
+from skewbench.specs.base import MAX_LIST, DataFile, Entry, Spec
 
 ColumnMap = dict[str, str]
+Device = Annotated[str, Field(pattern=DEVICE_PATTERN)]
+DEVICE_DOC = "auto (CUDA when torch sees a GPU, else mps, else CPU) | cpu | cuda | cuda:N | mps"
+ENCODER_DOC = (
+    "minilm | mpnet | a local sentence-transformers / Hugging Face folder | a hub id already in "
+    "the local HF cache (never downloaded)"
+)
+TRAIN_DTYPE_DOC = "autocast precision of training and scoring (weights stay fp32)"
+
+
+class Placement(Spec):
+    """The pretrained encoder of a trained torch model, where it runs and in what precision."""
+
+    encoder: str = Field("minilm", description=ENCODER_DOC)
+    device: Device = Field("auto", description=DEVICE_DOC)
+    dtype: Literal["fp32", "bf16"] = Field("fp32", description=TRAIN_DTYPE_DOC)
 
 
 class TableFile(Spec):
@@ -23,6 +39,36 @@ class TableFile(Spec):
     @classmethod
     def _bare_path(cls, value: object) -> object:
         return {"path": value} if isinstance(value, str) else value
+
+
+class PluginRef(Spec):
+    """A model plug-in as written in a config (its own parameters are checked against the
+    class: :mod:`skewbench.specs.plugins`)."""
+
+    class_: str = Field(
+        alias="class",
+        description="'package.module:Class' or an entry point of group skewbench.models",
+    )
+    params: dict[str, Any] = Field(
+        default_factory=dict,
+        description="the class's own parameters (checked against its config_class or __init__)",
+    )
+
+
+def plugin_entry(task: str, treatments: tuple[str, ...]) -> Entry:
+    """The ``plugin`` model of ``task``: the treatments a class without capabilities accepts."""
+    from skewbench.specs.plugins import plugin_treatments
+
+    accepted, reasons = plugin_treatments(task, frozenset(), treatments)
+    return Entry(
+        "model",
+        task,
+        "plugin",
+        PluginRef,
+        "your own model class (docs/plugins.md)",
+        accepted,
+        reasons,
+    )
 
 
 class LLMRerankSpec(Spec):

@@ -7,7 +7,7 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import Field, model_validator
 
 from skewbench.specs.base import MAX_LIST, DataFile, Empty, Entry, ListLength, Spec
-from skewbench.specs.common import LLMRerankSpec, TableFile
+from skewbench.specs.common import LLMRerankSpec, Placement, TableFile, plugin_entry
 
 _UK = "k-core: minimum distinct items per user"
 _IK = "k-core: minimum distinct users per item"
@@ -123,7 +123,7 @@ class SASRec(Spec):
     pop_tau: float = Field(0.0, ge=0, description="inference: score − tau·log(pop + 1)")
 
 
-class TwoTower(Spec):
+class TwoTower(Placement):
     history_items: int = Field(5, ge=1, description="latest purchases forming the user text")
     max_pairs: int = Field(1000, ge=0, description="fine-tuning pairs (0 = frozen encoder)")
     epochs: int = Field(1, ge=1, description="fine-tuning epochs")
@@ -305,6 +305,7 @@ ENTRIES: tuple[Entry, ...] = (
     _m("two_tower", TwoTower, "MiniLM history-text → item-text bi-encoder, fine-tuned"),
     _m("llm_rerank", LLMRerank, "LLM (SmolLM2-135M) re-ranking a first stage's top items"),
     _m("precomputed", Precomputed, "an external run's lists (TREC / ranx JSON / CSV / Parquet)"),
+    plugin_entry("recommend", TREATMENT_NAMES),
     _t("none", Empty, "no treatment"),
     _t("ips", IPS, "inverse-propensity-weighted BPR loss"),
     _t("pop_negatives", PopNegatives, "popularity-aware BPR negative sampling"),

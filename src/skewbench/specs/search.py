@@ -7,7 +7,7 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import Field, model_validator
 
 from skewbench.specs.base import MAX_LIST, DataPath, Empty, Entry, ListLength, Spec
-from skewbench.specs.common import LLMRerankSpec, TableFile
+from skewbench.specs.common import LLMRerankSpec, Placement, TableFile, plugin_entry
 
 _HINTS = {"candidate_k": "candidates"}
 _MQ = "sample this many test queries (null: all)"
@@ -133,7 +133,7 @@ class Personal(Spec):
     beta: float = Field(0.05, ge=0, description="weight of the household's purchase counts")
 
 
-class FineTuned(Spec):
+class FineTuned(Placement):
     epochs: int = Field(1, ge=1, description="training epochs")
     max_pairs: int = Field(1000, ge=1, description="(query, relevant item) training pairs")
     batch_size: int = Field(32, ge=1, description="pairs per batch (in-batch negatives)")
@@ -141,7 +141,7 @@ class FineTuned(Spec):
     scale: float = Field(20.0, gt=0, description="MNRL similarity scale")
 
 
-class CrossEncoder(Spec):
+class CrossEncoder(Placement):
     first_stage: Literal["bm25", "dense", "hybrid"] = Field(
         "dense", description="retriever whose top depth items are re-scored"
     )
@@ -217,6 +217,9 @@ class Options(Spec):
         return self
 
 
+TREATMENT_NAMES = ("none", "fair", "xquad", "calibrated", "group_norm")
+
+
 def _m(name: str, spec: type[Spec], doc: str) -> Entry:
     return Entry("model", "search", name, spec, doc)
 
@@ -238,6 +241,7 @@ ENTRIES: tuple[Entry, ...] = (
     _m("finetuned", FineTuned, "MiniLM bi-encoder fine-tuned with MNRL"),
     _m("cross_encoder", CrossEncoder, "MiniLM cross-encoder re-scoring a first stage"),
     _m("llm_rerank", LLMRerank, "LLM (SmolLM2-135M) re-ranking a first stage's top items"),
+    plugin_entry("search", TREATMENT_NAMES),
     _t("none", Empty, "no treatment: the top k candidates"),
     _t("fair", Fair, "FA*IR (Zehlike et al. 2017)"),
     _t("xquad", XQuAD, "xQuAD over the two groups"),

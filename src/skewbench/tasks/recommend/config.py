@@ -24,6 +24,7 @@ MODELS: tuple[str, ...] = (
     "two_tower",
     "llm_rerank",
     "precomputed",
+    "plugin",
 )
 
 TUNABLE = True  # models may carry `tune:` (skewbench.tuning)

@@ -100,6 +100,10 @@ def build_model(
 
         texts = None if data is None else list(data.item_text)  # None: checking params only
         return TwoTowerText(**params, item_text=texts)
+    if name == "plugin":
+        from skewbench.models.recommend.plugin import PluginRecommender
+
+        return PluginRecommender(params, treatment)
     if name == "llm_rerank":
         from skewbench.models.llm.recommender import LLMReranker
 
