@@ -128,14 +128,15 @@ class Cell:
             "task": self.task,
             "dataset": self.dataset.key_dict() if keyed else self.dataset.to_dict(),
             "imbalance": self.imbalance,
-            "model": self.model.key_dict() if keyed else self.model.to_dict(),
+            "model": self.model.to_dict(),
             "treatment": self.treatment.to_dict(),
             "seed": self.seed,
             "master_seed": self.master_seed,
             "options": dict(sorted(self.options.items())),
         }
         if keyed:  # where a model runs is not the experiment (Component.identity_params)
-            out["model"]["params"] = dict(sorted(self.model.identity_params().items()))
+            model = Component(self.model.name, self.model.identity_params(), self.model.files)
+            out["model"] = model.key_dict()  # a run file's path replaced by its content
         if self.tune is not None:
             out["tune"] = self.tune
         if self.control is not None:
