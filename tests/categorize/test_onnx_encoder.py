@@ -98,6 +98,9 @@ def test_refusals_name_the_choices(tiny_folder, tmp_path):
 
 
 def test_the_backend_is_its_own_cache_namespace():
-    assert namespace("minilm", "fp32", None) == "minilm-fp32-lendefault"  # unchanged keys
-    assert namespace("minilm", "fp32", None, "onnx_int8") == "minilm-fp32-lendefault-onnx_int8"
+    from skewbench.encoders.models import model_identity
+
+    torch_ns = f"minilm-{model_identity(encoder_path('minilm'))}-fp32-lendefault"  # + identity
+    assert namespace("minilm", "fp32", None) == torch_ns
+    assert namespace("minilm", "fp32", None, "onnx_int8") == f"{torch_ns}-onnx_int8"
     assert resolve_precision("auto", "onnx") == "fp32"
