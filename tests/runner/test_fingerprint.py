@@ -141,3 +141,19 @@ def test_recommend_runs_with_a_catalog_of_only_some_optional_columns(tmp_path):
     table = _table(tmp_path / "out")
     shares = table[["exposure_share[brand=Acme]", "exposure_share[brand=Own]"]].sum(axis=1)
     np.testing.assert_allclose(shares.to_numpy(), 1.0)
+
+
+def test_esci_folder_fingerprints_the_two_files_its_reader_reads(tmp_path):
+    from skewbench.data.sources import esci
+    from skewbench.specs.base import DataPath
+    from skewbench.specs.search import Esci
+
+    (marker,) = [m for m in Esci.model_fields["path"].metadata if isinstance(m, DataPath)]
+    assert marker.folder and marker.files == (esci.EXAMPLES_FILE, esci.PRODUCTS_FILE)
+    for name in marker.files:
+        (tmp_path / name).write_bytes(b"x")
+    before = folder_fingerprint(tmp_path, marker.files)
+    (tmp_path / "notes.txt").write_text("not read by the reader")
+    assert folder_fingerprint(tmp_path, marker.files) == before
+    (tmp_path / esci.PRODUCTS_FILE).write_bytes(b"y")
+    assert folder_fingerprint(tmp_path, marker.files) != before
