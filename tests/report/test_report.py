@@ -309,22 +309,44 @@ _CHECK = """<script>
 window.addEventListener('load', function () {
   var imgs = Array.prototype.slice.call(document.images);
   var head = document.querySelector('p.headline');
-  document.body.setAttribute('data-check', JSON.stringify({
+  // the headline figure: the first figure of the page; its smallest text in CSS pixels
+  var fig = document.querySelector('figure'), minText = 1e9;
+  if (fig && fig.querySelector('svg')) {
+    var svg = fig.querySelector('svg'), vb = svg.viewBox.baseVal;
+    var scale = svg.getBoundingClientRect().width / (vb && vb.width ? vb.width : 1);
+    svg.querySelectorAll('text').forEach(function (t) {
+      if (!t.textContent.trim()) { return; }
+      minText = Math.min(minText, parseFloat(getComputedStyle(t).fontSize) * scale); });
+  }
+  // inside the phone-width frame the result goes to the outer page, which is what is dumped
+  var target = window.parent !== window ? window.parent.document.body : document.body;
+  target.setAttribute('data-check', JSON.stringify({
     overflow: document.documentElement.scrollWidth - window.innerWidth,
+    innerWidth: window.innerWidth,
     images: imgs.length, broken: imgs.filter(function (i) {
       return !i.complete || i.naturalWidth === 0; }).length,
     svgs: document.querySelectorAll('figure svg').length,
     headline: head ? head.getBoundingClientRect().top : -1,
+    figure: fig ? fig.getBoundingClientRect().top : -1,
+    figureWidth: fig ? fig.getBoundingClientRect().width : -1,
+    minTextPx: minText,
+    unscrolledTables: Array.prototype.slice.call(document.querySelectorAll('table')).filter(
+      function (t) { return !t.parentElement.classList.contains('scroll'); }).length,
+    glossaryLinks: document.querySelectorAll('th a.gl').length,
+    deadGlossaryLinks: Array.prototype.slice.call(document.querySelectorAll('th a.gl')).filter(
+      function (a) { return !document.getElementById(a.getAttribute('href').slice(1)); }).length,
   }));
 });
 </script></body>"""
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("width", [1024, 1440])
+@pytest.mark.parametrize("width", [390, 1024, 1440])
 def test_report_in_headless_chromium(run_dir, tmp_path, width):
-    """Rendered by a real browser: no horizontal page overflow, every image loaded, and the
-    headline's first sentence on the first screen."""
+    """Rendered by a real browser at a phone's and two desktop widths: no horizontal page
+    overflow (every table in its scroll box), every image loaded, the headline figure and its
+    first sentence on the first screen, the figure's text >= 10 px, and every glossary link
+    of a column header resolving."""
     import json
     import shutil
     import subprocess
@@ -335,15 +357,27 @@ def test_report_in_headless_chromium(run_dir, tmp_path, width):
     _, page = build_report(run_dir)
     probe = tmp_path / "probe.html"
     probe.write_text(page.read_text().replace("</body>", _CHECK), encoding="utf-8")
+    shown = probe
+    if width < 500:  # headless Chromium's window is at least 500 px wide: a frame is not
+        shown = tmp_path / "phone.html"
+        shown.write_text(
+            f"<html><body style='margin:0'><iframe src='{probe.name}' width='{width}' "
+            "height='900' style='border:0'></iframe></body></html>",
+            encoding="utf-8",
+        )
     dom = subprocess.run(
         [browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-         f"--window-size={width},900", "--virtual-time-budget=5000", "--dump-dom",
-         probe.as_uri()],
+         "--allow-file-access-from-files", f"--window-size={max(width, 500)},900",
+         "--virtual-time-budget=5000", "--dump-dom", shown.as_uri()],
         capture_output=True, text=True, timeout=120, check=True,
     ).stdout  # fmt: skip
     found = re.search(r"data-check=\"([^\"]+)\"", dom)
     assert found, "the probe script did not run"
     check = json.loads(found.group(1).replace("&quot;", '"'))
-    assert check["overflow"] <= 0, check
+    assert check["innerWidth"] == width and check["overflow"] <= 0, check
     assert check["broken"] == 0 and check["svgs"] >= 2, check
     assert 0 < check["headline"] < 900, check
+    assert 0 < check["figure"] < 900 and check["figureWidth"] <= width, check
+    assert check["minTextPx"] >= 10, check
+    assert check["unscrolledTables"] == 0, check
+    assert check["glossaryLinks"] > 0 and check["deadGlossaryLinks"] == 0, check

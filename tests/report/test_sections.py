@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from skewbench.report import categorize_blocks as K
@@ -113,10 +112,41 @@ def test_pareto_front_with_ties():
     assert low.tolist() == [True, True, False, False, False]
 
 
-def test_verdict_words():
-    assert H._verdict(-0.01, 0.5, "ndcg", 0.1, 0.2, "tail") == "no significant change"
-    assert H._verdict(-0.01, 0.001, "ndcg", 0.1, 0.001, "tail") == "ndcg lower; tail higher"
-    assert H._verdict(-0.01, np.nan, "ndcg", 0.1, 0.001, "tail") == "tail higher"
+def _change(treatment, acc, exp, p_acc, p_exp, on_front=True):
+    return H.Change("m", treatment, acc, exp, p_acc, p_exp, 100, on_front)
+
+
+def test_best_tradeoff_prefers_the_largest_gain_without_a_significant_cost():
+    free = _change("a", (0.5, 0.49), (0.1, 0.2), 0.5, 0.001)  # cost not significant
+    costly = _change("b", (0.5, 0.3), (0.1, 0.4), 0.001, 0.001)  # bigger gain, real cost
+    off = _change("c", (0.5, 0.6), (0.1, 0.9), 0.001, 0.001, on_front=False)
+    assert H.best_tradeoff([free, costly, off], exp_up=True) is free
+    # every gain costs significant accuracy: the most gain per accuracy lost
+    cheap = _change("d", (0.5, 0.45), (0.1, 0.2), 0.001, 0.001)  # 0.1 gain / 0.05 lost
+    assert H.best_tradeoff([costly, cheap], exp_up=True) is cheap  # 0.3 / 0.2 < 2
+    assert H.best_tradeoff([_change("e", (0.5, 0.5), (0.1, 0.05), 1, 1)], exp_up=True) is None
+
+
+def test_headline_sentences_say_gain_cost_and_significance():
+    best = _change("xquad(lambda=0.9)", (0.120, 0.1112), (0.006, 0.17), 0.003, 0.12)
+    first, cost, test = H.sentences(best, "recommend", "cj", "ndcg@10", "tail_share", True)
+    # the exposure base 0.006 is below the floor: no percentage; the accuracy base is above it
+    assert "tail_share 0.00600 → 0.170 (+0.164)." in first and "%" not in first
+    assert cost == "It costs 0.00880 ndcg@10: 0.120 → 0.111 (−0.00880, −7.33 %)."
+    assert test.startswith("The tail_share change is not significant (p_holm = 0.12)")
+    assert "ndcg@10 change is significant (p_holm = 0.0030)" in test
+    assert "100 distinct users" in test
+
+
+def test_most_skewed_condition_first():
+    conds = [
+        ({"dataset": "d", "imbalance": 10.0, "control": "", "setting": ""}, None),
+        ({"dataset": "d", "imbalance": None, "control": "", "setting": ""}, None),
+        ({"dataset": "d", "imbalance": 100.0, "control": "uniform", "setting": ""}, None),
+        ({"dataset": "d", "imbalance": 100.0, "control": "", "setting": ""}, None),
+    ]
+    order = [(c["imbalance"], c["control"]) for c, _ in H.skew_order(conds)]
+    assert order == [(100.0, ""), (10.0, ""), (None, ""), (100.0, "uniform")]
 
 
 def test_sweep_shows_n_train_and_the_matched_control_beside_its_level():

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import cast
 
 import pandas as pd
 
+from skewbench.progress import step
 from skewbench.report import fmt
 from skewbench.report.aggregate import (
     CONDITION,
@@ -33,6 +35,7 @@ from skewbench.report.conditions import (
     value_range,
 )
 from skewbench.report.contrast import one_factor_blocks
+from skewbench.report.glossary import glossary_blocks
 from skewbench.report.headline import headline_blocks
 from skewbench.report.leaderboard import INTERVAL_NOTE, leaderboard
 from skewbench.report.plot_blocks import plot_blocks
@@ -92,7 +95,7 @@ def _task_blocks(
     sig_exp = pd.DataFrame()
     if spec.unit_exposure and f"{spec.unit_exposure}_units" in usum.columns:
         sig_exp = significance(store, data, spec.unit_exposure, cache=cache)
-    headline = headline_blocks(task, spec, merged, sig_acc, sig_exp)
+    headline = headline_blocks(task, spec, merged, sig_acc, sig_exp, out)
 
     blocks.append(Block("note", INTERVAL_NOTE))
     for cond, grp in by_condition(merged):
@@ -133,6 +136,17 @@ def _write_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def _headers(blocks: list[Block]) -> set[str]:
+    """Every column header of the tables in ``blocks`` (collapsed ones included)."""
+    out: set[str] = set()
+    for b in blocks:
+        if b.kind == "table":
+            out.update(str(c) for c in cast(pd.DataFrame, b.content).columns)
+        elif b.kind == "details":
+            out |= _headers(cast(tuple[str, list[Block]], b.content)[1])
+    return out
+
+
 def build_report(output: Path, *, exports: bool = True) -> tuple[Path, Path]:
     """Write ``report.md`` and ``report.html`` (with PNG/SVG plots) under ``<output>/report``,
     and with ``exports`` the tidy cell metrics, per-unit tables and LaTeX leaderboards."""
@@ -164,15 +178,18 @@ def build_report(output: Path, *, exports: bool = True) -> tuple[Path, Path]:
         headline: list[Block] = []
         sections: list[Block] = convergence_blocks(table)
         summaries = {}
-        for task, tgrp in table.groupby("task") if not table.empty else []:
-            h, s, merged = _task_blocks(store, tgrp, configs, task, REPORTS[task], out)
+        tasks = list(table.groupby("task")) if not table.empty else []
+        for i, (task, tgrp) in enumerate(tasks, 1):
+            with step(f"report: {task} ({i}/{len(tasks)} tasks, {len(tgrp)} cells)"):
+                h, s, merged = _task_blocks(store, tgrp, configs, task, REPORTS[task], out)
             headline += h
             sections += s
             summaries[task] = merged
         if exports and not table.empty:
             from skewbench.report.export import write_exports
 
-            links = write_exports(store, table, summaries, out)
+            with step("report: exports (CSV, Parquet, LaTeX)"):
+                links = write_exports(store, table, summaries, out)
             sections += [
                 Block("h2", "Exports"),
                 Block("p", "Files beside this report: " + ", ".join(links) + "."),
@@ -181,6 +198,7 @@ def build_report(output: Path, *, exports: bool = True) -> tuple[Path, Path]:
     if headline:
         blocks += [Block("h2", "Headline: what each treatment buys and costs"), *headline]
     blocks += sections
+    blocks += glossary_blocks(_headers(blocks))
     md, page = out / "report.md", out / "report.html"
     _write_atomic(md, to_markdown(blocks, out))
     _write_atomic(page, to_html(blocks))

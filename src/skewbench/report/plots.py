@@ -215,3 +215,85 @@ def pareto(
         fig.text(0.0, -0.02, text, va="top", ha="left", fontsize=8, family="monospace")
     fig.tight_layout()
     return _save(fig, path)
+
+
+def tradeoff_figure(
+    summary: pd.DataFrame,
+    acc: str,
+    exp: str,
+    path: Path,
+    title: str,
+    exp_higher_better: bool,
+    highlight: tuple[str, str] | None = None,
+) -> Path | None:
+    """The headline figure of one condition: every system's accuracy against its exposure with
+    both intervals (``<metric>_lo/_hi``), each model's untreated baseline a black-edged square,
+    the Pareto front a grey step line with its treatments named, ``highlight`` (model,
+    treatment) ringed. 5 in wide with text >= 10 pt, so it reads at a phone's 390 px."""
+    import textwrap
+
+    data = summary[summary[acc].notna() & summary[exp].notna()].reset_index(drop=True)
+    if data.empty:
+        return None
+    models = sorted(data["model"].unique())
+    colour = {m: OKABE_ITO[i % len(OKABE_ITO)] for i, m in enumerate(models)}
+    fig, ax = plt.subplots(figsize=(5.0, 4.4), layout="constrained")
+    front = pareto_front(data, acc, exp, exp_higher_better)
+    for i, r in data.iterrows():
+        base = r["treatment"] == BASELINE
+
+        def err(m: str, r: pd.Series = r) -> list[list[float]] | None:
+            lo, hi = r.get(f"{m}_lo"), r.get(f"{m}_hi")
+            if lo is None or hi is None or pd.isna(lo) or pd.isna(hi):
+                return None
+            return [[max(0.0, r[m] - lo)], [max(0.0, hi - r[m])]]
+
+        ax.errorbar(
+            r[exp],
+            r[acc],
+            xerr=err(exp),
+            yerr=err(acc),
+            fmt="s" if base else "o",
+            ms=8 if base else 5,
+            color=colour[r["model"]],
+            mec="black" if base else colour[r["model"]],
+            mew=1.5 if base else 0.5,
+            ecolor=colour[r["model"]],
+            elinewidth=0.8,
+            alpha=1.0 if (base or front[i]) else 0.55,
+            zorder=3,
+        )
+        if highlight == (r["model"], r["treatment"]):
+            ax.scatter(
+                r[exp], r[acc], s=260, facecolors="none", edgecolors="black", lw=1.2, zorder=4
+            )
+        if front[i] and not base:
+            ax.annotate(
+                textwrap.shorten(str(r["treatment"]), 24, placeholder="…"),
+                (r[exp], r[acc]),
+                xytext=(5, 4),
+                textcoords="offset points",
+                fontsize=11,
+                color="#222222",
+            )
+    line = data[front].sort_values(exp)
+    ax.step(
+        line[exp],
+        line[acc],
+        where="post" if exp_higher_better else "pre",
+        color="#444444",
+        lw=1.0,
+        alpha=0.7,
+        zorder=1,
+    )
+    for m in models:
+        ax.plot([], [], "o", color=colour[m], label=m)
+    ax.plot([], [], "s", mfc="white", mec="black", mew=1.5, label="untreated baseline")
+    ax.plot([], [], "-", color="#444444", label="Pareto front")
+    ax.set_xlabel(direction_label(exp, exp_higher_better), fontsize=11)
+    ax.set_ylabel(direction_label(acc, True), fontsize=11)
+    ax.tick_params(labelsize=11)
+    ax.set_title("\n".join(textwrap.wrap(title, 48)), loc="left", fontsize=12)
+    ax.grid(alpha=0.3)
+    fig.legend(loc="outside lower center", ncol=2, fontsize=11, frameon=False)
+    return _save(fig, path)

@@ -23,10 +23,11 @@ from skewbench.report import fmt
 class Block:
     """One piece of the report.
 
-    kind: "h1" | "h2" | "h3" | "p" | "note" | "table" | "img" | "details".
+    kind: "h1" | "h2" | "h3" | "p" | "note" | "table" | "img" | "details" | "glossary".
     ``table``: a DataFrame of display strings; opts ``sticky`` (leading columns kept in view),
     ``group`` (column whose value change starts a new row group), ``heat`` (columns shaded by
     value in [0, 1]). ``details``: content = (summary, [blocks]), collapsed in HTML.
+    ``glossary``: content = [(term, meaning)], each term an anchor the table headers link to.
     """
 
     kind: str
@@ -75,6 +76,9 @@ def to_markdown(blocks: list[Block], out: Path) -> str:
             summary, inner = cast(tuple[str, list[Block]], b.content)
             parts.append(f"**{summary}**")
             parts.append(to_markdown(inner, out).rstrip("\n"))
+        elif b.kind == "glossary":
+            terms = cast(list[tuple[str, str]], b.content)
+            parts.append("\n".join(f"- **{t}**: {line}" for t, line in terms))
     return "\n\n".join(parts) + "\n"
 
 
@@ -103,6 +107,9 @@ tr.gstart td{border-top:2px solid #9aa5b1}
 .ci{color:var(--muted);font-size:.85em}
 .headline{border-left:4px solid var(--accent);padding:.2em 1em;background:#f7fafd}
 details{margin:.6em 0 1em}summary{cursor:pointer;font-weight:600}
+a.gl{color:inherit;text-decoration:underline dotted #9aa5b1}
+dl.glossary{max-width:90ch}dl.glossary dt{font-weight:600;margin-top:.4em}
+dl.glossary dd{margin:0 0 0 1.5em}dl.glossary dt:target{background:#fff3c4}
 figure{margin:.5em 0 1.5em;max-width:100%}figure svg,figure img{max-width:100%;height:auto}
 @media print{nav.toc{display:none}.scroll{overflow:visible;border:0}th{position:static}
  .sticky{position:static}details>*{display:block}body{font-size:11px}
@@ -113,7 +120,8 @@ figure{margin:.5em 0 1.5em;max-width:100%}figure svg,figure img{max-width:100%;h
 # row groups are dissolved while sorted by anything but the first column.
 _JS = """
 document.querySelectorAll('table.sortable').forEach(function(t){
- t.querySelectorAll('th').forEach(function(th,i){th.addEventListener('click',function(){
+ t.querySelectorAll('th').forEach(function(th,i){th.addEventListener('click',function(e){
+  if(e.target.closest('a')){return}
   var asc=th.getAttribute('aria-sort')!=='ascending';
   t.querySelectorAll('th').forEach(function(h){h.removeAttribute('aria-sort')});
   th.setAttribute('aria-sort',asc?'ascending':'descending');
@@ -171,9 +179,7 @@ def _table_html(df: pd.DataFrame, opts: dict) -> str:
         return f" class='{' '.join(cls)}'" + (f" style='{style}'" if style else "")
 
     out = ["<div class='scroll'><table class='sortable'><thead><tr>"]
-    out += [
-        f"<th{attrs(j, True)} scope='col'>{html.escape(str(c))}</th>" for j, c in enumerate(cols)
-    ]
+    out += [f"<th{attrs(j, True)}{_header_html(str(c))}</th>" for j, c in enumerate(cols)]
     out.append("</tr></thead><tbody>")
     prev = None
     for _, row in cells.iterrows():
@@ -193,6 +199,21 @@ def _table_html(df: pd.DataFrame, opts: dict) -> str:
         out.append("</tr>")
     out.append("</tbody></table></div>")
     return "".join(out)
+
+
+def _header_html(name: str) -> str:
+    """A column header's attributes and text: a metric, group or statistic name links to its
+    glossary entry and shows that entry as a tooltip."""
+    from skewbench.report.glossary import anchor, line_of, term_of
+
+    term = term_of(name)
+    line = line_of(term) if term else None
+    if not term or not line:
+        return f" scope='col'>{html.escape(name)}"
+    return (
+        f" scope='col' title='{html.escape(f'{term}: {line}', quote=True)}'>"
+        f"<a class='gl' href='#{anchor(term)}'>{html.escape(name)}</a>"
+    )
 
 
 def _blocks_html(blocks: list[Block], seen: set[str]) -> list[str]:
@@ -228,6 +249,14 @@ def _blocks_html(blocks: list[Block], seen: set[str]) -> list[str]:
                 parts.append(
                     f"<figure><img alt='{html.escape(path.stem)}' src='data:image/png;base64,{data}'></figure>"
                 )
+        elif b.kind == "glossary":
+            from skewbench.report.glossary import anchor as term_anchor
+
+            items = "".join(
+                f"<dt id='{term_anchor(t)}'>{html.escape(t)}</dt><dd>{html.escape(line)}</dd>"
+                for t, line in cast(list[tuple[str, str]], b.content)
+            )
+            parts.append(f"<dl class='glossary'>{items}</dl>")
         elif b.kind == "details":
             summary, inner = cast(tuple[str, list[Block]], b.content)
             parts.append(f"<details><summary>{html.escape(str(summary))}</summary>")
