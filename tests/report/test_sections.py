@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from skewbench.report import categorize_blocks as K
@@ -179,3 +180,32 @@ def test_tuning_choices_are_shown_per_cell():
     assert tab[["chosen", "trials", "best validation score", "refit"]].values.tolist() == [
         ["l2=500", "2", "0.120", "yes"]
     ]
+
+
+def test_latex_table_bolds_the_best_and_marks_significance():
+    from skewbench.report.export import latex_table, paper_table
+
+    spec = REPORTS["recommend"]
+    grp = pd.DataFrame(
+        {
+            "task": "recommend", "dataset": "d", "imbalance": np.nan, "control": "",
+            "setting": "", "model": ["ease", "ease", "ease"],
+            "treatment": ["none", "xquad(lambda=0.5)", "fair(p=0.5)"],
+            "n_seeds": 2, "deterministic": False, "n_units": 942,
+            "ndcg@10": [0.317, 0.316, 0.30], "ndcg@10_lo": [0.31, 0.31, 0.29],
+            "ndcg@10_hi": [0.32, 0.32, 0.31],
+            "exposure_gini": [0.955, 0.935, 0.94], "exposure_gini_lo": [0.95, 0.93, 0.93],
+            "exposure_gini_hi": [0.96, 0.94, 0.95],
+        }
+    )  # fmt: skip
+    sig = grp[grp["treatment"] != "none"][
+        ["dataset", "imbalance", "control", "setting", "model", "treatment"]
+    ].assign(p_holm=[0.52, 0.001])
+    board, caption = paper_table(grp, ["ndcg@10", "exposure_gini"], sig, "recommend", spec)
+    tex = latex_table(board, caption, "tab:x")
+    # best NDCG (higher) and best Gini (lower is better) in bold; only FA*IR's change is tested
+    # significant, and its mark sits inside its cell
+    assert r"\textbf{0.317 [0.31, 0.32]}" in tex and r"\textbf{0.935 [0.93, 0.94]}" in tex
+    assert "0.300 [0.29, 0.31]*" in tex and "0.316 [0.31, 0.32]*" not in tex
+    assert "exposure gini" in tex and "n = 942 distinct users" in tex
+    assert "Holm-corrected" in tex and "paired randomization test" in tex

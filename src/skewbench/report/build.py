@@ -73,9 +73,9 @@ def _task_blocks(
     task: str,
     spec: TaskReport,
     out: Path,
-) -> tuple[list[Block], list[Block], pd.DataFrame]:
-    """(headline blocks, section blocks, merged summary) of one task; ``configs``: cell key →
-    stored cell config, read once per report."""
+) -> tuple[list[Block], list[Block], pd.DataFrame, pd.DataFrame]:
+    """(headline blocks, section blocks, merged summary, tests of the primary metric) of one
+    task; ``configs``: cell key → stored cell config, read once per report."""
     blocks: list[Block] = [Block("h2", f"Task: {task}")]
     metrics = [c for c in table.columns if c not in IDS and table[c].notna().any()]
     data = table[IDS + metrics]
@@ -125,7 +125,7 @@ def _task_blocks(
     for metric, sig in ((spec.unit_metric, sig_acc), (spec.unit_exposure, sig_exp)):
         if metric is not None and not sig.empty:
             blocks.append(significance_details(metric, sig, spec))
-    return headline, blocks, merged
+    return headline, blocks, merged, sig_acc
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -177,11 +177,13 @@ def build_report(output: Path, *, exports: bool = True) -> tuple[Path, Path]:
             ]
         headline: list[Block] = []
         sections: list[Block] = convergence_blocks(table)
-        summaries = {}
+        summaries, tests = {}, {}
         tasks = list(table.groupby("task")) if not table.empty else []
         for i, (task, tgrp) in enumerate(tasks, 1):
             with step(f"report: {task} ({i}/{len(tasks)} tasks, {len(tgrp)} cells)"):
-                h, s, merged = _task_blocks(store, tgrp, configs, task, REPORTS[task], out)
+                h, s, merged, tests[task] = _task_blocks(
+                    store, tgrp, configs, task, REPORTS[task], out
+                )
             headline += h
             sections += s
             summaries[task] = merged
@@ -189,7 +191,7 @@ def build_report(output: Path, *, exports: bool = True) -> tuple[Path, Path]:
             from skewbench.report.export import write_exports
 
             with step("report: exports (CSV, Parquet, LaTeX)"):
-                links = write_exports(store, table, summaries, out)
+                links = write_exports(store, table, summaries, out, tests)
             sections += [
                 Block("h2", "Exports"),
                 Block("p", "Files beside this report: " + ", ".join(links) + "."),

@@ -231,9 +231,12 @@ def headline_blocks(
             others.append(f"{lab}: no treatment moves {exp} in its better direction.")
         else:
             sig = "significant" if _significant(b.p_exp) else "not significant"
+            units = f"{fmt.num(b.n)} distinct {unit_word(task)}" if b.n else "distinct units"
+            if b.deterministic:
+                units += " (deterministic replicates: one effective replicate)"
             others.append(
                 f"{lab}: {b.model} with {b.treatment}, {exp} {change_text(*b.exp)} ({sig}) "
-                f"for {acc} {fmt.signed(b.d_acc)} (p_holm {fmt.p_is(b.p_acc)})."
+                f"for {acc} {fmt.signed(b.d_acc)} (p_holm {fmt.p_is(b.p_acc)}; {units})."
             )
     blocks += [Block("p", s) for s in others]
     if still:
