@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from skewbench.report import fmt
-from skewbench.report.aggregate import ALPHA_SIG, BASE_TREATMENT, CONDITION
+from skewbench.report.aggregate import ALPHA_SIG, BASE_TREATMENT, CONDITION, null_phrase
 from skewbench.report.conditions import by_condition, condition_label, higher_is_better, unit_word
 from skewbench.report.leaderboard import shown_intervals
 from skewbench.report.plots import pareto_front, tradeoff_figure
@@ -37,6 +37,8 @@ class Change:
     n: int | None
     on_front: bool
     deterministic: bool = False  # every replicate's per-unit table identical
+    null_acc: str = ""  # what a non-significant test can still say (equivalence or its MDE)
+    null_exp: str = ""
 
     @property
     def d_acc(self) -> float:
@@ -92,17 +94,24 @@ def sentences(
     if best.deterministic:
         units += " (deterministic replicates: one effective replicate)"
 
-    def verdict(metric: str, p: float) -> str:
+    def verdict(metric: str, p: float, null: str) -> str:
         if math.isnan(p):
             return f"the {metric} change is not tested (not stored per unit)"
-        word = "significant" if _significant(p) else "not significant"
-        return f"the {metric} change is {word} (p_holm {fmt.p_is(p)})"
+        if _significant(p):
+            return f"the {metric} change is significant (p_holm {fmt.p_is(p)})"
+        extra = f"; {null}" if null else ""
+        return f"the {metric} change is not significant (p_holm {fmt.p_is(p)}{extra})"
 
     test = (
-        f"{verdict(exp, best.p_exp).capitalize()} and {verdict(acc, best.p_acc)}: paired "
+        f"{_cap(verdict(exp, best.p_exp, best.null_exp))} and "
+        f"{verdict(acc, best.p_acc, best.null_acc)}: paired "
         f"randomization tests over {units}, Holm-corrected, significant below {ALPHA_SIG}."
     )
     return [first, cost, test]
+
+
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def _better(up: bool) -> str:
@@ -146,6 +155,8 @@ def _changes(
                     n=int(ta["n_units"]) if ta is not None else None,
                     on_front=bool(front.loc[idx]),
                     deterministic=ta is not None and ta.get("deterministic") is True,
+                    null_acc=null_phrase(ta) if ta is not None else "",
+                    null_exp=null_phrase(te) if te is not None else "",
                 )
             )
     return out

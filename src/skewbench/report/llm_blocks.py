@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from skewbench.report import fmt
-from skewbench.report.render import Block, display_cells
+from skewbench.report.render import Block, display_cells, file_name
 from skewbench.runner.cell import Component
 from skewbench.runner.store import ResultStore
 
@@ -109,8 +109,7 @@ def first_stage_label(model: str) -> str | None:
 def contrast_table(store: ResultStore, data: pd.DataFrame) -> pd.DataFrame:
     """Each LLM cell against its first stage alone, per treatment and per-unit metric (module
     docstring); Holm over all rows."""
-    from skewbench.metrics.stats import holm
-    from skewbench.report.aggregate import compare_models
+    from skewbench.report.aggregate import adjust_family, compare_models
 
     llm = [m for m in data["model"].unique() if str(m).startswith(LLM_MODEL)]
     parts = []
@@ -128,12 +127,12 @@ def contrast_table(store: ResultStore, data: pd.DataFrame) -> pd.DataFrame:
                     parts.append(res.assign(treatment=treatment, metric=metric))
     if not parts:
         return pd.DataFrame()
-    res = pd.concat(parts, ignore_index=True)
-    res["p_holm"] = holm(res["p"].to_numpy(dtype=float))
-    return res
+    return adjust_family(pd.concat(parts, ignore_index=True))
 
 
 def _contrast_display(res: pd.DataFrame) -> pd.DataFrame:
+    from skewbench.report.aggregate import null_phrase
+
     return pd.DataFrame(
         {
             "dataset": res["dataset"],
@@ -146,6 +145,7 @@ def _contrast_display(res: pd.DataFrame) -> pd.DataFrame:
             "LLM value": [fmt.num(b + d) for b, d in zip(res["base"], res["delta"], strict=True)],
             "Δ": [fmt.num(v) for v in res["delta"]],
             "p_holm": [fmt.num(v) for v in res["p_holm"]],
+            "if not significant": [null_phrase(r) for _, r in res.iterrows()],
         }
     )
 
@@ -230,10 +230,8 @@ def llm_blocks(store: ResultStore, data: pd.DataFrame, task: str, out: Path) -> 
         ]
     probes = once[once["position_bias"].notna()]
     for dataset, cells in probes.groupby("dataset", sort=True):
-        slug = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in f"{task}_{dataset}")
-        path = _position_figure(
-            cells, out / f"{slug}_llm_position_bias.png", f"{task} — {dataset}: position bias"
-        )
+        name = file_name(f"{task}_{dataset}", "_llm_position_bias.png")
+        path = _position_figure(cells, out / name, f"{task} — {dataset}: position bias")
         rows = []
         for model, grp in cells.groupby("model", sort=True):
             curves = [

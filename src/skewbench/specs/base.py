@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
 import annotated_types as at
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_core import PydanticUndefined
 
 Kind = Literal["dataset", "model", "treatment", "options"]
@@ -25,10 +25,65 @@ _SCALAR = (str, int, float, bool, type(None))
 class Spec(BaseModel):
     """Base of every component spec: unknown keys refused, values typed and range-checked."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     #: names users reach for (other libraries' names, old names) → our parameter name
     HINTS: ClassVar[dict[str, str]] = {}
+
+
+@dataclass(frozen=True)
+class DataPath:
+    """Marks a spec field as the path of user data: the cell key holds the content's
+    fingerprint instead of the path (:func:`data_files`), so a changed file is recomputed and a
+    moved one is not. ``folder``: the path is a folder; ``files``: the folder's files that are
+    read (``None``: every file in it)."""
+
+    folder: bool = False
+    files: tuple[str, ...] | None = None
+
+
+#: a user data file (``path: DataFile = Field(...)``)
+DataFile = typing.Annotated[str, DataPath()]
+
+
+#: a user data folder, every file in it fingerprinted (``Annotated[str, DataPath(folder=True,
+#: files=(...))]`` names only the files the reader reads)
+DataFolder = typing.Annotated[str, DataPath(folder=True)]
+
+
+def data_files(spec: type[BaseModel], params: dict[str, Any]) -> list[tuple[str, DataPath]]:
+    """(path, marker) of every :class:`DataPath` field in ``params`` (nested specs too), in
+    declaration order; ``params`` must be valid for ``spec``."""
+    out: list[tuple[str, DataPath]] = []
+    for name, info in spec.model_fields.items():
+        value = params.get(info.alias or name)
+        if value is None:
+            continue
+        marker = next((m for m in info.metadata if isinstance(m, DataPath)), None)
+        if marker is not None:
+            out.append((str(value), marker))
+            continue
+        for inner in _spec_types(info.annotation):
+            if isinstance(value, str) and "path" in inner.model_fields:
+                value = {"path": value}  # a bare path written for a {path, columns} file
+            if isinstance(value, dict):
+                out += data_files(inner, value)
+                break
+    return out
+
+
+def _spec_types(annotation: Any) -> list[type[BaseModel]]:
+    """The pydantic models inside a field's annotation (``TableFile | None`` → [TableFile])."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [t for a in typing.get_args(annotation) for t in _spec_types(a)]
+
+
+#: the longest list (k, candidates, cutoffs, re-ranked depth) a spec accepts: a list of this
+#: length per user or query is the largest allocation a count can ask for; own data sets are
+#: further bounded by their catalog before any cell runs
+MAX_LIST = 100_000
+ListLength = typing.Annotated[int, Field(ge=1, le=MAX_LIST)]
 
 
 class Empty(Spec):

@@ -38,8 +38,11 @@ class Data:
 
 
 @lru_cache(maxsize=4)
-def load(name: str, frozen: tuple[tuple[str, Any], ...]) -> Data:
-    """Interactions after filtering/k-core, indexed items and their group labels."""
+def load(
+    name: str, frozen: tuple[tuple[str, Any], ...], files: tuple[tuple[str, str], ...] = ()
+) -> Data:
+    """Interactions after filtering/k-core, indexed items and their group labels; ``files``
+    (the data set's content fingerprints) keys the cache, so a changed file is read again."""
     from skewbench.data import groups as G
     from skewbench.data.prepare import binarize, kcore
 
@@ -132,7 +135,8 @@ def table_labels(cat: pd.DataFrame) -> dict[str, np.ndarray]:
     from skewbench.data import groups as G
 
     labels: dict[str, np.ndarray] = {}
-    top = cat["category_path"].str.split(" > ", regex=False).str[0]
+    # an optional column the catalog lacks is all-missing (float NaN): no .str accessor there
+    top = cat["category_path"].astype("string").str.split(" > ", regex=False).str[0]
     for name, values in (
         ("category", top),
         ("brand", cat["brand"]),
