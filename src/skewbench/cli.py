@@ -378,6 +378,8 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "describe": ("skewbench describe xquad",),
     "metrics": ("skewbench metrics", "skewbench metrics --update-doc"),
     "explain": ("skewbench explain results/recommend_quick --cell 3fa2 --user 1234",),
+    "cache": ("skewbench cache verify", "skewbench cache clear"),
+    "plan": ("skewbench plan results/quick --delta ndcg@10=0.005 --power 0.8",),
     "evaluate": (
         "skewbench evaluate --task recommend --qrels qrels.txt --run mine=run.trec "
         "--output results/mine",
