@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pandas as pd
@@ -187,9 +187,12 @@ def write_exports(
     table: pd.DataFrame,
     summaries: dict[str, pd.DataFrame],
     out: Path,
-    tests: dict[str, pd.DataFrame] | None = None,
+    specs: Mapping[str, TaskReport] | None = None,
+    tests: Mapping[str, pd.DataFrame] | None = None,
 ) -> list[str]:
-    """Write every export under ``out``; returns the file names written."""
+    """Write every export under ``out``; returns the file names written. ``specs``: each
+    task's layout as the report resolved it (default: as declared); ``tests``: each task's
+    paired tests of its primary metric (the LaTeX tables' significance marks)."""
     written: list[str] = []
     cells = tidy_cells(store, table)
     cells["imbalance"] = cells["imbalance"].astype(float)
@@ -210,7 +213,7 @@ def write_exports(
         written.append(name)
     tex: list[str] = []
     for task, merged in summaries.items():
-        spec = REPORTS[task]
+        spec = (specs or {}).get(task) or REPORTS[task]
         sig = (tests or {}).get(task, pd.DataFrame())
         for _, grp in by_condition(merged):
             board, caption = paper_table(grp, spec.columns[:5], sig, task, spec)
