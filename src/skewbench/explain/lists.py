@@ -40,7 +40,11 @@ def cell_from_config(cfg: dict[str, Any]) -> Cell:
             dict(cfg["dataset"]["params"]),
             tuple((cfg["dataset"].get("files") or {}).items()),
         ),
-        model=Component(cfg["model"]["name"], dict(cfg["model"]["params"])),
+        model=Component(
+            cfg["model"]["name"],
+            dict(cfg["model"]["params"]),
+            tuple((cfg["model"].get("files") or {}).items()),
+        ),
         treatment=Component(cfg["treatment"]["name"], dict(cfg["treatment"]["params"])),
         imbalance=cfg["imbalance"],
         seed=int(cfg["seed"]),

@@ -6,7 +6,7 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from skewbench.specs.base import MAX_LIST, Empty, Entry, ListLength, Spec
+from skewbench.specs.base import MAX_LIST, DataFile, Empty, Entry, ListLength, Spec
 from skewbench.specs.common import (
     PRIMARY_PATTERN,
     LLMRerankSpec,
@@ -149,7 +149,7 @@ class LLMRerank(LLMRerankSpec):
 
 
 class Precomputed(Spec):
-    path: str = Field(
+    path: DataFile = Field(
         description="run file whose units are the data set's users and items its items",
     )
 
