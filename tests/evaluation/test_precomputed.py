@@ -15,11 +15,12 @@ from skewbench.runner.store import ResultStore
 @pytest.fixture(scope="module")
 def prod_run(tmp_path_factory):
     """A popularity-with-noise run over every MovieLens-100k user (150 items each)."""
+    from skewbench import specs
     from skewbench.data.sources.table import freeze
-    from skewbench.tasks.recommend.config import DATASET_PARAMS
     from skewbench.tasks.recommend.data import load
 
-    d = load("movielens100k", freeze(DATASET_PARAMS["movielens100k"]))
+    params = specs.defaults(specs.find("dataset", "recommend", "movielens100k").spec)
+    d = load("movielens100k", freeze(params))
     rng = np.random.default_rng(0)
     pop = np.bincount(d.interactions["item_id"], minlength=d.items.size).astype(float)
     lines = []

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from skewbench.report import categorize_blocks as K
 from skewbench.report import conditions as C
@@ -12,6 +13,7 @@ from skewbench.report import headline as H
 from skewbench.report import significance_blocks as S
 from skewbench.report import task_blocks as T
 from skewbench.report.plots import pareto_front
+from skewbench.report.render import Heading, Paragraph, Table
 from skewbench.report.spec import REPORTS
 
 
@@ -40,10 +42,10 @@ def test_caps_table_and_sentence():
     }
     data = _cells(treatment=["xquad(lambda=0.3)"] * 2, info=[info, {**info}])
     blocks = T.caps_blocks(data, REPORTS["recommend"], "recommend")
-    text = " ".join(str(b.content) for b in blocks if b.kind == "p")
+    text = " ".join(b.text for b in blocks if isinstance(b, Paragraph) and b.style != "note")
     assert "for 39 % of the evaluated users the 100 candidates hold no long_tail item" in text
     assert "no re-ranker can give those users any long_tail exposure" in text
-    table = next(b.content for b in blocks if b.kind == "table")
+    table = next(b.frame for b in blocks if isinstance(b, Table))
     assert table["share_units_no_protected_in_pool"].tolist() == ["0.390"]
     assert T.caps_blocks(_cells(treatment=["none"]), REPORTS["recommend"], "recommend") == []
 
@@ -71,10 +73,10 @@ def test_majority_weighted_section_under_either_name():
             recall_tail_hi=[0.11, 0.45, 0.06],
         )
         blocks = K.majority_weighted_blocks(merged, REPORTS["categorize"])
-        assert blocks[0].content == K.MAJORITY_WEIGHTED_TITLE + ", at ρ = 100"
-        assert "majority class gets the larger weight" in str(blocks[0].content)
-        assert f"class_weight(scheme={scheme})" in blocks[-1].content["treatment"].tolist()
-        assert "source document" not in " ".join(str(b.content) for b in blocks[:2])
+        assert blocks[0].text == K.MAJORITY_WEIGHTED_TITLE + ", at ρ = 100"
+        assert "majority class gets the larger weight" in blocks[0].text
+        assert f"class_weight(scheme={scheme})" in blocks[-1].frame["treatment"].tolist()
+        assert "source document" not in " ".join(b.text for b in blocks[:2])
 
 
 def test_group_exposure_one_table_per_condition():
@@ -88,20 +90,24 @@ def test_group_exposure_one_table_per_condition():
         },
     )
     blocks = T.group_exposure_blocks(data, REPORTS["recommend"])
-    inner = blocks[0].content[1]
-    tables = [b.content for b in inner if b.kind == "table"]
-    titles = [b.content for b in inner if b.kind == "h3"]
+    inner = blocks[0].blocks
+    tables = [b.frame for b in inner if isinstance(b, Table)]
+    titles = [b.text for b in inner if isinstance(b, Heading) and b.level == 3]
     assert len(tables) == 2 and any("= 0.5" in t for t in titles)
     refs = sorted(t.loc[t["model"] == "(test relevance)", "popularity=head"].item() for t in tables)
     assert refs == ["0.330", "0.400"]
 
 
-def test_better_direction_from_metadata_then_name():
-    spec = REPORTS["recommend"]
-    assert C.higher_is_better("exposure_gini", spec) is False
-    assert C.higher_is_better("ndcg@10", spec) is True
-    assert C.higher_is_better("tail_share", spec) is True
-    assert C.higher_is_better("exposure_gini_manufacturer") is False
+def test_better_direction_from_the_metric_registry():
+    for key in ("exposure_gini", "exposure_gini_manufacturer", "arp", "ece", "bal_ece"):
+        assert C.higher_is_better(key) is False, key
+    # lower-is-better metrics that a name pattern misread as higher-is-better
+    for key in ("ee_l", "ee_d", "head_tail_gap", "poprsp", "rsp[genre]", "exposure_vs_catalog[g]"):
+        assert C.higher_is_better(key) is False, key
+    for key in ("ndcg@10", "ndcg@10_tail", "tail_share", "private_share", "ee_r", "recall_tail"):
+        assert C.higher_is_better(key) is True, key
+    with pytest.raises(KeyError):
+        C.higher_is_better("not_a_metric")
 
 
 def test_pareto_front_with_ties():
@@ -113,41 +119,16 @@ def test_pareto_front_with_ties():
     assert low.tolist() == [True, True, False, False, False]
 
 
-def _change(treatment, acc, exp, p_acc, p_exp, on_front=True):
-    return H.Change("m", treatment, acc, exp, p_acc, p_exp, 100, on_front)
+def test_verdict_words():
+    def t(p, p_equiv=np.nan, mde=0.0312):
+        return {"p_holm": p, "p_equiv_holm": p_equiv, "sesoi": 0.01, "mde": mde}
 
-
-def test_best_tradeoff_prefers_the_largest_gain_without_a_significant_cost():
-    free = _change("a", (0.5, 0.49), (0.1, 0.2), 0.5, 0.001)  # cost not significant
-    costly = _change("b", (0.5, 0.3), (0.1, 0.4), 0.001, 0.001)  # bigger gain, real cost
-    off = _change("c", (0.5, 0.6), (0.1, 0.9), 0.001, 0.001, on_front=False)
-    assert H.best_tradeoff([free, costly, off], exp_up=True) is free
-    # every gain costs significant accuracy: the most gain per accuracy lost
-    cheap = _change("d", (0.5, 0.45), (0.1, 0.2), 0.001, 0.001)  # 0.1 gain / 0.05 lost
-    assert H.best_tradeoff([costly, cheap], exp_up=True) is cheap  # 0.3 / 0.2 < 2
-    assert H.best_tradeoff([_change("e", (0.5, 0.5), (0.1, 0.05), 1, 1)], exp_up=True) is None
-
-
-def test_headline_sentences_say_gain_cost_and_significance():
-    best = _change("xquad(lambda=0.9)", (0.120, 0.1112), (0.006, 0.17), 0.003, 0.12)
-    first, cost, test = H.sentences(best, "recommend", "cj", "ndcg@10", "tail_share", True)
-    # the exposure base 0.006 is below the floor: no percentage; the accuracy base is above it
-    assert "tail_share 0.00600 → 0.170 (+0.164)." in first and "%" not in first
-    assert cost == "It costs 0.00880 ndcg@10: 0.120 → 0.111 (−0.00880, −7.33 %)."
-    assert test.startswith("The tail_share change is not significant (p_holm = 0.12)")
-    assert "ndcg@10 change is significant (p_holm = 0.0030)" in test
-    assert "100 distinct users" in test
-
-
-def test_most_skewed_condition_first():
-    conds = [
-        ({"dataset": "d", "imbalance": 10.0, "control": "", "setting": ""}, None),
-        ({"dataset": "d", "imbalance": None, "control": "", "setting": ""}, None),
-        ({"dataset": "d", "imbalance": 100.0, "control": "uniform", "setting": ""}, None),
-        ({"dataset": "d", "imbalance": 100.0, "control": "", "setting": ""}, None),
-    ]
-    order = [(c["imbalance"], c["control"]) for c, _ in H.skew_order(conds)]
-    assert order == [(100.0, ""), (10.0, ""), (None, ""), (100.0, "uniform")]
+    assert H._verdict(-0.01, t(0.5), "ndcg", 0.1, t(0.2, 0.001), "tail") == (
+        "ndcg no significant change (MDE ±0.0312); "
+        "tail no significant change (equivalent within ±0.01)"
+    )
+    assert H._verdict(-0.01, t(0.001), "ndcg", 0.1, t(0.001), "tail") == "ndcg lower; tail higher"
+    assert H._verdict(-0.01, None, "ndcg", 0.1, t(0.001), "tail") == "tail higher"
 
 
 def test_sweep_shows_n_train_and_the_matched_control_beside_its_level():
@@ -160,11 +141,11 @@ def test_sweep_shows_n_train_and_the_matched_control_beside_its_level():
     )
     merged = data.drop(columns=["info", "seed"])
     blocks = T.sweep_blocks(data, REPORTS["recommend"], merged)
-    tab = next(b.content for b in blocks if b.kind == "table")
+    tab = next(b.frame for b in blocks if isinstance(b, Table))
     assert tab["condition"].tolist() == ["as collected", "target level", "matched uniform control"]
     assert tab["n_train"].tolist() == ["1,500", "1,000", "1,000"]
     assert tab["ndcg@10 · ease"].tolist() == ["0.130", "0.100", "0.120"]
-    assert not any("No matched uniform control" in str(b.content) for b in blocks)
+    assert not any(isinstance(b, Paragraph) and "No matched uniform" in b.text for b in blocks)
 
 
 def test_tuning_choices_are_shown_per_cell():
@@ -176,36 +157,7 @@ def test_tuning_choices_are_shown_per_cell():
         "refit": True,
     }
     data = _cells(info=[{"tuning": tuning}, {}])
-    tab = next(b.content for b in T.tuning_blocks(data, REPORTS["recommend"]) if b.kind == "table")
+    tab = next(b.frame for b in T.tuning_blocks(data, REPORTS["recommend"]) if isinstance(b, Table))
     assert tab[["chosen", "trials", "best validation score", "refit"]].values.tolist() == [
         ["l2=500", "2", "0.120", "yes"]
     ]
-
-
-def test_latex_table_bolds_the_best_and_marks_significance():
-    from skewbench.report.export import latex_table, paper_table
-
-    spec = REPORTS["recommend"]
-    grp = pd.DataFrame(
-        {
-            "task": "recommend", "dataset": "d", "imbalance": np.nan, "control": "",
-            "setting": "", "model": ["ease", "ease", "ease"],
-            "treatment": ["none", "xquad(lambda=0.5)", "fair(p=0.5)"],
-            "n_seeds": 2, "deterministic": False, "n_units": 942,
-            "ndcg@10": [0.317, 0.316, 0.30], "ndcg@10_lo": [0.31, 0.31, 0.29],
-            "ndcg@10_hi": [0.32, 0.32, 0.31],
-            "exposure_gini": [0.955, 0.935, 0.94], "exposure_gini_lo": [0.95, 0.93, 0.93],
-            "exposure_gini_hi": [0.96, 0.94, 0.95],
-        }
-    )  # fmt: skip
-    sig = grp[grp["treatment"] != "none"][
-        ["dataset", "imbalance", "control", "setting", "model", "treatment"]
-    ].assign(p_holm=[0.52, 0.001])
-    board, caption = paper_table(grp, ["ndcg@10", "exposure_gini"], sig, "recommend", spec)
-    tex = latex_table(board, caption, "tab:x")
-    # best NDCG (higher) and best Gini (lower is better) in bold; only FA*IR's change is tested
-    # significant, and its mark sits inside its cell
-    assert r"\textbf{0.317 [0.31, 0.32]}" in tex and r"\textbf{0.935 [0.93, 0.94]}" in tex
-    assert "0.300 [0.29, 0.31]*" in tex and "0.316 [0.31, 0.32]*" not in tex
-    assert "exposure gini" in tex and "n = 942 distinct users" in tex
-    assert "Holm-corrected" in tex and "paired randomization test" in tex

@@ -246,7 +246,7 @@ def score_run(
     info: dict[str, Any] = {"n_units": int(n_units), "n_items": int(n_items)}
     extra: dict[str, Any] = {}
     if have_pop and data.history is not None:
-        from skewbench.explain.facts import recommend_facts
+        from skewbench.pipeline.facts import recommend_facts
 
         extra, more = recommend_facts(facts, X, eval_rows, pop, pop_label, lists, k, None)
         info.update(more)

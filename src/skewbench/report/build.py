@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import cast
 
 import pandas as pd
 
@@ -38,11 +37,10 @@ from skewbench.report.conditions import (
     value_range,
 )
 from skewbench.report.contrast import one_factor_blocks
-from skewbench.report.glossary import glossary_blocks
 from skewbench.report.headline import headline_blocks
 from skewbench.report.leaderboard import INTERVAL_NOTE, leaderboard
 from skewbench.report.plot_blocks import plot_blocks
-from skewbench.report.render import Block, to_html, to_markdown
+from skewbench.report.render import Block, Heading, Paragraph, Table, to_html, to_markdown
 from skewbench.report.runs_blocks import run_blocks
 from skewbench.report.significance_blocks import (
     contrast_blocks,
@@ -66,14 +64,16 @@ IDS = ["key", "task", "dataset", "imbalance", "control", "setting", "model", "tr
        "seconds", "info"]  # fmt: skip
 
 
-def _skew_blocks(store: ResultStore, data: pd.DataFrame, task: str, out: Path) -> list[Block]:
+def _skew_blocks(
+    store: ResultStore, data: pd.DataFrame, task: str, out: Path, configs: dict[str, dict]
+) -> list[Block]:
     """Explanation (item groups, decomposition, examples) and "who is served" sections."""
     from skewbench.report.explain_blocks import explain_blocks
     from skewbench.report.llm_blocks import llm_blocks
     from skewbench.report.users_blocks import users_blocks
 
     blocks = explain_blocks(store, data, task, out) + users_blocks(store, data, task, out)
-    return blocks + llm_blocks(store, data, task, out)
+    return blocks + llm_blocks(store, data, task, out, configs)
 
 
 def task_spec(task: str, table: pd.DataFrame, configs: dict[str, dict]) -> TaskReport:
@@ -91,10 +91,10 @@ def _task_blocks(
     task: str,
     spec: TaskReport,
     out: Path,
-) -> tuple[list[Block], list[Block], pd.DataFrame, pd.DataFrame]:
-    """(headline blocks, section blocks, merged summary, tests of the primary metric) of one
-    task; ``configs``: cell key → stored cell config, read once per report."""
-    blocks: list[Block] = [Block("h2", f"Task: {task}")]
+) -> tuple[list[Block], list[Block], pd.DataFrame]:
+    """(headline blocks, section blocks, merged summary) of one task; ``configs``: cell key →
+    stored cell config, read once per report."""
+    blocks: list[Block] = [Heading(f"Task: {task}", 2)]
     metrics = [c for c in table.columns if c not in IDS and table[c].notna().any()]
     data = table[IDS + metrics]
     cache: dict = {}
@@ -113,16 +113,16 @@ def _task_blocks(
     sig_exp = pd.DataFrame()
     if spec.unit_exposure and f"{spec.unit_exposure}_units" in usum.columns:
         sig_exp = significance(store, data, spec.unit_exposure, cache=cache)
-    headline = headline_blocks(task, spec, merged, sig_acc, sig_exp, out)
+    headline = headline_blocks(task, spec, merged, sig_acc, sig_exp)
 
-    blocks.append(Block("note", INTERVAL_NOTE))
+    blocks.append(Paragraph(INTERVAL_NOTE, style="note"))
     for cond, grp in by_condition(merged):
         size = value_range(info_values(data[condition_mask(data, cond)], spec.size_fact))
-        blocks.append(Block("h3", f"Leaderboard — {condition_label(cond, spec)}"))
+        blocks.append(Heading(f"Leaderboard — {condition_label(cond, spec)}", 3))
         if size != fmt.DASH:
-            blocks.append(Block("note", f"{spec.size_fact} = {size}"))
+            blocks.append(Paragraph(f"{spec.size_fact} = {size}", style="note"))
         board = leaderboard(order_systems(grp, spec.primary), spec.columns)
-        blocks.append(Block("table", board, {"sticky": 2, "group": "model"}))
+        blocks.append(Table(board, sticky=2, group="model"))
         blocks += not_available_note(table[condition_mask(table, cond)], spec.columns)
     blocks += sweep_blocks(data, spec, merged)
     blocks += tuning_blocks(data, spec)
@@ -142,13 +142,13 @@ def _task_blocks(
     blocks += group_gini_blocks(data, spec)
     blocks += group_exposure_blocks(data, spec)
     if task != "categorize":
-        blocks += _skew_blocks(store, data, task, out)
+        blocks += _skew_blocks(store, data, task, out, configs)
     if spec.info_facts:
         blocks += info_fact_blocks(data, spec.info_facts)
     for metric, sig in ((spec.unit_metric, sig_acc), (spec.unit_exposure, sig_exp)):
         if metric is not None and not sig.empty:
             blocks.append(significance_details(metric, sig, spec))
-    return headline, blocks, merged, sig_acc
+    return headline, blocks, merged
 
 
 def fingerprint_blocks(configs: dict[str, dict]) -> list[Block]:
@@ -159,10 +159,12 @@ def fingerprint_blocks(configs: dict[str, dict]) -> list[Block]:
         ds = cfg.get("dataset", {})
         if ds.get("files"):
             seen.setdefault(ds["fingerprint"], ds)
-    blocks = []
+    blocks: list[Block] = []
     for fp, ds in sorted(seen.items()):
         files = "; ".join(f"{path} ({digest})" for path, digest in sorted(ds["files"].items()))
-        blocks.append(Block("note", f"Data set {ds['name']} — content fingerprint {fp}: {files}."))
+        blocks.append(
+            Paragraph(f"Data set {ds['name']} — content fingerprint {fp}: {files}.", style="note")
+        )
     return blocks
 
 
@@ -172,17 +174,6 @@ def _write_atomic(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
-
-
-def _headers(blocks: list[Block]) -> set[str]:
-    """Every column header of the tables in ``blocks`` (collapsed ones included)."""
-    out: set[str] = set()
-    for b in blocks:
-        if b.kind == "table":
-            out.update(str(c) for c in cast(pd.DataFrame, b.content).columns)
-        elif b.kind == "details":
-            out |= _headers(cast(tuple[str, list[Block]], b.content)[1])
-    return out
 
 
 def build_report(
@@ -244,30 +235,28 @@ def _blocks(store: ResultStore, out: Path, exports: bool) -> list[Block]:
     table = with_conditions(raw, configs) if not raw.empty else raw
     failures = store.open_failures()
     seconds = table["seconds"].sum() if not table.empty else 0
-    intro = [
-        Block("h1", f"skewbench report — {out.parent.name}"),
-        Block(
-            "note",
+    intro: list[Block] = [
+        Heading(f"skewbench report — {out.parent.name}", 1),
+        Paragraph(
             f"{len(table)} finished cells; {len(failures)} cells whose latest attempt "
             f"failed and that have not finished since; total cell time {seconds:.0f} s.",
+            style="note",
         ),
     ]
     intro += fingerprint_blocks(configs)
     if not failures.empty:
         cols = ["task", "dataset", "imbalance", "model", "treatment", "seed", "attempts"]
         intro += [
-            Block("h2", f"Open failures ({len(failures)} cells)"),
-            Block("table", failures[[*cols, "error"]].reset_index(drop=True)),
+            Heading(f"Open failures ({len(failures)} cells)", 2),
+            Table(failures[[*cols, "error"]].reset_index(drop=True)),
         ]
     headline: list[Block] = []
     sections: list[Block] = convergence_blocks(table)
-    summaries, specs, tests = {}, {}, {}
+    summaries, specs = {}, {}
     for task, tgrp in table.groupby("task") if not table.empty else []:
         specs[task] = task_spec(str(task), tgrp, configs)
         with step(f"report: {task} ({len(tgrp)} cells): tables, tests and plots"):
-            h, s, merged, tests[task] = _task_blocks(
-                store, tgrp, configs, str(task), specs[task], out
-            )
+            h, s, merged = _task_blocks(store, tgrp, configs, str(task), specs[task], out)
         headline += h
         sections += s
         summaries[task] = merged
@@ -275,13 +264,12 @@ def _blocks(store: ResultStore, out: Path, exports: bool) -> list[Block]:
         from skewbench.report.export import write_exports
 
         with step("report: exports"):
-            links = write_exports(store, table, summaries, out, specs, tests)
+            links = write_exports(store, table, summaries, out, specs)
         sections += [
-            Block("h2", "Exports"),
-            Block("p", "Files beside this report: " + ", ".join(links) + "."),
+            Heading("Exports", 2),
+            Paragraph("Files beside this report: " + ", ".join(links) + "."),
         ]
     blocks = intro
     if headline:
-        blocks += [Block("h2", "Headline: what each treatment buys and costs"), *headline]
-    blocks += sections
-    return blocks + glossary_blocks(_headers(blocks))
+        blocks += [Heading("Headline: what each treatment buys and costs", 2), *headline]
+    return blocks + sections

@@ -139,7 +139,7 @@ def paper_table(
     for c in cols:
         values = grp[c].astype(float)
         if values.nunique() > 1:  # all equal: no best
-            best = values.max() if higher_is_better(c, spec) else values.min()
+            best = values.max() if higher_is_better(c) else values.min()
             board[c] = [
                 rf"\textbf{{{v}}}" if x == best else v
                 for v, x in zip(board[c], values, strict=True)
