@@ -187,8 +187,7 @@ def test_recommend_specs_match_the_models():
     assert {k: hybrid[k] for k in ("alpha", "normalise")} == _init_defaults(R.Hybrid)
     assert list(task.MODELS) == specs.names_of("model", "recommend")
     assert list(task.TREATMENTS) == specs.names_of("treatment", "recommend")
-    for name, params in task.DATASET_PARAMS.items():
-        assert _spec("dataset", "recommend", name) == params, name
+    assert list(task.DATASETS) == specs.names_of("dataset", "recommend")
 
 
 def test_search_specs_match_the_models():

@@ -7,7 +7,7 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import Field, model_validator
 
 from skewbench.specs.base import Empty, Entry, Spec
-from skewbench.specs.common import LLMRerankSpec, TableFile
+from skewbench.specs.common import ColumnMap, LLMRerankSpec, TableFile
 
 _UK = "k-core: minimum distinct items per user"
 _IK = "k-core: minimum distinct users per item"
@@ -40,7 +40,22 @@ class MovieLens(Spec):
     min_rating: float = Field(4, ge=1, le=5, description="ratings >= this are interactions")
 
 
-class TableInteractions(Spec):
+class FileInteractions(Spec):
+    """The data-side parameters every file-based recommend data set shares."""
+
+    HINTS: ClassVar[dict[str, str]] = _HINTS
+    user_k: int = Field(1, ge=1, description=_UK)
+    item_k: int = Field(1, ge=1, description=_IK)
+    split: Literal["temporal", "ratio"] = Field("ratio", description="time cut or per-user ratio")
+    test_frac: float = Field(0.2, gt=0, lt=1, description=_TF)
+    val_frac: float = Field(0.2, gt=0, lt=1, description=_VF)
+    feedback: Literal["binary", "count"] = Field("binary", description="1/0 or summed weights")
+
+
+_MIN_RATING = "ratings >= this are the interactions (null: every row is one)"
+
+
+class TableInteractions(FileInteractions):
     HINTS: ClassVar[dict[str, str]] = {**_HINTS, "path": "interactions", "items": "catalog"}
     interactions: TableFile = Field(
         description="user_id, item_id, timestamp (or an order), optional weight"
@@ -49,12 +64,31 @@ class TableInteractions(Spec):
         None,
         description="item_id, title, optional text, category_path, brand, manufacturer, price",
     )
-    user_k: int = Field(1, ge=1, description=_UK)
-    item_k: int = Field(1, ge=1, description=_IK)
-    split: Literal["temporal", "ratio"] = Field("ratio", description="time cut or per-user ratio")
-    test_frac: float = Field(0.2, gt=0, lt=1, description=_TF)
-    val_frac: float = Field(0.2, gt=0, lt=1, description=_VF)
-    feedback: Literal["binary", "count"] = Field("binary", description="1/0 or summed weights")
+    users: TableFile | None = Field(
+        None, description="user_id + any attribute columns: the user groups of 'who is served'"
+    )
+
+
+class RecBole(FileInteractions):
+    HINTS: ClassVar[dict[str, str]] = {**_HINTS, "folder": "path", "data_path": "path"}
+    path: str = Field(description="folder of <dataset>.inter (+ optional .item, .user)")
+    dataset: str | None = Field(None, description="the files' stem (default: the folder's name)")
+    columns: ColumnMap | None = Field(None, description="our column -> the files' field name")
+    min_rating: float | None = Field(None, description=_MIN_RATING)
+    seq_separator: str = Field(" ", min_length=1, description="token_seq separator (RecBole's)")
+
+
+class Amazon2023(FileInteractions):
+    HINTS: ClassVar[dict[str, str]] = {**_HINTS, "path": "reviews", "catalog": "meta"}
+    reviews: str = Field(description="<Category>.jsonl(.gz): one review per line")
+    meta: str | None = Field(None, description="meta_<Category>.jsonl(.gz): one product per line")
+    min_rating: float | None = Field(None, ge=1, le=5, description=_MIN_RATING)
+
+
+class MovieLensFolder(FileInteractions):
+    HINTS: ClassVar[dict[str, str]] = {**_HINTS, "folder": "path"}
+    path: str = Field(description="ml-1m / ml-10m (.dat files) or ml-20m / ml-25m (.csv files)")
+    min_rating: float = Field(4, ge=0.5, le=5, description="ratings >= this are interactions")
 
 
 class ItemKNN(Spec):
@@ -282,6 +316,9 @@ ENTRIES: tuple[Entry, ...] = (
     Entry("dataset", "recommend", "completejourney", CompleteJourney, "grocery purchases"),
     Entry("dataset", "recommend", "movielens100k", MovieLens, "MovieLens-100k ratings >= 4"),
     Entry("dataset", "recommend", "table", TableInteractions, "your interactions + catalog files"),
+    Entry("dataset", "recommend", "recbole", RecBole, "a RecBole atomic-file folder"),
+    Entry("dataset", "recommend", "amazon2023", Amazon2023, "Amazon Reviews 2023 JSONL files"),
+    Entry("dataset", "recommend", "movielens", MovieLensFolder, "a MovieLens 1M/10M/20M+ folder"),
     _m("random", Empty, "uniformly random scores (seeded)"),
     _m("popularity", Empty, "most popular items first"),
     _m("itemknn", ItemKNN, "item-item cosine neighbourhood"),

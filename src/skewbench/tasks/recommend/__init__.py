@@ -60,7 +60,6 @@ most popular items holding 50 % of training interactions; tail: the least popula
 from __future__ import annotations
 
 from skewbench.tasks.recommend.config import (
-    DATASET_PARAMS,
     DATASETS,
     LIST_SIDE,
     MODELS,
@@ -82,7 +81,6 @@ from skewbench.tasks.recommend.treat import aspect_weights
 
 __all__ = [
     "DATASETS",
-    "DATASET_PARAMS",
     "LIST_SIDE",
     "MODELS",
     "POLICIES",

@@ -33,42 +33,20 @@ DEFAULT_TUNE_METRIC = "ndcg@10"
 
 TREATMENTS: tuple[str, ...] = TREATMENT_NAMES  # declared once, in the specs
 
-DATASETS: tuple[str, ...] = ("completejourney", "movielens100k", "table")
+DATASETS: tuple[str, ...] = (
+    "completejourney",
+    "movielens100k",
+    "table",
+    "recbole",
+    "amazon2023",
+    "movielens",
+)
 
 POLICIES: tuple[str, ...] = ("plackett_luce",)  # stochastic list-side policies
 
 LIST_SIDE: tuple[str, ...] = RERANKERS + POLICIES  # re-use the untreated model's candidates
 
 RANKING_METRICS: tuple[str, ...] = ("ndcg", "recall", "precision", "hit_rate", "map", "mrr")
-
-DATASET_PARAMS: dict[str, dict[str, Any]] = {
-    "completejourney": {
-        "user_k": 10,
-        "item_k": 30,
-        "split": "temporal",
-        "test_frac": 0.2,
-        "val_frac": 0.2,
-        "feedback": "binary",
-    },
-    "movielens100k": {
-        "user_k": 1,
-        "item_k": 1,
-        "split": "ratio",
-        "test_frac": 0.2,
-        "val_frac": 0.2,
-        "min_rating": 4,
-    },
-    "table": {
-        "catalog": None,
-        "user_k": 1,
-        "item_k": 1,
-        "split": "ratio",
-        "test_frac": 0.2,
-        "val_frac": 0.2,
-        "feedback": "binary",
-    },
-}
-
 
 # --------------------------------------------------------------------------------------------
 # config
@@ -112,11 +90,34 @@ def options(cell: Cell) -> dict[str, Any]:
 
 
 def dataset_params(cell: Cell) -> dict[str, Any]:
-    """The data set's parameters with the defaults filled in (validated by :func:`check`)."""
+    """The data set's parameters with its spec's defaults filled in (validated by :func:`check`)."""
+    from skewbench.specs import find
+    from skewbench.specs.base import defaults
+
     name = cell.dataset.name
-    if name not in DATASETS:
+    entry = find("dataset", "recommend", name)
+    if name not in DATASETS or entry is None:
         raise ConfigError(f"dataset.name: {name!r} is not one of {DATASETS} for task recommend")
-    return {**DATASET_PARAMS[name], **cell.dataset.params}
+    return {**defaults(entry.spec), **cell.dataset.params}
+
+
+def items_without_text(cell: Cell) -> tuple[str, str] | None:
+    """(parameter, what is missing) when the data set gives its items no text, else None."""
+    params = cell.dataset.params
+    if cell.dataset.name == "table" and params.get("catalog") is None:
+        return "catalog", "a table data set without a catalog"
+    if cell.dataset.name == "amazon2023" and params.get("meta") is None:
+        return "meta", "Amazon reviews without their meta file"
+    if cell.dataset.name == "recbole" and "path" in params:
+        from skewbench.data.sources.recbole import atomic_files
+        from skewbench.errors import SchemaError
+
+        try:
+            files = atomic_files(params["path"], params.get("dataset"))
+        except SchemaError:
+            return None  # the missing folder is reported by the file check
+        return None if "item" in files else ("path", "a RecBole folder without a .item file")
+    return None
 
 
 def catalog_bound_errors(cell: Cell) -> list[str]:

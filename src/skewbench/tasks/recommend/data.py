@@ -4,7 +4,8 @@
   loader), one row per pair (weight = purchase lines), iterative k-core on distinct pairs
   (``user_k``, ``item_k``; sizes in ``info["kcore"]``).
 - ``movielens100k``: ratings ≥ ``min_rating`` are the (binary) interactions, no k-core.
-- ``table``: your interactions file, plus an optional catalog (item groups from its columns).
+- ``table``, ``recbole``, ``amazon2023``, ``movielens``: your files (item groups from the
+  catalog's columns, user groups from the user-attributes table when there is one).
 """
 
 from __future__ import annotations
@@ -29,28 +30,19 @@ class Data:
 def load(name: str, frozen: tuple[tuple[str, Any], ...]) -> Data:
     """Interactions after filtering/k-core, indexed items and their group labels."""
     from skewbench.data import groups as G
-    from skewbench.data.prepare import binarize, kcore
+    from skewbench.data.prepare import kcore
+    from skewbench.data.sources import recommend_frames
+    from skewbench.data.user_groups import DEMOGRAPHICS, attribute_groups
 
     p = dict(frozen)
     t0 = time.perf_counter()
-    user_table = None
-    if name == "table":
-        from skewbench.data.sources.table import recommend_frames
-
-        inter, catalog = recommend_frames(p)
-    elif name == "completejourney":
-        from skewbench.data.sources import completejourney as src
-
-        inter = src.load_purchases(aggregate=True)
-        catalog = src.load_products()
-        demo = src.load_demographics()
-        user_table, user_col = demo, "income"
-    else:
-        from skewbench.data.sources import movielens as src
-
-        inter = binarize(src.load_ratings(), "rating", float(p["min_rating"]))
-        catalog = src.load_items()
-        user_table, user_col = src.load_users(), "gender"
+    frames = recommend_frames(name, p)
+    inter, catalog = frames.interactions, frames.catalog
+    user_table = user_col = None
+    if name == "completejourney":
+        user_table, user_col = frames.users, "income"
+    elif name == "movielens100k":
+        user_table, user_col = frames.users, "gender"
     n_raw = (len(inter), inter["user_id"].nunique(), inter["item_id"].nunique())
     inter, steps = kcore(inter, int(p["user_k"]), int(p["item_k"]), return_steps=True)
     items = np.sort(inter["item_id"].unique())
@@ -74,10 +66,14 @@ def load(name: str, frozen: tuple[tuple[str, Any], ...]) -> Data:
     else:  # table: the catalog columns that hold any value
         labels = table_labels(cat)
         category = labels.get("category", np.full(items.size, G.UNKNOWN, dtype=object))
-    if user_table is None:
+    if user_table is None or user_col is None:
         user_groups = np.full(users.size, "all", dtype=object)
     else:
         user_groups = G.user_groups(users, user_table, user_col)
+    # your user attributes (the bundled sets' demographics are chosen in user_groups.DEMOGRAPHICS)
+    user_attributes = None
+    if frames.users is not None and name not in DEMOGRAPHICS:
+        user_attributes = attribute_groups(frames.users, users)
     info = {
         "raw": {"interactions": n_raw[0], "users": n_raw[1], "items": n_raw[2]},
         "kcore": {
@@ -110,6 +106,7 @@ def load(name: str, frozen: tuple[tuple[str, Any], ...]) -> Data:
         labels=labels,
         category=category,
         user_groups=user_groups,
+        user_attributes=user_attributes,
         info=info,
     )
 
@@ -120,7 +117,8 @@ def table_labels(cat: pd.DataFrame) -> dict[str, np.ndarray]:
     from skewbench.data import groups as G
 
     labels: dict[str, np.ndarray] = {}
-    top = cat["category_path"].str.split(" > ", regex=False).str[0]
+    path = cat["category_path"]
+    top = path.str.split(" > ", regex=False).str[0] if path.notna().any() else path
     for name, values in (
         ("category", top),
         ("brand", cat["brand"]),
