@@ -30,25 +30,24 @@ class CompleteJourney(Spec):
     )
 
 
-class MovieLens(Spec):
+class SplitData(Spec):
+    """The k-core and split parameters of the data sets split per user by default."""
+
     HINTS: ClassVar[dict[str, str]] = _HINTS
     user_k: int = Field(1, ge=1, description=_UK)
     item_k: int = Field(1, ge=1, description=_IK)
     split: Literal["temporal", "ratio"] = Field("ratio", description="time cut or per-user ratio")
     test_frac: float = Field(0.2, gt=0, lt=1, description=_TF)
     val_frac: float = Field(0.2, gt=0, lt=1, description=_VF)
+
+
+class MovieLens(SplitData):
     min_rating: float = Field(4, ge=1, le=5, description="ratings >= this are interactions")
 
 
-class FileInteractions(Spec):
+class FileInteractions(SplitData):
     """The data-side parameters every file-based recommend data set shares."""
 
-    HINTS: ClassVar[dict[str, str]] = _HINTS
-    user_k: int = Field(1, ge=1, description=_UK)
-    item_k: int = Field(1, ge=1, description=_IK)
-    split: Literal["temporal", "ratio"] = Field("ratio", description="time cut or per-user ratio")
-    test_frac: float = Field(0.2, gt=0, lt=1, description=_TF)
-    val_frac: float = Field(0.2, gt=0, lt=1, description=_VF)
     feedback: Literal["binary", "count"] = Field("binary", description="1/0 or summed weights")
 
 

@@ -201,6 +201,18 @@ def load(name: str, **params: Any) -> pd.DataFrame:
         raise
 
 
+def loader_params(name: str, params: dict[str, Any]) -> dict[str, Any]:
+    """The ``params`` the source's ``load`` takes (a task's own settings, such as
+    ``min_class_count``, left out)."""
+    import inspect
+
+    get_info(name)
+    accepted = inspect.signature(importlib.import_module(_DATASETS[name][1]).load).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted.values()):
+        return dict(params)
+    return {k: v for k, v in params.items() if k in accepted}
+
+
 def recommend_frames(name: str, params: dict[str, Any]) -> Frames:
     """Interactions, catalog and user attributes of a recommend-capable source."""
     get_info(name)

@@ -61,13 +61,7 @@ def read_jsonl(
         if bad is None:
             raise
         raise SchemaError(source, f"not a JSON object: {bad[1]}", row=bad[0]) from None
-    missing = [f for f in fields if f not in df.columns]
-    if missing:
-        raise SchemaError(
-            source,
-            f"no line has the field(s) {missing}; fields present: {list(map(str, df.columns))}",
-            column=missing[0],
-        )
+    schema.require_columns(df, source, fields)  # a field no line has
     return df
 
 
