@@ -199,3 +199,14 @@ def test_attribute_groups_bands_merge_and_drop():
     assert pd.Series(g["tier"]).value_counts().to_dict() == {"1": 80, "other": 20}
     # a single small group keeps its name (the report flags it with its n)
     assert pd.Series(g["plan"]).value_counts().to_dict() == {"x": 90, "unknown": 10}
+
+
+def test_the_movielens_spec_fingerprints_the_files_the_reader_reads():
+    from skewbench.data.sources.movielens_files import LAYOUTS
+    from skewbench.specs.base import DataPath
+    from skewbench.specs.recommend import MovieLensFolder
+
+    (marker,) = [
+        m for m in MovieLensFolder.model_fields["path"].metadata if isinstance(m, DataPath)
+    ]
+    assert marker.folder and set(marker.files) == {f for names in LAYOUTS.values() for f in names}

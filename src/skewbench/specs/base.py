@@ -12,6 +12,7 @@ import difflib
 import types
 import typing
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import annotated_types as at
@@ -29,6 +30,86 @@ class Spec(BaseModel):
 
     #: names users reach for (other libraries' names, old names) → our parameter name
     HINTS: ClassVar[dict[str, str]] = {}
+
+
+@dataclass(frozen=True)
+class DataPath:
+    """Marks a spec field as the path of user data: the cell key holds the content's
+    fingerprint instead of the path (:func:`data_files`), so a changed file is recomputed and a
+    moved one is not. ``folder``: the path is a folder; ``files``: the folder's files that are
+    read (``None``: every file in it)."""
+
+    folder: bool = False
+    files: tuple[str, ...] | None = None
+
+
+#: a user data file (``path: DataFile = Field(...)``)
+DataFile = typing.Annotated[str, DataPath()]
+
+
+#: a user data folder, every file in it fingerprinted (``Annotated[str, DataPath(folder=True,
+#: files=(...))]`` names only the files the reader reads)
+DataFolder = typing.Annotated[str, DataPath(folder=True)]
+
+
+def data_files(spec: type[BaseModel], params: dict[str, Any]) -> list[tuple[str, DataPath]]:
+    """(path, marker) of every :class:`DataPath` field in ``params`` (nested specs too), in
+    declaration order; ``params`` must be valid for ``spec``."""
+    out: list[tuple[str, DataPath]] = []
+    for name, info in spec.model_fields.items():
+        value = params.get(info.alias or name)
+        if value is None:
+            continue
+        marker = path_marker(info)
+        if marker is not None:
+            out.append((str(value), marker))
+            continue
+        for inner in _spec_types(info.annotation):
+            if isinstance(value, str) and "path" in inner.model_fields:
+                value = {"path": value}  # a bare path written for a {path, columns} file
+            if isinstance(value, dict):
+                out += data_files(inner, value)
+                break
+    return out
+
+
+def path_marker(info: Any) -> DataPath | None:
+    """The :class:`DataPath` of a field — ``DataFile`` or ``DataFile | None`` —, else None."""
+    found = [m for m in info.metadata if isinstance(m, DataPath)]
+    for arg in typing.get_args(info.annotation):  # inside an optional: Annotated[str, marker]
+        found += [m for m in getattr(arg, "__metadata__", ()) if isinstance(m, DataPath)]
+    return found[0] if found else None
+
+
+def with_base_folder(spec: type[BaseModel], params: dict[str, Any], base: Path) -> dict[str, Any]:
+    """``params`` with every relative :class:`DataPath` value (nested specs too) made relative
+    to ``base`` — the config file's folder; absolute and ``~`` paths are kept. Values that do
+    not fit the spec are left for its validation to report."""
+    out = dict(params)
+    for name, info in spec.model_fields.items():
+        key = info.alias or name
+        value = out.get(key)
+        if value is None:
+            continue
+        if path_marker(info) is not None:
+            if isinstance(value, str) and value and not Path(value).expanduser().is_absolute():
+                out[key] = str(base / value)
+            continue
+        for inner in _spec_types(info.annotation):
+            if isinstance(value, str) and "path" in inner.model_fields:
+                out[key] = with_base_folder(inner, {"path": value}, base)["path"]
+                break
+            if isinstance(value, dict):
+                out[key] = with_base_folder(inner, value, base)
+                break
+    return out
+
+
+def _spec_types(annotation: Any) -> list[type[BaseModel]]:
+    """The pydantic models inside a field's annotation (``TableFile | None`` → [TableFile])."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [t for a in typing.get_args(annotation) for t in _spec_types(a)]
 
 
 class Empty(Spec):

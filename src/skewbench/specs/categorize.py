@@ -6,7 +6,7 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, field_validator
 
-from skewbench.specs.base import Empty, Entry, Spec
+from skewbench.specs.base import DataFile, Empty, Entry, Spec
 
 Scheme = Literal["inverse", "sqrt_inverse", "effective_number", "majority_weighted"]
 PosInt = Annotated[int, Field(ge=1)]
@@ -29,7 +29,7 @@ class ClothingData(Spec):
 
 class TableText(Spec):
     HINTS: ClassVar[dict[str, str]] = {**_HINTS, "file": "path"}
-    path: str = Field(description="CSV/Parquet file of labelled texts")
+    path: DataFile = Field(description="CSV/Parquet file of labelled texts")
     kind: Literal["labelled_text"] = Field("labelled_text", description="the file's schema")
     columns: ColumnMap | None = Field(None, description="our column -> the file's column")
     label: str = Field("label", description="the class column")

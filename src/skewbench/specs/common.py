@@ -7,7 +7,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from skewbench.specs.base import Spec
+from skewbench.specs.base import DataFile, Spec
 
 ColumnMap = dict[str, str]
 
@@ -16,7 +16,7 @@ class TableFile(Spec):
     """One file of a ``table`` data set: a path and an optional column mapping."""
 
     HINTS: ClassVar[dict[str, str]] = {"file": "path", "mapping": "columns"}
-    path: str = Field(description="CSV/Parquet file")
+    path: DataFile = Field(description="CSV/Parquet file")
     columns: ColumnMap | None = Field(None, description="our column -> the file's column")
 
     @model_validator(mode="before")

@@ -6,7 +6,7 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from skewbench.specs.base import Empty, Entry, Spec
+from skewbench.specs.base import DataFile, DataFolder, DataPath, Empty, Entry, Spec
 from skewbench.specs.common import ColumnMap, LLMRerankSpec, TableFile
 
 _UK = "k-core: minimum distinct items per user"
@@ -70,7 +70,7 @@ class TableInteractions(FileInteractions):
 
 class RecBole(FileInteractions):
     HINTS: ClassVar[dict[str, str]] = {**_HINTS, "folder": "path", "data_path": "path"}
-    path: str = Field(description="folder of <dataset>.inter (+ optional .item, .user)")
+    path: DataFolder = Field(description="folder of <dataset>.inter (+ optional .item, .user)")
     dataset: str | None = Field(None, description="the files' stem (default: the folder's name)")
     columns: ColumnMap | None = Field(None, description="our column -> the files' field name")
     min_rating: float | None = Field(None, description=_MIN_RATING)
@@ -79,14 +79,28 @@ class RecBole(FileInteractions):
 
 class Amazon2023(FileInteractions):
     HINTS: ClassVar[dict[str, str]] = {**_HINTS, "path": "reviews", "catalog": "meta"}
-    reviews: str = Field(description="<Category>.jsonl(.gz): one review per line")
-    meta: str | None = Field(None, description="meta_<Category>.jsonl(.gz): one product per line")
+    reviews: DataFile = Field(description="<Category>.jsonl(.gz): one review per line")
+    meta: DataFile | None = Field(
+        None, description="meta_<Category>.jsonl(.gz): one product per line"
+    )
     min_rating: float | None = Field(None, ge=1, le=5, description=_MIN_RATING)
+
+
+#: the files of a MovieLens folder that ``skewbench.data.sources.movielens_files`` reads
+MovieLensFiles = Annotated[
+    str,
+    DataPath(
+        folder=True,
+        files=("ratings.dat", "movies.dat", "users.dat", "ratings.csv", "movies.csv"),
+    ),
+]
 
 
 class MovieLensFolder(FileInteractions):
     HINTS: ClassVar[dict[str, str]] = {**_HINTS, "folder": "path"}
-    path: str = Field(description="ml-1m / ml-10m (.dat files) or ml-20m / ml-25m (.csv files)")
+    path: MovieLensFiles = Field(
+        description="ml-1m / ml-10m (.dat files) or ml-20m / ml-25m (.csv files)"
+    )
     min_rating: float = Field(4, ge=0.5, le=5, description="ratings >= this are interactions")
 
 

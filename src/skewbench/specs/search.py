@@ -6,7 +6,7 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from skewbench.specs.base import Empty, Entry, Spec
+from skewbench.specs.base import DataPath, Empty, Entry, Spec
 from skewbench.specs.common import LLMRerankSpec, TableFile
 
 _HINTS = {"candidate_k": "candidates"}
@@ -47,9 +47,24 @@ class CompleteJourneyQueries(Spec):
         return self
 
 
+#: the files of an ESCI folder that ``skewbench.data.sources.esci`` reads (a test pins the names)
+EsciFolder = Annotated[
+    str,
+    DataPath(
+        folder=True,
+        files=(
+            "shopping_queries_dataset_examples.parquet",
+            "shopping_queries_dataset_products.parquet",
+        ),
+    ),
+]
+
+
 class Esci(Spec):
     HINTS: ClassVar[dict[str, str]] = _HINTS
-    path: str = Field(description="folder holding the two shopping_queries_dataset parquet files")
+    path: EsciFolder = Field(
+        description="folder holding the two shopping_queries_dataset parquet files"
+    )
     version: Literal["small", "large"] = Field("small", description="ESCI task version")
     split: Literal["train", "test"] = Field("test", description="the evaluated split")
     locale: Literal["us", "es", "jp"] = Field("us", description="product locale")
