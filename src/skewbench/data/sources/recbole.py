@@ -130,9 +130,12 @@ def recommend_frames(params: dict[str, Any]) -> Frames:
     ``columns``, ``min_rating``, ``seq_separator``)."""
     files = atomic_files(params["path"], params.get("dataset"))
     columns = dict(params.get("columns") or {})
-    unknown = set(columns) - {"user_id", "item_id", "timestamp", "rating", *schema.CATALOG_COLUMNS}
+    ours = ("user_id", "item_id", "timestamp", "rating", *schema.CATALOG_COLUMNS)
+    unknown = sorted(set(columns) - set(ours))
     if unknown:
-        raise ConfigError(f"dataset recbole: columns maps unknown column(s) {sorted(unknown)}")
+        raise ConfigError(
+            f"dataset recbole: columns: {unknown[0]!r} is not one of ours; map any of {ours}"
+        )
     inter = one_per_pair(_interactions(files["inter"], columns, params.get("min_rating")))
     if "item" in files:
         catalog = _catalog(files["item"], columns, str(params.get("seq_separator", " ")))
