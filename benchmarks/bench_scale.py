@@ -1,5 +1,5 @@
 """Scale benchmark: the recommend path on streamed synthetic Zipf data at 10⁵, 10⁶, 10⁷
-interactions, with wall time and peak memory per stage, and a README plot.
+interactions, with wall time and peak memory per stage, and a docs/speed.md plot.
 
 Usage: ``python benchmarks/bench_scale.py [--sizes 1e5 1e6 1e7] [--json out.json]
 [--plot docs/scale.png]``.

@@ -157,11 +157,11 @@ def _cmd_explain(args: argparse.Namespace) -> int:
 
 
 def _cmd_components(args: argparse.Namespace) -> int:
-    from skewbench.specs import components_text, readme_with_component_tables
+    from skewbench.specs import components_text, page_with_component_tables
 
-    if args.update_readme:
-        path = Path(args.update_readme)
-        text = readme_with_component_tables(path.read_text(encoding="utf-8"))
+    if args.update_doc:
+        path = Path(args.update_doc)
+        text = page_with_component_tables(path.read_text(encoding="utf-8"))
         path.write_text(text, encoding="utf-8")
         print(f"component tables written into {path}")
     else:
@@ -176,15 +176,15 @@ def _cmd_describe(args: argparse.Namespace) -> int:
     return 0
 
 
-README_METRICS = ("<!-- metrics:start -->", "<!-- metrics:end -->")
+METRIC_MARKERS = ("<!-- metrics:start -->", "<!-- metrics:end -->")
 
 
-def readme_with_metric_table(text: str) -> str:
-    """``text`` with the generated metric table between the README's metric markers."""
+def page_with_metric_table(text: str) -> str:
+    """``text`` with the generated metric table between a docs page's metric markers."""
+    from skewbench.doc_sections import replace_between
     from skewbench.metrics.registry import metric_table_markdown
-    from skewbench.readme import replace_between
 
-    return replace_between(text, README_METRICS, metric_table_markdown())
+    return replace_between(text, METRIC_MARKERS, metric_table_markdown())
 
 
 def _cmd_metrics(args: argparse.Namespace) -> int:
@@ -192,11 +192,9 @@ def _cmd_metrics(args: argparse.Namespace) -> int:
 
     from skewbench.metrics.registry import metric_table_markdown, metric_table_text
 
-    if args.update_readme:
-        path = Path(args.update_readme)
-        path.write_text(
-            readme_with_metric_table(path.read_text(encoding="utf-8")), encoding="utf-8"
-        )
+    if args.update_doc:
+        path = Path(args.update_doc)
+        path.write_text(page_with_metric_table(path.read_text(encoding="utf-8")), encoding="utf-8")
         print(f"metric table written into {path}")
     elif args.markdown:
         print(metric_table_markdown())
@@ -281,7 +279,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_profile)
 
     p = sub.add_parser("components", help="list every data set, model and treatment per task")
-    p.add_argument("--update-readme", metavar="PATH", help="write the tables into PATH's markers")
+    p.add_argument(
+        "--update-doc",
+        metavar="PATH",
+        nargs="?",
+        const="docs/components.md",
+        help="write the tables into PATH's markers (default docs/components.md)",
+    )
     p.set_defaults(func=_cmd_components)
 
     p = sub.add_parser("describe", help="a component's parameters, defaults, ranges, treatments")
@@ -289,8 +293,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_describe)
 
     p = sub.add_parser("metrics", help="every metric a report shows, with its formula")
-    p.add_argument("--markdown", action="store_true", help="the README table with every choice")
-    p.add_argument("--update-readme", metavar="PATH", help="write the table into PATH's markers")
+    p.add_argument("--markdown", action="store_true", help="the docs table with every choice")
+    p.add_argument(
+        "--update-doc",
+        metavar="PATH",
+        nargs="?",
+        const="docs/metrics.md",
+        help="write the table into PATH's markers (default docs/metrics.md)",
+    )
     p.set_defaults(func=_cmd_metrics)
     _add_explain_parser(sub)
     return parser

@@ -23,6 +23,7 @@ scores never win (all NaN is an error).
 
 from __future__ import annotations
 
+import builtins
 import itertools
 import math
 from collections.abc import Callable, Mapping, Sequence
@@ -53,7 +54,8 @@ class Range(BaseModel):
             raise ValueError(f"a log range needs low > 0, got {self.low}")
         return self
 
-    def draw(self, rng: np.random.Generator) -> float | int:
+    # the field ``int`` shadows the builtin in this class body, hence ``builtins.int`` below
+    def draw(self, rng: np.random.Generator) -> float | builtins.int:
         if self.log:
             v = math.exp(rng.uniform(math.log(self.low), math.log(self.high)))
         else:
@@ -98,7 +100,7 @@ def parse_space(
     value: Any,
     declared: Mapping[str, list[Any] | Range],
     *,
-    fixed: Mapping[str, Any] = (),
+    fixed: Mapping[str, Any] | None = None,
     what: str = "model",
 ) -> Space:
     """Resolve a component's ``tune`` value against the model's ``declared`` space.
@@ -107,7 +109,7 @@ def parse_space(
     int}`` (a range). Parameters must be among the declared ones and must not also be fixed.
     Raises ConfigError naming the problem and the allowed names.
     """
-    fixed = dict(fixed)
+    fixed = dict(fixed or {})
     if value is True:
         if not declared:
             raise ConfigError(f"{what}.tune: this model declares no tunable parameters")
@@ -159,7 +161,7 @@ def grid_size(space: Space) -> int | None:
     """Number of grid points, or None when the space holds a range."""
     if any(isinstance(v, Range) for v in space.values()):
         return None
-    return math.prod(len(v) for v in space.values())
+    return math.prod(len(v) for v in space.values() if isinstance(v, list))
 
 
 def candidates(
@@ -220,7 +222,7 @@ class TuningResult:
     refit: bool = True
 
     def to_info(self) -> dict[str, Any]:
-        """The ``info["tuning"]`` record (INTERFACES §4)."""
+        """The ``info["tuning"]`` record of a tuned cell."""
         return {
             "metric": self.metric,
             "method": self.method,
@@ -267,7 +269,7 @@ def evaluate_all(
     metric: str,
 ) -> TuningResult:
     """Score the given candidates in order and pick the best (see :func:`search`)."""
-    trials = []
+    trials: list[dict[str, Any]] = []
     for params in points:
         score = float(evaluate(dict(params)))
         trials.append({"params": dict(params), "score": score})

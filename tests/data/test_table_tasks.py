@@ -32,12 +32,12 @@ def _catalog(n_items: int) -> pd.DataFrame:
 
 
 CATALOG_MAP = "{item_id: sku, title: name, category_path: cat}"
-README = Path(__file__).resolve().parents[2] / "README.md"
+OWN_DATA = Path(__file__).resolve().parents[2] / "docs" / "own-data.md"
 
 
 def readme_config(task: str, root: Path) -> Path:
-    """The README's bring-your-own-data config of ``task``, its data/ paths under ``root``."""
-    text = README.read_text(encoding="utf-8").split(f"<!-- byod:{task} -->\n```yaml\n", 1)[1]
+    """docs/own-data.md's bring-your-own-data config of ``task``, its data/ paths under ``root``."""
+    text = OWN_DATA.read_text(encoding="utf-8").split(f"<!-- byod:{task} -->\n```yaml\n", 1)[1]
     path = root / f"{task}.yaml"
     path.write_text(text.split("```", 1)[0].replace("data/", f"{root}/data/"))
     return path
@@ -54,7 +54,7 @@ def _write_config(tmp_path, body: str) -> str:
 
 @pytest.fixture
 def shop(tmp_path):
-    """Tiny files with the README's names and columns, under tmp_path/data/."""
+    """Tiny files with docs/own-data.md's names and columns, under tmp_path/data/."""
     rng = np.random.default_rng(0)
     data = tmp_path / "data"
     data.mkdir()

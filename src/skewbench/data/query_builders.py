@@ -134,8 +134,8 @@ def build_personalised_queries(
     if max_queries is not None and len(units) > max_queries:
         if rng is None:
             raise ConfigError("max_queries needs an rng to sample queries reproducibly")
-        keep = np.sort(rng.choice(len(units), size=max_queries, replace=False))
-        units = units.iloc[keep].reset_index(drop=True)
+        rows = np.sort(rng.choice(len(units), size=max_queries, replace=False))
+        units = units.iloc[rows].reset_index(drop=True)
     units["group"] = _group_of(units["product_type"], groups)
     typed = typed[typed["query_id"].isin(units["query_id"])]
     counts = typed.groupby(["query_id", "item_id"]).size().rename("count").reset_index()

@@ -99,13 +99,13 @@ def demographic_groups(dataset: str, user_ids: Sequence[str] | np.ndarray) -> di
     if not cols:
         return {}
     if dataset == "completejourney":
-        from skewbench.data.sources import completejourney as src
+        from skewbench.data.sources import completejourney
 
-        table = src.load_demographics()
+        table = completejourney.load_demographics()
     else:
-        from skewbench.data.sources import movielens as src
+        from skewbench.data.sources import movielens
 
-        table = src.load_users().copy()
+        table = movielens.load_users().copy()
         table["age"] = age_bands(table["age"].to_numpy(dtype=np.float64))
     table = table.drop_duplicates("user_id").set_index("user_id")
     idx = pd.Index(np.asarray(user_ids).astype(str))

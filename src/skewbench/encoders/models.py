@@ -38,7 +38,7 @@ Precision = Literal["auto", "fp32", "bf16"]
 class Encoder(Protocol):
     """What :func:`skewbench.encoders.encode` needs: sentence-transformers' ``encode``."""
 
-    def encode(self, sentences: list[str], **kwargs: Any) -> Any: ...
+    def encode(self, *args: Any, **kwargs: Any) -> Any: ...  # (sentences, batch_size=…, …)
 
 
 def _minilm_path() -> str:

@@ -143,7 +143,7 @@ def recommend_facts(
     labels = {"popularity": pop_label, **data.labels}
     top = ranked[:, :exposure_k]
     category = "department" if "department" in labels else "genre"
-    attributes = getattr(data, "user_attributes", None)
+    attributes = data.user_attributes
     if attributes is not None:
         attributes = {a: lab[eval_users] for a, lab in attributes.items()}
     cols, info = user_columns(

@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -160,7 +160,7 @@ def list_item_stats(
     return ListItemStats(exposure, counts, share, int(n_lists), hits if truth is not None else None)
 
 
-def _canonical(matrix: object, shape: tuple[int, int], name: str) -> sp.csr_matrix:
+def _canonical(matrix: Any, shape: tuple[int, int], name: str) -> sp.csr_matrix:
     matrix = sp.csr_matrix(matrix)
     if matrix.shape != shape:
         raise SchemaError(name, f"shape {matrix.shape}, expected {shape}")
@@ -295,7 +295,11 @@ def exposure_metrics(
     if is_tail is not None:
         codes = is_tail.astype(np.int64)
         out["poprsp"] = _parity(counts, candidates, codes, 2)
-        out["popreo"] = _parity(hit_counts, rel_counts, codes, 2) if rel_counts is not None else nan
+        out["popreo"] = (
+            _parity(hit_counts, rel_counts, codes, 2)
+            if rel_counts is not None and hit_counts is not None
+            else nan
+        )
     else:
         out["poprsp"] = out["popreo"] = nan
 
@@ -309,7 +313,7 @@ def exposure_metrics(
             out[f"catalog_share[{name}={v}]"] = float(cs)
         out[f"exposure_vs_catalog[{name}]"] = _tv(e_share, c_share)
         out[f"rsp[{name}]"] = _parity(counts, candidates, codes, g)
-        if rel_counts is not None:
+        if rel_counts is not None and hit_counts is not None:
             r_share = _shares(np.bincount(codes, weights=rel_counts, minlength=g))
             for v, rs in zip(values, r_share, strict=True):
                 out[f"relevant_share[{name}={v}]"] = float(rs)

@@ -43,6 +43,7 @@ item twice (recall above 1), so it raises a SchemaError naming the row.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -187,7 +188,7 @@ def _check_cutoff(k: object) -> int:
     return int(k)
 
 
-def _check_inputs(ranked: np.ndarray, truth: object) -> tuple[np.ndarray, sp.csr_matrix]:
+def _check_inputs(ranked: np.ndarray, truth: Any) -> tuple[np.ndarray, sp.csr_matrix]:
     """Shapes, dtypes and finite grades; item ranges and repeats are checked in the kernel."""
     ranked = np.asarray(ranked)
     if ranked.ndim != 2 or not np.issubdtype(ranked.dtype, np.integer):

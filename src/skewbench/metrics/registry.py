@@ -1,6 +1,6 @@
 """One entry per ranked-list metric: where it is computed, its formula and its choices.
 
-The README metric table is generated from here (:func:`metric_table_markdown`), so the table,
+The docs/metrics.md table is generated from here (:func:`metric_table_markdown`), so the table,
 the docstrings and the code cannot drift apart silently: tests check that every key the
 functions return has an entry.
 """
@@ -120,7 +120,7 @@ _EE_CHOICES = {
     "target ε*": "items of equal grade share their block's mean position exposure",
     "universe": "whole catalogue (sparse)",
 }
-_EXPO_POLICY = [
+_EXPO_POLICY: list[tuple[str, str, dict[str, str], Callable[..., object]]] = [
     ("ee_l", "‖ε − ε*‖² (Diaz et al. 2020, EE-L; lower = better)", _EE_CHOICES, expected_exposure),
     ("ee_d", "‖ε‖² (EE-D; lower = exposure spread more evenly)", _EE_CHOICES, expected_exposure),
     ("ee_r", "εᵀε* (EE-R; higher = exposure where relevance is)", _EE_CHOICES, expected_exposure),
@@ -251,7 +251,7 @@ def metric_table_text(width: int = 100) -> str:
 
 
 def metric_table_markdown() -> str:
-    """The README table: one row per metric with key, family, formula and choices."""
+    """The docs/metrics.md table: one row per metric with key, family, formula and choices."""
     lines = [
         "| metric | family | formula | choices (default first) |",
         "|---|---|---|---|",

@@ -15,7 +15,7 @@ evaluation, after LensKit's scorer → ranker → re-ranker.
    diversity families come from :mod:`skewbench.metrics`.
 
 :func:`run_stages` runs the three in order; stage timings go to ``info["timings_s"]`` through
-:class:`Timings` (INTERFACES §1).
+:class:`Timings`.
 """
 
 from skewbench.pipeline.candidates import CandidateCache, Candidates, candidate_key

@@ -25,6 +25,12 @@ class Candidates:
     seconds: dict[str, float] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
 
+    def kept_scores(self) -> np.ndarray:
+        """The scores, for a list-side treatment (they are kept whenever one is configured)."""
+        if self.scores is None:
+            raise RuntimeError("candidate scores were dropped although a treatment needs them")
+        return self.scores
+
 
 def candidate_key(base_key: str, depth: int, n_units: int) -> str:
     """Cache key of candidates: the untreated cell's key, list depth and number of units."""

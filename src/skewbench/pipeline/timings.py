@@ -1,4 +1,4 @@
-"""Stage timings of a cell, the one set of keys every task reports (INTERFACES §1)."""
+"""Stage timings of a cell, the one set of keys every task reports."""
 
 from __future__ import annotations
 

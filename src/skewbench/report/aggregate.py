@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -196,7 +197,7 @@ def _pair(
     fa, fb = _frames(store, _seed_keys(a_grp), cache), _frames(store, _seed_keys(b_grp), cache)
     a, b, shared = U.paired_unit_means(fa, fb, metric)
     det = [U.deterministic(fa), U.deterministic(fb)]
-    extra = {
+    extra: dict[str, Any] = {
         "replicates": shared,
         "deterministic": bool(all(det)) if None not in det else None,
     }

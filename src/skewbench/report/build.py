@@ -120,7 +120,7 @@ def _task_blocks(
     if spec.info_facts:
         blocks += info_fact_blocks(data, spec.info_facts)
     for metric, sig in ((spec.unit_metric, sig_acc), (spec.unit_exposure, sig_exp)):
-        if not sig.empty:
+        if metric is not None and not sig.empty:
             blocks.append(significance_details(metric, sig, spec))
     return headline, blocks, merged
 

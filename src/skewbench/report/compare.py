@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -45,7 +46,8 @@ def compare_runs(run_a: Path, run_b: Path, metrics: list[str] | None = None) -> 
             return pd.DataFrame()
         ga = {k: g for k, g in ta.groupby(ta.apply(_key, axis=1))}
         gb = {k: g for k, g in tb.groupby(tb.apply(_key, axis=1))}
-        rows, tests = [], []
+        rows: list[dict[str, Any]] = []
+        tests = []
         for key in sorted(set(ga) & set(gb), key=str):
             a, b = ga[key], gb[key]
             spec = REPORTS.get(key[0])

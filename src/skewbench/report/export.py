@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -28,7 +29,7 @@ IDENTITY = ["key", "task", "dataset", "imbalance", "control", "setting", "model"
             "seed"]  # fmt: skip
 
 
-def _atomic(path: Path, write) -> None:  # type: ignore[no-untyped-def]
+def _atomic(path: Path, write: Callable[..., object]) -> None:
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     write(tmp)
     os.replace(tmp, path)
@@ -143,7 +144,7 @@ def write_exports(
         name = f"units_{task}.parquet"
         _atomic(out / name, lambda p, u=units: u.to_parquet(p, index=False))
         written.append(name)
-    tex = []
+    tex: list[str] = []
     for task, merged in summaries.items():
         spec = REPORTS[task]
         for cond, grp in by_condition(merged):

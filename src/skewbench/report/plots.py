@@ -8,6 +8,7 @@ and is saved with a tight bounding box as PNG (for Markdown) and SVG (inlined in
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -100,7 +101,7 @@ def metric_vs_imbalance(
         ax.set_title(model)
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel(direction_label(metric, higher_is_better))
-    handles: dict[str, object] = {}
+    handles: dict[str, Any] = {}
     for ax in axes[0]:
         for h, label in zip(*ax.get_legend_handles_labels(), strict=True):
             handles.setdefault(label, h)

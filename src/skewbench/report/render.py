@@ -11,6 +11,7 @@ import html
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -71,7 +72,7 @@ def to_markdown(blocks: list[Block], out: Path) -> str:
             p = Path(b.content)  # type: ignore[arg-type]
             parts.append(f"![{p.stem}]({p.relative_to(out).as_posix()})")
         elif b.kind == "details":
-            summary, inner = b.content  # type: ignore[misc]
+            summary, inner = cast(tuple[str, list[Block]], b.content)
             parts.append(f"**{summary}**")
             parts.append(to_markdown(inner, out).rstrip("\n"))
     return "\n\n".join(parts) + "\n"
@@ -228,7 +229,7 @@ def _blocks_html(blocks: list[Block], seen: set[str]) -> list[str]:
                     f"<figure><img alt='{html.escape(path.stem)}' src='data:image/png;base64,{data}'></figure>"
                 )
         elif b.kind == "details":
-            summary, inner = b.content  # type: ignore[misc]
+            summary, inner = cast(tuple[str, list[Block]], b.content)
             parts.append(f"<details><summary>{html.escape(str(summary))}</summary>")
             parts += _blocks_html(inner, seen)
             parts.append("</details>")

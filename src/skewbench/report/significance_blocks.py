@@ -22,7 +22,8 @@ def _held_out_phrase(data: pd.DataFrame) -> str:
             v = info["dataset"].get("query_split")
         splits.add(None if v in (None, False, "", "none", "seen") else str(v))
     if splits and None not in splits:
-        return f"on test queries held out from training (query split: {', '.join(sorted(splits))})"
+        named = sorted(s for s in splits if s is not None)
+        return f"on test queries held out from training (query split: {', '.join(named)})"
     return (
         "on the test queries (the data's info records no query-level split, so test query "
         "texts may also occur in training)"

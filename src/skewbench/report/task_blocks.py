@@ -88,7 +88,7 @@ def _level_word(imbalance: object) -> str:
 
 
 def tuning_blocks(data: pd.DataFrame, spec: TaskReport) -> list[Block]:
-    """Hyper-parameters chosen on validation (INTERFACES §4: ``info["tuning"]``), per cell."""
+    """Hyper-parameters chosen on validation (``info["tuning"]``, :meth:`skewbench.tuning.TuningResult.to_info`), per cell."""
     tuned = data[[isinstance(i, dict) and isinstance(i.get("tuning"), dict) for i in data["info"]]]
     if tuned.empty:
         return []
@@ -123,7 +123,7 @@ def tuning_blocks(data: pd.DataFrame, spec: TaskReport) -> list[Block]:
 
 
 def caps_blocks(data: pd.DataFrame, spec: TaskReport, task: str) -> list[Block]:
-    """Re-ranker caps (INTERFACES §1): units whose candidate pool holds no protected item."""
+    """Re-ranker caps (from the cells' ``info``): units whose candidate pool holds no protected item."""
     has = [isinstance(i, dict) and "share_units_no_protected_in_pool" in i for i in data["info"]]
     sub = data[has]
     if sub.empty:

@@ -104,7 +104,7 @@ class Experiment(BaseModel):
 
     task: Literal["categorize", "recommend", "search"]
     datasets: list[ComponentSpec] = Field(min_length=1)
-    imbalance: list[float | None] = Field(default_factory=lambda: [None])
+    imbalance: list[float | None] = Field(default_factory=lambda: list[float | None]([None]))
     models: list[ComponentSpec] = Field(min_length=1)
     treatments: list[ComponentSpec] = Field(default_factory=lambda: [ComponentSpec(name="none")])
     options: dict[str, Any] = Field(default_factory=dict)
@@ -143,7 +143,7 @@ class Experiment(BaseModel):
             return value
         task = value.get("task")
         if "imbalance" in value:
-            right = _LEVEL_KEYS.get(task)
+            right = _LEVEL_KEYS.get(str(task))
             hint = f"write {right}: [...]" if right else f"{task} takes no imbalance level"
             raise ValueError(
                 f"imbalance: ambiguous name; {hint} (categorize: imbalance_ratio, a ratio >= 1; "

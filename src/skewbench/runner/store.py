@@ -366,9 +366,10 @@ def _readable_rows(src: sqlite3.Connection, give_up_after: int = 1000) -> Iterat
     rowid, misses = 0, 0
     while True:
         if rowids is not None:
-            rowid = next(rowids, None)
-            if rowid is None:
+            nxt = next(rowids, None)
+            if nxt is None:
                 return
+            rowid = nxt
         else:
             rowid += 1
             if misses >= give_up_after:

@@ -47,7 +47,7 @@ class TaskReport:
     # facts from each cell's ``info`` shown per model (mean over cells), with their meaning
     info_facts: dict[str, str] = field(default_factory=dict)
     # what the imbalance axis is (None: the task has no imbalance setting), and the info keys
-    # of the training size (INTERFACES §2) and of the imbalance actually reached
+    # of the training size and of the imbalance actually reached
     imbalance_name: str | None = None
     size_fact: str = "n_train"
     achieved_fact: str | None = None

@@ -2,7 +2,7 @@
 
 ``REGISTRY`` holds an :class:`Entry` per (kind, task, name); :func:`cell_errors` checks a cell
 against it (all problems at once); :func:`describe` and :func:`component_tables` render the
-specs for ``skewbench describe`` / ``skewbench components`` and the README.
+specs for ``skewbench describe`` / ``skewbench components`` and docs/components.md.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from skewbench.specs.render import (
     component_tables,
     components_text,
     describe,
-    readme_with_component_tables,
+    page_with_component_tables,
 )
 from skewbench.specs.validate import ConfigErrors, cell_errors, dataset_errors, raise_errors
 
@@ -68,7 +68,7 @@ __all__ = [
     "names_of",
     "param_errors",
     "raise_errors",
-    "readme_with_component_tables",
+    "page_with_component_tables",
     "suggest",
     "treatments_for",
 ]

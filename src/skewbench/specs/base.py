@@ -182,7 +182,7 @@ def param_errors(entry: Entry, params: dict[str, Any], path: str) -> list[str]:
 
 
 # --------------------------------------------------------------------------------------------
-# rendering (``skewbench describe`` and the README tables)
+# rendering (``skewbench describe`` and the docs/components.md tables)
 
 
 def type_text(annotation: Any) -> str:
@@ -205,7 +205,8 @@ def type_text(annotation: Any) -> str:
 
 def range_text(metadata: list[Any]) -> str:
     """``[0, 1]``, ``> 0``, ``>= 1`` … from a field's annotated-types constraints."""
-    lo = hi = ""
+    lo: Any = ""
+    hi: Any = ""
     lo_open = hi_open = False
     for m in metadata:
         if isinstance(m, at.Ge):

@@ -1,5 +1,5 @@
 """Text renderings of the specs: ``skewbench components``, ``skewbench describe`` and the
-README's component tables (generated; ``tests/specs`` keeps the README in sync)."""
+docs/components.md's tables (generated; ``tests/docs`` keeps the page in sync)."""
 
 from __future__ import annotations
 
@@ -90,11 +90,11 @@ def describe(name: str) -> str:
     return "\n\n".join(blocks)
 
 
-README_MARKERS = ("<!-- components:start -->", "<!-- components:end -->")
+COMPONENT_MARKERS = ("<!-- components:start -->", "<!-- components:end -->")
 
 
-def readme_with_component_tables(text: str) -> str:
-    """``text`` with the generated component tables between the README's component markers."""
-    from skewbench.readme import replace_between
+def page_with_component_tables(text: str) -> str:
+    """``text`` with the generated component tables between a docs page's component markers."""
+    from skewbench.doc_sections import replace_between
 
-    return replace_between(text, README_MARKERS, component_tables())
+    return replace_between(text, COMPONENT_MARKERS, component_tables())

@@ -27,7 +27,7 @@ def raise_errors(errors: list[str], incompatible: bool = False) -> None:
 
 
 def _tune_errors(entry: Entry, tune: Any) -> list[str]:
-    """``tune: true`` or a mapping of the model's own parameters (INTERFACES §4)."""
+    """``tune: true`` or a mapping of the model's own parameters (searched by :mod:`skewbench.tuning`)."""
     if isinstance(tune, bool):
         return []
     if not isinstance(tune, dict):

@@ -50,7 +50,7 @@ validation split (default metric ``balanced_accuracy``; also ``macro_f1``, ``acc
 best candidate's fitted model is the cell's model. Validation is never merged into training
 (``refit`` is recorded as false): it holds the natural class profile, which would undo the
 controlled imbalance, and it is the early-stopping set. Test is touched once, after the choice.
-``info["tuning"]`` holds the record (INTERFACES §4).
+``info["tuning"]`` holds the record (:meth:`skewbench.tuning.TuningResult.to_info`).
 
 ``units``: one row per test example — ``unit`` (the data set's row label),
 ``balanced_accuracy`` (the example's share of balanced accuracy: mean over units = the
@@ -135,6 +135,7 @@ def check(cell: Cell) -> None:
 def _tune_space(cell: Cell) -> Any:
     from skewbench.tuning import parse_space
 
+    assert cell.tune is not None  # callers tune only a cell with a tune block
     cls = MODEL_CLASSES[cell.model.name]
     space = parse_space(cell.tune["space"], cls.tune_space, fixed=cell.model.params, what="model")
     metric = cell.tune.get("metric") or "balanced_accuracy"
@@ -260,6 +261,7 @@ def _tuned_model(
     from skewbench.tuning import TuneSettings, search
 
     space = _tune_space(cell)
+    assert cell.tune is not None  # checked by _tune_space
     metric = cell.tune.get("metric") or "balanced_accuracy"
     score_fn = {
         "balanced_accuracy": balanced_accuracy_score,
@@ -300,6 +302,7 @@ def cell_positions(
         if _train_size_option(cell) == "natural":
             targets = exponential_profile_targets(avail.astype(float), float(cell.imbalance))
         else:
+            assert n_train is not None  # a cell with a level has its training size
             targets = fixed_size_targets(avail.astype(float), float(cell.imbalance), n_train)
         tr = tr[take_per_class(codes[tr], targets, cell.rng("imbalance", data_side=True))]
     return tr, va, te, natural_counts, bal
@@ -310,7 +313,7 @@ def run(cell: Cell) -> CellResult:
     from skewbench.data.imbalance import imbalance_ratio
     from skewbench.metrics.classification import classification_metrics, per_example_shares
 
-    timings = Timings()  # every task's stage keys (INTERFACES §1)
+    timings = Timings()  # every task's stage keys
     check(cell)  # loads the data and splits it (memoised): counted as data time
     df, text_col, label_col = cached_dataset(cell.dataset)
     texts = df[text_col].to_numpy(dtype=object)

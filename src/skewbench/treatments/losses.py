@@ -27,13 +27,19 @@ with per-class weights w the mean is weighted: Σ_i w_{y_i} ℓ_i / Σ_i w_{y_i}
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from skewbench.lazy import lazy_module
 
-# imported on first use: the numpy helpers below serve the TF-IDF model, which needs no torch
-torch = lazy_module("torch")
-F = lazy_module("torch.nn.functional")
+if TYPE_CHECKING:
+    import torch
+    import torch.nn.functional as F
+else:
+    # imported on first use: the numpy helpers below serve the TF-IDF model, which needs no torch
+    torch = lazy_module("torch")
+    F = lazy_module("torch.nn.functional")
 
 
 def weighted_cross_entropy(

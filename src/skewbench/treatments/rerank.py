@@ -375,4 +375,9 @@ def _mmr(params: MMR, ctx: RerankContext, item_groups: np.ndarray, n_units: int)
     return step, {}
 
 
-_METHODS = {"calibrated": _calibrated, "xquad": _xquad, "fair": _fair, "mmr": _mmr}
+_METHODS: dict[str, Callable[..., tuple[Step, dict[str, np.ndarray]]]] = {
+    "calibrated": _calibrated,
+    "xquad": _xquad,
+    "fair": _fair,
+    "mmr": _mmr,
+}

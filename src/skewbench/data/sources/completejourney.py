@@ -215,9 +215,9 @@ def load(table: str = "purchases", **params: object) -> pd.DataFrame:
     if table == "purchases":
         return load_purchases(**params)  # type: ignore[arg-type]
     if table == "products":
-        return load_products(**params)  # type: ignore[arg-type]
+        return load_products(**params)
     if table == "demographics":
-        return load_demographics(**params)  # type: ignore[arg-type]
+        return load_demographics(**params)
     raise unknown_table("completejourney", table, TABLES)
 
 

@@ -290,6 +290,7 @@ class TrainLoss:
         if name == "balanced_softmax":
             return balanced_softmax_loss(z, t, self.log_prior)
         if name == "ldam":
+            assert self.margins is not None  # set in __init__ for ldam
             return ldam_loss(z, t, self.margins, float(p["scale"]), weight=self.weight)
         return weighted_cross_entropy(z, t, weight=self.weight)
 

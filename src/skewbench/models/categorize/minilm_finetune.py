@@ -147,7 +147,9 @@ class MiniLMFinetune(CategorizeModel):
             dim_of = getattr(model, "get_embedding_dimension", None) or (
                 model.get_sentence_embedding_dimension  # sentence-transformers < 6
             )
-            head = torch.nn.Linear(dim_of(), n_classes)
+            dim = dim_of()
+            assert dim is not None  # MiniLM declares its embedding size
+            head = torch.nn.Linear(dim, n_classes)
             opt = torch.optim.AdamW(
                 [
                     {"params": model.parameters(), "lr": float(p["lr"])},

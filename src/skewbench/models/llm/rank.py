@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from typing import Any, cast
 
 import numpy as np
 from scipy.stats import spearmanr
@@ -75,7 +76,7 @@ def pointwise_rerank(
         for j, item in enumerate(row):
             if item >= 0:
                 prompt = (
-                    P.pointwise_search(contexts[u], texts[item])
+                    P.pointwise_search(cast(str, contexts[u]), texts[item])
                     if task == "search"
                     else P.pointwise_recommend(contexts[u], texts[item])
                 )
@@ -158,7 +159,7 @@ def bootstrap_listwise(
 def bootstrap_listwise_many(
     scorer,
     contexts: Sequence[str],
-    candidates: Sequence[Sequence[int]],
+    candidates: Sequence[Sequence[int]] | np.ndarray,
     texts: Sequence[str],
     orders: int,
     rng: np.random.Generator,
@@ -169,7 +170,7 @@ def bootstrap_listwise_many(
     windows of all chains batched. Returns (order per unit, failures per unit, input orders,
     output orders) — the last two pooled over units for :func:`position_bias`."""
     bases = [[int(i) for i in row if i >= 0] for row in candidates]
-    chains = []  # [unit, order list, end] per (unit, input order)
+    chains: list[list[Any]] = []  # [unit, order list, end] per (unit, input order)
     ins: list[list[int]] = []
     for u, base in enumerate(bases):
         for b in range(orders):

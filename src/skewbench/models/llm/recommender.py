@@ -14,6 +14,7 @@ prior). Facts for the cell (prompts sent, cache hits, parse failures, position b
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any, cast
 
 import numpy as np
 import scipy.sparse as sp
@@ -77,7 +78,7 @@ class LLMReranker(Recommender):
         from skewbench.models.llm.scorer import LLMScorer
 
         if getattr(self.first_stage, "uses_sequences", False):
-            self.first_stage.fit(X, seed=seed, sequences=self.sequences_)
+            cast(Any, self.first_stage).fit(X, seed=seed, sequences=self.sequences_)
         else:
             self.first_stage.fit(X, seed=seed)
         seqs = self.sequences_ or [
@@ -87,7 +88,7 @@ class LLMReranker(Recommender):
         self.seed_ = seed
         self.log_pop_ = np.log1p(np.asarray((X > 0).sum(axis=0)).ravel())
         self.scorer_ = LLMScorer(self.model, dtype=self.dtype)
-        self.llm_info_ = {
+        self.llm_info_: dict[str, Any] = {
             "model_id": self.scorer_.model_id,
             "prompts": 0,
             "model_calls": 0,
@@ -117,7 +118,7 @@ class LLMReranker(Recommender):
                 order = np.argsort(-adj, axis=1, kind="stable")
                 items = np.take_along_axis(items, order, 1)
             self.llm_info_["prompts"] += int((cand >= 0).sum())
-            ranked = [list(r[r >= 0]) for r in items]
+            ranked: list[list[int]] = [list(r[r >= 0]) for r in items]
         else:
             from skewbench.models.llm.prompts import recommend_context
 
@@ -137,8 +138,8 @@ class LLMReranker(Recommender):
             self.llm_info_["position_outputs"] += outs
         self.llm_info_["model_calls"] += self.scorer_.calls - calls0
         out = np.empty_like(base)
-        for row, order in enumerate(ranked):
-            out[row] = final_order_scores(order, order_all[row])
+        for row, chosen in enumerate(ranked):
+            out[row] = final_order_scores(chosen, order_all[row])
         return out
 
     def info(self) -> dict:

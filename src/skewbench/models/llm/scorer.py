@@ -30,6 +30,7 @@ import os
 import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -143,7 +144,7 @@ class LLMScorer:
         )
         self.cache = PromptCache(root / "llm" / f"{self.model_id}.sqlite")
         self.calls = 0  # prompts actually sent to the model (cache misses)
-        self._lm = None
+        self._lm: tuple[Any, ...] | None = None
 
     # -- model ------------------------------------------------------------------------
     def _load(self):
@@ -177,7 +178,7 @@ class LLMScorer:
         chats = [self._chat(tok, p) for p in prompts]
         lengths = [len(tok(c, add_special_tokens=False)["input_ids"]) for c in chats]
         order = sorted(range(len(chats)), key=lambda i: (lengths[i], i))
-        device = self._lm[2].device
+        device = self._load()[2].device
         for s in range(0, len(order), self.batch_size):
             idx = order[s : s + self.batch_size]
             enc = tok([chats[i] for i in idx], return_tensors="pt", padding=True)

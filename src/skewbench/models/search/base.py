@@ -139,8 +139,8 @@ def concat(parts: list[Candidates]) -> Candidates:
         np.vstack([p.items for p in parts]),
         np.vstack([p.scores for p in parts]),
         sum(p.ties_within for p in parts),
-        None if any(x is None for x in b) else sum(b),  # type: ignore[misc]
-        None if any(x is None for x in u) else sum(u),  # type: ignore[misc]
+        None if any(x is None for x in b) else sum(x or 0 for x in b),
+        None if any(x is None for x in u) else sum(x or 0 for x in u),
     )
 
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -64,7 +64,10 @@ def unique_batches(
     """Consecutive batches with no repeated query or document text (deferred pairs go later)."""
     pending = list(pairs)
     while pending:
-        batch, qs, ds, rest = [], set(), set(), []
+        batch: list[tuple[str, str]] = []
+        rest: list[tuple[str, str]] = []
+        qs: set[str] = set()
+        ds: set[str] = set()
         for q, d in pending:
             if len(batch) < batch_size and q not in qs and d not in ds:
                 batch.append((q, d))
@@ -76,13 +79,15 @@ def unique_batches(
         pending = rest
 
 
-def _mnrl(model: object, scale: float) -> object:
+def _mnrl(model: Any, scale: float) -> Any:
     try:  # sentence-transformers >= 5 moved the losses
         from sentence_transformers.sentence_transformer.losses import (
             MultipleNegativesRankingLoss,
         )
     except ImportError:  # pragma: no cover - older sentence-transformers
-        from sentence_transformers.losses import MultipleNegativesRankingLoss
+        from sentence_transformers.losses import (  # type: ignore[no-redef]
+            MultipleNegativesRankingLoss,
+        )
     return MultipleNegativesRankingLoss(model, scale=scale)
 
 
@@ -108,18 +113,18 @@ class FineTunedBiEncoder:
         self.epochs, self.max_pairs, self.batch_size = int(epochs), int(max_pairs), int(batch_size)
         self.lr, self.scale = float(lr), float(scale)
 
-    def fit(self, texts: list[str], **data: object) -> FineTunedBiEncoder:
+    def fit(self, texts: list[str], **data: Any) -> FineTunedBiEncoder:
         import torch
         from sentence_transformers import SentenceTransformer
 
-        seed = int(data["seed"])  # type: ignore[arg-type]
+        seed = int(data["seed"])
         rng = np.random.default_rng(seed)
         pairs = training_pairs(
             data["train_queries"],
             data["train_truth"],
             texts,
             self.max_pairs,
-            rng,  # type: ignore[arg-type]
+            rng,
         )
         t0 = time.perf_counter()
         steps = 0
@@ -203,16 +208,16 @@ class CrossEncoderReranker:
                 out.append((q, negs[j], 0.0))
         return out
 
-    def fit(self, texts: list[str], **data: object) -> CrossEncoderReranker:
+    def fit(self, texts: list[str], **data: Any) -> CrossEncoderReranker:
         import torch
         from sentence_transformers import CrossEncoder
 
         self.first_stage.fit(texts, **data)
         self.texts_ = list(texts)
-        seed = int(data["seed"])  # type: ignore[arg-type]
+        seed = int(data["seed"])
         rng = np.random.default_rng(seed)
-        tq: QueryBatch = data["train_queries"]  # type: ignore[assignment]
-        truth = sp.csr_matrix(data["train_truth"])  # type: ignore[arg-type]
+        tq: QueryBatch = data["train_queries"]
+        truth = sp.csr_matrix(data["train_truth"])
         rows = np.nonzero(np.diff(truth.indptr) > 0)[0]
         if len(rows) > self.max_queries:
             rows = np.sort(rng.choice(rows, size=self.max_queries, replace=False))

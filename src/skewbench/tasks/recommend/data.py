@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -19,11 +20,24 @@ import pandas as pd
 import scipy.sparse as sp
 
 
+@dataclass(eq=False)
 class Data:
-    """A dataset ready for one replicate: index maps, catalog groups, train/test matrices."""
+    """A data set loaded for the recommend task: coded interactions, index maps, item groups."""
 
-    def __init__(self, **kw: Any):
-        self.__dict__.update(kw)
+    name: str
+    params: dict[str, Any]
+    interactions: pd.DataFrame  # user_id / item_id as codes into ``users`` / ``items``
+    users: np.ndarray
+    items: np.ndarray
+    item_text: np.ndarray
+    labels: dict[str, np.ndarray]
+    category: np.ndarray
+    user_groups: np.ndarray
+    info: dict[str, Any]
+    # your user attributes (``ug_<attribute>`` groups, aligned with ``users``), or None
+    user_attributes: dict[str, np.ndarray] | None = None
+    # (user · n_items + item) keys and each pair's first time, computed on first use
+    pair_times: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
 
 
 @lru_cache(maxsize=4)

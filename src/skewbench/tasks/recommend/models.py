@@ -15,7 +15,7 @@ is kept per process and re-used by the cells that differ only in the knob.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -23,6 +23,10 @@ import scipy.sparse as sp
 
 from skewbench.errors import ConfigError
 from skewbench.runner.cell import Cell, Component
+from skewbench.tasks.recommend.data import Data
+
+if TYPE_CHECKING:  # the models import their libraries; a type hint needs none of that
+    from skewbench.models.recommend.base import Recommender
 
 CAUSAL = ("pda", "macr")
 
@@ -104,7 +108,7 @@ def build_model(
     raise ConfigError(f"model.name: {name!r} is not a recommend model")
 
 
-def model_class(name: str) -> type:
+def model_class(name: str) -> type[Recommender]:
     """The class whose ``tune_space`` a tuned cell of model ``name`` searches."""
     from skewbench.models import recommend as R
 
@@ -131,17 +135,16 @@ def needs_embeddings(cell: Cell) -> bool:
     )
 
 
-def _pair_times(data: Any) -> tuple[np.ndarray, np.ndarray]:
+def _pair_times(data: Data) -> tuple[np.ndarray, np.ndarray]:
     """Sorted (user · n_items + item) keys of every interaction and each pair's first time."""
-    cached = getattr(data, "_pair_times", None)
-    if cached is not None:
-        return cached
+    if data.pair_times is not None:
+        return data.pair_times
     inter = data.interactions
     n_items = data.items.size
     keys = inter["user_id"].to_numpy(np.int64) * n_items + inter["item_id"].to_numpy(np.int64)
     first = pd.Series(inter["timestamp"].to_numpy(np.int64)).groupby(keys).min()
-    data._pair_times = (first.index.to_numpy(np.int64), first.to_numpy(np.int64))
-    return data._pair_times
+    data.pair_times = (first.index.to_numpy(np.int64), first.to_numpy(np.int64))
+    return data.pair_times
 
 
 def sequences(data: Any, X: sp.csr_matrix) -> list[np.ndarray]:

@@ -1,6 +1,6 @@
 """The recommend task's list-side treatments: what groups each re-ranker targets, the typed
 re-ranker context built from them, the stochastic Plackett–Luce policy, and what caps a
-re-ranker (INTERFACES §1)."""
+re-ranker (stored in the cell's ``info``)."""
 
 from __future__ import annotations
 
@@ -127,7 +127,12 @@ def treat_lists(
         if treat.params.get("similarity", "category") == "embedding":
             emb = embeddings
     context = RerankContext(
-        ranked, cand.scores, groups, target=target, aspect_weights=aspect, item_embeddings=emb
+        ranked,
+        cand.kept_scores(),
+        groups,
+        target=target,
+        aspect_weights=aspect,
+        item_embeddings=emb,
     )
     return rerank_lists(parse_params(treat.name, treat.params), context, k), None, info
 
@@ -141,7 +146,7 @@ def _plackett_luce(
 
     # scores min-max normalised per user (as the re-rankers do), so a temperature means
     # the same for every base model
-    rel = normalised_relevance(cand.scores, cand.items >= 0)
+    rel = normalised_relevance(cand.kept_scores(), cand.items >= 0)
     samples = plackett_luce_rankings(
         cand.items,
         rel,
@@ -161,7 +166,7 @@ def caps(
     labels: np.ndarray | None,
     target: np.ndarray | None,
 ) -> dict[str, Any]:
-    """What caps a re-ranker (INTERFACES §1): pool size, protected group, users with none of it.
+    """What caps a re-ranker (stored in the cell's ``info``): pool size, protected group, users with none of it.
 
     xQuAD / FA*IR promote the long tail (non-head items): the share counts users whose pool has
     no long-tail item. Calibration matches each user's history over ``groups``: it counts users

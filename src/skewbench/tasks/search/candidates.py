@@ -28,7 +28,8 @@ def base_candidates(cell: Cell, data: SearchData, queries: QueryBatch, depth: in
     base = dataclasses.replace(cell, treatment=Component("none"))
 
     def make() -> Candidates:
-        params, info = dict(cell.model.params), {}
+        params = dict(cell.model.params)
+        info: dict[str, Any] = {}
         refit = False
         t0 = time.perf_counter()
         if getattr(cell, "tune", None) is not None:

@@ -61,7 +61,7 @@ def run(cell: Cell) -> CellResult:
     cand, ranked, (per_unit, metrics) = run_stages(
         timings,
         lambda: base_candidates(cell, data, queries, cand_k),
-        lambda c: apply_treatment(cell, data, c.items, c.scores, k),
+        lambda c: apply_treatment(cell, data, c.items, c.kept_scores(), k),
         lambda lists: evaluate_lists(data, lists, truth, group, cutoffs),
     )
     units = pd.DataFrame({"query_id": data.queries["query_id"].to_numpy(), "group": group})
@@ -83,7 +83,7 @@ def run(cell: Cell) -> CellResult:
             **cand.info,
         }
     )
-    # Training queries actually fitted (INTERFACES §2): distinct query texts in the training
+    # Training queries actually fitted: distinct query texts in the training
     # pairs of a trained encoder; 0 for models that learn nothing from queries.
     info["n_train_queries"] = int(cand.info.get("train_info_train_queries", 0))
     if cell.treatment.name != "none":

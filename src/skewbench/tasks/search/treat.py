@@ -4,7 +4,7 @@ value of a grouping, group-wise score normalisation, and what caps a re-ranker."
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -28,7 +28,9 @@ def apply_treatment(
     if tr.name in ("xquad", "calibrated"):
         params.setdefault("lambda", 0.5)
     if tr.name == "xquad" and aspects == "values":
-        return xquad_over_values(data, group, items, scores, k, parse_params("xquad", params))
+        return xquad_over_values(
+            data, group, items, scores, k, cast(XQuAD, parse_params("xquad", params))
+        )
     groups = item_groups(data, group)
     if tr.name == "group_norm":
         return group_normalise(items, scores, k, groups)
@@ -76,7 +78,7 @@ def xquad_over_values(
 
 
 def rerank_caps(data: SearchData, group: str, pool: np.ndarray) -> dict[str, Any]:
-    """What caps a re-ranker (INTERFACES §1): the protected group, the mean number of real
+    """What caps a re-ranker (stored in the cell's ``info``): the protected group, the mean number of real
     candidates per unit (lists can be shorter than the ``candidates`` option: ESCI task 1, BM25 misses), and
     the share of units whose candidate pool holds no protected item — for them no re-ranker
     can expose the group at all."""

@@ -1,7 +1,7 @@
-"""Regenerate the README's speed block from the stored benchmark results.
+"""Regenerate docs/speed.md's speed block from the stored benchmark results.
 
-Usage: ``python benchmarks/readme_speed.py [--results benchmarks/measured] [--readme README.md]``
-(without ``--readme`` it prints the block). Inputs: ``metrics.json`` (bench_metrics.py --json),
+Usage: ``python benchmarks/speed_page.py [--results benchmarks/measured] [--page docs/speed.md]``
+(without ``--page`` it prints the block). Inputs: ``metrics.json`` (bench_metrics.py --json),
 ``bpr.json`` (bench_bpr.py --json), ``scale.json`` (bench_scale.py --json) and, if present,
 ``recommend.json`` (bench_recommend.py --json, one entry per data set); the block between
 ``<!-- speed:start -->`` and ``<!-- speed:end -->`` is replaced, nothing else.
@@ -161,18 +161,18 @@ def block(d: Path) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--results", default="benchmarks/measured")
-    ap.add_argument("--readme")
+    ap.add_argument("--page")
     a = ap.parse_args()
     text = block(Path(a.results))
-    if not a.readme:
+    if not a.page:
         print(text)
         return
-    path = Path(a.readme)
-    readme = path.read_text(encoding="utf-8")
+    path = Path(a.page)
+    page = path.read_text(encoding="utf-8")
     start, end = MARKERS
-    if start not in readme or end not in readme:
+    if start not in page or end not in page:
         raise SystemExit(f"{path} has no {start} … {end} markers")
-    head, rest = readme.split(start, 1)
+    head, rest = page.split(start, 1)
     _, tail = rest.split(end, 1)
     path.write_text(f"{head}{start}\n{text}{end}{tail}", encoding="utf-8")
     print(f"speed block written into {path}")
