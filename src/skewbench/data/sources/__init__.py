@@ -54,7 +54,7 @@ class DatasetInfo:
     sizes: dict[str, int] = field(default_factory=dict)
 
 
-_FRAME_TABLES = ("interactions", "catalog", "users")
+_FRAME_TABLES = ("interactions", "catalog", "users")  # frames.TABLES (kept import-free here)
 
 _DATASETS: dict[str, tuple[DatasetInfo, str]] = {
     "clothing": (

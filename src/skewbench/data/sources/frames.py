@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
 from skewbench.data import schema
@@ -111,7 +110,3 @@ def join_tokens(values: pd.Series, separator: str, joiner: str) -> pd.Series:
 def first_token(values: pd.Series, separator: str) -> pd.Series:
     """The first non-blank token of each value (NA when none)."""
     return join_tokens(values, separator, separator).str.split(separator, n=1, regex=False).str[0]
-
-
-def as_index(values: np.ndarray) -> pd.Index:
-    return pd.Index(np.asarray(values).astype(str))
