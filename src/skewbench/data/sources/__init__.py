@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from skewbench.data.sources.frames import TABLES as FRAME_TABLES
 from skewbench.errors import ConfigError, SchemaError
 
 if TYPE_CHECKING:
@@ -54,7 +55,6 @@ class DatasetInfo:
     sizes: dict[str, int] = field(default_factory=dict)
 
 
-_FRAME_TABLES = ("interactions", "catalog", "users")  # frames.TABLES (kept import-free here)
 
 _DATASETS: dict[str, tuple[DatasetInfo, str]] = {
     "clothing": (
@@ -139,7 +139,7 @@ _DATASETS: dict[str, tuple[DatasetInfo, str]] = {
                 "RecBole's 40+ converted data sets) from the folder path="
             ),
             licence="the data set's",
-            tables=_FRAME_TABLES,
+            tables=FRAME_TABLES,
         ),
         "skewbench.data.sources.recbole",
     ),
@@ -152,7 +152,7 @@ _DATASETS: dict[str, tuple[DatasetInfo, str]] = {
                 "(store/brand, categories, price)"
             ),
             licence="the data set's (research use)",
-            tables=_FRAME_TABLES,
+            tables=FRAME_TABLES,
         ),
         "skewbench.data.sources.amazon2023",
     ),
@@ -165,7 +165,7 @@ _DATASETS: dict[str, tuple[DatasetInfo, str]] = {
                 "ratings.csv/movies.csv (20M, 25M, 32M)"
             ),
             licence="GroupLens research terms",
-            tables=_FRAME_TABLES,
+            tables=FRAME_TABLES,
         ),
         "skewbench.data.sources.movielens_files",
     ),
