@@ -84,3 +84,18 @@ def test_profile_a_config_writes_under_its_output_folder(tmp_path, monkeypatch):
     assert main(["profile", str(config), "--by", "brand"]) == 0
     counts = _counts(tmp_path / "results" / "shop" / "profile", "profile_table_brand")
     assert counts == pairs["brand"].value_counts().to_dict()
+
+
+def test_the_profile_commands_of_the_docs_run(tmp_path, monkeypatch, capsys):
+    """docs/own-data.md's profile commands, verbatim from the repository root (output
+    redirected into tmp_path)."""
+    root = Path(__file__).resolve().parents[2]
+    text = (root / "docs" / "own-data.md").read_text(encoding="utf-8")
+    block = text.split("### Profiles of your data", 1)[1].split("```\n", 2)[1]
+    commands = [line.split()[1:] for line in block.splitlines() if line.startswith("skewbench")]
+    assert len(commands) == 3
+    monkeypatch.chdir(root)
+    for argv in commands:
+        assert main([*argv, "--output", str(tmp_path)]) == 0, argv
+    assert len(list(tmp_path.glob("profile_*.png"))) == 5  # the config holds three data sets
+    assert "Lorenz" not in capsys.readouterr().err
