@@ -50,3 +50,42 @@ def test_relative_data_paths_resolve_against_the_config_folder(tmp_path, monkeyp
     assert recbole == {"path": str(folder / "shop"), "dataset": "shop"}  # a name, not a path
     assert amazon == {"reviews": "~/Shop.jsonl", "meta": str(folder / "meta/Shop.jsonl")}
     assert cat.datasets[0].params["path"] == str(folder / "reviews.csv")
+
+
+def test_reader_cells_are_keyed_by_content_not_path(tmp_path):
+    """A moved RecBole folder keeps its cells' keys; an edited Amazon meta file (an optional
+    path parameter) changes them."""
+    import shutil
+
+    from skewbench.data.fingerprint import clear_memo
+    from skewbench.runner.grid import expand
+
+    fix = Path(__file__).resolve().parents[1] / "data" / "fixtures"
+    for name in ("recbole", "amazon2023"):
+        shutil.copytree(fix / name, tmp_path / "a" / name)
+
+    def keys(root: Path) -> list[str]:
+        config = root / "c.yaml"
+        config.write_text(
+            textwrap.dedent(
+                """\
+                name: keys
+                experiments:
+                  - task: recommend
+                    datasets:
+                      - {name: recbole, path: recbole/shop}
+                      - {name: amazon2023, reviews: amazon2023/Shop.jsonl, meta: amazon2023/meta_Shop.jsonl}
+                    models: [popularity]
+                """
+            )
+        )
+        clear_memo()
+        return [c.key for c in expand(load_config(config), check=False)]
+
+    before = keys(tmp_path / "a")
+    shutil.move(tmp_path / "a", tmp_path / "b")
+    assert keys(tmp_path / "b") == before  # moved: same content, same keys
+    with open(tmp_path / "b" / "amazon2023" / "meta_Shop.jsonl", "a") as fh:
+        fh.write('{"parent_asin": "B9999", "title": "new"}\n')
+    after = keys(tmp_path / "b")
+    assert after[0] == before[0] and after[1] != before[1]

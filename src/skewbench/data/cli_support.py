@@ -78,8 +78,9 @@ def profile_rows(
         items = items.reindex(pd.Index(rows["item_id"].unique()))
         if by == "popularity":
             labels = pd.Series(items.index, index=items.index)
-        elif by == "price":
-            labels = pd.Series(G.price_bands(items["price"].to_numpy(), 4), index=items.index)
+        elif by == "price":  # an item without a price has no band: left out, counted
+            bands = pd.Series(G.price_bands(items["price"].to_numpy(), 4), index=items.index)
+            labels = bands.mask(bands == G.UNKNOWN)
         elif by == "category":
             path = items["category_path"].fillna(items["category"])
             first = path.str.split(" > ", regex=False).str[0] if path.notna().any() else path
@@ -117,6 +118,8 @@ def profile_command(
         )
     labels, what, by = profile_rows(dataset, params, by, table)
     n_missing = int(labels.isna().sum())
+    if n_missing == len(labels):
+        raise ConfigError(f"profile: {name} has no {by} values (every row misses it)")
     prof = profile(labels.dropna().astype(str), kind="labels", rule=rule, head=head, tail=tail)
     folder = Path(output)
     folder.mkdir(parents=True, exist_ok=True)

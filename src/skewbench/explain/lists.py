@@ -35,7 +35,11 @@ def cell_from_config(cfg: dict[str, Any]) -> Cell:
     extra = {k: v for k, v in cfg.items() if k == "control" and v is not None}
     return Cell(
         task=cfg["task"],
-        dataset=Component(cfg["dataset"]["name"], dict(cfg["dataset"]["params"])),
+        dataset=Component(
+            cfg["dataset"]["name"],
+            dict(cfg["dataset"]["params"]),
+            tuple((cfg["dataset"].get("files") or {}).items()),
+        ),
         model=Component(cfg["model"]["name"], dict(cfg["model"]["params"])),
         treatment=Component(cfg["treatment"]["name"], dict(cfg["treatment"]["params"])),
         imbalance=cfg["imbalance"],

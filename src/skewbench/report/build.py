@@ -125,6 +125,21 @@ def _task_blocks(
     return headline, blocks, merged
 
 
+def fingerprint_blocks(configs: dict[str, dict]) -> list[Block]:
+    """One note per user data set read from files: its content fingerprint and each file's, so
+    a reader can tell which bytes the numbers come from."""
+    seen: dict[str, dict] = {}
+    for cfg in configs.values():
+        ds = cfg.get("dataset", {})
+        if ds.get("files"):
+            seen.setdefault(ds["fingerprint"], ds)
+    blocks = []
+    for fp, ds in sorted(seen.items()):
+        files = "; ".join(f"{path} ({digest})" for path, digest in sorted(ds["files"].items()))
+        blocks.append(Block("note", f"Data set {ds['name']} — content fingerprint {fp}: {files}."))
+    return blocks
+
+
 def _write_atomic(path: Path, text: str) -> None:
     """Write to a temporary name in the same folder, then rename: a reader (or a crash) never
     sees half a file."""
@@ -155,6 +170,7 @@ def build_report(output: Path, *, exports: bool = True) -> tuple[Path, Path]:
                 f"failed and that have not finished since; total cell time {seconds:.0f} s.",
             ),
         ]
+        intro += fingerprint_blocks(configs)
         if not failures.empty:
             cols = ["task", "dataset", "imbalance", "model", "treatment", "seed", "attempts"]
             intro += [

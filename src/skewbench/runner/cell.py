@@ -19,10 +19,43 @@ from skewbench.seeds import SeedKey, derive_seed, int_seed, make_rng
 
 @dataclass(frozen=True)
 class Component:
-    """A named, parametrised part of a cell: a data set, a model or a treatment."""
+    """A named, parametrised part of a cell: a data set, a model or a treatment.
+
+    ``files``: for a data set read from user files, (path, content fingerprint) of each file or
+    folder (see :func:`skewbench.specs.base.data_files`); the cell key and the data-side random
+    streams then hold the fingerprints in place of the paths, so a changed file is recomputed
+    and a moved one is not. Bundled data sets have none, so their keys are unchanged.
+    """
 
     name: str
     params: dict[str, Any] = field(default_factory=dict)
+    files: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def fingerprint(self) -> str | None:
+        """One short fingerprint of all the files' contents (None without files)."""
+        if not self.files:
+            return None
+        from skewbench.data.fingerprint import combined
+
+        return combined([fp for _, fp in self.files])
+
+    def key_dict(self) -> dict[str, Any]:
+        """``to_dict`` with each file path replaced by its content fingerprint (the key's form)."""
+        if not self.files:
+            return self.to_dict()
+        by_path = dict(self.files)
+        return {
+            "name": self.name,
+            "params": _by_content(dict(sorted(self.params.items())), by_path),
+        }
+
+    @property
+    def key_label(self) -> str:
+        """:attr:`label` with paths replaced by fingerprints: names the content, not the place."""
+        if not self.files:
+            return self.label
+        return Component(self.name, self.key_dict()["params"]).label
 
     @property
     def label(self) -> str:
@@ -33,7 +66,22 @@ class Component:
         return f"{self.name}({inner})"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "params": dict(sorted(self.params.items()))}
+        out: dict[str, Any] = {"name": self.name, "params": dict(sorted(self.params.items()))}
+        if self.files:
+            out["files"] = dict(self.files)
+            out["fingerprint"] = self.fingerprint
+        return out
+
+
+def _by_content(value: Any, by_path: dict[str, str]) -> Any:
+    """``value`` with every string that is one of the paths replaced by ``content:<fp>``."""
+    if isinstance(value, str):
+        return f"content:{by_path[value]}" if value in by_path else value
+    if isinstance(value, dict):
+        return {k: _by_content(v, by_path) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_by_content(v, by_path) for v in value]
+    return value
 
 
 def _fmt(v: Any) -> str:
@@ -65,10 +113,12 @@ class Cell:
     tune: dict[str, Any] | None = None
     control: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, *, keyed: bool = False) -> dict[str, Any]:
+        """The resolved config as stored; ``keyed``: the form the key hashes (data-set paths
+        replaced by content fingerprints)."""
         out = {
             "task": self.task,
-            "dataset": self.dataset.to_dict(),
+            "dataset": self.dataset.key_dict() if keyed else self.dataset.to_dict(),
             "imbalance": self.imbalance,
             "model": self.model.to_dict(),
             "treatment": self.treatment.to_dict(),
@@ -85,13 +135,13 @@ class Cell:
     @property
     def key(self) -> str:
         """Content hash of the resolved config: the cell's identity in the results store."""
-        blob = json.dumps(self.to_dict(), sort_keys=True, default=str)
+        blob = json.dumps(self.to_dict(keyed=True), sort_keys=True, default=str)
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:20]
 
     # Random streams. Data-side streams (split, imbalance) are keyed without model or treatment,
     # so every model and treatment in a replicate sees the very same split and subsample.
     def data_keys(self) -> tuple[SeedKey, ...]:
-        return (self.task, self.dataset.label, self.seed)
+        return (self.task, self.dataset.key_label, self.seed)
 
     def rng(self, stream: str, *, data_side: bool = False) -> np.random.Generator:
         """Generator for a named stream; ``data_side=True`` shares it across models/treatments."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from skewbench.errors import ConfigError
+from skewbench.errors import ConfigError, SchemaError
 from skewbench.runner.cell import Cell, Component
 from skewbench.runner.config import Experiment, RunConfig
 from skewbench.runner.tasks import get_task
@@ -40,6 +40,38 @@ def _conditions(exp: Experiment) -> list[tuple[float | None, str | None]]:
     return out
 
 
+def with_fingerprints(task: str, dataset: Component, *, strict: bool = True) -> Component:
+    """``dataset`` with the content fingerprint of each user file or folder it reads (its
+    :class:`~skewbench.specs.base.DataPath` fields); bundled data sets are returned as is.
+
+    A file that cannot be read raises ConfigError when ``strict``; otherwise (``expand`` with
+    checks, which report it with the data set's other problems) and for malformed parameters
+    (reported by the spec check) the data set is returned unchanged."""
+    from dataclasses import replace
+
+    from skewbench.data.fingerprint import file_fingerprint, folder_fingerprint
+    from skewbench.specs import find
+    from skewbench.specs.base import data_files
+
+    entry = find("dataset", task, dataset.name)
+    if entry is None:
+        return dataset
+    files = []
+    try:
+        for path, marker in data_files(entry.spec, dataset.params):
+            if marker.folder:
+                files.append((path, folder_fingerprint(path, marker.files)))
+            else:
+                files.append((path, file_fingerprint(path)))
+    except (ConfigError, SchemaError):
+        if strict:
+            raise
+        return dataset
+    except (TypeError, AttributeError, ValueError):
+        return dataset
+    return replace(dataset, files=tuple(files)) if files else dataset
+
+
 def expand(config: RunConfig, *, check: bool = True) -> list[Cell]:
     """All cells of the grid, in a stable order, duplicates (same key) dropped.
 
@@ -69,6 +101,7 @@ def expand(config: RunConfig, *, check: bool = True) -> list[Cell]:
                 )
             options["imbalance_levels"] = list(exp.imbalance)
         datasets = [c for spec in exp.datasets for c in spec.expand()]
+        datasets = [with_fingerprints(exp.task, d, strict=not check) for d in datasets]
         models: list[tuple[Component, dict[str, Any] | None]] = [
             (c, _tune_request(spec.tune, exp.tune)) for spec in exp.models for c in spec.expand()
         ]

@@ -214,19 +214,19 @@ def prepare(cells: Iterable[Cell]) -> None:
     for cell in cells:
         if cell.model.name not in ENCODED_MODELS:
             continue
-        key = (cell.dataset.label, cell.model.params.get("encoder", "minilm"))
+        key = (cell.dataset.key_label, cell.model.params.get("encoder", "minilm"))
         # the rows a cell reads depend on its data side only: one pass per (data side, encoder)
         side = {k: v for k, v in cell.to_dict().items() if k not in ("model", "treatment", "tune")}
         if repr((key, side)) in seen:
             continue
         seen.add(repr((key, side)))
         check(cell)
-        if cell.dataset.label not in codes:
+        if cell.dataset.key_label not in codes:
             df, _, label = cached_dataset(cell.dataset)
-            codes[cell.dataset.label] = np.unique(
+            codes[cell.dataset.key_label] = np.unique(
                 df[label].astype(str).to_numpy(), return_inverse=True
             )[1]
-        tr, va, te, _, _ = cell_positions(cell, codes[cell.dataset.label])
+        tr, va, te, _, _ = cell_positions(cell, codes[cell.dataset.key_label])
         needed.setdefault(key, (cell, set()))[1].update(np.concatenate([tr, va, te]).tolist())
     for (_, encoder), (cell, positions) in needed.items():
         df, text, _ = cached_dataset(cell.dataset)

@@ -55,7 +55,6 @@ class DatasetInfo:
     sizes: dict[str, int] = field(default_factory=dict)
 
 
-
 _DATASETS: dict[str, tuple[DatasetInfo, str]] = {
     "clothing": (
         DatasetInfo(

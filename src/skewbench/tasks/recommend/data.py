@@ -41,8 +41,11 @@ class Data:
 
 
 @lru_cache(maxsize=4)
-def load(name: str, frozen: tuple[tuple[str, Any], ...]) -> Data:
-    """Interactions after filtering/k-core, indexed items and their group labels."""
+def load(
+    name: str, frozen: tuple[tuple[str, Any], ...], files: tuple[tuple[str, str], ...] = ()
+) -> Data:
+    """Interactions after filtering/k-core, indexed items and their group labels; ``files``
+    (the data set's content fingerprints) keys the cache, so a changed file is read again."""
     from skewbench.data import groups as G
     from skewbench.data.prepare import kcore
     from skewbench.data.sources import recommend_frames
@@ -131,8 +134,8 @@ def table_labels(cat: pd.DataFrame) -> dict[str, np.ndarray]:
     from skewbench.data import groups as G
 
     labels: dict[str, np.ndarray] = {}
-    path = cat["category_path"]
-    top = path.str.split(" > ", regex=False).str[0] if path.notna().any() else path
+    # an optional column the catalog lacks is all-missing (float NaN): no .str accessor there
+    top = cat["category_path"].astype("string").str.split(" > ", regex=False).str[0]
     for name, values in (
         ("category", top),
         ("brand", cat["brand"]),

@@ -65,7 +65,7 @@ def prepare(cells: list[Cell]) -> None:
     done: set[tuple[Any, ...]] = set()
     for cell in cells:
         check(cell)
-        key = (cell.dataset.name, freeze(dataset_params(cell)))
+        key = (cell.dataset.name, freeze(dataset_params(cell)), cell.dataset.files)
         if key in done:
             continue
         done.add(key)

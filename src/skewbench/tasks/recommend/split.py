@@ -39,7 +39,7 @@ def full_split(cell: Cell) -> tuple[Data, pd.DataFrame, pd.DataFrame, dict[str, 
     key = (cell.dataset.name, freeze(p), cell.master_seed, *cell.data_keys())
     if key in _FULL_CACHE:
         return _FULL_CACHE[key]
-    data = load(cell.dataset.name, freeze(p))
+    data = load(cell.dataset.name, freeze(p), cell.dataset.files)
     inter = data.interactions
     if p["split"] == "temporal":
         train, test = temporal_split(inter, float(p["test_frac"]), drop_cold=True)

@@ -25,13 +25,15 @@ def fit_cell(cell: Cell) -> Cell:
     fitted model, and differ only in which test queries they ask."""
     params = {k: v for k, v in cell.dataset.params.items() if k != "query_split"}
     return dataclasses.replace(
-        cell, treatment=Component("none"), dataset=Component(cell.dataset.name, params)
+        cell,
+        treatment=Component("none"),
+        dataset=dataclasses.replace(cell.dataset, params=params),
     )
 
 
 def load_data(cell: Cell) -> SearchData:
     """The cell's SearchData (memoised per dataset, master seed and replicate)."""
-    key = (cell.dataset.label, cell.master_seed, cell.seed)
+    key = (cell.dataset.key_label, cell.master_seed, cell.seed)
     if key not in _DATA:
         p = dict(cell.dataset.params)
         rng = fit_cell(cell).rng("split", data_side=True)

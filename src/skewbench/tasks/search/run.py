@@ -28,7 +28,7 @@ def prepare(cells: list[Cell]) -> None:
     for cell in cells:
         if cell.model.name == "bm25" or cell.model.name == "bm25_pop":
             continue
-        key = (cell.dataset.label, cell.master_seed, cell.seed)
+        key = (cell.dataset.key_label, cell.master_seed, cell.seed)
         if key in done:
             continue
         with step(

@@ -1,0 +1,125 @@
+"""Own-data cells are keyed by the content of their files, not by the path: a changed file at
+the same path is recomputed, the same bytes at another path are not, and the report names the
+fingerprint. Bundled data sets keep their keys (tests/pipeline/test_pinned.py)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from skewbench.data.fingerprint import file_fingerprint, folder_fingerprint
+from skewbench.runner.config import parse_config
+from skewbench.runner.grid import expand
+from skewbench.runner.run import run_config, store_path
+from skewbench.runner.store import ResultStore
+
+
+def _orders(path: Path, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    rows = [
+        (f"u{u}", f"i{k}", t)
+        for u in range(30)
+        for t, k in enumerate(
+            rng.choice(20, 6, replace=False, p=np.r_[np.full(5, 3.0), np.ones(15)] / 30)
+        )
+    ]
+    pd.DataFrame(rows, columns=["user_id", "item_id", "timestamp"]).to_csv(path, index=False)
+
+
+def _config(data: Path, out: Path) -> dict:
+    return {
+        "name": "fp",
+        "output": str(out),
+        "experiments": [
+            {
+                "task": "recommend",
+                "datasets": [{"name": "table", "interactions": str(data), "user_k": 2}],
+                "models": ["popularity", "random"],
+                "options": {"k": 5, "cutoffs": [5], "exposure_k": 5},
+            }
+        ],
+    }
+
+
+def _table(out: Path) -> pd.DataFrame:
+    with ResultStore(store_path(out)) as store:
+        return store.table().sort_values("model").reset_index(drop=True)
+
+
+def test_file_fingerprint_is_size_and_content(tmp_path):
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    a.write_text("x,y\n1,2\n")
+    b.write_text("x,y\n1,2\n")
+    assert file_fingerprint(a) == file_fingerprint(b)
+    assert file_fingerprint(a).startswith("8-")
+    b.write_text("x,y\n1,3\n")
+    assert file_fingerprint(a) != file_fingerprint(b)
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    shutil.copy(a, sub / "a.csv")
+    assert folder_fingerprint(sub) == folder_fingerprint(sub, ("a.csv",))
+    (sub / "a.csv").write_text("changed\n")
+    assert folder_fingerprint(sub) != folder_fingerprint(sub, ("missing.csv",))
+
+
+def test_key_follows_content_not_path(tmp_path):
+    data = tmp_path / "orders.csv"
+    _orders(data, 0)
+    out = tmp_path / "out"
+    first = run_config(parse_config(_config(data, out)), out, progress=False)
+    assert (first.finished, first.failed) == (2, 0)
+    before = _table(out)
+
+    moved = tmp_path / "elsewhere" / "renamed.csv"
+    moved.parent.mkdir()
+    shutil.move(data, moved)
+    again = run_config(parse_config(_config(moved, out)), out, progress=False)
+    assert (again.skipped, again.finished) == (2, 0)  # same bytes: nothing recomputed
+
+    _orders(moved, 1)  # new content at the same path
+    fresh = run_config(parse_config(_config(moved, out)), out, progress=False)
+    assert (fresh.skipped, fresh.finished, fresh.failed) == (0, 2, 0)
+    after = _table(out)
+    new = after[~after["key"].isin(before["key"])].reset_index(drop=True)
+    assert len(new) == 2
+    assert new.loc[0, "ndcg@5"] != before.loc[0, "ndcg@5"]  # popularity read the new bytes
+    # the same new bytes at a third path give the very same keys
+    copy = tmp_path / "copy.csv"
+    shutil.copy(moved, copy)
+    keys = {c.key for c in expand(parse_config(_config(copy, out)), check=False)}
+    assert keys == set(new["key"])
+
+
+def test_stored_config_and_report_name_the_fingerprint(tmp_path):
+    data = tmp_path / "orders.csv"
+    _orders(data, 0)
+    config = parse_config(_config(data, tmp_path / "out"))
+    cell = expand(config, check=False)[0]
+    fp = file_fingerprint(data)
+    assert cell.dataset.files == ((str(data), fp),)
+    stored = cell.to_dict()["dataset"]
+    assert stored["files"] == {str(data): fp} and stored["fingerprint"] == cell.dataset.fingerprint
+    assert str(data) not in yaml.safe_dump(cell.to_dict(keyed=True))
+
+    from skewbench.report.build import fingerprint_blocks
+
+    (block,) = fingerprint_blocks({cell.key: cell.to_dict()})
+    assert cell.dataset.fingerprint in block.content and fp in block.content
+
+
+def test_bundled_data_sets_carry_no_files():
+    config = parse_config(
+        {
+            "name": "b",
+            "experiments": [
+                {"task": "recommend", "datasets": ["movielens100k"], "models": ["popularity"]}
+            ],
+        }
+    )
+    (cell,) = expand(config, check=False)
+    assert cell.dataset.files == () and "files" not in cell.to_dict()["dataset"]
+    assert cell.to_dict(keyed=True) == cell.to_dict()
