@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import os
 import signal
 import sys
@@ -40,7 +41,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if not args.no_report:
         from skewbench.report.build import build_report
 
-        md, page = build_report(output)
+        # A finished config run again leaves its up-to-date report as it is.
+        md, page = build_report(output, sesoi=config.sesoi, force=False)
         print(f"report: {md} and {page}")
     return 1 if summary.failed else 0
 
@@ -64,12 +66,13 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 def _cmd_report(args: argparse.Namespace) -> int:
     from skewbench.report.build import build_report
 
-    target = Path(args.target)
+    target, sesoi = Path(args.target), None
     if target.suffix in (".yaml", ".yml"):
         from skewbench.runner.config import load_config
 
-        target = load_config(target).output_dir()
-    md, page = build_report(target)
+        config = load_config(target)
+        target, sesoi = config.output_dir(), config.sesoi
+    md, page = build_report(target, sesoi=sesoi)
     print(f"report: {md} and {page}")
     return 0
 
@@ -91,6 +94,30 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     a, b = Path(args.run_a), Path(args.run_b)
     res = compare_runs(a, b, args.metric or None)
     print(format_comparison(res, f"A={a.name}", f"B={b.name}"))
+    if args.csv:
+        res.to_csv(args.csv, index=False)
+        print(f"written: {args.csv}")
+    return 0
+
+
+def _cmd_plan(args: argparse.Namespace) -> int:
+    from skewbench.errors import ConfigError
+    from skewbench.report.plan import format_plan, plan
+
+    delta: dict[str, float] = {}  # metric → |Δ|; "" → every metric
+    for text in args.delta or []:
+        name, _, value = text.rpartition("=")
+        try:
+            v = float(value)
+        except ValueError:
+            v = math.nan
+        if not v > 0 or math.isinf(v):
+            raise ConfigError(f"--delta: expected a positive number or METRIC=NUMBER, got {text!r}")
+        delta[name] = v
+    if not 0 < args.power < 1:
+        raise ConfigError(f"--power: must be in (0, 1), got {args.power}")
+    res = plan(Path(args.results), delta, power=args.power)
+    print(format_plan(res, power=args.power))
     if args.csv:
         res.to_csv(args.csv, index=False)
         print(f"written: {args.csv}")
@@ -249,6 +276,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--metric", action="append", help="metric to compare (repeatable)")
     p.add_argument("--csv", help="also write the comparison as CSV")
     p.set_defaults(func=_cmd_compare)
+
+    p = sub.add_parser(
+        "plan", help="from a pilot results folder: units and seeds each comparison needs"
+    )
+    p.add_argument("results", help="the pilot's results folder")
+    p.add_argument(
+        "--delta",
+        action="append",
+        help="the |Δ| to detect: a number for every metric or METRIC=NUMBER (repeatable); "
+        "default each metric's smallest effect of interest (0.01)",
+    )
+    p.add_argument("--power", type=float, default=0.8, help="power to reach (default 0.8)")
+    p.add_argument("--csv", help="also write the plan as CSV")
+    p.set_defaults(func=_cmd_plan)
 
     p = sub.add_parser("datasets", help="list the bundled data sets")
     p.set_defaults(func=_cmd_datasets)

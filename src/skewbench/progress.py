@@ -34,3 +34,9 @@ def step(message: str) -> Iterator[None]:
         file=sys.stderr,
         flush=True,
     )
+
+
+def note(message: str) -> None:
+    """Print one status line (unless quiet)."""
+    if not quiet():
+        print(f"skewbench: {message}", file=sys.stderr, flush=True)

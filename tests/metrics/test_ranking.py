@@ -212,6 +212,30 @@ def test_hand_fixture():
     assert r["f1@4"][0] == pytest.approx(2 * 0.5 * (2 / 3) / (0.5 + 2 / 3))
 
 
+def test_padding_inside_a_list_occupies_no_rank_as_in_trec_eval():
+    """A -1 between items is a gap that closes (trec_eval ranks only the listed documents): the
+    same scores as the list without it, and as pytrec_eval on the run that lists only items."""
+    pytrec_eval = pytest.importorskip("pytrec_eval")
+    truth = sp.csr_matrix(np.array([[0, 2.0, 0, 1, 0, 0], [1.0, 0, 0, 0, 0, 1]]))
+    gapped = np.array([[0, -1, 1, -1, 3, 4], [-1, 5, 2, -1, -1, 0]])
+    closed = np.array([[0, 1, 3, 4, -1, -1], [5, 2, 0, -1, -1, -1]])
+    a = ranking_metrics(gapped, truth, METRICS, [2, 3])
+    b = ranking_metrics(closed, truth, METRICS, [2, 3])
+    for name in a:
+        np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+    qrels = {"q0": {"d1": 2, "d3": 1}, "q1": {"d0": 1, "d5": 1}}
+    run = {
+        f"q{u}": {f"d{i}": float(10 - r) for r, i in enumerate(x for x in row if x >= 0)}
+        for u, row in enumerate(gapped)
+    }
+    ref = pytrec_eval.RelevanceEvaluator(qrels, {"ndcg_cut.2,3", "P.2"}).evaluate(run)
+    np.testing.assert_allclose(a["ndcg@2"], [ref["q0"]["ndcg_cut_2"], ref["q1"]["ndcg_cut_2"]])
+    np.testing.assert_allclose(a["ndcg@3"], [ref["q0"]["ndcg_cut_3"], ref["q1"]["ndcg_cut_3"]])
+    np.testing.assert_allclose(a["precision@2"], [ref["q0"]["P_2"], ref["q1"]["P_2"]])
+    # item 1 (grade 2) is at rank 2, not 3 (scored by position it would miss the cutoff: 0)
+    assert a["ndcg@2"][0] == pytest.approx((2 / math.log2(3)) / (2 + 1 / math.log2(3)))
+
+
 def test_empty_truth_and_aggregate():
     truth = sp.csr_matrix(np.array([[1.0, 0, 0], [0, 0, 0]]))
     ranked = np.array([[0, 1], [1, 2]])

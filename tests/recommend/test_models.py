@@ -85,6 +85,25 @@ def test_itemknn_similarity_matches_sklearn_cosine():
     np.testing.assert_allclose(model.score(np.arange(60)), X.toarray() @ ref, rtol=1e-4, atol=1e-5)
 
 
+def test_itemknn_ties_at_the_cut_keep_the_lower_index_across_blocks():
+    # Items 2, 3, 4 have cosine 1 with item 0 and tie; item 1 (0.816, seen once more) ranks
+    # below them. Item 5 co-occurs with nothing: no stored similarity, an all-zero column.
+    X = sp.csr_matrix(
+        np.array(
+            [[1, 1, 1, 1, 1, 0], [1, 1, 1, 1, 1, 0], [0, 1, 0, 0, 0, 0], [0, 0, 0, 0, 0, 1]],
+            dtype=np.float32,
+        )
+    )
+    model = ItemKNN(neighbours=2, shrink=0.0, block_size=2).fit(X)
+    S = model.similarity_.toarray()
+    assert np.flatnonzero(S[:, 0]).tolist() == [2, 3]  # of the tied 2, 3, 4: the lower two
+    np.testing.assert_array_equal(S[:, 5], 0.0)
+    np.testing.assert_array_equal(S[5], 0.0)
+    scores = model.score(np.arange(4))
+    np.testing.assert_allclose(scores, X.toarray() @ S, rtol=1e-6)
+    assert scores.dtype == np.float32
+
+
 def test_itemknn_shrinkage_and_neighbour_pruning():
     X = random_matrix()
     Xd = X.toarray()

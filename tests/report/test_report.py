@@ -16,6 +16,7 @@ import pytest
 from scipy import stats
 
 from skewbench.metrics.stats import paired_test
+from skewbench.report import fmt
 from skewbench.report.aggregate import (
     compare_models,
     comparison_rng,
@@ -25,7 +26,7 @@ from skewbench.report.aggregate import (
     unit_summary,
     with_conditions,
 )
-from skewbench.report.build import build_report
+from skewbench.report.build import build_report, report_stamp
 from skewbench.runner.config import parse_config
 from skewbench.runner.run import run_config
 from skewbench.runner.store import ResultStore
@@ -130,31 +131,69 @@ def test_deterministic_cell_counts_each_user_once(store_table):
     assert pooled < trow["p"]
 
 
-def test_random_split_units_are_averaged_over_the_seeds_holding_them(store_table):
+def _shares_by_hand(store, table, dataset, model, a_treat, b_treat, metric):
+    """c_i = Σ_r d_ir / (R · n_r) from the stored per-unit tables, by plain pandas."""
+    parts = []
+    for s in range(3):
+        a = store.units(_cell(table, dataset, model, a_treat, s))
+        b = store.units(_cell(table, dataset, model, b_treat, s))
+        m = a[["user_id", metric]].merge(b[["user_id", metric]], on="user_id").dropna()
+        parts.append(pd.Series((m[f"{metric}_x"] - m[f"{metric}_y"]).to_numpy() / len(m),
+                               index=m["user_id"]))  # fmt: skip
+    return pd.concat(parts).groupby(level=0).sum() / 3
+
+
+def test_random_split_tests_exactly_the_printed_delta(store_table):
+    """Seeds hold different users here: the test flips the signs of each user's share c_i of
+    Δ, the c_i sum to the printed Δ, and that Δ is the leaderboards' difference of cell means."""
     store, table = store_table
     sig = significance(store, table, "ndcg@10", method="t")
     row = sig[(sig["dataset"] == RANDOM) & (sig["model"] == "popularity")].iloc[0]
-    frames = []
-    for s in range(3):
-        a = store.units(_cell(table, RANDOM, "popularity", "fair(p=0.5)", s))
-        b = store.units(_cell(table, RANDOM, "popularity", "none", s))
-        m = a[["user_id", "ndcg@10"]].merge(b[["user_id", "ndcg@10"]], on="user_id").dropna()
-        frames.append(m)
-    long = pd.concat(frames)
-    per_user = long.groupby("user_id").mean()
+    c = _shares_by_hand(store, table, RANDOM, "popularity", "fair(p=0.5)", "none", "ndcg@10")
     assert row["deterministic"] is False or row["deterministic"] == False  # noqa: E712
-    assert 200 < row["n_units"] == len(per_user) < 600  # users overlap partly across seeds
-    ref = stats.ttest_rel(per_user["ndcg@10_x"], per_user["ndcg@10_y"])
-    assert row["p"] == pytest.approx(ref.pvalue, rel=1e-10)
-    assert row["unit_delta"] == pytest.approx(
-        (per_user["ndcg@10_x"] - per_user["ndcg@10_y"]).mean()
-    )
-    # the Δ shown is the metric's own difference: mean over the seeds of each cell's value
+    assert 200 < row["n_units"] == len(c) < 600  # users overlap partly across seeds
+    assert row["p"] == pytest.approx(stats.ttest_1samp(c, 0.0).pvalue, rel=1e-10)
     cells = table[(table["dataset"] == RANDOM) & (table["model"] == "popularity")]
     mean = cells.groupby("treatment")["ndcg@10"].mean()
-    assert row["delta"] == pytest.approx(mean["fair(p=0.5)"] - mean["none"], rel=1e-12)
+    assert row["delta"] == pytest.approx(c.sum(), abs=1e-12)
+    assert abs(row["delta"] - (mean["fair(p=0.5)"] - mean["none"])) <= 1e-12
     assert row["base"] == pytest.approx(mean["none"], rel=1e-12)
     assert ((sig["p_holm"] >= sig["p"]) & (sig["p_holm"] <= 1)).all()
+    # the old per-unit mean (each user's mean over the seeds holding it) tests another number
+
+
+def test_every_stored_comparison_tests_its_printed_delta(store_table):
+    """For every comparison the report makes on this store — each treatment against none and
+    each model contrast, both tested metrics — Σ c_i equals the cells' Δ to 1e-12."""
+    store, table = store_table
+    tables = [significance(store, table, m) for m in ("ndcg@10", "tail_share")]
+    tables.append(compare_models(store, table, "ndcg@10", "popularity", ["itemknn(neighbours=50)"]))
+    checked = 0
+    for t in tables:
+        assert (t["delta"] - t["cell_delta"]).abs().max() <= 1e-12
+        checked += len(t)
+    assert checked == 11
+
+
+def test_p_values_reanalysed_with_scipy_permutation_test(store_table):
+    """An independent re-analysis: scipy's paired permutation test on the units' shares from
+    the stored per-unit tables gives the report's p within Monte-Carlo error."""
+    store, table = store_table
+    sig = significance(store, table, "ndcg@10")
+    for model in ("popularity", "itemknn(neighbours=50)"):
+        row = sig[(sig["dataset"] == RANDOM) & (sig["model"] == model)].iloc[0]
+        c = _shares_by_hand(store, table, RANDOM, model, "fair(p=0.5)", "none", "ndcg@10")
+        ref = stats.permutation_test(
+            (c.to_numpy(), np.zeros(len(c))),
+            lambda x, y, axis: np.sum(x - y, axis=axis),
+            permutation_type="samples",
+            n_resamples=20_000,
+            vectorized=True,
+            random_state=1,
+        ).pvalue
+        n_perm = sig.attrs["n_perm"]
+        se = np.sqrt(ref * (1 - ref) / 20_000 + row["p"] * (1 - row["p"]) / n_perm)
+        assert abs(row["p"] - ref) <= 4 * se + 1e-4
 
 
 def test_unit_bootstrap_for_deterministic_cells(store_table):
@@ -229,6 +268,16 @@ def test_one_factor_contrast_tables_rederive(store_table, tmp_path):
     assert int(row["n units"].replace(",", "")) == plain["n_units"].item()
     sig = significance(store, data[data["model"].isin([base, variant])], "ndcg@10")
     assert len(treat) == len(sig) == 2
+    # with the task's family given, the treatment table shows that family's p_holm
+    family = significance(store, table, "ndcg@10")
+    blocks = one_factor_blocks(
+        store, data, configs, "recommend", REPORTS["recommend"], {}, {"ndcg@10": family}
+    )
+    treat = [b.content for b in blocks if b.kind == "table"][1]
+    for _, r in treat.iterrows():
+        model = base if r["neighbours"] == "20" else variant
+        f = family[(family["dataset"] == RANDOM) & (family["model"] == model)].iloc[0]
+        assert r["p_holm (ndcg@10)"].startswith(fmt.pvalue(f["p_holm"]))
     assert set(treat["neighbours"]) == {"20", "50"}
     assert paired_tests(store, [], "ndcg@10").empty
 
@@ -251,8 +300,17 @@ def test_conditions_are_never_mixed(store_table):
     assert set(marked.loc[marked["seed"] != 1, "setting"]) == {"candidates=default"}
 
 
-def test_markdown_html_and_exports(run_dir):
+def test_markdown_html_and_exports(run_dir, capsys, monkeypatch):
+    monkeypatch.delenv("SKEWBENCH_QUIET", raising=False)
     md, page = build_report(run_dir)
+    assert "skewbench: report: recommend (" in capsys.readouterr().err  # progress lines
+    # a finished config run again: the up-to-date report is left as it is
+    before = md.stat().st_mtime_ns, page.stat().st_mtime_ns
+    assert build_report(run_dir, force=False) == (md, page)
+    assert (md.stat().st_mtime_ns, page.stat().st_mtime_ns) == before
+    assert "report: up to date" in capsys.readouterr().err
+    with ResultStore(run_dir / "results.sqlite") as store:  # other settings: not up to date
+        assert report_stamp(store, {}, True) != report_stamp(store, {"ndcg@10": 0.02}, True)
     text = md.read_text()
     assert "## Headline" in text
     assert text.index("## Headline") < text.index("## Task: recommend")
@@ -260,6 +318,13 @@ def test_markdown_html_and_exports(run_dir):
     assert "units (deterministic)" in text and "seeds (t)" in text
     assert "± 0.0000" not in text and "[0, 0]" not in text.split("tail_share")[0]
     assert "distinct users (deterministic replicates" in text
+    # the seeds' unit overlap is stated: 200 sampled users per seed, partly shared
+    part = text.split("Replicates: which units each seed evaluates")[1].split("\n#")[0]
+    assert re.search(r"\| 200 +\| [2-5]\d\d +\|", part)  # units per seed, distinct units
+    # every non-significant comparison says what it could have detected, or its equivalence
+    for line in text.splitlines():
+        if "does not differ significantly" in line or "no significant change" in line:
+            assert "MDE ±" in line or "equivalent within ±" in line, line
     html = page.read_text()
     assert "<svg" in html and "<script>" in html and "class='toc'" in html
     # self-contained: no image, script or stylesheet loaded from anywhere else
@@ -303,6 +368,36 @@ def test_compare_two_runs(run_dir, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "Δ (B−A)" in out and len(pd.read_csv(tmp_path / "c.csv")) == len(res)
     assert main(["compare", str(run_dir), str(tmp_path / "nothing")]) != 0
+
+
+def test_plan_sizes_each_comparison_from_the_pilot(run_dir, capsys):
+    """N is the smallest unit count whose MDE (80 % power, α/m) reaches the target; seeds add
+    units only where the pilot's replicates hold different users."""
+    from skewbench.cli import main
+    from skewbench.metrics.stats import min_detectable_effect
+    from skewbench.report.plan import plan
+
+    res = plan(run_dir, {"": 0.02, "tail_share": 0.005})
+    assert len(res) == 10 and set(res["metric"]) == {"ndcg@10", "tail_share"}
+    assert set(res.loc[res["metric"] == "ndcg@10", "target"]) == {0.02}
+    for _, r in res.iterrows():
+        n, m, sigma = r["units_needed"], r["family"], r["se"] * np.sqrt(r["n_units"])
+        assert n >= 2
+        assert min_detectable_effect(sigma / np.sqrt(n), n, 0.01 / m) <= r["target"]
+        if n > 2:
+            assert min_detectable_effect(sigma / np.sqrt(n - 1), n - 1, 0.01 / m) > r["target"]
+        # the MDE now is the report's MDE of the same comparison
+        assert r["mde_now"] == pytest.approx(
+            min_detectable_effect(r["se"], r["n_units"], 0.01 / m), rel=1e-12
+        )
+    rnd = res[(res["dataset"] == RANDOM) & (res["units_needed"] > res["n_units"])]
+    assert len(rnd) and (rnd["seeds_needed"] > 3).all()  # each seed samples ~200 new users
+    tem = res[(res["dataset"] == TEMPORAL) & (res["units_needed"] > res["n_units"])]
+    assert (tem["seeds_needed"] == -1).all()  # the same users every seed: seeds add none
+    assert main(["plan", str(run_dir), "--delta", "ndcg@10=0.05"]) == 0
+    assert "units needed" in capsys.readouterr().out
+    assert main(["plan", str(run_dir), "--delta", "-1"]) == 2
+    assert "--delta: expected a positive number" in capsys.readouterr().err
 
 
 _CHECK = """<script>

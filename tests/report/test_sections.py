@@ -114,9 +114,15 @@ def test_pareto_front_with_ties():
 
 
 def test_verdict_words():
-    assert H._verdict(-0.01, 0.5, "ndcg", 0.1, 0.2, "tail") == "no significant change"
-    assert H._verdict(-0.01, 0.001, "ndcg", 0.1, 0.001, "tail") == "ndcg lower; tail higher"
-    assert H._verdict(-0.01, np.nan, "ndcg", 0.1, 0.001, "tail") == "tail higher"
+    def t(p, p_equiv=np.nan, mde=0.0312):
+        return {"p_holm": p, "p_equiv_holm": p_equiv, "sesoi": 0.01, "mde": mde}
+
+    assert H._verdict(-0.01, t(0.5), "ndcg", 0.1, t(0.2, 0.001), "tail") == (
+        "ndcg no significant change (MDE ±0.0312); "
+        "tail no significant change (equivalent within ±0.01)"
+    )
+    assert H._verdict(-0.01, t(0.001), "ndcg", 0.1, t(0.001), "tail") == "ndcg lower; tail higher"
+    assert H._verdict(-0.01, None, "ndcg", 0.1, t(0.001), "tail") == "tail higher"
 
 
 def test_sweep_shows_n_train_and_the_matched_control_beside_its_level():

@@ -38,14 +38,17 @@ def test_unit_means_average_each_unit_over_the_replicates_holding_it():
     assert m["n_replicates"].tolist() == [2, 2, 2]
 
 
-def test_paired_unit_means_pair_within_replicates_then_average():
+def test_paired_contributions_sum_to_the_mean_over_replicates_of_each_mean_difference():
     a = {0: _t([1, 2, 3], [1.0, 0.0, 0.5]), 1: _t([1, 2], [0.0, np.nan]), 2: _t([9], [1.0])}
     b = {0: _t([3, 2, 1], [0.5, 0.5, 0.5]), 1: _t([1, 2], [1.0, 1.0])}  # seed 2 missing in b
-    x, y, shared = U.paired_unit_means(a, b, "ndcg@10")
+    c, shared = U.paired_contributions(a, b, "ndcg@10")
     assert shared == 2
-    # unit 1: a (1.0 + 0.0)/2, b (0.5 + 1.0)/2; unit 2: only seed 0 (seed 1 is NaN in a)
-    np.testing.assert_allclose(x, [0.5, 0.0, 0.5])
-    np.testing.assert_allclose(y, [0.75, 0.5, 0.5])
+    # seed 0: d = (0.5, −0.5, 0) over n_0 = 3; seed 1: only unit 1 (unit 2 is NaN in a), d = −1
+    # c_1 = 0.5/(2·3) − 1/(2·1); c_2 = −0.5/(2·3); c_3 = 0
+    assert c.index.tolist() == [1, 2, 3]
+    np.testing.assert_allclose(c, [0.5 / 6 - 0.5, -0.5 / 6, 0.0], atol=1e-15)
+    assert c.sum() == pytest.approx((0.0 + -1.0) / 2, abs=1e-15)  # mean of the seed Δs
+    assert U.paired_contributions(a, {}, "ndcg@10")[1] == 0
 
 
 def test_duplicate_ids_within_a_cell_are_one_unit():
@@ -85,3 +88,9 @@ def test_interval_and_p_formats():
     assert interval(0.5, float("nan"), float("nan")) == "0.500"
     assert signed(0.012) == "+0.0120" and pct(-0.04) == "−4.00 %"
     assert p_is(0.0004) == "< 0.001" and p_is(0.0123) == "= 0.012"
+
+
+def test_overlap_counts_units_in_every_and_in_one_replicate():
+    frames = {0: _t([1, 2, 3], [0.1] * 3), 1: _t([2, 3, 4], [0.2] * 3), 2: _t([3, 2, 2], [0.3] * 3)}
+    o = U.overlap(frames)
+    assert o == {"seeds": 3, "per_seed": 8 / 3, "distinct": 4, "every": 2, "one": 2}

@@ -68,6 +68,8 @@ def test_components_parse_names_params_and_sweeps():
         (lambda c: c["experiments"][0].update(target_gini=[0.5]), "target_gini: only for task"),
         (lambda c: c["experiments"][0].update(models=[]), "experiments.0.models"),
         (lambda c: c["experiments"][0].update(typo=[]), "experiments.0.typo"),
+        (lambda c: c.update(sesoi={"ndgc@10": 0.01}), "sesoi: unknown metric(s) ['ndgc@10']"),
+        (lambda c: c.update(sesoi={"ndcg@10": -0.01}), "sesoi values must be finite and >= 0"),
         (
             lambda c: c["experiments"][0].update(
                 treatments=[{"name": "focal", "sweep": {"gamma": []}}]

@@ -86,8 +86,12 @@ class EmbeddingStore:
 _STORES: dict[Path, EmbeddingStore] = {}
 
 
-def namespace(model_name: str, precision: str, max_seq_length: int | None) -> str:
-    return f"{model_name}-{precision}-len{max_seq_length or 'default'}"
+def namespace(
+    model_name: str, precision: str, max_seq_length: int | None, backend: str = "torch"
+) -> str:
+    """The cache folder of one encoder setting; the torch backend keeps its historical name."""
+    name = f"{model_name}-{precision}-len{max_seq_length or 'default'}"
+    return name if backend == "torch" else f"{name}-{backend}"
 
 
 def get_store(
@@ -95,10 +99,13 @@ def get_store(
     cache_dir: str | Path | None = None,
     precision: str = "auto",
     max_seq_length: int | None = None,
+    backend: str = "torch",
 ) -> EmbeddingStore:
     """The (process-wide, memoised) store for one encoder setting."""
     folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    folder = folder / namespace(model_name, resolve_precision(precision), max_seq_length)
+    folder = folder / namespace(
+        model_name, resolve_precision(precision, backend), max_seq_length, backend
+    )
     key = folder.resolve()
     if key not in _STORES:
         _STORES[key] = EmbeddingStore(folder)
@@ -115,22 +122,26 @@ def encode(
     max_seq_length: int | None = None,
     encoder: Encoder | None = None,
     progress: bool = False,
+    backend: str = "torch",
 ) -> np.ndarray:
     """Embeddings of ``texts`` (float32, shape (n, dim), unit L2 norm), through the disk cache.
 
     Only texts whose key is not cached are encoded (each distinct text once), in chunks of
     ``CHUNK`` that are each written as one shard, with their memory given back to the OS as
-    each finishes (:mod:`skewbench.encoders.memory`). ``encoder`` overrides the registered model
+    each finishes (:mod:`skewbench.encoders.memory`). ``backend``: "torch", "onnx" or
+    "onnx_int8" (:func:`skewbench.encoders.models.load_encoder`). ``encoder`` overrides the registered model
     (it must be the model ``model_name`` names; the cache trusts that).
     """
     texts = [str(t) for t in texts]
     keys = [text_key(t) for t in texts]
-    store = get_store(model_name, cache_dir, precision, max_seq_length)
+    store = get_store(model_name, cache_dir, precision, max_seq_length, backend)
     todo = list(dict.fromkeys(store.missing(keys)))  # distinct, in first-seen order
     if todo:
         by_key = dict(zip(keys, texts, strict=True))
-        model = encoder if encoder is not None else load_encoder(model_name, max_seq_length)
-        prec = resolve_precision(precision)
+        model = (
+            encoder if encoder is not None else load_encoder(model_name, max_seq_length, backend)
+        )
+        prec = resolve_precision(precision, backend)
         bar = None
         if progress:
             from tqdm import tqdm

@@ -140,12 +140,20 @@ def encoder_path(name: str) -> str:
 
 
 @lru_cache(maxsize=4)
-def load_encoder(name: str = "minilm", max_seq_length: int | None = None) -> Any:
+def load_encoder(
+    name: str = "minilm", max_seq_length: int | None = None, backend: str = "torch"
+) -> Any:
     """The sentence-transformers model ``name`` on CPU, offline; one instance per process.
 
     ``max_seq_length`` truncates inputs (word pieces); ``None`` keeps the model's own (256).
+    ``backend``: "torch" (sentence-transformers), or "onnx" / "onnx_int8" (ONNX Runtime, fp32
+    or dynamically quantized int8: :mod:`skewbench.encoders.onnx_runtime`).
     """
     path = encoder_path(name)  # before the import: sets offline mode
+    if backend != "torch":
+        from skewbench.encoders.onnx_runtime import check_backend, load_onnx_encoder
+
+        return load_onnx_encoder(path, check_backend(backend), max_seq_length)
     from sentence_transformers import SentenceTransformer
 
     model = SentenceTransformer(path, device="cpu")
@@ -163,8 +171,16 @@ def _cpu_has_native_bf16() -> bool:
     return "amx_bf16" in flags or "avx512_bf16" in flags
 
 
-def resolve_precision(precision: Precision | str) -> str:
-    """``"auto"`` → ``"bf16"`` on CPUs with native bf16, else ``"fp32"``."""
+def resolve_precision(precision: Precision | str, backend: str = "torch") -> str:
+    """``"auto"`` → ``"bf16"`` on CPUs with native bf16, else ``"fp32"``; ONNX backends run
+    their own graph (fp32 or int8 weights), so ``"auto"`` means fp32 there."""
+    if backend != "torch":
+        if precision not in ("auto", "fp32"):
+            raise ConfigError(
+                f"encoder precision {precision!r} applies to the torch backend; backend "
+                f"{backend!r} runs its own graph (use precision: fp32 or auto)"
+            )
+        return "fp32"
     if precision == "auto":
         return "bf16" if _cpu_has_native_bf16() else "fp32"
     if precision not in ("fp32", "bf16"):

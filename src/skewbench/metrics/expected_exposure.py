@@ -33,6 +33,8 @@ attention per group divided by the group's catalog size), kept for cross-checkin
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -81,16 +83,6 @@ def plackett_luce_rankings(
     return out
 
 
-def _block_exposure(start: np.ndarray, size: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """Mean of w over positions [start, start+size) (0 where size is 0; w is 0 beyond k)."""
-    cum = np.concatenate([[0.0], np.cumsum(w)])
-    k = w.size
-    lo = np.minimum(start, k)
-    hi = np.minimum(start + size, k)
-    total = cum[hi] - cum[lo]
-    return np.where(size > 0, total / np.maximum(size, 1), 0.0)
-
-
 def expected_exposure(
     rankings: np.ndarray,
     truth: sp.csr_matrix,
@@ -101,54 +93,103 @@ def expected_exposure(
 
     ``rankings``: (units × samples × k) item indices (−1 = empty slot), or (units × k) for a
     deterministic policy. ``truth``: (units × n_items) CSR of grades (> 0 = relevant).
-    Returns arrays of length units under keys ``ee_l``, ``ee_d``, ``ee_r``.
+    Returns arrays of length units under keys ``ee_l``, ``ee_d``, ``ee_r``. One compiled pass
+    per unit touches only the items it shows and the items relevant to it.
     """
     r = np.asarray(rankings)
     if r.ndim == 2:
         r = r[:, None, :]
-    units, n_samples, k = r.shape
+    units, _, k = r.shape
     truth = sp.csr_matrix(truth)
     if truth.shape[0] != units:
         raise ConfigError(f"truth has {truth.shape[0]} rows for {units} units")
     w = rbp_weights(k, patience)
-    ee_l = np.empty(units)
-    ee_d = np.empty(units)
-    ee_r = np.empty(units)
-    for u in range(units):
-        ru = r[u]
-        valid = ru >= 0
-        shown = ru[valid]
-        expo = np.broadcast_to(w, ru.shape)[valid] / n_samples
-        ids, inv = np.unique(shown, return_inverse=True)
-        eps = np.bincount(inv, weights=expo, minlength=ids.size)
-        lo, hi = truth.indptr[u], truth.indptr[u + 1]
-        rel_items = truth.indices[lo:hi]
-        grades = truth.data[lo:hi]
-        keep = grades > 0
-        rel_items, grades = rel_items[keep], grades[keep]
-        levels, sizes = np.unique(-grades, return_counts=True)  # grade descending
-        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
-        level_exp = _block_exposure(starts, sizes.astype(np.int64), w)
-        n_rel = int(sizes.sum())
-        n_non = n_items - n_rel
-        non_exp = float(_block_exposure(np.array([n_rel]), np.array([n_non]), w)[0])
-        target_norm2 = float(np.sum(sizes * level_exp**2) + n_non * non_exp**2)
-        # ε* of each shown item: its grade block's exposure, else the non-relevant block's
-        tgt = np.full(ids.size, non_exp)
-        if rel_items.size:
-            order = np.argsort(rel_items)
-            rel_sorted = rel_items[order]
-            lvl_of = np.searchsorted(levels, -grades[order])
-            pos = np.searchsorted(rel_sorted, ids)
-            hit = (pos < rel_sorted.size) & (
-                rel_sorted[np.minimum(pos, rel_sorted.size - 1)] == ids
-            )
-            tgt[hit] = level_exp[lvl_of[pos[hit]]]
-        d = float(eps @ eps)
-        rr = float(eps @ tgt)
-        ee_d[u], ee_r[u] = d, rr
-        ee_l[u] = d - 2.0 * rr + target_norm2
-    return {"ee_l": ee_l, "ee_d": ee_d, "ee_r": ee_r}
+    out = np.empty((3, units))
+    _ee_kernel()(
+        np.ascontiguousarray(r, dtype=np.int64),
+        truth.indptr.astype(np.int64),
+        truth.indices.astype(np.int64),
+        truth.data.astype(np.float64),
+        int(n_items),
+        w,
+        out,
+    )
+    return {"ee_l": out[0], "ee_d": out[1], "ee_r": out[2]}
+
+
+@functools.cache
+def _ee_kernel():
+    import numba
+
+    @numba.njit(cache=True, nogil=True, boundscheck=False)
+    def block_mean(cum, start, size, k):
+        """Mean of w over positions [start, start+size) (w is 0 beyond k; 0 for size 0)."""
+        if size <= 0:
+            return 0.0
+        return (cum[min(start + size, k)] - cum[min(start, k)]) / size
+
+    @numba.njit(cache=True, nogil=True, boundscheck=False)
+    def kernel(r, t_ptr, t_idx, t_val, n_items, w, out):
+        units, n_samples, k = r.shape
+        cum = np.zeros(k + 1)
+        for i in range(k):
+            cum[i + 1] = cum[i] + w[i]
+        eps = np.zeros(n_items)
+        seen = np.full(n_items, -1, dtype=np.int64)  # seen[d] == u: d shown to unit u
+        target = np.full(n_items, -1.0)  # ε* of a relevant item of the current unit
+        shown = np.empty(n_samples * k, dtype=np.int64)
+        for u in range(units):
+            n_shown = 0
+            for s in range(n_samples):
+                for i in range(k):
+                    d = r[u, s, i]
+                    if d < 0:
+                        continue
+                    if seen[d] != u:
+                        seen[d] = u
+                        shown[n_shown] = d
+                        n_shown += 1
+                    eps[d] += w[i] / n_samples
+            lo, hi = t_ptr[u], t_ptr[u + 1]
+            grades = np.empty(hi - lo)
+            items = np.empty(hi - lo, dtype=np.int64)
+            n_rel = 0
+            for p in range(lo, hi):
+                if t_val[p] > 0:
+                    grades[n_rel] = t_val[p]
+                    items[n_rel] = t_idx[p]
+                    n_rel += 1
+            order = np.argsort(-grades[:n_rel], kind="mergesort")  # grade blocks, best first
+            target_norm2 = 0.0
+            start = 0
+            while start < n_rel:
+                g = grades[order[start]]
+                stop = start
+                while stop < n_rel and grades[order[stop]] == g:
+                    stop += 1
+                level = block_mean(cum, start, stop - start, k)
+                target_norm2 += (stop - start) * level * level
+                for j in range(start, stop):
+                    target[items[order[j]]] = level
+                start = stop
+            n_non = n_items - n_rel
+            non = block_mean(cum, n_rel, n_non, k)
+            target_norm2 += n_non * non * non
+            dd = 0.0
+            rr = 0.0
+            for j in range(n_shown):
+                d = shown[j]
+                e = eps[d]
+                dd += e * e
+                rr += e * (target[d] if target[d] >= 0.0 else non)
+                eps[d] = 0.0
+            for j in range(n_rel):
+                target[items[j]] = -1.0
+            out[0, u] = dd - 2.0 * rr + target_norm2
+            out[1, u] = dd
+            out[2, u] = rr
+
+    return kernel
 
 
 def attention_weights(k: int, p: float) -> np.ndarray:

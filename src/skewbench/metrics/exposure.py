@@ -45,7 +45,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from skewbench.errors import ConfigError, SchemaError
-from skewbench.metrics.ranking import _raise_bad_row
+from skewbench.metrics.ranking import _raise_bad_row, close_gaps
 from skewbench.metrics.ranking import check_ranked as check_ranked  # its former home
 
 POSITION_WEIGHTS = ("uniform", "log", "geometric")
@@ -98,7 +98,7 @@ def unit_exposure_shares(
     every list (padding −1 is empty; a unit with an empty list gets 0). NaN for every unit when
     no list holds an item. ``member``: one boolean per catalog item.
     """
-    ranked = np.asarray(ranked)
+    ranked = close_gaps(np.asarray(ranked))
     filled = ranked >= 0
     w = position_weights(ranked.shape[1], position_weight)[None, :] * filled
     total = w.sum()
@@ -138,7 +138,7 @@ def list_item_stats(
         raise SchemaError(
             "ranked", f"must be a 2-D integer array, got {ranked.dtype} {ranked.shape}"
         )
-    ranked = np.ascontiguousarray(ranked, dtype=np.int64)
+    ranked = close_gaps(np.ascontiguousarray(ranked, dtype=np.int64))
     n_units, k = ranked.shape
     w = np.ones(k) if w is None else np.ascontiguousarray(w, dtype=np.float64)
     if w.shape != (k,):
@@ -251,6 +251,7 @@ def exposure_metrics(
     ranked = np.asarray(ranked)
     if ranked.ndim != 2:
         raise SchemaError("ranked", f"must be a 2-D integer array, got shape {ranked.shape}")
+    ranked = close_gaps(ranked)  # padding occupies no rank (as in the accuracy metrics)
     n_units, k = ranked.shape
     w = position_weights(k, position_weight, geometric_p)
     pop = (

@@ -1,7 +1,9 @@
 r"""Accuracy metrics of ranked lists, vectorised over units and computed for all cutoffs at once.
 
 Inputs: ``ranked`` (units × K) int64 item indices, position j (0-based) is rank j + 1, -1 is
-padding (a padding slot counts as a non-relevant position); ``truth`` a CSR (units × items) of
+padding. Padding never occupies a rank: a -1 inside a list is a gap that is closed (the items
+after it move up, as trec_eval ranks only the documents a run lists; :func:`close_gaps`), and
+trailing padding only shortens the list; ``truth`` a CSR (units × items) of
 graded relevance: an item is relevant when its grade is > 0 (trec_eval's relevance_level 1 for
 integer grades); grades <= 0 are non-relevant with gain 0. R_u is the set of relevant items of
 unit u, rel_u(r) the grade of the item at rank r, hit_u(r) = 1[rel_u(r) > 0].
@@ -125,7 +127,9 @@ def ranking_metrics(
         if n_candidates is None or not do_auc
         else n_candidates
     )
-    if n_units:
+    for _ in range(2):
+        if not n_units:
+            break
         row, code = kernels().rank(
             ranked,
             truth.indptr.astype(np.int64, copy=False),
@@ -144,8 +148,17 @@ def ranking_metrics(
             res,
             auc,
         )
+        if code == 4:  # an item stored twice in a truth row: sum the duplicates, run again
+            truth = truth.copy()
+            truth.sum_duplicates()
+            continue
+        if code == 3:
+            raise SchemaError(
+                "truth", "relevance grades must be finite", column="grade", row=int(row)
+            )
         if code:
             _raise_bad_row(ranked, n_items, int(row), int(code))
+        break
     out: dict[str, np.ndarray] = {}
     for j, m in enumerate(cut_metrics):
         for c, k in enumerate(cutoffs):
@@ -188,14 +201,25 @@ def _check_cutoff(k: object) -> int:
     return int(k)
 
 
+def close_gaps(ranked: np.ndarray) -> np.ndarray:
+    """``ranked`` with every row's -1 padding moved to the end, the listed items keeping their
+    order (a stable partition); the input itself when no row has a gap (the usual case)."""
+    pad = ranked < 0
+    if ranked.shape[1] < 2 or not (pad[:, :-1] & ~pad[:, 1:]).any():
+        return ranked
+    order = np.argsort(pad, axis=1, kind="stable")
+    return np.ascontiguousarray(np.take_along_axis(ranked, order, axis=1))
+
+
 def _check_inputs(ranked: np.ndarray, truth: Any) -> tuple[np.ndarray, sp.csr_matrix]:
-    """Shapes, dtypes and finite grades; item ranges and repeats are checked in the kernel."""
+    """Shapes and dtypes; item ranges, repeats, finite grades and duplicate truth entries are
+    checked in the kernel."""
     ranked = np.asarray(ranked)
     if ranked.ndim != 2 or not np.issubdtype(ranked.dtype, np.integer):
         raise SchemaError(
             "ranked", f"must be a 2-D integer array (units × k), got {ranked.dtype} {ranked.shape}"
         )
-    ranked = np.ascontiguousarray(ranked, dtype=np.int64)
+    ranked = close_gaps(np.ascontiguousarray(ranked, dtype=np.int64))
     if not sp.issparse(truth):
         raise SchemaError("truth", "must be a scipy.sparse CSR matrix (units × items)")
     truth = sp.csr_matrix(truth)
@@ -203,13 +227,8 @@ def _check_inputs(ranked: np.ndarray, truth: Any) -> tuple[np.ndarray, sp.csr_ma
         raise SchemaError(
             "truth", f"has {truth.shape[0]} rows but ranked has {ranked.shape[0]} units"
         )
-    if not truth.has_canonical_format:
-        truth = truth.copy()
-        truth.sum_duplicates()
-    if truth.nnz and not np.isfinite(truth.data).all():
-        bad = int(np.flatnonzero(~np.isfinite(truth.data))[0])
-        row = int(np.searchsorted(truth.indptr, bad, side="right") - 1)
-        raise SchemaError("truth", "relevance grades must be finite", column="grade", row=row)
+    # Duplicate entries and non-finite grades are found by the kernel while it marks each
+    # truth row (no separate pass over the truth).
     return ranked, truth
 
 
@@ -219,7 +238,7 @@ def check_ranked(ranked: np.ndarray, n_items: int, source: str = "ranked") -> np
     ranked = np.asarray(ranked)
     if ranked.ndim != 2 or not np.issubdtype(ranked.dtype, np.integer):
         raise SchemaError(source, f"must be a 2-D integer array, got {ranked.dtype} {ranked.shape}")
-    ranked = np.ascontiguousarray(ranked, dtype=np.int64)
+    ranked = close_gaps(np.ascontiguousarray(ranked, dtype=np.int64))
     if ranked.size:
         row, code = kernels().first_bad_row(ranked, n_items)
         if code:

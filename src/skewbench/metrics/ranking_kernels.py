@@ -3,10 +3,12 @@ cached on disk): the one-pass ranking-metric kernel, the range/repeat check of r
 the grade lookup. Formulas, conventions and input checks are in :mod:`skewbench.metrics.ranking`.
 
 One pass over each unit's list with one per-item marker array ``mark`` (int64, n_items): before
-unit u's list is walked, each of its relevant truth entries p (a <= p < b in the CSR arrays) is
-written as mark[item] = p; a visited item is marked -(u + 2). Walking the list, mark[item] in
-[a, b) is a relevant item of this unit (grade data[p]), -(u + 2) a repeat, anything else
-(another unit's entry or mark, or the initial -1) a non-relevant item. One load per list slot
+unit u's list is walked, each of its truth entries p (a <= p < b in the CSR arrays) is written
+as mark[item] = p. Walking the list, mark[item] in [a, b) with data[p] > 0 is a relevant item of
+this unit, anything else (another unit's entry, or the initial -1) a non-relevant item; a bit
+per item (set while walking, cleared after the list) finds repeats. Marking the truth row also checks
+it: a non-finite grade returns code 3, an item stored twice in the row (non-canonical CSR)
+code 4, so the caller needs no separate pass over the truth. One load per list slot
 whatever the catalogue size, and the array never needs clearing because CSR ranges and unit
 numbers never recur. The cut metrics come in the order of ``ranking._CUT``; ``slot`` maps each
 to its output row (-1 = not asked for).
@@ -82,6 +84,11 @@ def kernels() -> Kernels:
         do_lin = s_ndcg >= 0
         do_exp = s_exp >= 0
         n_items = mark.size
+        # Repeats are found with a bit per item (n_items / 8 bytes, cache-resident); grades are
+        # looked up only up to the largest cutoff unless AUC needs the whole list.
+        seen = np.zeros((n_items + 63) // 64, dtype=np.uint64)
+        one = np.uint64(1)
+        scan = width if do_auc else (min(width, cutoffs[n_cut - 1]) if n_cut else 0)
         max_row = 0
         for u in range(n):
             max_row = max(max_row, indptr[u + 1] - indptr[u])
@@ -103,13 +110,18 @@ def kernels() -> Kernels:
             a, b = indptr[u], indptr[u + 1]
             nrel = 0
             for p in range(a, b):
-                if data[p] > 0:
-                    mark[indices[p]] = p
-                    ideal[nrel] = data[p]
+                g = data[p]
+                if g - g != 0.0:  # NaN or ±inf
+                    return u, 3
+                it = indices[p]
+                if mark[it] >= a:  # the item already has an entry in this row
+                    return u, 4
+                mark[it] = p
+                if g > 0:
+                    ideal[nrel] = g
                     nrel += 1
             fnrel = float(nrel)
             # (1) the scan
-            visited = -(u + 2)
             n_hit = 0
             n_valid = 0
             n_neg = ncand[u] - fnrel if do_auc else 0.0
@@ -125,18 +137,25 @@ def kernels() -> Kernels:
                 if it >= n_items:
                     bad = 1
                     break
-                m = mark[it]
-                if m == visited:
+                word = it >> 6
+                bit = one << np.uint64(it & 63)
+                if seen[word] & bit:
                     bad = 2
                     break
-                mark[it] = visited
-                if a <= m < b:
-                    if do_auc:  # non-relevant listed items above this one: n_valid − n_hit
-                        listed += n_neg - (n_valid - n_hit)
-                    hit_r[n_hit] = r
-                    hit_g[n_hit] = data[m]
-                    n_hit += 1
+                seen[word] |= bit
+                if r < scan:
+                    m = mark[it]
+                    if a <= m < b and data[m] > 0:
+                        if do_auc:  # non-relevant listed items above this one: n_valid − n_hit
+                            listed += n_neg - (n_valid - n_hit)
+                        hit_r[n_hit] = r
+                        hit_g[n_hit] = data[m]
+                        n_hit += 1
                 n_valid += 1
+            for r in range(width):  # clear this list's words of ``seen`` (L1-resident row)
+                it = ranked[u, r]
+                if 0 <= it < n_items:
+                    seen[it >> 6] = 0
             if bad:
                 return u, bad
             if do_auc:

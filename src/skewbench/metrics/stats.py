@@ -53,24 +53,43 @@ def bootstrap_ci(
 
     Draw B = ``n_boot`` resamples of the n non-NaN units, take each mean \bar x^*_b, and return
     the (α/2, 1 − α/2) quantiles of \{\bar x^*_b\} (numpy's linear interpolation). Fewer than 2
-    units → (NaN, NaN). Vectorised in batches of resamples.
+    units → (NaN, NaN). :func:`bootstrap_cis` of the one column.
+    """
+    x = np.asarray(values, dtype=np.float64).reshape(-1)
+    lo, hi = bootstrap_cis(x[~np.isnan(x)][:, None], n_boot, alpha, rng)
+    return float(lo[0]), float(hi[0])
+
+
+def bootstrap_cis(
+    values: np.ndarray,
+    n_boot: int = 1000,
+    alpha: float = 0.05,
+    rng: np.random.Generator | int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""Percentile bootstrap CIs of the means of the k columns of an (n × k) array whose rows
+    are units: every column is resampled with the same B = ``n_boot`` draws of units (a joint
+    bootstrap, one set of random indices for all k), so column j's interval equals
+    :func:`bootstrap_ci` of column j with the same ``rng``. Rows must hold no NaN. Indices are
+    drawn as int32 in batches. n < 2 → NaN intervals.
     """
     alpha = _check_alpha(alpha)
     if n_boot < 1:
         raise ConfigError(f"n_boot: must be >= 1, got {n_boot!r}")
-    x = np.asarray(values, dtype=np.float64).reshape(-1)
-    x = x[~np.isnan(x)]
-    n = x.size
+    x = np.asarray(values, dtype=np.float64)
+    n, k = x.shape
     if n < 2:
-        return float("nan"), float("nan")
+        return np.full(k, np.nan), np.full(k, np.nan)
     gen = _rng(rng)
-    means = np.empty(n_boot, dtype=np.float64)
-    batch = max(1, _BATCH_ELEMENTS // n)
+    cols = np.ascontiguousarray(x.T)  # k × n: each column's units contiguous for the gather
+    means = np.empty((k, n_boot), dtype=np.float64)
+    batch = max(1, _BATCH_ELEMENTS // n)  # independent of k: the draws do not depend on it
     for s in range(0, n_boot, batch):
         e = min(n_boot, s + batch)
-        means[s:e] = x[gen.integers(0, n, size=(e - s, n))].mean(axis=1)
-    lo, hi = np.quantile(means, [alpha / 2, 1 - alpha / 2])
-    return float(lo), float(hi)
+        idx = gen.integers(0, n, size=(e - s, n), dtype=np.int32)
+        for j in range(k):
+            means[j, s:e] = cols[j][idx].mean(axis=1)
+    lo, hi = np.quantile(means, [alpha / 2, 1 - alpha / 2], axis=1)
+    return lo, hi
 
 
 def seed_ci(values: np.ndarray, alpha: float = 0.05) -> tuple[float, float, float]:
@@ -99,21 +118,37 @@ def paired_test(
 ) -> PairedTestResult:
     r"""Two-sided paired test of H0: systems a and b have the same mean over units.
 
-    - ``"t"``: paired t-test on d = a − b (``scipy.stats.ttest_rel``); statistic t.
-    - ``"wilcoxon"``: Wilcoxon signed-rank (``scipy.stats.wilcoxon``, zero differences dropped
-      by scipy's default ``zero_method="wilcox"``); statistic W. All-zero d → p = 1.
-    - ``"randomization"``: sign-flip test on the mean difference, statistic \bar d; p = share of
-      sign vectors s with |mean(s·d)| >= |\bar d| (relative tolerance 1e-12). Exact over all
-      2^n sign vectors when 2^n <= ``n_perm``; otherwise ``n_perm`` random sign vectors from
-      ``rng`` and p = (1 + count) / (1 + n_perm) (never 0; Phipson & Smyth 2010).
-    Units where either value is NaN are dropped. n < 2 → NaN statistic and p.
+    Units where either value is NaN are dropped; the test is :func:`one_sample_test` of the
+    differences d = a − b.
     """
     x = np.asarray(a, dtype=np.float64).reshape(-1)
     y = np.asarray(b, dtype=np.float64).reshape(-1)
     if x.shape != y.shape:
         raise ConfigError(f"paired_test: a has {x.size} units, b has {y.size}; they must pair")
     keep = ~(np.isnan(x) | np.isnan(y))
-    d = x[keep] - y[keep]
+    return one_sample_test(x[keep] - y[keep], method, rng, n_perm)
+
+
+def one_sample_test(
+    d: np.ndarray,
+    method: str = "t",
+    rng: np.random.Generator | int = 0,
+    n_perm: int = 10_000,
+) -> PairedTestResult:
+    r"""Two-sided test of H0: the per-unit values d are symmetric about 0 (mean 0).
+
+    - ``"t"``: one-sample t-test (equal to ``scipy.stats.ttest_rel`` on the pairs); statistic t.
+    - ``"wilcoxon"``: Wilcoxon signed-rank (``scipy.stats.wilcoxon``, zero values dropped by
+      scipy's default ``zero_method="wilcox"``); statistic W. All-zero d → p = 1.
+    - ``"randomization"``: sign-flip test of Σ d (equivalently \bar d); statistic \bar d; p =
+      share of sign vectors s with |Σ s·d| >= |Σ d| − 10⁻⁹ Σ|d| (the slack makes values equal in
+      theory count as extreme). Exact over all 2^n sign vectors when 2^n <= ``n_perm``;
+      otherwise ``n_perm`` random sign vectors from ``rng`` and p = (1 + count) / (1 + n_perm)
+      (never 0; Phipson & Smyth 2010), Monte-Carlo standard error √(p(1 − p)/n_perm).
+    NaN values are dropped. n < 2 → NaN statistic and p.
+    """
+    d = np.asarray(d, dtype=np.float64).reshape(-1)
+    d = d[~np.isnan(d)]
     n = int(d.size)
     mean_diff = float(d.mean()) if n else float("nan")
     if n < 2:
@@ -122,7 +157,7 @@ def paired_test(
         if np.all(d == d[0]):  # zero variance: t undefined
             p = 1.0 if d[0] == 0 else 0.0
             return PairedTestResult(float("nan"), p, mean_diff, n, method)
-        res = sps.ttest_rel(x[keep], y[keep])
+        res = sps.ttest_1samp(d, 0.0)
         return PairedTestResult(float(res.statistic), float(res.pvalue), mean_diff, n, method)
     if method == "wilcoxon":
         if np.all(d == 0):
@@ -136,24 +171,77 @@ def paired_test(
     raise ConfigError(f"method: expected 't', 'wilcoxon' or 'randomization', got {method!r}")
 
 
+# Sign vectors are drawn as random bytes: byte j of a draw holds the signs of units 8j … 8j+7,
+# and _BYTE_BITS[v] are the 8 bits of byte value v (1 = flipped).
+_BYTE_BITS = ((np.arange(256)[:, None] >> np.arange(8)[None, :]) & 1).astype(np.float64)
+
+
 def _sign_flip_p(d: np.ndarray, gen: np.random.Generator, n_perm: int) -> float:
     n = d.size
-    observed = abs(d.mean())
-    threshold = observed - 1e-12 * observed  # equal-in-theory values count as extreme
+    total = float(d.sum())
+    # Σ s·d = Σ d − 2 Σ_{flipped} d; equal-in-theory sums may differ by rounding, so a slack
+    # relative to Σ|d| (far below any real gap between distinct sums) counts them as extreme.
+    threshold = abs(total) - 1e-9 * float(np.abs(d).sum())
     exact = n <= 30 and 2**n <= n_perm
-    total = 2**n if exact else n_perm
+    if exact:
+        # Row r's signs are the bits of r: every sign vector exactly once.
+        rows = np.arange(2**n)
+        bits = (rows[:, None] >> np.arange(n)[None, :]) & 1
+        count = int(np.count_nonzero(np.abs(total - 2.0 * (bits @ d)) >= threshold))
+        return count / 2**n
+    # Table of each byte position's flipped sum for all 256 byte values: one draw's Σ_{flipped}
+    # is then n/8 look-ups instead of n multiply-adds (≈ 10× less CPU than float signs).
+    n_bytes = -(-n // 8)
+    padded = np.zeros(n_bytes * 8)
+    padded[:n] = d
+    table = (padded.reshape(n_bytes, 8) @ _BYTE_BITS.T).reshape(-1)  # [byte j, value v]
+    offsets = (np.arange(n_bytes, dtype=np.int32) * 256)[None, :]
     count = 0
-    batch = max(1, _BATCH_ELEMENTS // n)
-    for s in range(0, total, batch):
-        e = min(total, s + batch)
-        if exact:
-            # Row r's signs are the bits of r: every sign vector exactly once.
-            bits = (np.arange(s, e)[:, None] >> np.arange(n)[None, :]) & 1
-            signs = 1.0 - 2.0 * bits
-        else:
-            signs = 1.0 - 2.0 * gen.integers(0, 2, size=(e - s, n))
-        count += int(np.count_nonzero(np.abs(signs @ d) / n >= threshold))
-    return count / total if exact else (1 + count) / (1 + n_perm)
+    batch = max(1, _BATCH_ELEMENTS // n_bytes)
+    for s in range(0, n_perm, batch):
+        k = min(n_perm, s + batch) - s
+        draws = gen.integers(0, 256, size=(k, n_bytes), dtype=np.uint8)
+        flipped = table[draws.astype(np.int32) + offsets].sum(axis=1)
+        count += int(np.count_nonzero(np.abs(total - 2.0 * flipped) >= threshold))
+    return (1 + count) / (1 + n_perm)
+
+
+def sum_se(d: np.ndarray) -> float:
+    r"""Standard error of Σ d over n units: √n · s_d (ddof = 1); NaN dropped; n < 2 → NaN."""
+    d = np.asarray(d, dtype=np.float64).reshape(-1)
+    d = d[~np.isnan(d)]
+    return float(np.sqrt(d.size) * d.std(ddof=1)) if d.size >= 2 else float("nan")
+
+
+def min_detectable_effect(
+    se: float | np.ndarray, n: int | np.ndarray, alpha: float, power: float = 0.8
+) -> float | np.ndarray:
+    r"""Smallest |effect| a two-sided level-α test detects with probability ``power``:
+    (t_{1−α/2, n−1} + t_{power, n−1}) · SE (normal-theory approximation with the observed
+    spread). Vectorised over ``se`` and ``n``."""
+    alpha = _check_alpha(alpha)
+    df = np.maximum(np.asarray(n, dtype=np.float64) - 1, 1)
+    return (sps.t.ppf(1 - alpha / 2, df) + sps.t.ppf(power, df)) * np.asarray(se, dtype=float)
+
+
+def equivalence_p(d: np.ndarray, margin: float) -> float:
+    r"""TOST p-value for H0: |Σ d| >= ``margin`` (two one-sided t-tests, Schuirmann 1987).
+
+    With SE(Σ d) = √n · s_d: p = max(1 − F(( Σd + margin)/SE), F((Σd − margin)/SE)), F the
+    t_{n−1} CDF. Small p: Σ d lies within ±margin. n < 2 or margin <= 0 → NaN.
+    """
+    d = np.asarray(d, dtype=np.float64).reshape(-1)
+    d = d[~np.isnan(d)]
+    if d.size < 2 or not margin > 0:
+        return float("nan")
+    total = float(d.sum())
+    se = sum_se(d)
+    if se == 0:
+        return 0.0 if abs(total) < margin else 1.0
+    df = d.size - 1
+    lower = sps.t.sf((total + margin) / se, df)
+    upper = sps.t.cdf((total - margin) / se, df)
+    return float(max(lower, upper))
 
 
 def holm(pvalues: np.ndarray) -> np.ndarray:

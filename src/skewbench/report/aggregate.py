@@ -17,12 +17,23 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from contextvars import ContextVar
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from skewbench.metrics.stats import bootstrap_ci, holm, paired_test, seed_ci
+from skewbench.metrics.stats import (
+    bootstrap_ci,
+    bootstrap_cis,
+    equivalence_p,
+    holm,
+    min_detectable_effect,
+    one_sample_test,
+    seed_ci,
+    sum_se,
+)
+from skewbench.report import fmt
 from skewbench.report import units as U
 from skewbench.runner.store import ResultStore
 from skewbench.seeds import make_rng
@@ -32,9 +43,22 @@ SYSTEM = ["model", "treatment"]
 GROUP = CONDITION + SYSTEM
 BASE_TREATMENT = "none"
 ALPHA_SIG = 0.01  # the significance level the report marks (on Holm-corrected p-values)
+POWER = 0.8  # the power at which minimum detectable effects are stated
 N_BOOT = 2000  # unit-bootstrap resamples (>= 1,000: percentile tails of a 95 % CI settle)
 
 UnitCache = dict[str, pd.DataFrame]
+
+# Smallest effect of interest: equivalence (TOST) is tested against ±this absolute Δ. Every
+# metric the report tests is a share or rate in [0, 1], where 0.01 (one point) is the usual
+# smallest difference a results table would call real. A run config's ``sesoi:`` overrides it
+# per metric (0 switches equivalence off for that metric); build_report sets it per report.
+DEFAULT_SESOI = 0.01
+SESOI: ContextVar[Mapping[str, float] | None] = ContextVar("SESOI", default=None)
+
+
+def sesoi_for(metric: str) -> float:
+    """The declared smallest effect of interest of ``metric`` (``DEFAULT_SESOI`` if none)."""
+    return float((SESOI.get() or {}).get(metric, DEFAULT_SESOI))
 
 
 def with_conditions(table: pd.DataFrame, configs: Mapping[str, dict] | None = None) -> pd.DataFrame:
@@ -103,6 +127,11 @@ def _seed_keys(grp: pd.DataFrame) -> dict[int, str]:
     return dict(zip(grp["seed"].astype(int), grp["key"], strict=True))
 
 
+def frames_of(store: ResultStore, cells: pd.DataFrame, cache: UnitCache) -> dict[int, pd.DataFrame]:
+    """The per-unit tables of one system's cells (one per seed), read once per report."""
+    return _frames(store, _seed_keys(cells), cache)
+
+
 def unit_summary(
     store: ResultStore,
     table: pd.DataFrame,
@@ -129,12 +158,21 @@ def unit_summary(
         cols = [m for m in (metrics or U.unit_metric_columns(first)) if m in first.columns]
         means = U.unit_means(frames, cols)
         row.update(n_seeds=len(frames), deterministic=U.deterministic(frames), n_units=len(means))
+        # Metrics defined for every unit share one set of resampled units (one stream per
+        # system); a metric with undefined units resamples its defined ones on its own stream.
+        full = [m for m in cols if not means[m].isna().any()]
+        if full:
+            rng = make_rng(0, "report", "bootstrap", *map(str, key))
+            lo, hi = bootstrap_cis(means[full].to_numpy(), n_boot=n_boot, alpha=alpha, rng=rng)
+            for j, m in enumerate(full):
+                row[f"{m}_blo"], row[f"{m}_bhi"] = float(lo[j]), float(hi[j])
         for m in cols:
             v = means[m].to_numpy()
-            rng = make_rng(0, "report", "bootstrap", m, *map(str, key))
-            lo, hi = bootstrap_ci(v, n_boot=n_boot, alpha=alpha, rng=rng)
+            if m not in full:
+                rng = make_rng(0, "report", "bootstrap", m, *map(str, key))
+                lo_m, hi_m = bootstrap_ci(v, n_boot=n_boot, alpha=alpha, rng=rng)
+                row[f"{m}_blo"], row[f"{m}_bhi"] = lo_m, hi_m
             row[f"{m}_units"] = float(np.nanmean(v)) if np.any(~np.isnan(v)) else math.nan
-            row[f"{m}_blo"], row[f"{m}_bhi"] = lo, hi
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -156,20 +194,19 @@ def comparison_rng(metric: str, row: Mapping[str, object]) -> np.random.Generato
 
 
 def _holm_table(
-    pending: list[tuple[dict, np.ndarray, np.ndarray, dict]], metric: str, method: str
+    pending: list[tuple[dict, pd.Series, dict]], metric: str, method: str
 ) -> pd.DataFrame:
-    """Test every (row, a, b, extra), then Holm-adjust the p-values over all of them."""
+    """Test every (row, unit shares c, extra), then adjust them as one family
+    (:func:`adjust_family`). Δ printed = Σ c_i, the statistic the sign flips act on."""
     n_perm = resamples_for(len(pending))
+    sesoi = sesoi_for(metric)
     rows = []
-    for row, a, b, extra in pending:
+    for row, c, extra in pending:
         extra = dict(extra)
-        # Δ is the metric's own difference (mean over the shared replicates of each cell's
-        # value, as the leaderboards show it); the test runs on the distinct units' mean changes,
-        # whose average (`unit_delta`) can weigh units differently (e.g. per-example shares of
-        # balanced accuracy depend on each replicate's test set).
-        base_mean = float(extra.pop("cell_base", b.mean()))
-        delta = float(extra.pop("cell_delta", a.mean() - b.mean()))
-        res = paired_test(a, b, method=method, n_perm=n_perm, rng=comparison_rng(metric, row))
+        v = c.to_numpy(dtype=float)
+        delta = float(v.sum())
+        base_mean = float(extra.pop("cell_base", math.nan))
+        res = one_sample_test(v, method=method, n_perm=n_perm, rng=comparison_rng(metric, row))
         rows.append(
             {
                 **row,
@@ -179,23 +216,54 @@ def _holm_table(
                 "base": base_mean,
                 "delta": delta,
                 "rel_delta": delta / base_mean if base_mean else math.nan,
-                "unit_delta": float(a.mean() - b.mean()),
                 "p": res.pvalue,
+                "se": sum_se(v),
+                "sesoi": sesoi,
+                "p_equiv": equivalence_p(v, sesoi) if sesoi else math.nan,
             }
         )
-    out = pd.DataFrame(rows)
+    out = adjust_family(pd.DataFrame(rows))
     if not out.empty:
-        out["p_holm"] = holm(out["p"].to_numpy())
         out.attrs["n_perm"] = n_perm
         out.attrs["method"] = method
     return out
 
 
+def adjust_family(tests: pd.DataFrame) -> pd.DataFrame:
+    """Holm over the rows of ``tests`` as one family of m comparisons: ``p_holm`` and
+    ``p_equiv_holm`` (TOST against ±``sesoi``), and ``mde``, the minimum detectable |Δ| at 80 %
+    power and level α/m (``ALPHA_SIG`` over m: the level a comparison must pass were it the
+    family's only real effect), from each row's ``se`` = SE(Σ c_i) = √n · s_c."""
+    if tests.empty:
+        return tests
+    out = tests.copy()
+    m = len(out)
+    out["p_holm"] = holm(out["p"].to_numpy(dtype=float))
+    out["p_equiv_holm"] = holm(out["p_equiv"].to_numpy(dtype=float))
+    out["mde"] = min_detectable_effect(
+        out["se"].to_numpy(dtype=float), out["n_units"].to_numpy(), ALPHA_SIG / m, POWER
+    )
+    return out
+
+
+def null_phrase(row: Mapping[str, object]) -> str:
+    """What a non-significant comparison can still say: "equivalent within ±x" when TOST
+    rejects |Δ| >= x (Holm, ``ALPHA_SIG``), else the minimum detectable effect; "" when the
+    comparison is significant."""
+    p = float(row["p_holm"])  # type: ignore[arg-type]
+    if p < ALPHA_SIG:
+        return ""
+    pe = float(row.get("p_equiv_holm", math.nan))  # type: ignore[arg-type]
+    if pe < ALPHA_SIG:
+        return f"equivalent within ±{float(row['sesoi']):.3g}"  # type: ignore[arg-type]
+    return f"MDE ±{fmt.num(float(row.get('mde', math.nan)))}"  # type: ignore[arg-type]
+
+
 def _pair(
     store: ResultStore, a_grp: pd.DataFrame, b_grp: pd.DataFrame, metric: str, cache: UnitCache
-) -> tuple[np.ndarray, np.ndarray, dict]:
+) -> tuple[pd.Series, dict]:
     fa, fb = _frames(store, _seed_keys(a_grp), cache), _frames(store, _seed_keys(b_grp), cache)
-    a, b, shared = U.paired_unit_means(fa, fb, metric)
+    c, shared = U.paired_contributions(fa, fb, metric)
     det = [U.deterministic(fa), U.deterministic(fb)]
     extra: dict[str, Any] = {
         "replicates": shared,
@@ -203,11 +271,18 @@ def _pair(
     }
     seeds = set(a_grp["seed"]) & set(b_grp["seed"])
     if metric in a_grp.columns and metric in b_grp.columns and seeds:
-        ca = a_grp.loc[a_grp["seed"].isin(seeds), metric].astype(float).mean()
-        cb = b_grp.loc[b_grp["seed"].isin(seeds), metric].astype(float).mean()
+        ma = a_grp[a_grp["seed"].isin(seeds)].groupby("seed")[metric].mean().astype(float)
+        mb = b_grp[b_grp["seed"].isin(seeds)].groupby("seed")[metric].mean().astype(float)
+        ca, cb = float(ma.mean()), float(mb.mean())
+        # The seed part of Δ's variation: the SD of the per-seed Δ_r (NaN with one seed); the
+        # unit part is the test's SE of Σ c_i.
+        extra["seed_sd"] = float((ma - mb).std(ddof=1)) if len(seeds) > 1 else math.nan
         if np.isfinite(ca) and np.isfinite(cb):
+            # The cells' own Δ, kept to check that the tested Σ c_i is the difference the
+            # leaderboards show (they differ only where a metric is undefined for a unit in
+            # one system but not the other).
             extra["cell_base"], extra["cell_delta"] = float(cb), float(ca - cb)
-    return a, b, extra
+    return c, extra
 
 
 def paired_tests(
@@ -220,17 +295,18 @@ def paired_tests(
 ) -> pd.DataFrame:
     """Paired test of each (row, system a's cells, system b's cells), Holm over all of them.
 
-    Units are matched by id within each replicate both systems hold, each unit's pair is
-    averaged over those replicates, and the test runs over the distinct units (``n_units``);
-    units where either side is NaN are dropped from that replicate's pair. Pairs with fewer
-    than two units are left out.
+    Units are matched by id within each replicate both systems hold (units where either side
+    is NaN dropped from that replicate's pair); each distinct unit enters once, as its share
+    c_i of Δ (:func:`skewbench.report.units.paired_contributions`), and the test flips the
+    signs of the c_i, so it tests exactly the Δ printed. Pairs with fewer than two units are
+    left out.
     """
     cache = {} if cache is None else cache
     pending = []
     for row, a_grp, b_grp in pairs:
-        a, b, extra = _pair(store, a_grp, b_grp, metric, cache)
-        if len(a) >= 2:
-            pending.append((row, a, b, extra))
+        c, extra = _pair(store, a_grp, b_grp, metric, cache)
+        if len(c) >= 2:
+            pending.append((row, c, extra))
     return _holm_table(pending, metric, method)
 
 

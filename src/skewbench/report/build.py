@@ -11,13 +11,17 @@ sections; each kind of section lives in its own ``report`` module.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import pandas as pd
 
+from skewbench.progress import note as progress_note
+from skewbench.progress import step
 from skewbench.report import fmt
 from skewbench.report.aggregate import (
     CONDITION,
+    SESOI,
     significance,
     summarise,
     unit_summary,
@@ -37,7 +41,11 @@ from skewbench.report.headline import headline_blocks
 from skewbench.report.leaderboard import INTERVAL_NOTE, leaderboard
 from skewbench.report.plot_blocks import plot_blocks
 from skewbench.report.render import Block, to_html, to_markdown
-from skewbench.report.significance_blocks import contrast_blocks, significance_details
+from skewbench.report.significance_blocks import (
+    contrast_blocks,
+    replicate_blocks,
+    significance_details,
+)
 from skewbench.report.spec import REPORTS, TaskReport
 from skewbench.report.task_blocks import (
     caps_blocks,
@@ -112,7 +120,9 @@ def _task_blocks(
         blocks += contrast_blocks(
             store, data, spec.unit_metric, *spec.model_contrast, task, spec, cache
         )
-    blocks += one_factor_blocks(store, data, configs, task, spec, cache)
+    families = {m: t for m, t in ((spec.unit_metric, sig_acc), (spec.unit_exposure, sig_exp)) if m}
+    blocks += one_factor_blocks(store, data, configs, task, spec, cache, families)
+    blocks += replicate_blocks(store, data, spec, cache)
     blocks += plot_blocks(merged, task, spec, out)
     blocks += group_exposure_blocks(data, spec)
     if task != "categorize":
@@ -148,56 +158,99 @@ def _write_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def build_report(output: Path, *, exports: bool = True) -> tuple[Path, Path]:
+def build_report(
+    output: Path,
+    *,
+    exports: bool = True,
+    sesoi: Mapping[str, float] | None = None,
+    force: bool = True,
+) -> tuple[Path, Path]:
     """Write ``report.md`` and ``report.html`` (with PNG/SVG plots) under ``<output>/report``,
-    and with ``exports`` the tidy cell metrics, per-unit tables and LaTeX leaderboards."""
+    and with ``exports`` the tidy cell metrics, per-unit tables and LaTeX leaderboards.
+
+    ``sesoi``: smallest effect of interest per metric (the run config's ``sesoi:``) for the
+    equivalence tests. ``force=False`` leaves a report that is up to date — same finished
+    cells and failures, same report code, same settings (:func:`report_stamp`) — untouched.
+    """
     store_file = output / "results.sqlite"
     if not store_file.is_file():
         raise FileNotFoundError(f"no results store at {store_file}; run the config first")
     out = output / "report"
+    md, page, stamp_file = out / "report.md", out / "report.html", out / ".stamp"
     with ResultStore(store_file) as store:  # checks the store before anything is written
-        out.mkdir(parents=True, exist_ok=True)
-        raw = store.table()
-        configs = store.configs()
-        table = with_conditions(raw, configs) if not raw.empty else raw
-        failures = store.open_failures()
-        seconds = table["seconds"].sum() if not table.empty else 0
-        intro = [
-            Block("h1", f"skewbench report — {output.name}"),
-            Block(
-                "note",
-                f"{len(table)} finished cells; {len(failures)} cells whose latest attempt "
-                f"failed and that have not finished since; total cell time {seconds:.0f} s.",
-            ),
-        ]
-        intro += fingerprint_blocks(configs)
-        if not failures.empty:
-            cols = ["task", "dataset", "imbalance", "model", "treatment", "seed", "attempts"]
-            intro += [
-                Block("h2", f"Open failures ({len(failures)} cells)"),
-                Block("table", failures[[*cols, "error"]].reset_index(drop=True)),
-            ]
-        headline: list[Block] = []
-        sections: list[Block] = convergence_blocks(table)
-        summaries = {}
-        for task, tgrp in table.groupby("task") if not table.empty else []:
-            h, s, merged = _task_blocks(store, tgrp, configs, task, REPORTS[task], out)
-            headline += h
-            sections += s
-            summaries[task] = merged
-        if exports and not table.empty:
-            from skewbench.report.export import write_exports
+        stamp = report_stamp(store, sesoi or {}, exports)
+        fresh = md.is_file() and page.is_file() and stamp_file.is_file()
+        if not force and fresh and stamp_file.read_text(encoding="utf-8") == stamp:
+            progress_note("report: up to date (no cell finished or failed since)")
+            return md, page
+        token = SESOI.set(dict(sesoi or {}))
+        try:
+            blocks = _blocks(store, out, exports)
+        finally:
+            SESOI.reset(token)
+    with step("report: writing Markdown and HTML"):
+        _write_atomic(md, to_markdown(blocks, out))
+        _write_atomic(page, to_html(blocks))
+    _write_atomic(stamp_file, stamp)
+    return md, page
 
+
+def report_stamp(store: ResultStore, sesoi: Mapping[str, float], exports: bool) -> str:
+    """What a report depends on, hashed: the store's finished cells and failures, the source
+    of the code that computes and renders the report, and its settings."""
+    import hashlib
+    import json
+
+    h = hashlib.sha256(store.content_stamp().encode())
+    root = Path(__file__).resolve().parent.parent
+    for f in sorted([*root.joinpath("report").glob("*.py"), root / "metrics" / "stats.py"]):
+        h.update(f.read_bytes())
+    h.update(json.dumps({"sesoi": dict(sesoi), "exports": exports}, sort_keys=True).encode())
+    return h.hexdigest()
+
+
+def _blocks(store: ResultStore, out: Path, exports: bool) -> list[Block]:
+    """Every block of the report, reading the store once."""
+    out.mkdir(parents=True, exist_ok=True)
+    raw = store.table()
+    configs = store.configs()
+    table = with_conditions(raw, configs) if not raw.empty else raw
+    failures = store.open_failures()
+    seconds = table["seconds"].sum() if not table.empty else 0
+    intro = [
+        Block("h1", f"skewbench report — {out.parent.name}"),
+        Block(
+            "note",
+            f"{len(table)} finished cells; {len(failures)} cells whose latest attempt "
+            f"failed and that have not finished since; total cell time {seconds:.0f} s.",
+        ),
+    ]
+    intro += fingerprint_blocks(configs)
+    if not failures.empty:
+        cols = ["task", "dataset", "imbalance", "model", "treatment", "seed", "attempts"]
+        intro += [
+            Block("h2", f"Open failures ({len(failures)} cells)"),
+            Block("table", failures[[*cols, "error"]].reset_index(drop=True)),
+        ]
+    headline: list[Block] = []
+    sections: list[Block] = convergence_blocks(table)
+    summaries = {}
+    for task, tgrp in table.groupby("task") if not table.empty else []:
+        with step(f"report: {task} ({len(tgrp)} cells): tables, tests and plots"):
+            h, s, merged = _task_blocks(store, tgrp, configs, task, REPORTS[task], out)
+        headline += h
+        sections += s
+        summaries[task] = merged
+    if exports and not table.empty:
+        from skewbench.report.export import write_exports
+
+        with step("report: exports"):
             links = write_exports(store, table, summaries, out)
-            sections += [
-                Block("h2", "Exports"),
-                Block("p", "Files beside this report: " + ", ".join(links) + "."),
-            ]
+        sections += [
+            Block("h2", "Exports"),
+            Block("p", "Files beside this report: " + ", ".join(links) + "."),
+        ]
     blocks = intro
     if headline:
         blocks += [Block("h2", "Headline: what each treatment buys and costs"), *headline]
-    blocks += sections
-    md, page = out / "report.md", out / "report.html"
-    _write_atomic(md, to_markdown(blocks, out))
-    _write_atomic(page, to_html(blocks))
-    return md, page
+    return blocks + sections

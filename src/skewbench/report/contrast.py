@@ -12,7 +12,8 @@ parameters left at their declared defaults counted as written. Two questions get
 
 Every test is a paired randomization test over distinct units (each unit's mean over the
 replicates both systems hold; :mod:`skewbench.report.aggregate`), Holm-corrected over all tests
-of one metric in the table. The base of a pair is the side holding the component's declared
+of one metric in the table — except that table 2 shows the task's significance rows (their Holm
+family) for the metrics the task tests there, so a comparison has one p_holm. The base of a pair is the side holding the component's declared
 default for that parameter, else the smaller value in sort order.
 """
 
@@ -31,6 +32,7 @@ from skewbench.report.aggregate import (
     CONDITION,
     UnitCache,
     keyed,
+    null_phrase,
     paired_tests,
 )
 from skewbench.report.conditions import condition_label
@@ -86,14 +88,37 @@ def _tests(
     metrics: list[str],
     build: Any,
     cache: UnitCache,
+    families: Mapping[str, pd.DataFrame] | None = None,
 ) -> dict[str, pd.DataFrame]:
-    """Run the pairs ``build(cond, grp)`` yields, per metric (Holm within a metric)."""
+    """Run the pairs ``build(cond, grp)`` yields, per metric (Holm within a metric). A metric
+    whose comparisons are already tested in a task-wide family (``families``: metric → the
+    significance table of every treatment against none) takes its rows from there, so the
+    same comparison shows the same p_holm in every table."""
     pairs = [
         p
         for key, grp in keyed(data).groupby(CONDITION, dropna=False, sort=True)
         for p in build(dict(zip(CONDITION, key, strict=True)), grp)
     ]
-    return {m: paired_tests(store, pairs, m, cache=cache) for m in metrics}
+    out = {}
+    for m in metrics:
+        family = (families or {}).get(m)
+        if family is not None and not family.empty:
+            out[m] = _rows_of(family, [row for row, _, _ in pairs])
+        else:
+            out[m] = paired_tests(store, pairs, m, cache=cache)
+    return out
+
+
+def _rows_of(family: pd.DataFrame, rows: list[dict]) -> pd.DataFrame:
+    """The rows of ``family`` whose identity (condition, model, treatment) is one of ``rows``."""
+    ident = [*CONDITION, "model", "treatment"]
+
+    def key(r: Mapping[str, Any]) -> tuple:
+        return tuple(None if pd.isna(r[c]) else str(r[c]) for c in ident)
+
+    wanted = {key(r) for r in rows}
+    keep = [key(r) in wanted for _, r in family.iterrows()]
+    return family[keep].reset_index(drop=True)
 
 
 def _table(res: dict[str, pd.DataFrame], lead: list[str], label: Any) -> pd.DataFrame:
@@ -105,8 +130,11 @@ def _table(res: dict[str, pd.DataFrame], lead: list[str], label: Any) -> pd.Data
             k = tuple(str(r[c]) for c in ident)
             row = rows.setdefault(k, {**dict(zip(lead, label(r), strict=True)), "n units": ""})
             star = " ★" if r["p_holm"] < ALPHA_SIG else ""
+            null = null_phrase(r)
             row[f"Δ {m}"] = fmt.signed(r["delta"])
-            row[f"p_holm ({m})"] = f"{fmt.pvalue(r['p_holm'])}{star}"
+            row[f"p_holm ({m})"] = f"{fmt.pvalue(r['p_holm'])}{star}" + (
+                f"; {null}" if null else ""
+            )
             row["n units"] = row["n units"] or fmt.num(int(r["n_units"]))
     out = pd.DataFrame(list(rows.values()))
     order = [*lead, *(c for m in res for c in (f"Δ {m}", f"p_holm ({m})") if c in out.columns)]
@@ -150,6 +178,7 @@ def _pair_blocks(
     pair: tuple[str, str, str, object, object],
     spec: TaskReport,
     cache: UnitCache,
+    families: Mapping[str, pd.DataFrame] | None = None,
 ) -> list[Block]:
     base, variant, param, vb, vv = pair
     by_factor = _tests(store, data, metrics, _factor_pairs(base, variant), cache)
@@ -165,7 +194,8 @@ def _pair_blocks(
             f"'{variant}' against '{base}' under the same treatment and condition (only {param} "
             f"changes). Δ = variant − base (difference of the cell means over the shared seeds); "
             f"paired randomization tests over distinct units, Holm over the rows of each metric; "
-            f"★ p_holm < {ALPHA_SIG}.{gap_note}",
+            f"★ p_holm < {ALPHA_SIG}; a non-significant p carries its MDE (80 % power) or "
+            f"an equivalence verdict.{gap_note}",
         ),
         Block(
             "table",
@@ -177,7 +207,7 @@ def _pair_blocks(
             {"sticky": 2},
         ),
     ]
-    by_treat = _tests(store, data, metrics, _treatment_pairs((base, variant)), cache)
+    by_treat = _tests(store, data, metrics, _treatment_pairs((base, variant)), cache, families)
     if all(t.empty for t in by_treat.values()):
         return blocks
     side = {base: str(vb), variant: str(vv)}
@@ -185,7 +215,9 @@ def _pair_blocks(
         Block(
             "p",
             f"Does each treatment still help? Each treatment against {BASE_TREATMENT} on each "
-            f"side ({param} = {vb} and {vv}), same tests.",
+            f"side ({param} = {vb} and {vv}), same tests; where the task's significance table "
+            "tests a metric, its rows (and Holm family: every treatment of the task) are "
+            "shown, so a comparison has one p_holm throughout the report.",
         ),
         Block(
             "table",
@@ -206,11 +238,13 @@ def one_factor_blocks(
     task: str,
     spec: TaskReport,
     cache: UnitCache,
+    families: Mapping[str, pd.DataFrame] | None = None,
 ) -> list[Block]:
-    """The two tables of the module doc, for every one-factor pair of the task's models."""
+    """The two tables of the module doc, for every one-factor pair of the task's models;
+    ``families``: metric → the task's significance table (the treatment table reads its rows)."""
     metrics = _metrics(data, spec)
     return [
         b
         for pair in one_factor_pairs(data, configs, task)
-        for b in _pair_blocks(store, data, metrics, pair, spec, cache)
+        for b in _pair_blocks(store, data, metrics, pair, spec, cache, families)
     ]

@@ -9,21 +9,27 @@ import numpy as np
 import pandas as pd
 
 from skewbench.report import fmt
-from skewbench.report.aggregate import ALPHA_SIG, BASE_TREATMENT, CONDITION
+from skewbench.report.aggregate import ALPHA_SIG, BASE_TREATMENT, CONDITION, null_phrase
 from skewbench.report.conditions import by_condition, condition_label, higher_is_better, unit_word
 from skewbench.report.plots import pareto_front
 from skewbench.report.render import Block
 from skewbench.report.spec import TaskReport
 
 
-def _verdict(dacc: float, pacc: float, acc: str, dexp: float, pexp: float, exp: str) -> str:
-    def word(d: float, p: float, m: str) -> str | None:
-        if not (isinstance(p, float) and p < ALPHA_SIG):
-            return None
-        return f"{m} {'higher' if d > 0 else 'lower'}"
+def _verdict(dacc: float, ta: object, acc: str, dexp: float, te: object, exp: str) -> str:
+    """Per tested metric: higher / lower when significant, else what the test could say
+    (equivalence or its minimum detectable effect)."""
 
-    parts = [w for w in (word(dacc, pacc, acc), word(dexp, pexp, exp)) if w]
-    return "; ".join(parts) if parts else "no significant change"
+    def word(d: float, t: object, m: str) -> str | None:
+        if t is None:
+            return None
+        p = float(t["p_holm"])  # type: ignore[index]
+        if p < ALPHA_SIG:
+            return f"{m} {'higher' if d > 0 else 'lower'}"
+        return f"{m} no significant change ({null_phrase(t)})"  # type: ignore[arg-type]
+
+    parts = [w for w in (word(dacc, ta, acc), word(dexp, te, exp)) if w]
+    return "; ".join(parts) if parts else "not tested"
 
 
 def headline_blocks(
@@ -74,14 +80,14 @@ def headline_blocks(
                         f"Δ {exp} %": fmt.pct(dexp / b[exp] if b[exp] else math.nan),
                         f"p_holm ({exp})": fmt.pvalue(pexp),
                         "n units": fmt.num(n) if n is not None else fmt.DASH,
-                        "verdict": _verdict(dacc, pacc, acc, dexp, pexp, exp),
+                        "verdict": _verdict(dacc, ta, acc, dexp, te, exp),
                     }
                 )
                 gain = dexp if exp_up else -dexp
                 if gain > 0 and (best is None or gain > best[0]):
-                    best = (gain, r, dacc, dexp, pacc, pexp, n, ta)
+                    best = (gain, r, dacc, dexp, pacc, pexp, n, ta, te)
             if best is not None:
-                _, r, dacc, dexp, pacc, pexp, n, ta = best
+                _, r, dacc, dexp, pacc, pexp, n, ta, te = best
                 det = (
                     " (deterministic replicates: one effective replicate)"
                     if (ta is not None and ta.get("deterministic") is True)
@@ -94,7 +100,7 @@ def headline_blocks(
                     f"{fmt.pct(dacc / b[acc] if b[acc] else math.nan)}); paired randomization "
                     f"tests over {fmt.num(n) if n else fmt.DASH} distinct {unit_word(task)}{det}: "
                     f"p_holm {fmt.p_is(pacc)} for {acc}, {_p_or_untested(pexp, exp)} — "
-                    f"{_verdict(dacc, pacc, acc, dexp, pexp, exp)}."
+                    f"{_verdict(dacc, ta, acc, dexp, te, exp)}."
                 )
         if not rows:
             continue

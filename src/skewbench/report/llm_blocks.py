@@ -109,8 +109,7 @@ def first_stage_label(model: str) -> str | None:
 def contrast_table(store: ResultStore, data: pd.DataFrame) -> pd.DataFrame:
     """Each LLM cell against its first stage alone, per treatment and per-unit metric (module
     docstring); Holm over all rows."""
-    from skewbench.metrics.stats import holm
-    from skewbench.report.aggregate import compare_models
+    from skewbench.report.aggregate import adjust_family, compare_models
 
     llm = [m for m in data["model"].unique() if str(m).startswith(LLM_MODEL)]
     parts = []
@@ -128,12 +127,12 @@ def contrast_table(store: ResultStore, data: pd.DataFrame) -> pd.DataFrame:
                     parts.append(res.assign(treatment=treatment, metric=metric))
     if not parts:
         return pd.DataFrame()
-    res = pd.concat(parts, ignore_index=True)
-    res["p_holm"] = holm(res["p"].to_numpy(dtype=float))
-    return res
+    return adjust_family(pd.concat(parts, ignore_index=True))
 
 
 def _contrast_display(res: pd.DataFrame) -> pd.DataFrame:
+    from skewbench.report.aggregate import null_phrase
+
     return pd.DataFrame(
         {
             "dataset": res["dataset"],
@@ -146,6 +145,7 @@ def _contrast_display(res: pd.DataFrame) -> pd.DataFrame:
             "LLM value": [fmt.num(b + d) for b, d in zip(res["base"], res["delta"], strict=True)],
             "Δ": [fmt.num(v) for v in res["delta"]],
             "p_holm": [fmt.num(v) for v in res["p_holm"]],
+            "if not significant": [null_phrase(r) for _, r in res.iterrows()],
         }
     )
 

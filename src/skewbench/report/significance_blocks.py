@@ -6,7 +6,16 @@ from __future__ import annotations
 import pandas as pd
 
 from skewbench.report import fmt
-from skewbench.report.aggregate import ALPHA_SIG, BASE_TREATMENT, compare_models
+from skewbench.report import units as U
+from skewbench.report.aggregate import (
+    ALPHA_SIG,
+    BASE_TREATMENT,
+    CONDITION,
+    compare_models,
+    frames_of,
+    keyed,
+    null_phrase,
+)
 from skewbench.report.conditions import condition_label, unit_word
 from skewbench.report.render import Block
 from skewbench.report.spec import TaskReport
@@ -63,11 +72,43 @@ def contrast_blocks(
                 f"{fmt.num(r['base'] + r['delta'])} vs {fmt.num(r['base'])} "
                 f"({fmt.pct(r['rel_delta'])}), paired randomization test over "
                 f"{fmt.num(int(r['n_units']))} distinct {unit_word(task)}, "
-                f"p_holm {fmt.p_is(r['p_holm'])}.",
+                f"p_holm {fmt.p_is(r['p_holm'])}{_null_suffix(r)}.",
             )
         )
     blocks.append(Block("table", sig_display(res, spec), {"sticky": 2}))
     return blocks
+
+
+def replicate_blocks(
+    store: ResultStore, data: pd.DataFrame, spec: TaskReport, cache: dict
+) -> list[Block]:
+    """Per condition: how the seeds' unit sets overlap, and what the seed interval means."""
+    rows = []
+    for key, grp in keyed(data).groupby(CONDITION, dropna=False, sort=True):
+        sizes = grp.groupby(["model", "treatment"])["seed"].nunique()
+        system = sizes.idxmax()
+        cells = grp[(grp["model"] == system[0]) & (grp["treatment"] == system[1])]
+        o = U.overlap(frames_of(store, cells, cache))
+        if o["seeds"] >= 2:
+            rows.append({"condition": condition_label(dict(zip(CONDITION, key, strict=True)), spec),
+                         "seeds": fmt.num(int(o["seeds"])), "units per seed": fmt.num(o["per_seed"]),
+                         "distinct units": fmt.num(int(o["distinct"])),
+                         "in every seed": fmt.num(int(o["every"])),
+                         "in one seed only": fmt.num(int(o["one"]))})  # fmt: skip
+    if not rows:
+        return []
+    return [
+        Block("h3", "Replicates: which units each seed evaluates"),
+        Block(
+            "p",
+            "Where most units are in every seed, the seeds share their test units: a seed "
+            "t-interval then measures training randomness, not the sampling of test units "
+            "(the unit bootstrap and the paired tests, which count each distinct unit once, "
+            "do). Where every seed holds the same units and gives identical results the report "
+            "says 'deterministic'.",
+        ),
+        Block("table", pd.DataFrame(rows), {"sticky": 1}),
+    ]
 
 
 def sig_display(sig: pd.DataFrame, spec: TaskReport) -> pd.DataFrame:
@@ -81,10 +122,19 @@ def sig_display(sig: pd.DataFrame, spec: TaskReport) -> pd.DataFrame:
     out["base"] = [fmt.num(v) for v in sig["base"]]
     out["Δ"] = [fmt.signed(v) for v in sig["delta"]]
     out["Δ %"] = [fmt.pct(v) for v in sig["rel_delta"]]
+    out["SE (units)"] = [fmt.num(v) for v in sig["se"]]
+    if "seed_sd" in sig:
+        out["SD of Δ over seeds"] = [fmt.num(v) for v in sig["seed_sd"]]
     out["p"] = [fmt.pvalue(v) for v in sig["p"]]
     out["p_holm"] = [fmt.pvalue(v) for v in sig["p_holm"]]
     out["sig"] = ["★" if p < ALPHA_SIG else "" for p in sig["p_holm"]]
+    out["if not significant"] = [null_phrase(r) for _, r in sig.iterrows()]
     return out
+
+
+def _null_suffix(row: pd.Series) -> str:
+    phrase = null_phrase(row)
+    return f" ({phrase})" if phrase else ""
 
 
 def significance_details(metric: str, sig: pd.DataFrame, spec: TaskReport) -> Block:
@@ -101,7 +151,14 @@ def significance_details(metric: str, sig: pd.DataFrame, spec: TaskReport) -> Bl
                     f"over every comparison in this table can reach {ALPHA_SIG}) over "
                     "distinct units, each unit the mean over the replicates both cells "
                     f"hold; ★ marks p_holm < {ALPHA_SIG}. 'deterministic': every seed "
-                    "gave identical per-unit results for both cells.",
+                    "gave identical per-unit results for both cells. Each unit enters as its "
+                    "share of Δ, so the test tests exactly the Δ shown. Holm family: every row "
+                    "of this table. Where not significant: 'equivalent within ±x' (TOST "
+                    "against the smallest effect of interest x, Holm over the table) or the "
+                    "minimum detectable effect at 80 % power (MDE; level "
+                    f"{ALPHA_SIG}/rows). 'SE (units)': the standard error of Δ from its "
+                    "units; 'SD of Δ over seeds': how much Δ moves from seed to seed. See "
+                    "docs/statistics.md.",
                 ),
                 Block("table", sig_display(sig, spec), {"sticky": 2}),
             ],

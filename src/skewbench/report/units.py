@@ -4,8 +4,10 @@ A *unit* is what a task evaluates one at a time — a user (recommend), a query 
 example (categorize) — and is named by a stable id column (``UNIT_ID_COLUMNS``). The same unit
 usually appears in several replicates (seeds) of a cell. Pooling the replicates would count it
 several times and shrink p-values by pseudo-replication, so the report reduces every unit to ONE
-value: its mean over the replicates in which it appears (for a pair of systems, over the
-replicates in which both have it). Tests and bootstrap intervals then run over distinct units.
+value. For one system (bootstrap intervals) that is its mean over the replicates in which it
+appears; for a pair of systems (paired tests) it is the unit's share c_i of the printed Δ
+(:func:`paired_contributions`), so that the test tests exactly the difference shown even when
+replicates hold different units.
 
 Replicates whose per-unit tables are identical (a fixed split and a deterministic model: the seed
 changes nothing) are *deterministic*: one effective replicate. Their uncertainty can only come
@@ -14,6 +16,7 @@ from resampling units, never from a t-interval over identical seeds.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 import numpy as np
@@ -109,6 +112,20 @@ def deterministic(frames: Mapping[int, pd.DataFrame]) -> bool | None:
     return all(_same(tables[0], t) for t in tables[1:])
 
 
+def overlap(frames: Mapping[int, pd.DataFrame]) -> dict[str, float]:
+    """How the replicates' unit sets overlap: ``seeds``, mean ``per_seed`` units, ``distinct``
+    units, and how many are in ``every`` replicate or in ``one`` only."""
+    sets = [set(indexed(f, []).index) for f in frames.values()]
+    counts = pd.Series([u for s in sets for u in s]).value_counts()
+    return {
+        "seeds": len(sets),
+        "per_seed": float(np.mean([len(s) for s in sets])) if sets else math.nan,
+        "distinct": len(counts),
+        "every": int((counts == len(sets)).sum()),
+        "one": int((counts == 1).sum()),
+    }
+
+
 def unit_means(frames: Mapping[int, pd.DataFrame], metrics: list[str]) -> pd.DataFrame:
     """One row per distinct unit: each metric's mean over the replicates where the unit appears
     (NaN replicate values skipped), and ``n_replicates``, the number of replicates holding it."""
@@ -121,28 +138,30 @@ def unit_means(frames: Mapping[int, pd.DataFrame], metrics: list[str]) -> pd.Dat
     return out
 
 
-def paired_unit_means(
+def paired_contributions(
     a: Mapping[int, pd.DataFrame], b: Mapping[int, pd.DataFrame], metric: str
-) -> tuple[np.ndarray, np.ndarray, int]:
-    """Two systems' values of ``metric`` per distinct unit, for a paired test.
+) -> tuple[pd.Series, int]:
+    r"""Each distinct unit's share of the printed Δ of ``metric`` between systems a and b.
 
-    Within each replicate both systems hold, units are matched by id and a unit is kept where
-    both values are defined; each unit's pair is then averaged over those replicates. Returns
-    (a values, b values, number of shared replicates); arrays are sorted by unit id.
+    Within each of the R replicates both systems hold (and where ``metric`` is stored), units
+    are matched by id and kept where both values are defined: n_r units, differences d_ir.
+    The printed Δ is the mean over those replicates of each one's mean difference, so unit i
+    contributes c_i = Σ_r d_ir / (R · n_r) and Σ_i c_i = Δ exactly, however many replicates
+    hold each unit. A sign-flip test of Σ c_i tests that Δ. Returns (c indexed and sorted by
+    unit id, R).
     """
-    a_parts, b_parts = [], []
-    shared = sorted(set(a) & set(b))
-    for seed in shared:
+    parts = []
+    for seed in sorted(set(a) & set(b)):
         if metric not in a[seed].columns or metric not in b[seed].columns:
             continue
         x = indexed(a[seed], [metric])[metric]
         y = indexed(b[seed], [metric])[metric]
         x, y = x.align(y, join="inner")
         ok = x.notna() & y.notna()
-        a_parts.append(x[ok])
-        b_parts.append(y[ok])
-    if not a_parts:
-        return np.zeros(0), np.zeros(0), 0
-    xa = pd.concat(a_parts).groupby(level=0, sort=True).mean()
-    xb = pd.concat(b_parts).groupby(level=0, sort=True).mean()
-    return xa.to_numpy(), xb.reindex(xa.index).to_numpy(), len(a_parts)
+        if ok.any():
+            d = x[ok] - y[ok]
+            parts.append(d / len(d))
+    if not parts:
+        return pd.Series(np.zeros(0), dtype=float), 0
+    c = pd.concat(parts).groupby(level=0, sort=True).sum() / len(parts)
+    return c, len(parts)

@@ -194,6 +194,38 @@ class RunConfig(BaseModel):
     ray_address: str | None = None
     output: str | None = None
     experiments: list[Experiment] = Field(min_length=1)
+    # Smallest effect of interest per tested metric (absolute Δ): the report's equivalence
+    # tests (TOST) use ±this; unlisted metrics use the report's default, 0 switches it off.
+    sesoi: dict[str, float] = Field(default_factory=dict)
+
+    @field_validator("sesoi")
+    @classmethod
+    def _sesoi_values(cls, values: dict[str, float]) -> dict[str, float]:
+        bad = {k: v for k, v in values.items() if not (v >= 0 and v < float("inf"))}
+        if bad:
+            raise ValueError(f"sesoi values must be finite and >= 0, got {bad}")
+        return values
+
+    @model_validator(mode="after")
+    def _sesoi_metrics(self) -> RunConfig:
+        from skewbench.runner.tasks import TASKS, report_spec
+
+        allowed: set[str] = set()
+        for task in {e.task for e in self.experiments} & set(TASKS):
+            spec = report_spec(task)
+            allowed |= {
+                *spec.columns,
+                spec.primary,
+                spec.unit_metric or "",
+                spec.unit_exposure or "",
+            }
+        unknown = sorted(set(self.sesoi) - allowed)
+        if unknown:
+            raise ValueError(
+                f"sesoi: unknown metric(s) {unknown} for this config's tasks; "
+                f"allowed: {sorted(allowed - {''})}"
+            )
+        return self
 
     @field_validator("seeds", mode="before")
     @classmethod

@@ -262,6 +262,18 @@ class ResultStore:
         for key in keys:
             yield key, self.units(key)
 
+    def content_stamp(self) -> str:
+        """A hash of every finished cell (key and finish time) and every failure: it changes
+        exactly when a cell finishes or fails."""
+        import hashlib
+
+        h = hashlib.sha256()
+        for row in self._conn.execute("SELECT key, finished FROM cells ORDER BY key"):
+            h.update(repr(row).encode())
+        for row in self._conn.execute("SELECT key, at FROM failures ORDER BY key, at"):
+            h.update(repr(row).encode())
+        return h.hexdigest()
+
     def configs(self) -> dict[str, dict[str, Any]]:
         """Each finished cell's resolved config (``Cell.to_dict()``), by cell key."""
         rows = self._conn.execute("SELECT key, config FROM cells").fetchall()
