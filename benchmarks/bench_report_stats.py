@@ -8,8 +8,9 @@ the default categorize run (5,201 test reviews; 0/±1 correctness shares: many t
 MovieLens users (943; continuous NDCG changes) and of search queries (537).
 
 With ``--report RESULTS`` it also times a whole ``skewbench report RESULTS`` with this checkout's
-code and with another checkout's (``--old-src``, e.g. /work/main/src), each in a child process
-(CPU = user + sys of the child).
+code and with another checkout's (``--old-src``: e.g. ``git archive 913b749 src | tar -x -C
+/tmp/old`` for the code before this change), each in a child process (CPU = user + sys of
+the child). Recorded: 81 TF-IDF + LR cells of configs/quick.yaml (its first experiment alone).
 
     python benchmarks/bench_report_stats.py [--repeat 3] [--report results/quick --old-src DIR]
 """
@@ -105,6 +106,7 @@ def main() -> None:
         out["report_cpu_s"] = {"new": round(_report_cpu(new_src, args.report), 2)}
         if args.old_src:
             out["report_cpu_s"]["old"] = round(_report_cpu(args.old_src, args.report), 2)
+            out["old_src"] = args.old_src
         out["report_results"] = args.report
     out["load_average"] = os.getloadavg()[0]
     print(json.dumps(out, indent=2))

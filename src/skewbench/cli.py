@@ -1,5 +1,5 @@
-"""The ``skewbench`` command: run, report, validate, datasets, profile, components, describe,
-metrics."""
+"""The ``skewbench`` command: run, evaluate, report, validate, datasets, profile, components,
+describe, metrics."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from skewbench.errors import ConfigError, Interrupted, SkewbenchError
+from skewbench.errors import ConfigError, Interrupted, SkewbenchError, environment_problem
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -52,14 +52,32 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
     from skewbench.runner.config import load_config
     from skewbench.runner.grid import check_data, expand
+    from skewbench.runner.output import check_output
 
     config = load_config(args.config)
     cells = expand(config)  # every config and parameter problem first, before data is read
+    check_output(Path(args.output) if args.output else config.output_dir(), config.name)
+    if config.executor == "ray" and config.ray_address is not None:
+        from skewbench.runner.executors import probe_address
+
+        probe_address(config.ray_address)
     if not args.no_data:
         check_data(cells)
     print(f"{args.config}: valid; {len(cells)} cells")
     for task, n in sorted(Counter(c.task for c in cells).items()):
         print(f"  {task}: {n}")
+    return 0
+
+
+def _cmd_cache(args: argparse.Namespace) -> int:
+    from skewbench.data.sources import cache_dir
+    from skewbench.runner.caches import clear_caches, verify_caches
+
+    root = cache_dir()
+    lines = verify_caches(root) if args.action == "verify" else clear_caches(root)
+    print(f"cache {root}:")
+    for line in lines:
+        print(f"  {line}")
     return 0
 
 
@@ -97,6 +115,32 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     if args.csv:
         res.to_csv(args.csv, index=False)
         print(f"written: {args.csv}")
+    return 0
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from skewbench.evaluation.api import evaluate
+
+    tidy = evaluate(
+        args.qrels,
+        args.run,
+        task=args.task,
+        items=args.items,
+        groups=args.group or (),
+        train=args.train,
+        users=args.users,
+        k=args.k,
+        labels=args.labels,
+        predictions=args.predictions,
+        output=args.output,
+        report=not args.no_report,
+    )
+    n_runs = tidy["model"].nunique()
+    where = Path(args.output) / "report" / "report.html"
+    print(
+        f"{n_runs} runs scored; results in {args.output}"
+        + ("" if args.no_report else f"; report: {where}")
+    )
     return 0
 
 
@@ -252,12 +296,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("validate", help="validate a config and count its cells")
     p.add_argument("config")
+    p.add_argument("--output", help="the results folder `run` would use (checked writable)")
     p.add_argument(
         "--no-data",
         action="store_true",
         help="skip the checks that load each data set (class counts)",
     )
     p.set_defaults(func=_cmd_validate)
+
+    p = sub.add_parser(
+        "cache", help="check every cache entry against its checksum, or remove the caches"
+    )
+    p.add_argument(
+        "action",
+        choices=["verify", "clear"],
+        help="verify: bad entries are moved aside (as a run would); clear: remove them all",
+    )
+    p.set_defaults(func=_cmd_cache)
 
     p = sub.add_parser(
         "salvage", help="copy the finished cells a damaged results store still holds"
@@ -276,6 +331,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--metric", action="append", help="metric to compare (repeatable)")
     p.add_argument("--csv", help="also write the comparison as CSV")
     p.set_defaults(func=_cmd_compare)
+
+    _add_evaluate_parser(sub)
 
     p = sub.add_parser(
         "plan", help="from a pilot results folder: units and seeds each comparison needs"
@@ -347,6 +404,42 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_evaluate_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "evaluate",
+        help="score your own runs (or predictions) and write a results folder with its report",
+    )
+    p.add_argument("--task", required=True, choices=["recommend", "search", "categorize"])
+    p.add_argument("--qrels", help="judgments: TREC qrels, ranx JSON, CSV/TSV/Parquet")
+    p.add_argument(
+        "--run",
+        action="append",
+        metavar="NAME=FILE",
+        help="a run (repeatable): TREC, ranx "
+        "JSON, CSV/TSV/Parquet (unit, item, score and/or rank); NAME is its model name",
+    )
+    p.add_argument("--labels", help="categorize: true labels (id, label), CSV/TSV/Parquet")
+    p.add_argument(
+        "--predictions",
+        action="append",
+        metavar="NAME=FILE",
+        help="categorize (repeatable): id and label and/or proba_<class> columns",
+    )
+    p.add_argument("--items", help="item table (item, brand, category_path, price, …)")
+    p.add_argument(
+        "--group",
+        action="append",
+        metavar="COLUMN",
+        help="another --items column to group exposure by (repeatable)",
+    )
+    p.add_argument("--train", help="training interactions (unit, item) or (item, popularity)")
+    p.add_argument("--users", help="unit attributes (unit, any columns) for 'who is served'")
+    p.add_argument("--k", type=int, default=10, help="exposure depth; a cutoff too (default 10)")
+    p.add_argument("--output", required=True, help="results folder to write")
+    p.add_argument("--no-report", action="store_true", help="store only, no report")
+    p.set_defaults(func=_cmd_evaluate)
+
+
 def _add_explain_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "explain", help="one user's / query's list from a finished cell, with reasons per item"
@@ -382,11 +475,15 @@ def main(argv: list[str] | None = None) -> int:
     except SkewbenchError as err:
         print(f"skewbench: error: {err}", file=sys.stderr)
         return 2
-    except OSError as err:  # a path the user gave: missing, a directory, no permission
-        where = f"{err.filename}: " if err.filename else ""
-        print(f"skewbench: error: {where}{err.strerror or err}", file=sys.stderr)
-        return 2
     except Exception as err:
+        problem = environment_problem(err)
+        if problem is not None:  # the machine, not the config: exit 2 with what to do
+            print(f"skewbench: error: {problem}", file=sys.stderr)
+            return 2
+        if isinstance(err, OSError):  # a path the user gave: missing, a directory
+            where = f"{err.filename}: " if err.filename else ""
+            print(f"skewbench: error: {where}{err.strerror or err}", file=sys.stderr)
+            return 2
         if args.verbose:
             raise
         print(

@@ -44,3 +44,33 @@ class Interrupted(SkewbenchError):
         super().__init__(
             f"interrupted — {stored} finished cells are stored; run the same command to resume"
         )
+
+
+def environment_problem(err: BaseException) -> str | None:
+    """One line saying what to do when the machine, not skewbench or the config, failed: a
+    full disk, a write refused, memory exhausted; None for anything else (a bug)."""
+    import errno
+    import sqlite3
+
+    code = getattr(err, "errno", None)
+    text = str(err)
+    filename = getattr(err, "filename", None)
+    where = f" ({filename})" if filename else ""
+    resume = "finished cells are kept, so rerunning the same command resumes"
+    if code in (errno.ENOSPC, errno.EDQUOT) or (
+        isinstance(err, sqlite3.OperationalError) and "disk is full" in text
+    ):
+        return (
+            f"the disk is full{where}: free space, or write elsewhere (--output, "
+            f"SKEWBENCH_CACHE), then rerun; {resume}"
+        )
+    if code in (errno.EACCES, errno.EPERM, errno.EROFS) or (
+        isinstance(err, sqlite3.OperationalError) and "readonly database" in text
+    ):
+        return (
+            f"permission denied{where}: {text}; make the folder writable or choose another "
+            f"(--output, SKEWBENCH_CACHE); {resume}"
+        )
+    if isinstance(err, MemoryError):
+        return f"out of memory: lower workers (--workers) or the grid's sizes; {resume}"
+    return None

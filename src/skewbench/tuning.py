@@ -39,7 +39,7 @@ from skewbench.errors import ConfigError
 class Range(BaseModel):
     """A continuous (or integer) range for random search."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     low: float
     high: float
@@ -75,7 +75,7 @@ DEFAULT_TRIALS = 20
 class TuneSettings(BaseModel):
     """Experiment-level ``tune:`` block. ``metric`` None = the task's validation metric."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     method: Literal["grid", "random"] = "grid"
     trials: int = Field(default=DEFAULT_TRIALS, ge=1, le=10_000)

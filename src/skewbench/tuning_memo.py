@@ -21,6 +21,8 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from skewbench.integrity import checksum, set_aside
+
 Result = tuple[dict[str, Any], dict[str, Any]]
 _PROCESS: OrderedDict[str, Result] = OrderedDict()
 PROCESS_SIZE = 8
@@ -95,14 +97,7 @@ class _DiskLock:
         d.mkdir(parents=True, exist_ok=True)
         self.lock = open(d / f"{self.key}.lock", "w")  # noqa: SIM115 - held until __exit__
         fcntl.flock(self.lock, fcntl.LOCK_EX)
-        path = d / f"{self.key}.json"
-        if path.is_file():
-            try:
-                rec = json.loads(path.read_text())
-                return rec["chosen"], rec["info"]
-            except (ValueError, KeyError):
-                return None
-        return None
+        return read_record(d / f"{self.key}.json")
 
     def __exit__(self, *exc: object) -> None:
         import fcntl
@@ -111,8 +106,34 @@ class _DiskLock:
         self.lock.close()
 
 
+def read_record(path: Path) -> Result | None:
+    """The result stored at ``path`` if its checksum matches; a record that does not is moved
+    aside and named (None either way, or if there is none)."""
+    if not path.is_file():
+        return None
+    try:
+        rec = json.loads(path.read_text())
+        out: Result = (rec["chosen"], rec["info"])
+        ok = rec.get("check") == _check(path.stem, out)
+    except (ValueError, KeyError, TypeError, OSError):
+        ok = False
+    if not ok:
+        set_aside(path)
+        return None
+    return out
+
+
+def _check(key: str, out: Result) -> str:
+    """Checksum of a record: its key (a digest of everything the search depends on) and the
+    canonical JSON of its result."""
+    return checksum(key, json.dumps([out[0], out[1]], sort_keys=True))
+
+
 def _write(key: str, out: Result) -> None:
     path = _dir() / f"{key}.json"
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps({"chosen": out[0], "info": out[1]}, default=float))
+    # stored as read back (JSON), so the checksum is of exactly what a later read returns
+    record = json.loads(json.dumps({"chosen": out[0], "info": out[1]}, default=float))
+    record["check"] = _check(key, (record["chosen"], record["info"]))
+    tmp.write_text(json.dumps(record))
     os.replace(tmp, path)  # atomic: a reader sees the whole record or none

@@ -317,7 +317,9 @@ def test_prepare_encodes_exactly_the_rows_the_cells_read(table, monkeypatch):
 
     got: dict[str, list[str]] = {}
     monkeypatch.setattr(
-        encoders, "encode", lambda texts, model_name, progress: got.setdefault(model_name, texts)
+        encoders,
+        "encode",
+        lambda texts, model_name, progress, **settings: got.setdefault(model_name, texts),
     )
     cells = [
         _cell(table, "minilm_frozen", t, p, rho=rho, seed=seed)

@@ -10,6 +10,8 @@ import yaml
 
 from skewbench.cli import main
 
+INF = float("inf")
+
 
 def _labelled(rows: int = 12, classes: tuple[str, ...] = ("a", "b"), **extra) -> str:
     lines = ["id,text,label"]
@@ -45,6 +47,25 @@ def _rec(**options) -> dict:
     return {**REC, "experiments": [exp]}
 
 
+def _interactions(per_user: int) -> str:
+    """60 users × ``per_user`` distinct items out of 7."""
+    lines = ["user_id,item_id,timestamp"]
+    for u in range(60):
+        lines += [f"u{u},i{(u + j) % 7},{j}" for j in range(per_user)]
+    return "\n".join(lines) + "\n"
+
+
+def _table_rec(path: str, **options) -> dict:
+    exp = {
+        "task": "recommend",
+        "datasets": [{"name": "table", "interactions": path}],
+        "models": ["popularity"],
+    }
+    if options:
+        exp["options"] = options
+    return {"name": "bad", "experiments": [exp]}
+
+
 # (id, files to write {name: text|bytes}, config (dict, or raw bytes/text for the YAML), needles)
 CASES = [
     ("yaml not utf-8", {}, b"name: caf\xe9\n", ["cfg.yaml", "line 1", "not UTF-8", "UTF-8"]),
@@ -76,8 +97,8 @@ CASES = [
     ("zero workers", {}, {**REC, "workers": 0}, ["workers", "greater than or equal to 1"]),
     ("negative seeds", {}, {**REC, "seeds": -1}, ["seeds", "positive count"]),
     ("zero cutoff", {}, _rec(cutoffs=[0]), ["options.cutoffs", "greater than or equal to 1"]),
-    ("huge k", {}, _rec(k=1_000_000), ["options.k", "1000000", "1682", "movielens100k"]),
-    ("huge candidates", {}, _rec(candidates=10**7), ["options.candidates", "1682"]),
+    ("huge k", {}, _rec(k=100_000), ["options.k", "100000", "1682", "movielens100k"]),
+    ("huge candidates", {}, _rec(candidates=10**5), ["options.candidates", "1682"]),
     (
         "zero min_class_count",
         {"d.csv": _labelled()},
@@ -153,6 +174,94 @@ CASES = [
         {"d.csv": _labelled()},
         _cat_config("{d}/d.csv", colour=1),
         ["colour"],
+    ),
+    (
+        "dataset param typo",
+        {"d.csv": _labelled()},
+        _cat_config("{d}/d.csv", lable="label"),
+        ["dataset.params.lable", "unknown parameter", "did you mean 'label'?"],
+    ),
+    (
+        "numeric text column",
+        {"d.csv": "id,text,label\n" + "".join(f"{i},{i * 7},{'ab'[i % 2]}\n" for i in range(12))},
+        _cat_config("{d}/d.csv"),
+        ["d.csv", "column 'text'", "holds numbers, not text"],
+    ),
+    (
+        "one interaction per user",
+        {"i.csv": _interactions(per_user=1)},
+        _table_rec("{d}/i.csv"),
+        ["i.csv", "60 users has a single interaction", "at least two"],
+    ),
+    (
+        "own k longer than the catalog",
+        {"i.csv": _interactions(per_user=3)},
+        _table_rec("{d}/i.csv", k=50, cutoffs=[10]),
+        ["options.k: 50", "7 items", "i.csv", "k <= 7"],
+    ),
+    (
+        "own candidates longer than the catalog",
+        {"i.csv": _interactions(per_user=3)},
+        _table_rec("{d}/i.csv", candidates=20, cutoffs=[5]),
+        ["options.candidates: 20", "7 items"],
+    ),
+    ("billion seeds", {}, {**REC, "seeds": 10**9}, ["seeds", "1,000,000,000 replicates", "1,000"]),
+    ("too many workers", {}, {**REC, "workers": 10**6}, ["workers", "256"]),
+    (
+        "grid too large",
+        {},
+        {
+            **REC,
+            "seeds": 500,
+            "experiments": [
+                {
+                    **REC["experiments"][0],
+                    "models": [{"name": "ease", "sweep": {"l2": [*range(1, 301)]}}],
+                }
+            ],
+        },
+        ["the grid has 150,000 cells", "at most 100,000"],
+    ),
+    ("name ..", {}, {**REC, "name": ".."}, ["name", "'..'", "no folder of its own"]),
+    ("name too long", {}, {**REC, "name": "n" * 300}, ["name", "at most 100 characters"]),
+    ("huge k, any data set", {}, _rec(k=10**9), ["options.k", "100000"]),
+    ("huge cutoff", {}, _rec(cutoffs=[10**9]), ["options.cutoffs.0", "100000"]),
+    (
+        "infinite l2",
+        {},
+        {
+            **REC,
+            "experiments": [{**REC["experiments"][0], "models": [{"name": "ease", "l2": INF}]}],
+        },
+        ["model.params.l2", "finite number"],
+    ),
+    (
+        "infinite temperature",
+        {},
+        {
+            **REC,
+            "experiments": [
+                {
+                    **REC["experiments"][0],
+                    "treatments": [{"name": "plackett_luce", "temperature": INF}],
+                }
+            ],
+        },
+        ["treatment.params.temperature", "finite number"],
+    ),
+    (
+        "infinite tau",
+        {"d.csv": _labelled()},
+        _cat_config("{d}/d.csv")
+        | {
+            "experiments": [
+                {
+                    **_cat_config("{d}/d.csv")["experiments"][0],
+                    "treatments": [{"name": "logit_adjust_posthoc", "tau": INF}],
+                }
+            ]
+        },
+        ["treatment.params.tau", "finite number"],
     ),
 ]
 
@@ -236,3 +345,240 @@ def test_unreachable_ray_address_fails_in_seconds_naming_it():
     assert time.monotonic() - start < 5
     with pytest.raises(ConfigError, match="is not host:port"):
         probe_address("nonsense")
+
+
+def _alias_bomb(levels: int = 9) -> str:
+    """A YAML value of ~1 KB that expands to 10**levels strings through nested aliases."""
+    chain = ["&a0 [x, x, x, x, x, x, x, x, x, x]"]
+    chain += [f"&a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, levels)]
+    return "[" + ", ".join(chain) + "]"
+
+
+_BOMB_SPOTS = {
+    "model parameter": "  models: [{{name: ease, l2: {bomb}}}]\n",
+    "option": "  models: [popularity]\n  options: {{cutoffs: {bomb}}}\n",
+    "data-set field": "  models: [popularity]\n  datasets: [{{name: movielens100k, min_rating: {bomb}}}]\n",
+}
+
+
+def _bomb_config(spot: str) -> str:
+    body = _BOMB_SPOTS[spot].format(bomb=_alias_bomb())
+    if "datasets" not in body:
+        body += "  datasets: [movielens100k]\n"
+    return f"name: bomb\nexperiments:\n- task: recommend\n{body}"
+
+
+# Measured in one child process: its peak resident memory (imports included) and the CPU time of each
+# main() alone, with the modules it reads a config with imported first (CPU, not wall-clock,
+# time: the test machine may be shared; each refusal itself takes milliseconds).
+_MEASURE = """
+import contextlib, io, json, resource, sys, time
+import skewbench.runner.config, skewbench.runner.grid, skewbench.specs
+from skewbench.cli import main
+out = []
+for argv in json.loads(sys.argv[1]):
+    err = io.StringIO()
+    start = time.process_time()
+    with contextlib.redirect_stderr(err):
+        rc = main(argv)
+    out.append({"rc": rc, "seconds": time.process_time() - start, "err": err.getvalue()})
+try:  # this program's own peak (ru_maxrss would also count the forked test process's pages)
+    status = open("/proc/self/status").read()
+    mb = int(status.split("VmHWM:")[1].split()[0]) / 1024
+except OSError:
+    mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"cases": out, "mb": mb}))
+"""
+
+
+def test_config_bombs_are_refused_fast_and_small(tmp_path):
+    """``seeds: 1000000000`` and a ~1 KB alias bomb inside a model parameter, an option or a
+    data-set field: refused by ``validate`` and ``run`` in < 2 s of CPU with < 200 MB."""
+    import json
+    import subprocess
+    import sys
+
+    configs = {spot: _bomb_config(spot) for spot in _BOMB_SPOTS}
+    configs["billion seeds"] = "name: many\nseeds: 1000000000\n" + _bomb_config("option").split(
+        "\n", 1
+    )[1].replace(_alias_bomb(), "[5]")
+    argvs, names = [], []
+    for name, text in configs.items():
+        assert len(text) < 1500
+        cfg = tmp_path / f"{len(names)}.yaml"
+        cfg.write_text(text)
+        argvs += [["validate", str(cfg)], ["run", str(cfg), "--output", str(tmp_path / "o")]]
+        names += [f"validate {name}", f"run {name}"]
+    proc = subprocess.run(
+        [sys.executable, "-c", _MEASURE, json.dumps(argvs)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    got = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert got["mb"] < 200, got["mb"]
+    for name, case in zip(names, got["cases"], strict=True):
+        err = case["err"].strip()
+        assert case["rc"] == 2 and "\n" not in err, (name, err)
+        assert case["seconds"] < 2.0, (name, case["seconds"])
+        needle = "1,000,000,000 replicates" if "seeds" in name else "expands to 1,234,567,9"
+        assert needle in err, (name, err)
+    assert not (tmp_path / "o").exists()
+
+
+def _listener(reply: bytes | None):
+    """A TCP server on 127.0.0.1 that answers each connection with ``reply`` (None: says
+    nothing and holds the connection); returns (address, stop)."""
+    import socket
+    import threading
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    held = []
+
+    def serve():
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            held.append(conn)
+            if reply is not None:
+                conn.recv(1024)
+                conn.sendall(reply)
+
+    threading.Thread(target=serve, daemon=True).start()
+
+    def stop():
+        server.close()
+        for conn in held:
+            conn.close()
+
+    return f"127.0.0.1:{server.getsockname()[1]}", stop
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [b"HTTP/1.1 400 Bad Request\r\n\r\n", b"-ERR unknown command\r\n", None],
+    ids=["http", "redis", "silent"],
+)
+def test_a_listener_that_is_not_a_ray_head_is_refused_in_seconds(reply):
+    """Without Ray installed too: the handshake is ours (HTTP/2 SETTINGS, which a Ray head's
+    gRPC server answers). A silent listener is refused when the timeout ends (10 s by
+    default; 1 s here to keep the test fast)."""
+    import time
+
+    from skewbench.errors import ConfigError
+    from skewbench.runner.executors import RAY_CONNECT_TIMEOUT_S, probe_address
+
+    assert RAY_CONNECT_TIMEOUT_S <= 10
+    address, stop = _listener(reply)
+    try:
+        start = time.monotonic()
+        with pytest.raises(ConfigError, match="is not a Ray head"):
+            probe_address(address, timeout=1.0 if reply is None else RAY_CONNECT_TIMEOUT_S)
+        assert time.monotonic() - start < (3 if reply is None else 1)
+    finally:
+        stop()
+
+
+def test_a_grpc_style_listener_passes_the_handshake():
+    """The other side of the probe: a server that answers HTTP/2 with SETTINGS is let through
+    (to ``ray.init``, which then has its own hard deadline)."""
+    from skewbench.runner.executors import probe_address
+
+    address, stop = _listener(b"\x00\x00\x00\x04\x00\x00\x00\x00\x00")
+    try:
+        probe_address(address, timeout=5)
+    finally:
+        stop()
+
+
+def _one_line(capsys) -> str:
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("skewbench: error: ") and "\n" not in err, err
+    return err
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "needle"),
+    [
+        ("--workers", "-1", "--workers: a count from 1 to 256, got -1"),
+        ("--workers", "0", "--workers: a count from 1 to 256, got 0"),
+        ("--max-cells", "-1", "--max-cells: a count >= 1"),
+        ("--max-cells", "0", "--max-cells: a count >= 1"),
+    ],
+)
+def test_run_flags_out_of_range(tmp_path, capsys, flag, value, needle):
+    cfg = _write(tmp_path, {}, REC)
+    out = tmp_path / "out"
+    assert main(["run", str(cfg), "--output", str(out), "--quiet", flag, value]) == 2
+    assert needle in _one_line(capsys)
+    assert not out.exists()
+
+
+def test_unwritable_output_is_refused_by_validate_and_run(tmp_path, capsys):
+    import os
+
+    if os.geteuid() == 0:  # root writes through permission bits: use a file system that refuses
+        out = Path("/proc/skewbench-output")
+    else:
+        (tmp_path / "ro").mkdir(mode=0o500)
+        out = tmp_path / "ro" / "out"
+    cfg = _write(tmp_path, {}, REC)
+    assert main(["validate", str(cfg), "--no-data", "--output", str(out)]) == 2
+    assert "cannot write in" in _one_line(capsys)
+    assert main(["run", str(cfg), "--output", str(out), "--quiet"]) == 2
+    assert "cannot write in" in _one_line(capsys)
+
+
+def test_another_config_in_a_used_output_is_refused(tmp_path, capsys):
+    """A folder holds one config's results; the same config (resumed, extended) goes on."""
+    out = tmp_path / "out"
+    first = _write(tmp_path, {}, {**REC, "name": "first"})
+    assert main(["run", str(first), "--output", str(out), "--quiet", "--no-report"]) == 0
+    capsys.readouterr()
+    other = tmp_path / "other.yaml"
+    other.write_text(yaml.safe_dump({**REC, "name": "second"}))
+    for argv in (["validate", str(other), "--no-data"], ["run", str(other), "--quiet"]):
+        assert main([*argv, "--output", str(out)]) == 2
+        err = _one_line(capsys)
+        assert "holds the results of config 'first'" in err and "'second'" in err
+    assert main(["run", str(first), "--output", str(out), "--quiet", "--no-report"]) == 0
+    assert "1 already finished" in capsys.readouterr().out
+
+
+def test_a_full_disk_is_exit_2_with_what_to_do(tmp_path, capsys, monkeypatch):
+    import sqlite3
+
+    from skewbench.runner.store import ResultStore
+
+    def full(*args, **kwargs):
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(ResultStore, "put", full)
+    cfg = _write(tmp_path, {}, REC)
+    assert main(["run", str(cfg), "--output", str(tmp_path / "o"), "--quiet"]) == 2
+    err = _one_line(capsys)
+    assert "the disk is full" in err and "free space" in err and "resumes" in err
+    assert "bug" not in err
+
+
+def test_run_and_validate_refuse_a_non_ray_listener_before_any_data(tmp_path, capsys):
+    """Through the CLI (needs Ray installed: otherwise ``executor: ray`` is refused earlier,
+    by ``test_executor_ray_without_ray_is_a_validation_error``)."""
+    import time
+
+    pytest.importorskip("ray", reason="executor: ray is refused at validation without Ray")
+    address, stop = _listener(b"HTTP/1.1 400 Bad Request\r\n\r\n")
+    try:
+        cfg = _write(tmp_path, {}, {**REC, "executor": "ray", "ray_address": address})
+        for argv in (["validate", str(cfg)], ["run", str(cfg), "--quiet", "--no-report"]):
+            start = time.monotonic()
+            assert main([*argv, "--output", str(tmp_path / "o")]) == 2
+            assert time.monotonic() - start < 10
+            assert f"{address!r} is not a Ray head" in _one_line(capsys)
+        assert not (tmp_path / "o").exists()
+    finally:
+        stop()

@@ -45,6 +45,21 @@ def test_joint_bootstrap_equals_each_column_alone():
         assert (lo[j], hi[j]) == bootstrap_ci(x[:, j], n_boot=3000, rng=9)
 
 
+def test_bootstrap_of_few_distinct_rows_draws_counts_with_the_same_distribution():
+    from skewbench.metrics.stats import bootstrap_cis
+
+    # 0/1 correctness of 3,000 units, two columns (30 % and 70 % ones): 4 distinct rows, so
+    # resamples are multinomial counts; the interval matches the normal one of a proportion.
+    rng = np.random.default_rng(2)
+    a = (rng.random(3000) < 0.3).astype(float)
+    x = np.column_stack([a, 1 - a * (rng.random(3000) < 0.5)])
+    lo, hi = bootstrap_cis(x, n_boot=20_000, rng=1)
+    for j in range(2):
+        m, se = x[:, j].mean(), x[:, j].std() / np.sqrt(3000)
+        assert lo[j] == pytest.approx(m - 1.96 * se, abs=4e-4)
+        assert hi[j] == pytest.approx(m + 1.96 * se, abs=4e-4)
+
+
 def _naive_bootstrap(x, n_boot, alpha, seed):
     gen = np.random.default_rng(seed)
     batch = max(1, (1 << 22) // x.size)

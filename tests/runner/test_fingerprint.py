@@ -123,3 +123,21 @@ def test_bundled_data_sets_carry_no_files():
     (cell,) = expand(config, check=False)
     assert cell.dataset.files == () and "files" not in cell.to_dict()["dataset"]
     assert cell.to_dict(keyed=True) == cell.to_dict()
+
+
+def test_recommend_runs_with_a_catalog_of_only_some_optional_columns(tmp_path):
+    """item_id, title, brand: no category, manufacturer or price; brand exposure is reported."""
+    data = tmp_path / "orders.csv"
+    _orders(data, 0)
+    items = pd.DataFrame({"item_id": [f"i{k}" for k in range(20)]})
+    items["title"] = "thing " + items["item_id"]
+    items["brand"] = ["Acme", "Own"] * 10
+    items.to_csv(tmp_path / "items.csv", index=False)
+    config = _config(data, tmp_path / "out")
+    config["experiments"][0]["datasets"][0]["catalog"] = str(tmp_path / "items.csv")
+    config["experiments"][0]["models"] = ["popularity"]
+    summary = run_config(parse_config(config), tmp_path / "out", progress=False)
+    assert (summary.finished, summary.failed) == (1, 0)
+    table = _table(tmp_path / "out")
+    shares = table[["exposure_share[brand=Acme]", "exposure_share[brand=Own]"]].sum(axis=1)
+    np.testing.assert_allclose(shares.to_numpy(), 1.0)

@@ -13,29 +13,18 @@ from pathlib import Path
 
 from skewbench.errors import ConfigError
 
-_CHUNK = 1 << 20
-_MEMO: dict[tuple[str, int, int, int], str] = {}
-
 
 def file_fingerprint(path: str | Path) -> str:
     """``"<size>-<blake2b-128 hex>"`` of the file's bytes (memoised per process by stat);
     SchemaError / ConfigError naming the path if it cannot be read."""
     from skewbench.data.schema import check_path
+    from skewbench.integrity import file_digest
 
     p = check_path(path)  # the loaders' own message for a missing path or a folder
     try:
-        st = p.stat()
-        stamp = (str(p.resolve()), st.st_size, st.st_mtime_ns, st.st_ino)
-        if stamp in _MEMO:
-            return _MEMO[stamp]
-        h = hashlib.blake2b(digest_size=16)
-        with p.open("rb") as fh:
-            while chunk := fh.read(_CHUNK):
-                h.update(chunk)
+        return file_digest(p)
     except OSError as err:
         raise ConfigError(f"data file {str(path)!r}: cannot read: {err.strerror}") from None
-    _MEMO[stamp] = out = f"{st.st_size}-{h.hexdigest()}"
-    return out
 
 
 def folder_fingerprint(path: str | Path, files: tuple[str, ...] | None = None) -> str:
@@ -62,8 +51,3 @@ def combined(fingerprints: list[str]) -> str:
     """One short fingerprint for several files (shown in the report)."""
     h = hashlib.blake2b("\0".join(fingerprints).encode(), digest_size=6)
     return h.hexdigest()
-
-
-def clear_memo() -> None:
-    """Forget the per-process hashes (tests that rewrite a file within one stat tick)."""
-    _MEMO.clear()

@@ -359,6 +359,13 @@ def validate_labelled_text(
     cols: dict[str, pd.Series] = {}
     if id_column is not None:
         cols[id_column] = as_str(df, source, id_column)
+    if pd.api.types.is_numeric_dtype(df[text].dtype) or pd.api.types.is_bool_dtype(df[text].dtype):
+        raise SchemaError(
+            source,
+            f"holds numbers, not text (row 0: {df[text].iloc[0]}); name the text column "
+            "with text: (or columns: {text: ...})",
+            column=text,
+        )
     cols[text] = as_str(df, source, text)
     cols[label] = as_str(df, source, label)
     out = _assemble(df, cols)

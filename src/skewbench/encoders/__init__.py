@@ -5,13 +5,20 @@ embeddings: float32, unit-norm rows, computed once per (encoder setting, text) a
 """
 
 from skewbench.encoders.cache import EmbeddingStore, default_cache_dir, encode, text_key
-from skewbench.encoders.models import ENCODERS, load_encoder, resolve_precision, run_encoder
+from skewbench.encoders.models import (
+    ENCODERS,
+    encoder_path,
+    load_encoder,
+    resolve_precision,
+    run_encoder,
+)
 
 __all__ = [
     "ENCODERS",
     "EmbeddingStore",
     "default_cache_dir",
     "encode",
+    "encoder_path",
     "load_encoder",
     "resolve_precision",
     "run_encoder",

@@ -1,8 +1,11 @@
 """On-disk embedding cache keyed by (encoder, SHA-1 of the text), and the cached ``encode``.
 
 Layout: ``<cache_dir>/<namespace>/shard-*.npz``, each shard holding ``keys`` (SHA-1 hex of the
-UTF-8 text, ``S40``) and ``vectors`` (float32, one row per key). The namespace names the
-encoder, its precision and its max sequence length, so different settings never mix.
+UTF-8 text, ``S40``), ``vectors`` (float32, one row per key) and ``check``, the checksum of the
+namespace, keys and vectors (:mod:`skewbench.integrity`): a shard that fails it — or cannot be
+read without pickle — is moved aside, named, and its texts encoded again. The namespace names the
+encoder (its label and model identity: a hash of its config and weight file names and sizes),
+its precision and its max sequence length, so different settings never mix.
 Each write goes to a temporary file in the same folder and is renamed into place with
 ``os.replace`` under a unique name: concurrent writers never clobber each other and readers see
 whole shards only. A key found in several shards (two processes encoding the same text) is read
@@ -21,7 +24,14 @@ from pathlib import Path
 import numpy as np
 
 from skewbench.encoders.memory import returning_memory, trim
-from skewbench.encoders.models import Encoder, load_encoder, resolve_precision, run_encoder
+from skewbench.encoders.models import (
+    Encoder,
+    encoder_key,
+    load_encoder,
+    resolve_precision,
+    run_encoder,
+)
+from skewbench.integrity import checksum, set_aside
 
 CHUNK = 2048  # texts per shard while encoding, so an interrupted run keeps its progress
 
@@ -51,11 +61,37 @@ class EmbeddingStore:
         for path in sorted(self.folder.glob("shard-*.npz")):
             if path.name in self._seen:
                 continue
-            with np.load(path) as z:
-                keys, vecs = z["keys"], z["vectors"]
+            shard = self._read(path)
+            if shard is None:
+                continue
+            keys, vecs = shard
             for k, v in zip(keys.tolist(), vecs, strict=True):
                 self._vectors.setdefault(k, v)
             self._seen.add(path.name)
+
+    def _check(self, keys: np.ndarray, vectors: np.ndarray) -> str:
+        """Checksum of a shard: its keys' inputs (the encoder setting, i.e. the folder name,
+        and the texts' keys) and its vectors' bytes."""
+        return checksum(self.folder.name, keys.tobytes(), vectors.tobytes())
+
+    def _read(self, path: Path) -> tuple[np.ndarray, np.ndarray] | None:
+        """(keys, vectors) of a shard whose checksum matches; otherwise None, the shard moved
+        aside and named (its texts are encoded again)."""
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                keys, vecs = z["keys"], z["vectors"]
+                check = z["check"].item().decode() if "check" in z.files else None
+        except Exception as err:  # not a numpy archive, object (pickle) arrays, truncated …
+            set_aside(path, f"cannot be read as an embedding shard ({type(err).__name__}: {err})")
+            return None
+        if check is None:
+            set_aside(path, "carries no checksum (written by other code)")
+            return None
+        ok = keys.dtype == np.dtype("S40") and vecs.dtype == np.float32 and vecs.ndim == 2
+        if not ok or len(keys) != len(vecs) or check != self._check(keys, vecs):
+            set_aside(path)
+            return None
+        return keys, vecs
 
     def missing(self, keys: Sequence[bytes]) -> list[bytes]:
         self.refresh()
@@ -70,8 +106,11 @@ class EmbeddingStore:
         self.folder.mkdir(parents=True, exist_ok=True)
         name = f"shard-{time.time_ns()}-{os.getpid()}-{uuid.uuid4().hex[:8]}.npz"
         tmp = self.folder / f".tmp-{name}"
+        key_arr = np.asarray(keys, dtype="S40")
+        vec_arr = np.ascontiguousarray(vectors, dtype=np.float32)
+        check = np.bytes_(self._check(key_arr, vec_arr))
         with open(tmp, "wb") as fh:
-            np.savez(fh, keys=np.asarray(keys, dtype="S40"), vectors=vectors.astype(np.float32))
+            np.savez(fh, keys=key_arr, vectors=vec_arr, check=check)
         os.replace(tmp, self.folder / name)
         for k, v in zip(keys, vectors, strict=True):
             self._vectors.setdefault(k, v)
@@ -89,8 +128,10 @@ _STORES: dict[Path, EmbeddingStore] = {}
 def namespace(
     model_name: str, precision: str, max_seq_length: int | None, backend: str = "torch"
 ) -> str:
-    """The cache folder of one encoder setting; the torch backend keeps its historical name."""
-    name = f"{model_name}-{precision}-len{max_seq_length or 'default'}"
+    """``<encoder label>-<model identity>-<precision>-len<max length>[-<backend>]``: a
+    different model, precision, truncation or backend never shares vectors (identity:
+    :func:`encoder_key`)."""
+    name = f"{encoder_key(model_name)}-{precision}-len{max_seq_length or 'default'}"
     return name if backend == "torch" else f"{name}-{backend}"
 
 
@@ -100,12 +141,12 @@ def get_store(
     precision: str = "auto",
     max_seq_length: int | None = None,
     backend: str = "torch",
+    device: str = "cpu",
 ) -> EmbeddingStore:
     """The (process-wide, memoised) store for one encoder setting."""
     folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    folder = folder / namespace(
-        model_name, resolve_precision(precision, backend), max_seq_length, backend
-    )
+    prec = resolve_precision(precision, backend, device=device)
+    folder = folder / namespace(model_name, prec, max_seq_length, backend)
     key = folder.resolve()
     if key not in _STORES:
         _STORES[key] = EmbeddingStore(folder)
@@ -123,25 +164,29 @@ def encode(
     encoder: Encoder | None = None,
     progress: bool = False,
     backend: str = "torch",
+    device: str = "cpu",
 ) -> np.ndarray:
     """Embeddings of ``texts`` (float32, shape (n, dim), unit L2 norm), through the disk cache.
 
     Only texts whose key is not cached are encoded (each distinct text once), in chunks of
     ``CHUNK`` that are each written as one shard, with their memory given back to the OS as
     each finishes (:mod:`skewbench.encoders.memory`). ``backend``: "torch", "onnx" or
-    "onnx_int8" (:func:`skewbench.encoders.models.load_encoder`). ``encoder`` overrides the registered model
-    (it must be the model ``model_name`` names; the cache trusts that).
+    "onnx_int8" (:func:`skewbench.encoders.models.load_encoder`); ``device``: a resolved torch
+    device (:func:`skewbench.encoders.device.resolve_device`). ``encoder`` overrides the
+    registered model (it must be the model ``model_name`` names; the cache trusts that).
     """
     texts = [str(t) for t in texts]
     keys = [text_key(t) for t in texts]
-    store = get_store(model_name, cache_dir, precision, max_seq_length, backend)
+    store = get_store(model_name, cache_dir, precision, max_seq_length, backend, device)
     todo = list(dict.fromkeys(store.missing(keys)))  # distinct, in first-seen order
     if todo:
         by_key = dict(zip(keys, texts, strict=True))
         model = (
-            encoder if encoder is not None else load_encoder(model_name, max_seq_length, backend)
+            encoder
+            if encoder is not None
+            else load_encoder(model_name, max_seq_length, backend, device)
         )
-        prec = resolve_precision(precision, backend)
+        prec = resolve_precision(precision, backend, device=device)
         bar = None
         if progress:
             from tqdm import tqdm

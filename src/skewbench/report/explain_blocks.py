@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from skewbench.explain.decomposition import decompose, ratio_columns
-from skewbench.report.render import Block
+from skewbench.report.render import Block, file_name
 from skewbench.runner.store import ResultStore
 
 #: Groupings in the decomposition table (category groupings are in the figure instead).
@@ -55,7 +55,8 @@ def _cond_label(key: tuple[Any, ...], names: list[str]) -> str:
 
 
 def _slug(text: str) -> str:
-    return "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in text)
+    stem, dot, suffix = text.rpartition(".")
+    return file_name(stem, f".{suffix}") if dot else file_name(text)
 
 
 def system_label(model: str, treatment: str) -> str:

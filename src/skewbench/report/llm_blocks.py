@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from skewbench.report import fmt
-from skewbench.report.render import Block, display_cells
+from skewbench.report.render import Block, display_cells, file_name
 from skewbench.runner.cell import Component
 from skewbench.runner.store import ResultStore
 
@@ -230,10 +230,8 @@ def llm_blocks(store: ResultStore, data: pd.DataFrame, task: str, out: Path) -> 
         ]
     probes = once[once["position_bias"].notna()]
     for dataset, cells in probes.groupby("dataset", sort=True):
-        slug = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in f"{task}_{dataset}")
-        path = _position_figure(
-            cells, out / f"{slug}_llm_position_bias.png", f"{task} — {dataset}: position bias"
-        )
+        name = file_name(f"{task}_{dataset}", "_llm_position_bias.png")
+        path = _position_figure(cells, out / name, f"{task} — {dataset}: position bias")
         rows = []
         for model, grp in cells.groupby("model", sort=True):
             curves = [

@@ -15,13 +15,13 @@ from skewbench.report.conditions import (
 )
 from skewbench.report.leaderboard import shown_intervals
 from skewbench.report.plots import metric_vs_imbalance, pareto
-from skewbench.report.render import Block
+from skewbench.report.render import Block, file_name
 from skewbench.report.spec import TaskReport
 
 
 def _plot_name(*parts: object) -> str:
     name = "_".join(str(p) for p in parts if p not in (None, ""))
-    return "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in name) + ".png"
+    return file_name(name, ".png")
 
 
 def plot_blocks(merged: pd.DataFrame, task: str, spec: TaskReport, out: Path) -> list[Block]:

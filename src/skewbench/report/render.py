@@ -38,6 +38,21 @@ def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:80] or "section"
 
 
+MAX_FILE_NAME = 120  # characters; file systems refuse names over 255 bytes
+
+
+def file_name(text: str, suffix: str = "") -> str:
+    """A safe file name for ``text`` + ``suffix``: characters outside [A-Za-z0-9._-] become
+    "_"; a long name (a data set label holding file paths) is cut and ends in a hash of it."""
+    import hashlib
+
+    name = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in text)
+    if len(name) + len(suffix) > MAX_FILE_NAME:
+        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+        name = f"{name[: MAX_FILE_NAME - len(suffix) - 13]}-{digest}"
+    return name + suffix
+
+
 # ------------------------------------------------------------------------------ markdown
 
 
@@ -59,21 +74,32 @@ def display_cells(df: pd.DataFrame) -> pd.DataFrame:
     return df.astype(object).map(show)
 
 
+_TAG = re.compile(r"<(?=[A-Za-z/!?])")
+
+
+def md_text(text: object) -> str:
+    """``text`` safe inside Markdown: a ``<`` that could open an HTML tag, comment or
+    processing instruction becomes ``&lt;`` (own data's names and labels reach the report)."""
+    return _TAG.sub("&lt;", str(text))
+
+
 def to_markdown(blocks: list[Block], out: Path) -> str:
     parts: list[str] = []
     for b in blocks:
         if b.kind in ("h1", "h2", "h3"):
-            parts.append("#" * int(b.kind[1]) + " " + str(b.content))
+            parts.append("#" * int(b.kind[1]) + " " + md_text(b.content))
         elif b.kind in ("p", "note"):
-            parts.append(str(b.content) if b.kind == "p" else f"*{b.content}*")
+            parts.append(md_text(b.content) if b.kind == "p" else f"*{md_text(b.content)}*")
         elif b.kind == "table":
-            parts.append(display_cells(b.content).to_markdown(index=False, disable_numparse=True))  # type: ignore[arg-type]
+            cells = display_cells(b.content).map(lambda v: md_text(v).replace("|", "\\|"))  # type: ignore[arg-type]
+            cells.columns = [md_text(c).replace("|", "\\|") for c in cells.columns]
+            parts.append(cells.to_markdown(index=False, disable_numparse=True))
         elif b.kind == "img":
             p = Path(b.content)  # type: ignore[arg-type]
             parts.append(f"![{p.stem}]({p.relative_to(out).as_posix()})")
         elif b.kind == "details":
             summary, inner = cast(tuple[str, list[Block]], b.content)
-            parts.append(f"**{summary}**")
+            parts.append(f"**{md_text(summary)}**")
             parts.append(to_markdown(inner, out).rstrip("\n"))
     return "\n\n".join(parts) + "\n"
 

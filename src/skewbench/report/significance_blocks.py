@@ -60,23 +60,30 @@ def contrast_blocks(
         Block("p", f"Compared {where}."),
     ]
     for _, r in res.iterrows():
-        verdict = (
-            ("beats" if r["delta"] > 0 else "is worse than")
-            if r["p_holm"] < ALPHA_SIG
-            else "does not differ significantly from"
-        )
-        blocks.append(
-            Block(
-                "p",
-                f"{condition_label(r, spec)}: {r['model']} {verdict} {base}: {metric} "
-                f"{fmt.num(r['base'] + r['delta'])} vs {fmt.num(r['base'])} "
-                f"({fmt.pct(r['rel_delta'])}), paired randomization test over "
-                f"{fmt.num(int(r['n_units']))} distinct {unit_word(task)}, "
-                f"p_holm {fmt.p_is(r['p_holm'])}{_null_suffix(r)}.",
-            )
-        )
+        blocks.append(Block("p", paired_sentence(r, spec, task, metric, base)))
     blocks.append(Block("table", sig_display(res, spec), {"sticky": 2}))
     return blocks
+
+
+def paired_sentence(
+    r: pd.Series,
+    spec: TaskReport,
+    task: str,
+    metric: str,
+    base: str,
+    words: tuple[str, str, str] = ("beats", "is worse than", "does not differ significantly from"),
+    change: str | None = None,
+) -> str:
+    """One paired test in words: ``words`` = (significantly higher, lower, neither); the
+    change in brackets is ``change`` (default: the relative Δ)."""
+    verdict = (words[0] if r["delta"] > 0 else words[1]) if r["p_holm"] < ALPHA_SIG else words[2]
+    return (
+        f"{condition_label(r, spec)}: {r['model']} {verdict} {base}: {metric} "
+        f"{fmt.num(r['base'] + r['delta'])} vs {fmt.num(r['base'])} "
+        f"({change or fmt.pct(r['rel_delta'])}), paired randomization test over "
+        f"{fmt.num(int(r['n_units']))} distinct {unit_word(task)}, "
+        f"p_holm {fmt.p_is(r['p_holm'])}{_null_suffix(r)}."
+    )
 
 
 def replicate_blocks(

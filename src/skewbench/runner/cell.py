@@ -16,6 +16,8 @@ import pandas as pd
 
 from skewbench.seeds import SeedKey, derive_seed, int_seed, make_rng
 
+NOT_IDENTITY = ("device",)
+
 
 @dataclass(frozen=True)
 class Component:
@@ -59,11 +61,17 @@ class Component:
 
     @property
     def label(self) -> str:
-        """Human-readable label, e.g. ``class_weight(scheme=inverse)``."""
-        if not self.params:
+        """Human-readable label, e.g. ``class_weight(scheme=inverse)`` (without ``device``)."""
+        params = self.identity_params()
+        if not params:
             return self.name
-        inner = ",".join(f"{k}={_fmt(v)}" for k, v in sorted(self.params.items()))
+        inner = ",".join(f"{k}={_fmt(v)}" for k, v in sorted(params.items()))
         return f"{self.name}({inner})"
+
+    def identity_params(self) -> dict[str, Any]:
+        """The params that make the experiment: all but ``device`` (where a model runs is
+        recorded in the cell's info, and enters neither the key nor a random stream)."""
+        return {k: v for k, v in self.params.items() if k not in NOT_IDENTITY}
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "params": dict(sorted(self.params.items()))}
@@ -116,7 +124,7 @@ class Cell:
     def to_dict(self, *, keyed: bool = False) -> dict[str, Any]:
         """The resolved config as stored; ``keyed``: the form the key hashes (data-set paths
         replaced by content fingerprints)."""
-        out = {
+        out: dict[str, Any] = {
             "task": self.task,
             "dataset": self.dataset.key_dict() if keyed else self.dataset.to_dict(),
             "imbalance": self.imbalance,
@@ -126,6 +134,8 @@ class Cell:
             "master_seed": self.master_seed,
             "options": dict(sorted(self.options.items())),
         }
+        if keyed:  # where a model runs is not the experiment (Component.identity_params)
+            out["model"]["params"] = dict(sorted(self.model.identity_params().items()))
         if self.tune is not None:
             out["tune"] = self.tune
         if self.control is not None:

@@ -29,6 +29,7 @@ carved from training (``skewbench.tuning``); the experiment's ``tune`` block set
 from __future__ import annotations
 
 import itertools
+import math
 from pathlib import Path
 from typing import Any, Literal
 
@@ -41,11 +42,51 @@ from skewbench.tuning import TuneSettings
 
 _SCALAR = (str, int, float, bool, type(None))
 
+# Upper bounds checked before anything is expanded: a config past one is refused with its count
+# (a few lines of YAML can otherwise ask for 10⁹ seeds or, through aliases, 10¹² values).
+MAX_CONFIG_VALUES = 100_000  # values of the document with every alias expanded
+MAX_DEPTH = 64  # nesting levels of the document
+MAX_SEEDS = 1_000  # replicates
+MAX_CELLS = 100_000  # cells of the grid
+MAX_WORKERS = 256  # cells at once
+MAX_NAME = 100  # characters of the run's name (a folder name; file systems stop at 255 bytes)
+
+
+def document_size(data: Any, source: str = "<config>") -> int:
+    """Values in ``data`` counting a shared (YAML-aliased) node each time it appears, without
+    expanding it; ConfigError past :data:`MAX_CONFIG_VALUES`, :data:`MAX_DEPTH` or on a cycle."""
+    memo: dict[int, int] = {}
+    active: set[int] = set()
+
+    def size(node: Any, depth: int) -> int:
+        if not isinstance(node, dict | list):
+            return 1
+        if depth > MAX_DEPTH:
+            raise ConfigError(f"{source}: the config nests deeper than {MAX_DEPTH} levels")
+        if id(node) in memo:
+            return memo[id(node)]
+        if id(node) in active:
+            raise ConfigError(f"{source}: the config refers to itself (a recursive YAML alias)")
+        active.add(id(node))
+        children = [*node.keys(), *node.values()] if isinstance(node, dict) else node
+        total = 1 + sum(size(child, depth + 1) for child in children)
+        active.discard(id(node))
+        memo[id(node)] = total
+        return total
+
+    n = size(data, 0)
+    if n > MAX_CONFIG_VALUES:
+        raise ConfigError(
+            f"{source}: the config expands to {n:,} values (YAML anchors/aliases repeated); "
+            f"at most {MAX_CONFIG_VALUES:,}"
+        )
+    return n
+
 
 class ComponentSpec(BaseModel):
     """A data set, model or treatment as written in the config."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     name: str = Field(min_length=1)
     params: dict[str, Any] = Field(default_factory=dict)
@@ -57,6 +98,15 @@ class ComponentSpec(BaseModel):
     def _from_yaml(cls, value: Any) -> Any:
         if isinstance(value, str):
             return {"name": value}
+        if isinstance(value, dict) and "class" in value:
+            # a model plug-in: its class and own parameters are the cell's model params
+            value = dict(value)
+            own = value.pop("params", None) or {}
+            if not isinstance(own, dict):
+                raise ValueError(f"params: a mapping of the class's parameters, got {own!r}")
+            if "class" in own:
+                raise ValueError("params.class: 'class' names the plug-in; it is no parameter")
+            value = {**own, **value}
         if isinstance(value, dict) and "params" not in value:
             rest = {k: v for k, v in value.items() if k not in ("name", "sweep", "tune")}
             out = {"params": rest}
@@ -83,6 +133,10 @@ class ComponentSpec(BaseModel):
                     raise ValueError(f"{key!r} is both tuned and fixed/swept")
         return self
 
+    def size(self) -> int:
+        """Components :meth:`expand` returns, counted without expanding."""
+        return math.prod(len(v) for v in self.sweep.values())
+
     def expand(self) -> list[Component]:
         """One Component per combination of swept values (in the order written)."""
         if not self.sweep:
@@ -100,7 +154,7 @@ _LEVEL_KEYS = {"categorize": "imbalance_ratio", "recommend": "target_gini"}
 class Experiment(BaseModel):
     """One block of the grid: datasets × imbalance × models × treatments (× the run's seeds)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     task: Literal["categorize", "recommend", "search"]
     datasets: list[ComponentSpec] = Field(min_length=1)
@@ -128,6 +182,19 @@ class Experiment(BaseModel):
             if all(v is None for v in self.imbalance):
                 raise ValueError("uniform_control: needs an imbalance sweep (target Gini levels)")
         return self
+
+    def size(self, n_seeds: int) -> int:
+        """Cells of this block, counted without expanding (before duplicates are dropped)."""
+        levels = len(self.imbalance) + (
+            sum(v is not None for v in self.imbalance) if self.controls() else 0
+        )
+        return (
+            sum(s.size() for s in self.datasets)
+            * levels
+            * n_seeds
+            * sum(s.size() for s in self.models)
+            * sum(s.size() for s in self.treatments)
+        )
 
     def controls(self) -> bool:
         """Whether matched uniform-control cells are generated (recommend sweeps)."""
@@ -184,14 +251,15 @@ class Experiment(BaseModel):
 class RunConfig(BaseModel):
     """A whole benchmark run."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", max_length=MAX_NAME)
     seed: int = Field(default=0, ge=0)
-    seeds: list[int] = Field(default_factory=lambda: [0])
-    workers: int = Field(default=1, ge=1, le=256)
+    seeds: list[int] = Field(default_factory=lambda: [0], max_length=MAX_SEEDS)
+    workers: int = Field(default=1, ge=1, le=MAX_WORKERS)
     executor: Literal["local", "ray"] = "local"
     ray_address: str | None = None
+    gpus_per_cell: float = Field(default=0.0, ge=0)  # Ray: GPUs each cell's task asks for
     output: str | None = None
     experiments: list[Experiment] = Field(min_length=1)
     # Smallest effect of interest per tested metric (absolute Δ): the report's equivalence
@@ -227,12 +295,21 @@ class RunConfig(BaseModel):
             )
         return self
 
+    @field_validator("name")
+    @classmethod
+    def _not_dots(cls, value: str) -> str:
+        if set(value) == {"."}:
+            raise ValueError(f"{value!r} names no folder of its own; use letters or digits")
+        return value
+
     @field_validator("seeds", mode="before")
     @classmethod
     def _seed_count(cls, value: Any) -> Any:
         if isinstance(value, int) and not isinstance(value, bool):
             if value < 1:
                 raise ValueError("seeds must be a positive count or a list of integers")
+            if value > MAX_SEEDS:
+                raise ValueError(f"{value:,} replicates; at most {MAX_SEEDS:,}")
             return list(range(value))
         return value
 
@@ -242,6 +319,10 @@ class RunConfig(BaseModel):
         if not values or len(set(values)) != len(values) or min(values) < 0:
             raise ValueError(f"seeds must be distinct non-negative integers, got {values}")
         return values
+
+    def size(self) -> int:
+        """Cells of the grid, counted without expanding it."""
+        return sum(exp.size(len(self.seeds)) for exp in self.experiments)
 
     def output_dir(self, base: Path | None = None) -> Path:
         return Path(self.output) if self.output else (base or Path("results")) / self.name
@@ -287,10 +368,16 @@ def parse_config(data: Any, source: str = "<config>") -> RunConfig:
             f"{source}: a config must be a mapping of field: value (name, experiments, ...), "
             f"got a YAML {type(data).__name__}"
         )
+    document_size(data, source)  # before pydantic walks (and copies) an alias bomb
     try:
         config = RunConfig.model_validate(data)
     except ValidationError as err:
         raise ConfigError(_format_errors(source, err)) from None
+    if (n := config.size()) > MAX_CELLS:
+        raise ConfigError(
+            f"{source}: the grid has {n:,} cells; at most {MAX_CELLS:,} "
+            "(split the config or shorten its sweeps)"
+        )
     if config.executor == "ray":
         import importlib.util
 
@@ -321,6 +408,8 @@ def load_config(path: str | Path) -> RunConfig:
         raise ConfigError(f"{path}: cannot read: {err.strerror}") from None
     try:
         data = yaml.safe_load(text)
+    except RecursionError:
+        raise ConfigError(f"{path}: the config nests too deeply to read") from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" line {mark.line + 1}, column {mark.column + 1}:" if mark is not None else ""

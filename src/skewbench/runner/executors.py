@@ -29,7 +29,11 @@ from skewbench.errors import ConfigError
 from skewbench.runner.cell import Cell, CellResult
 from skewbench.runner.tasks import get_task
 
-RAY_CONNECT_TIMEOUT_S = 10.0
+# the handshake: anything not a Ray head is refused within it (a head answers in milliseconds;
+# with the start-up before it, a refusal comes within 10 s)
+RAY_CONNECT_TIMEOUT_S = 5.0
+RAY_INIT_TIMEOUT_S = 30.0  # ray.init on an address that passed the handshake
+RAY_LOCAL_START_TIMEOUT_S = 300.0  # starting a local Ray instance
 _PR_SET_PDEATHSIG = 1
 
 
@@ -202,6 +206,10 @@ def run_local(cells: list[Cell], workers: int, threads_per_worker: int = 1) -> I
             stop_pool(pool)
 
 
+HTTP2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+_SETTINGS = b"\x00\x00\x00\x04\x00\x00\x00\x00\x00"  # an empty SETTINGS frame (type 4, stream 0)
+
+
 def ray_available() -> bool:
     import importlib.util
 
@@ -209,10 +217,12 @@ def ray_available() -> bool:
 
 
 def probe_address(address: str, timeout: float = RAY_CONNECT_TIMEOUT_S) -> None:
-    """Raise ConfigError unless a TCP connection to ``host:port`` opens within ``timeout``.
+    """Raise ConfigError unless ``host:port`` answers like a Ray head within ``timeout``.
 
-    Ray itself retries an unreachable head for minutes; this answers in seconds. ``auto`` and
-    ``ray://`` client addresses are probed on their host:port; ``auto``/``local`` are skipped.
+    A Ray head's GCS (and a ``ray://`` client server) speaks gRPC, i.e. HTTP/2: after our
+    connection preface it sends its SETTINGS frame. A closed port, a silent listener or any
+    other protocol is refused within ``timeout`` — Ray itself retries for minutes.
+    ``auto``/``local`` are skipped.
     """
     if address in ("auto", "local"):
         return
@@ -220,14 +230,31 @@ def probe_address(address: str, timeout: float = RAY_CONNECT_TIMEOUT_S) -> None:
     host, sep, port = hostport.rpartition(":")
     if not sep or not port.isdigit():
         raise ConfigError(f"ray_address: {address!r} is not host:port (e.g. 10.0.0.5:6379)")
+    deadline = time.monotonic() + timeout
+    fix = "start it with `ray start --head` or fix ray_address"
     try:
-        with socket.create_connection((host, int(port)), timeout=timeout):
-            pass
+        with socket.create_connection((host, int(port)), timeout=timeout) as sock:
+            sock.sendall(HTTP2_PREFACE + _SETTINGS)
+            head = b""
+            while len(head) < 9:
+                sock.settimeout(max(0.01, deadline - time.monotonic()))
+                chunk = sock.recv(9 - len(head))
+                if not chunk:
+                    break
+                head += chunk
+    except TimeoutError:
+        head = None
     except OSError as err:
         raise ConfigError(
             f"ray_address: cannot reach the Ray head at {address!r} within {timeout:g} s "
-            f"({err}); start it with `ray start --head` or fix ray_address"
+            f"({err}); {fix}"
         ) from None
+    if head is None or len(head) < 9 or head[3] != 4 or head[5:9] != b"\0\0\0\0":
+        what = "did not answer" if not head else f"answered {head[:9]!r}"
+        raise ConfigError(
+            f"ray_address: {address!r} is not a Ray head: it {what} within {timeout:g} s "
+            f"where a Ray head answers the gRPC (HTTP/2) handshake; {fix}"
+        )
 
 
 # settings a cell reads from the environment: sent with the job so that every Ray worker, on
@@ -262,24 +289,61 @@ def connect_ray(
     import ray
 
     if not ray.is_initialized():
-        local = {"num_cpus": num_cpus, "include_dashboard": False} if address is None else {}
-        try:
-            ray.init(
-                address=address,
-                log_to_driver=False,
-                runtime_env={"env_vars": worker_env()},
-                **local,
+        local: dict[str, Any] = (
+            {"num_cpus": num_cpus, "include_dashboard": False} if address is None else {}
+        )
+        where = address or "a new local Ray instance"
+        # ray.init retries a head that does not answer for minutes: give it a hard deadline
+        # (a head that passed the handshake connects in seconds; a local start takes longer)
+        outcome: list[BaseException | None] = []
+
+        def init() -> None:
+            try:
+                ray.init(
+                    address=address,
+                    log_to_driver=False,
+                    runtime_env={"env_vars": worker_env()},
+                    **local,
+                )
+                outcome.append(None)
+            except BaseException as err:  # handed to the caller's thread below
+                outcome.append(err)
+
+        thread = threading.Thread(target=init, name="ray-init", daemon=True)
+        thread.start()
+        thread.join(RAY_INIT_TIMEOUT_S if address is not None else RAY_LOCAL_START_TIMEOUT_S)
+        if not outcome:
+            raise ConfigError(
+                f"ray_address: {where} did not accept a Ray connection within "
+                f"{RAY_INIT_TIMEOUT_S:g} s; check that it is a Ray head of the same Ray version"
             )
-        except Exception as err:
-            where = address or "a new local Ray instance"
-            raise ConfigError(f"ray_address: cannot connect to {where}: {err}") from None
+        if outcome[0] is not None:
+            raise ConfigError(f"ray_address: cannot connect to {where}: {outcome[0]}") from None
     return ray
 
 
+def check_ray_gpus(ray: Any, gpus_per_cell: float) -> None:
+    """Refuse, before any work, GPUs per cell that no node of the Ray cluster can give (the
+    tasks would wait forever)."""
+    if gpus_per_cell <= 0:
+        return
+    have = float(ray.cluster_resources().get("GPU", 0.0))
+    if have < gpus_per_cell:
+        raise ConfigError(
+            f"gpus_per_cell: {gpus_per_cell:g} GPU(s) per cell, but the Ray cluster has "
+            f"{have:g}; start Ray on GPU nodes (ray start --num-gpus N) or set gpus_per_cell: 0"
+        )
+
+
 def run_ray(
-    cells: list[Cell], address: str | None = None, num_cpus: int | None = None
+    cells: list[Cell],
+    address: str | None = None,
+    num_cpus: int | None = None,
+    gpus_per_cell: float = 0.0,
 ) -> Iterator[Outcome]:
-    """Run cells as Ray tasks (one CPU each) on a cluster, or a local Ray if no address.
+    """Run cells as Ray tasks (one CPU and ``gpus_per_cell`` GPUs each) on a cluster, or a
+    local Ray if no address. Ray sets each task's ``CUDA_VISIBLE_DEVICES`` to its GPUs, so a
+    model on ``device: auto`` uses the one it was given.
 
     Each task gets the pickled :class:`Cell` (a small frozen dataclass) and returns its
     :class:`Outcome` (metrics, per-unit table, info) through Ray's object store; the worker
@@ -287,7 +351,8 @@ def run_ray(
     process writes the results store.
     """
     ray = connect_ray(address, num_cpus=num_cpus)
-    remote = ray.remote(num_cpus=1)(run_one_capped)
+    check_ray_gpus(ray, gpus_per_cell)
+    remote = ray.remote(num_cpus=1, num_gpus=gpus_per_cell)(run_one_capped)
     refs = {remote.remote(cell): cell for cell in cells}
     try:
         while refs:

@@ -10,9 +10,10 @@ from typing import Any
 
 from skewbench.errors import ConfigError, SchemaError
 from skewbench.runner.cell import Cell, Component
-from skewbench.runner.config import Experiment, RunConfig
+from skewbench.runner.config import MAX_CELLS, Experiment, RunConfig
 from skewbench.runner.tasks import get_task
 from skewbench.specs import dataset_errors
+from skewbench.specs.validate import check_cell
 from skewbench.tuning import TuneSettings
 
 
@@ -82,8 +83,9 @@ def expand(config: RunConfig, *, check: bool = True) -> list[Cell]:
     across a sweep (``SIZE_MATCHED_SWEEPS = True``) gets the sweep's levels in
     ``options["imbalance_levels"]``.
     """
+    if (n := config.size()) > MAX_CELLS:  # a config built in Python skips parse_config
+        raise ConfigError(f"the grid has {n:,} cells; at most {MAX_CELLS:,}")
     cells: list[Cell] = []
-    seen: set[str] = set()
     problems: dict[str, None] = {}  # every problem of every cell, once, in order
     for i, exp in enumerate(config.experiments):
         task_module = get_task(exp.task)
@@ -106,10 +108,18 @@ def expand(config: RunConfig, *, check: bool = True) -> list[Cell]:
             (c, _tune_request(spec.tune, exp.tune)) for spec in exp.models for c in spec.expand()
         ]
         treatments = [c for spec in exp.treatments for c in spec.expand()]
-        checked: set[str] = set()
+        checked: set[tuple[Any, ...]] = set()
         bad_datasets: set[str] = set()  # parameter problems: their files are not opened
-        for dataset, (imb, control), seed, (model, tune), treatment in itertools.product(
-            datasets, _conditions(exp), config.seeds, models, treatments
+        where = f"experiments.{i} ({exp.task})"
+        for (di, dataset), (ci, (imb, control)), seed, (mi, (model, tune)), (
+            ti,
+            treatment,
+        ) in itertools.product(
+            enumerate(datasets),
+            enumerate(_conditions(exp)),
+            config.seeds,
+            enumerate(models),
+            enumerate(treatments),
         ):
             cell = Cell(
                 task=exp.task,
@@ -123,37 +133,48 @@ def expand(config: RunConfig, *, check: bool = True) -> list[Cell]:
                 tune=tune,
                 control=control,
             )
-            # One check per combination; the replicate index matters only where an imbalance
-            # level is drawn (its reachability depends on the replicate's split and draws).
-            combo = cell.key if imb is not None else Cell(**{**cell.__dict__, "seed": 0}).key
-            if task is not None and combo not in checked:
+            # One check per combination, before any key is hashed; the replicate index matters
+            # only where an imbalance level is drawn (its reachability depends on the
+            # replicate's split and draws); the specs alone depend on the components only.
+            combo = (di, ci, seed if imb is not None else None, mi, ti) if task else (di, mi, ti)
+            if combo not in checked:
                 checked.add(combo)
-                where = f"experiments.{i} ({exp.task})"
-                if tune is not None and not getattr(task, "TUNABLE", False):
-                    msg = f"{where}: model.tune: task {exp.task} does not tune models"
-                    problems.setdefault(msg, None)
-                try:
-                    task.check(cell)
-                except ConfigError as err:
-                    for line in getattr(err, "errors", None) or [str(err)]:
-                        problems.setdefault(f"{where}: {line}", None)
-                        if line.startswith("dataset"):
-                            bad_datasets.add(dataset.label)
-            if cell.key not in seen:
-                seen.add(cell.key)
-                cells.append(cell)
+                lines = _cell_problems(task, cell)
+                for line in lines:
+                    problems.setdefault(f"{where}: {line}", None)
+                if any(line.startswith("dataset") for line in lines):
+                    bad_datasets.add(dataset.label)
+            cells.append(cell)
         if check:
             for dataset in datasets:  # the files of user-supplied data sets, opened once
                 if dataset.label in bad_datasets:
                     continue
                 for line in dataset_errors(exp.task, dataset):
-                    problems.setdefault(f"experiments.{i} ({exp.task}): {line}", None)
+                    problems.setdefault(f"{where}: {line}", None)
     if problems:
         lines = list(problems)
         if len(lines) == 1:
             raise ConfigError(lines[0])
         raise ConfigError(f"{len(lines)} problems:\n  - " + "\n  - ".join(lines))
-    return cells
+    unique: dict[str, Cell] = {}
+    for cell in cells:  # keys only now: every parameter has been checked
+        unique.setdefault(cell.key, cell)
+    return list(unique.values())
+
+
+def _cell_problems(task: Any, cell: Cell) -> list[str]:
+    """Every problem of ``cell``: its task's own check, or (``task`` None) its specs only."""
+    lines = []
+    if task is not None and cell.tune is not None and not getattr(task, "TUNABLE", False):
+        lines.append(f"model.tune: task {cell.task} does not tune models")
+    try:
+        if task is not None:
+            task.check(cell)
+        else:
+            check_cell(cell)
+    except ConfigError as err:
+        lines += getattr(err, "errors", None) or [str(err)]
+    return lines
 
 
 def check_data(cells: list[Cell]) -> None:

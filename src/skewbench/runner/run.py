@@ -18,10 +18,12 @@ from pathlib import Path
 
 from skewbench.errors import ConfigError, Interrupted
 from skewbench.runner.cell import Cell
-from skewbench.runner.config import RunConfig
+from skewbench.runner.config import MAX_WORKERS, RunConfig
 from skewbench.runner.executors import (
+    check_ray_gpus,
     child_pool,
     connect_ray,
+    probe_address,
     ray_available,
     run_inline,
     run_local,
@@ -31,6 +33,7 @@ from skewbench.runner.executors import (
 )
 from skewbench.runner.grid import check_data, expand
 from skewbench.runner.lock import OutputLock
+from skewbench.runner.output import check_output, claim_output
 from skewbench.runner.store import ResultStore, last_line
 from skewbench.runner.tasks import get_task
 
@@ -95,13 +98,23 @@ def run_config(
     instead of refusing). The per-cell checks and the data checks run only when some cell is
     left to run, so a warm re-run of a finished config imports no model code.
     """
+    if workers is not None and not 1 <= workers <= MAX_WORKERS:
+        raise ConfigError(f"--workers: a count from 1 to {MAX_WORKERS}, got {workers}")
+    if max_cells is not None and max_cells < 1:
+        raise ConfigError(
+            f"--max-cells: a count >= 1 (leave it out to run every cell), got {max_cells}"
+        )
     output = output or config.output_dir()
     workers = workers or config.workers
     executor = executor or config.executor
     if executor == "ray" and not ray_available():
         raise ConfigError("executor: 'ray' needs Ray installed: pip install 'skewbench[ray]'")
+    if executor == "ray" and config.ray_address is not None:
+        probe_address(config.ray_address)  # seconds, before any data is read
     cells = expand(config, check=False)
+    check_output(output, config.name)
     with OutputLock(output, wait=wait), ResultStore(store_path(output)) as store:
+        claim_output(output, config.name)
         done = store.finished_keys()
         todo = [c for c in cells if c.key not in done]
         if max_cells is not None:
@@ -112,11 +125,18 @@ def run_config(
         check_data(todo)  # data sets load and hold what the cells need
         expand(config)  # every cell checked by its task: refuse before any work
         try:
-            if executor == "ray":
-                connect_ray(config.ray_address, num_cpus=workers)  # fail in seconds, before prepare
+            if executor == "ray":  # fail in seconds, before prepare
+                check_ray_gpus(
+                    connect_ray(config.ray_address, num_cpus=workers), config.gpus_per_cell
+                )
+            elif config.gpus_per_cell:
+                raise ConfigError(
+                    "gpus_per_cell: only with executor ray (a local run's cells see every GPU; "
+                    "pick one with a model's device: cuda:N)"
+                )
             prepare_in_child(todo)
             if executor == "ray":
-                outcomes = run_ray(todo, config.ray_address, workers)
+                outcomes = run_ray(todo, config.ray_address, workers, config.gpus_per_cell)
             elif workers == 1:
                 outcomes = run_inline(todo)
             else:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import annotated_types as at
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_core import PydanticUndefined
 
 Kind = Literal["dataset", "model", "treatment", "options"]
@@ -26,7 +26,7 @@ _SCALAR = (str, int, float, bool, type(None))
 class Spec(BaseModel):
     """Base of every component spec: unknown keys refused, values typed and range-checked."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     #: names users reach for (other libraries' names, old names) → our parameter name
     HINTS: ClassVar[dict[str, str]] = {}
@@ -110,6 +110,13 @@ def _spec_types(annotation: Any) -> list[type[BaseModel]]:
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return [annotation]
     return [t for a in typing.get_args(annotation) for t in _spec_types(a)]
+
+
+#: the longest list (k, candidates, cutoffs, re-ranked depth) a spec accepts: a list of this
+#: length per user or query is the largest allocation a count can ask for; own data sets are
+#: further bounded by their catalog before any cell runs
+MAX_LIST = 100_000
+ListLength = typing.Annotated[int, Field(ge=1, le=MAX_LIST)]
 
 
 class Empty(Spec):

@@ -7,6 +7,7 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import Field, field_validator
 
 from skewbench.specs.base import DataFile, Empty, Entry, Spec
+from skewbench.specs.common import DEVICE_DOC, ENCODER_DOC, TRAIN_DTYPE_DOC, Device, plugin_entry
 
 Scheme = Literal["inverse", "sqrt_inverse", "effective_number", "majority_weighted"]
 PosInt = Annotated[int, Field(ge=1)]
@@ -52,7 +53,14 @@ class TfidfLR(Spec):
 
 
 class MiniLMFrozen(Spec):
-    encoder: str = Field("minilm", description="cached sentence encoder (skewbench.encoders)")
+    encoder: str = Field("minilm", description=ENCODER_DOC)
+    device: Device = Field("auto", description=DEVICE_DOC)
+    dtype: Literal["auto", "fp32", "bf16", "fp16"] = Field(
+        "auto",
+        description="encoding precision; auto: bf16 where the device computes it natively "
+        "(fp16: GPU only)",
+    )
+    encode_batch_size: int = Field(64, ge=1, description="texts per encoder forward pass")
     lr: float = Field(0.01, gt=0, description="Adam learning rate of the linear head")
     weight_decay: float = Field(1e-4, ge=0, description="L2 penalty on the head's weights")
     max_epochs: int = Field(300, ge=1, description="epoch budget")
@@ -62,7 +70,9 @@ class MiniLMFrozen(Spec):
 
 
 class MiniLMFinetune(Spec):
-    encoder: str = Field("minilm", description="pretrained encoder: minilm or mpnet")
+    encoder: str = Field("minilm", description=ENCODER_DOC)
+    device: Device = Field("auto", description=DEVICE_DOC)
+    dtype: Literal["fp32", "bf16"] = Field("fp32", description=TRAIN_DTYPE_DOC)
     max_train: int = Field(2000, ge=1, description="class-stratified training subset size")
     max_val: int = Field(500, ge=1, description="validation rows for best-epoch selection")
     epochs: int = Field(1, ge=1, description="fine-tuning epochs")
@@ -220,6 +230,7 @@ ENTRIES: tuple[Entry, ...] = (
         treatments=tuple(t for t in TREATMENT_NAMES if t not in _KERAS_WHY),
         reasons=_KERAS_WHY,
     ),
+    plugin_entry("categorize", TREATMENT_NAMES),
     _t("none", Empty, "no treatment"),
     _t("class_weight", ClassWeight, "per-class loss weights"),
     _t("focal", Focal, "focal loss (Lin et al. 2017)"),

@@ -3,13 +3,29 @@ LLM re-ranker's parameters."""
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from skewbench.specs.base import DataFile, Spec
+from skewbench.encoders.device import DEVICE_PATTERN
+from skewbench.specs.base import MAX_LIST, DataFile, Entry, Spec
 
 ColumnMap = dict[str, str]
+Device = Annotated[str, Field(pattern=DEVICE_PATTERN)]
+DEVICE_DOC = "auto (CUDA when torch sees a GPU, else mps, else CPU) | cpu | cuda | cuda:N | mps"
+ENCODER_DOC = (
+    "minilm | mpnet | a local sentence-transformers / Hugging Face folder | a hub id already in "
+    "the local HF cache (never downloaded)"
+)
+TRAIN_DTYPE_DOC = "autocast precision of training and scoring (weights stay fp32)"
+
+
+class Placement(Spec):
+    """The pretrained encoder of a trained torch model, where it runs and in what precision."""
+
+    encoder: str = Field("minilm", description=ENCODER_DOC)
+    device: Device = Field("auto", description=DEVICE_DOC)
+    dtype: Literal["fp32", "bf16"] = Field("fp32", description=TRAIN_DTYPE_DOC)
 
 
 class TableFile(Spec):
@@ -25,6 +41,36 @@ class TableFile(Spec):
         return {"path": value} if isinstance(value, str) else value
 
 
+class PluginRef(Spec):
+    """A model plug-in as written in a config (its own parameters are checked against the
+    class: :mod:`skewbench.specs.plugins`)."""
+
+    class_: str = Field(
+        alias="class",
+        description="'package.module:Class' or an entry point of group skewbench.models",
+    )
+    params: dict[str, Any] = Field(
+        default_factory=dict,
+        description="the class's own parameters (checked against its config_class or __init__)",
+    )
+
+
+def plugin_entry(task: str, treatments: tuple[str, ...]) -> Entry:
+    """The ``plugin`` model of ``task``: the treatments a class without capabilities accepts."""
+    from skewbench.specs.plugins import plugin_treatments
+
+    accepted, reasons = plugin_treatments(task, frozenset(), treatments)
+    return Entry(
+        "model",
+        task,
+        "plugin",
+        PluginRef,
+        "your own model class (docs/plugins.md)",
+        accepted,
+        reasons,
+    )
+
+
 class LLMRerankSpec(Spec):
     """Parameters of an LLM re-ranker shared by recommend and search (each task adds its
     ``first_stage`` choices)."""
@@ -32,11 +78,13 @@ class LLMRerankSpec(Spec):
     first_stage_params: dict[str, float | int | str] = Field(
         default_factory=dict, description="parameters of the first stage"
     )
-    depth: int = Field(10, ge=1, description="first-stage items re-ranked per unit")
+    depth: int = Field(10, ge=1, le=MAX_LIST, description="first-stage items re-ranked per unit")
     mode: Literal["pointwise", "listwise"] = Field(
         "pointwise", description="yes/no log-odds per item, or a permutation prompt"
     )
-    orders: int = Field(1, ge=1, description="listwise: shuffled input orders, Borda-aggregated")
+    orders: int = Field(
+        1, ge=1, le=100, description="listwise: shuffled input orders, Borda-aggregated"
+    )
     window: int = Field(10, ge=2, description="listwise sliding-window size")
     step: int = Field(5, ge=1, description="listwise sliding-window step")
     pop_tau: float = Field(0.0, ge=0, description="pointwise: log-odds − tau·log(pop + 1)")

@@ -6,8 +6,17 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from skewbench.specs.base import DataFile, DataFolder, DataPath, Empty, Entry, Spec
-from skewbench.specs.common import ColumnMap, LLMRerankSpec, TableFile
+from skewbench.specs.base import (
+    MAX_LIST,
+    DataFile,
+    DataFolder,
+    DataPath,
+    Empty,
+    Entry,
+    ListLength,
+    Spec,
+)
+from skewbench.specs.common import ColumnMap, LLMRerankSpec, Placement, TableFile, plugin_entry
 
 _UK = "k-core: minimum distinct items per user"
 _IK = "k-core: minimum distinct users per item"
@@ -170,7 +179,7 @@ class SASRec(Spec):
     pop_tau: float = Field(0.0, ge=0, description="inference: score − tau·log(pop + 1)")
 
 
-class TwoTower(Spec):
+class TwoTower(Placement):
     history_items: int = Field(5, ge=1, description="latest purchases forming the user text")
     max_pairs: int = Field(1000, ge=0, description="fine-tuning pairs (0 = frozen encoder)")
     epochs: int = Field(1, ge=1, description="fine-tuning epochs")
@@ -184,6 +193,12 @@ class LLMRerank(LLMRerankSpec):
         "ease", description="the model whose top `depth` items the LLM re-ranks"
     )
     history_items: int = Field(5, ge=1, description="latest purchases shown in the prompt")
+
+
+class Precomputed(Spec):
+    path: str = Field(
+        description="run file whose units are the data set's users and items its items",
+    )
 
 
 class PDA(Spec):
@@ -201,7 +216,7 @@ class PlackettLuce(Spec):
     temperature: float = Field(
         1.0, gt=0, description="softmax temperature of the per-user min-max normalised scores"
     )
-    samples: int = Field(20, ge=1, description="sampled rankings per user")
+    samples: int = Field(20, ge=1, le=1000, description="sampled rankings per user")
 
 
 class IPS(Spec):
@@ -264,20 +279,25 @@ class MMR(Spec):
     )
 
 
-PosInt = Annotated[int, Field(ge=1)]
-
-
 class Options(Spec):
     HINTS: ClassVar[dict[str, str]] = {"candidate_k": "candidates", "cutoff": "cutoffs"}
-    cutoffs: list[PosInt] = Field(
+    cutoffs: list[ListLength] = Field(
         [5, 10, 20, 50], min_length=1, description="ranking-metric cutoffs"
     )
-    k: int | None = Field(None, ge=1, description="list length (default: the largest cutoff)")
+    k: int | None = Field(
+        None, ge=1, le=MAX_LIST, description="list length (default: the largest cutoff)"
+    )
     exposure_k: int | None = Field(
-        None, ge=1, description="depth of exposure/diversity metrics (default min(10, k))"
+        None,
+        ge=1,
+        le=MAX_LIST,
+        description="depth of exposure/diversity metrics (default min(10, k))",
     )
     candidates: int | None = Field(
-        None, ge=1, description="candidates a re-ranker chooses from (default max(100, k))"
+        None,
+        ge=1,
+        le=MAX_LIST,
+        description="candidates a re-ranker chooses from (default max(100, k))",
     )
     max_users: int | None = Field(None, ge=1, description="evaluate a random subset of users")
     imbalance_levels: list[Annotated[float, Field(ge=0, lt=1)] | None] | None = Field(
@@ -343,6 +363,8 @@ ENTRIES: tuple[Entry, ...] = (
     _m("sasrec", SASRec, "self-attentive sequential recommender, full-softmax CE"),
     _m("two_tower", TwoTower, "MiniLM history-text → item-text bi-encoder, fine-tuned"),
     _m("llm_rerank", LLMRerank, "LLM (SmolLM2-135M) re-ranking a first stage's top items"),
+    _m("precomputed", Precomputed, "an external run's lists (TREC / ranx JSON / CSV / Parquet)"),
+    plugin_entry("recommend", TREATMENT_NAMES),
     _t("none", Empty, "no treatment"),
     _t("ips", IPS, "inverse-propensity-weighted BPR loss"),
     _t("pop_negatives", PopNegatives, "popularity-aware BPR negative sampling"),

@@ -6,8 +6,8 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from skewbench.specs.base import DataPath, Empty, Entry, Spec
-from skewbench.specs.common import LLMRerankSpec, TableFile
+from skewbench.specs.base import MAX_LIST, DataPath, Empty, Entry, ListLength, Spec
+from skewbench.specs.common import LLMRerankSpec, Placement, TableFile, plugin_entry
 
 _HINTS = {"candidate_k": "candidates"}
 _MQ = "sample this many test queries (null: all)"
@@ -114,7 +114,7 @@ class Dense(Spec):
 
 
 class Hybrid(Spec):
-    depth: int = Field(100, ge=1, description="each retriever's list fused by RRF")
+    depth: int = Field(100, ge=1, le=MAX_LIST, description="each retriever's list fused by RRF")
     k_rrf: int = Field(60, ge=1, description="RRF constant: 1 / (k_rrf + rank)")
 
 
@@ -133,7 +133,7 @@ class Personal(Spec):
     beta: float = Field(0.05, ge=0, description="weight of the household's purchase counts")
 
 
-class FineTuned(Spec):
+class FineTuned(Placement):
     epochs: int = Field(1, ge=1, description="training epochs")
     max_pairs: int = Field(1000, ge=1, description="(query, relevant item) training pairs")
     batch_size: int = Field(32, ge=1, description="pairs per batch (in-batch negatives)")
@@ -141,11 +141,11 @@ class FineTuned(Spec):
     scale: float = Field(20.0, gt=0, description="MNRL similarity scale")
 
 
-class CrossEncoder(Spec):
+class CrossEncoder(Placement):
     first_stage: Literal["bm25", "dense", "hybrid"] = Field(
         "dense", description="retriever whose top depth items are re-scored"
     )
-    depth: int = Field(20, ge=1, description="candidates re-scored per query")
+    depth: int = Field(20, ge=1, le=MAX_LIST, description="candidates re-scored per query")
     max_queries: int = Field(200, ge=1, description="training queries")
     max_pairs: int = Field(800, ge=1, description="training pairs")
     negatives: int = Field(3, ge=0, description="hard negatives per positive")
@@ -195,17 +195,17 @@ class GroupNorm(Spec):
     group: Group = Field("brand", description="scores z-normalised within each group")
 
 
-PosInt = Annotated[int, Field(ge=1)]
-
-
 class Options(Spec):
     HINTS: ClassVar[dict[str, str]] = {"candidate_k": "candidates", "cutoff": "cutoffs"}
-    k: int = Field(10, ge=1, description="list length")
-    cutoffs: list[PosInt] | None = Field(
+    k: int = Field(10, ge=1, le=MAX_LIST, description="list length")
+    cutoffs: list[ListLength] | None = Field(
         None, min_length=1, description="ranking-metric cutoffs <= k (default [k])"
     )
     candidates: int | None = Field(
-        None, ge=1, description="candidates per query a treatment re-ranks (default max(100, k))"
+        None,
+        ge=1,
+        le=MAX_LIST,
+        description="candidates per query a treatment re-ranks (default max(100, k))",
     )
 
     @model_validator(mode="after")
@@ -215,6 +215,9 @@ class Options(Spec):
         if self.candidates is not None and self.candidates < self.k:
             raise ValueError(f"candidates = {self.candidates} < k = {self.k}")
         return self
+
+
+TREATMENT_NAMES = ("none", "fair", "xquad", "calibrated", "group_norm")
 
 
 def _m(name: str, spec: type[Spec], doc: str) -> Entry:
@@ -238,6 +241,7 @@ ENTRIES: tuple[Entry, ...] = (
     _m("finetuned", FineTuned, "MiniLM bi-encoder fine-tuned with MNRL"),
     _m("cross_encoder", CrossEncoder, "MiniLM cross-encoder re-scoring a first stage"),
     _m("llm_rerank", LLMRerank, "LLM (SmolLM2-135M) re-ranking a first stage's top items"),
+    plugin_entry("search", TREATMENT_NAMES),
     _t("none", Empty, "no treatment: the top k candidates"),
     _t("fair", Fair, "FA*IR (Zehlike et al. 2017)"),
     _t("xquad", XQuAD, "xQuAD over the two groups"),

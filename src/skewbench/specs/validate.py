@@ -28,6 +28,11 @@ def raise_errors(errors: list[str], incompatible: bool = False) -> None:
 
 def _tune_errors(entry: Entry, tune: Any) -> list[str]:
     """``tune: true`` or a mapping of the model's own parameters (searched by :mod:`skewbench.tuning`)."""
+    if entry.name == "plugin":
+        return [
+            "model.tune: a plug-in is not tuned by skewbench; sweep its parameters instead "
+            "(sweep: {param: [values]}) or tune inside its fit"
+        ]
     if isinstance(tune, bool):
         return []
     if not isinstance(tune, dict):
@@ -39,6 +44,50 @@ def _tune_errors(entry: Entry, tune: Any) -> list[str]:
         for key in tune
         if key not in allowed
     ]
+
+
+def _placement_errors(entry: Entry, params: dict[str, Any]) -> list[str]:
+    """A model's encoder (a folder or a cached hub id must be there), an LLM re-ranker's
+    model (file or folder, with a chat template), and a device and dtype (the device must exist
+    here, the dtype run on it)."""
+    from skewbench.encoders.device import placement
+    from skewbench.encoders.models import ENCODERS, model_folder
+    from skewbench.errors import ConfigError
+
+    full: Any = entry.spec.model_validate(params)
+    errors = []
+    encoder = getattr(full, "encoder", None)
+    if isinstance(encoder, str) and encoder not in ENCODERS:
+        try:
+            model_folder(encoder, "model.params.encoder")
+        except ConfigError as err:
+            errors.append(str(err))
+    if entry.name == "llm_rerank":
+        from skewbench.encoders.models import chat_model_errors
+
+        default = type(full).model_fields["model"].default
+        errors += chat_model_errors(full.model, default)
+    if hasattr(full, "device"):
+        try:
+            placement(full.device, getattr(full, "dtype", "fp32") or "fp32")
+        except ConfigError as err:
+            errors.append(str(err))
+    return errors
+
+
+def _plugin_entry(entry: Entry, params: dict[str, Any]) -> tuple[Entry, list[str]]:
+    """The plugin entry with the treatments its class's capabilities allow, and every problem
+    of its class and parameters (:mod:`skewbench.specs.plugins`)."""
+    import dataclasses
+
+    from skewbench.specs import names_of
+    from skewbench.specs.plugins import capabilities, plugin_errors, plugin_treatments
+
+    errors, cls = plugin_errors(entry.task, params)
+    caps = capabilities(cls) if cls is not None and not errors else frozenset()
+    every = tuple(names_of("treatment", entry.task))
+    accepted, reasons = plugin_treatments(entry.task, caps, every)
+    return dataclasses.replace(entry, treatments=accepted, reasons=reasons), errors
 
 
 def cell_errors(cell: Any) -> tuple[list[str], bool]:
@@ -65,11 +114,18 @@ def cell_errors(cell: Any) -> tuple[list[str], bool]:
                 f"of {choices}{suggest(comp.name, choices)}"
             )
             continue
-        found[kind] = entry
         params = dict(comp.params)
+        if kind == "model" and comp.name == "plugin":
+            entry, problems = _plugin_entry(entry, params)
+            errors += problems
+        found[kind] = entry
         if kind == "model" and "tune" in params:
             errors += _tune_errors(entry, params.pop("tune"))
-        errors += param_errors(entry, params, f"{kind}.params")
+        if not (kind == "model" and comp.name == "plugin"):
+            problems = param_errors(entry, params, f"{kind}.params")
+            errors += problems
+            if kind == "model" and not problems:
+                errors += _placement_errors(entry, params)
     space = (getattr(cell, "tune", None) or {}).get("space")
     if "model" in found and space is not None:
         errors += _tune_errors(found["model"], space)

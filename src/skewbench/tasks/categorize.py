@@ -206,6 +206,7 @@ def prepare(cells: Iterable[Cell]) -> None:
     """Encode, once and in the parent, the texts that the cells of cached-embedding models read
     (their training, validation and test rows; texts no cell reads are not encoded)."""
     from skewbench.encoders import encode
+    from skewbench.models.categorize.minilm_frozen import encode_settings
     from skewbench.progress import quiet
 
     needed: dict[tuple[str, str], tuple[Cell, set[int]]] = {}
@@ -214,7 +215,8 @@ def prepare(cells: Iterable[Cell]) -> None:
     for cell in cells:
         if cell.model.name not in ENCODED_MODELS:
             continue
-        key = (cell.dataset.key_label, cell.model.params.get("encoder", "minilm"))
+        settings = encode_settings(cell.model.params)
+        key = (cell.dataset.key_label, repr(sorted(settings.items())))
         # the rows a cell reads depend on its data side only: one pass per (data side, encoder)
         side = {k: v for k, v in cell.to_dict().items() if k not in ("model", "treatment", "tune")}
         if repr((key, side)) in seen:
@@ -228,12 +230,29 @@ def prepare(cells: Iterable[Cell]) -> None:
             )[1]
         tr, va, te, _, _ = cell_positions(cell, codes[cell.dataset.key_label])
         needed.setdefault(key, (cell, set()))[1].update(np.concatenate([tr, va, te]).tolist())
-    for (_, encoder), (cell, positions) in needed.items():
+    for cell, positions in needed.values():
         df, text, _ = cached_dataset(cell.dataset)
         rows = np.sort(np.fromiter(positions, dtype=np.int64))
         encode(
-            df[text].to_numpy(dtype=object)[rows].tolist(), model_name=encoder, progress=not quiet()
+            df[text].to_numpy(dtype=object)[rows].tolist(),
+            progress=not quiet(),
+            **encode_settings(cell.model.params),
         )
+
+
+def placement_info(params: dict[str, Any]) -> dict[str, Any]:
+    """Where and how a torch model ran: the resolved device, its precision, its batch size
+    (encoding, else training) and its encoder's identity (``params`` with defaults)."""
+    from skewbench.encoders.device import placement
+    from skewbench.encoders.models import encoder_key, resolve_precision
+
+    device, dtype = placement(params["device"], params["dtype"])
+    return {
+        "device": device,
+        "dtype": resolve_precision(dtype, device=device),
+        "batch_size": params.get("encode_batch_size", params.get("batch_size")),
+        "encoder": encoder_key(params["encoder"]),
+    }
 
 
 def class_groups(train_counts: np.ndarray, natural_counts: np.ndarray) -> np.ndarray:
@@ -388,6 +407,12 @@ def run(cell: Cell) -> CellResult:
         "weight_history": getattr(model, "weight_history_", None) or None,
         "per_class": per_class.to_dict("records"),
     }
+    plugin = getattr(model, "plugin_info_", None)
+    if plugin is not None:
+        info["plugin"] = plugin
+    model_class = MODEL_CLASSES[cell.model.name]
+    if "device" in model_class.PARAMS:  # where and how it ran
+        info["placement"] = placement_info(model_class.resolve_params(dict(cell.model.params)))
     timings.add("metrics", time.perf_counter() - t)
     info["timings_s"] = timings.to_info()
     return CellResult(metrics=metrics, units=units, info=info)

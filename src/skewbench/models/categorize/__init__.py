@@ -24,6 +24,7 @@ _WHERE = {
     "minilm_frozen": ("minilm_frozen", "MiniLMFrozen"),
     "minilm_finetune": ("minilm_finetune", "MiniLMFinetune"),
     "keras_embed_mlp": ("keras_mlp", "KerasEmbedMLP"),
+    "plugin": ("plugin", "PluginModel"),
 }
 
 

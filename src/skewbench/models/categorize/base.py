@@ -147,15 +147,7 @@ class CategorizeModel:
     @classmethod
     def check(cls, treatment: Treatment, params: dict[str, Any]) -> None:
         """Refuse params or a treatment this model cannot apply (before any work)."""
-        full = cls.resolve_params(params)
-        if "encoder" in full:
-            from skewbench.encoders.models import ENCODERS
-
-            if full["encoder"] not in ENCODERS:
-                raise ConfigError(
-                    f"model.params.encoder: unknown encoder {full['encoder']!r}; choose one "
-                    f"of {sorted(ENCODERS)}"
-                )
+        cls.resolve_params(params)  # unknown parameters refused
         if treatment.name not in cls.SUPPORTS:
             why = cls.REASONS.get(treatment.name, "")
             raise IncompatibleError(

@@ -58,8 +58,12 @@ def stratified_cap(y: np.ndarray, cap: int, rng: np.random.Generator) -> np.ndar
 
 
 def _features(model: Any, texts: list[str]) -> dict[str, Any]:
-    """Tokenised inputs; sentence-transformers 5+ calls it ``preprocess`` (``tokenize`` warns)."""
-    return (model.preprocess if hasattr(model, "preprocess") else model.tokenize)(texts)
+    """Tokenised inputs on the model's device; sentence-transformers 5+ calls it
+    ``preprocess`` (``tokenize`` warns)."""
+    from skewbench.encoders.device import to_device
+
+    feats = (model.preprocess if hasattr(model, "preprocess") else model.tokenize)(texts)
+    return to_device(feats, str(model.device))
 
 
 class MiniLMFinetune(CategorizeModel):
@@ -75,6 +79,8 @@ class MiniLMFinetune(CategorizeModel):
         "batch_size": 16,
         "lr": 2e-5,
         "head_lr": 1e-3,
+        "device": "auto",
+        "dtype": "fp32",
     }
     SUPPORTS: ClassVar[frozenset[str]] = frozenset(TREATMENT_PARAMS) - {"smote"}
     REASONS: ClassVar[dict[str, str]] = {
@@ -113,6 +119,7 @@ class MiniLMFinetune(CategorizeModel):
     ) -> MiniLMFinetune:
         import torch
 
+        from skewbench.encoders.device import autocast, deterministic_cuda, placement
         from skewbench.encoders.models import encoder_path
 
         path = encoder_path(
@@ -121,6 +128,9 @@ class MiniLMFinetune(CategorizeModel):
         from sentence_transformers import SentenceTransformer
 
         p = self.params
+        device, dtype = placement(p["device"], p["dtype"])
+        self.amp_ = (device, dtype)
+        deterministic_cuda(device)
         texts = list(texts)
         y = np.asarray(y, dtype=np.int64)
         counts = np.bincount(y, minlength=n_classes)
@@ -142,14 +152,14 @@ class MiniLMFinetune(CategorizeModel):
         try:
             torch.manual_seed(self.seed)  # init of the head and dropout masks
             # a fresh copy (not the process-wide load_encoder instance): it gets trained
-            model = SentenceTransformer(path, device="cpu")
+            model = SentenceTransformer(path, device=device)
             model.max_seq_length = int(p["max_seq_length"])
             dim_of = getattr(model, "get_embedding_dimension", None) or (
                 model.get_sentence_embedding_dimension  # sentence-transformers < 6
             )
             dim = dim_of()
             assert dim is not None  # MiniLM declares its embedding size
-            head = torch.nn.Linear(dim, n_classes)
+            head = torch.nn.Linear(dim, n_classes).to(device)
             opt = torch.optim.AdamW(
                 [
                     {"params": model.parameters(), "lr": float(p["lr"])},
@@ -169,8 +179,9 @@ class MiniLMFinetune(CategorizeModel):
                 for s in range(0, rows.size, bs):
                     idx = order[s : s + bs]
                     feats = _features(model, [texts[rows[i]] for i in idx])
-                    emb = model(feats)["sentence_embedding"]
-                    loss = loss_fn(head(emb), yt[idx])
+                    with autocast(device, dtype):
+                        z = head(model(feats)["sentence_embedding"])
+                    loss = loss_fn(z.float().cpu(), yt[idx])  # the loss's tensors are on the CPU
                     opt.zero_grad()
                     loss.backward()
                     opt.step()
@@ -193,7 +204,7 @@ class MiniLMFinetune(CategorizeModel):
                 self._retrain_classifier(texts, y, rows, vtexts, vy.numpy(), n_classes)
             if self.treatment.name == "tau_norm":
                 w = tau_normalize(
-                    head.weight.detach().double().numpy(),
+                    head.weight.detach().double().cpu().numpy(),
                     float(self.treatment.params["tau"]),
                     class_axis=0,
                 )
@@ -207,12 +218,14 @@ class MiniLMFinetune(CategorizeModel):
     def _embeddings(self, texts: Sequence[str]) -> np.ndarray:
         import torch
 
+        from skewbench.encoders.device import autocast
+
         self.model_.eval()
         out = []
-        with torch.inference_mode():
+        with torch.inference_mode(), autocast(*self.amp_):
             for s in range(0, len(texts), 64):
                 feats = _features(self.model_, list(texts[s : s + 64]))
-                out.append(self.model_(feats)["sentence_embedding"].float())
+                out.append(self.model_(feats)["sentence_embedding"].float().cpu())
         return torch.cat(out).numpy()
 
     def _retrain_classifier(
@@ -247,17 +260,21 @@ class MiniLMFinetune(CategorizeModel):
         with torch.no_grad():
             self.head_.weight.copy_(torch.as_tensor(W.T, dtype=self.head_.weight.dtype))
             self.head_.bias.copy_(torch.as_tensor(b, dtype=self.head_.bias.dtype))
+            # copy_ moves the CPU values onto the head's device
 
     def _logits(self, texts: Sequence[str]) -> np.ndarray:
         import torch
 
+        from skewbench.encoders.device import autocast
+
         self.model_.eval()
         self.head_.eval()
         out = []
-        with torch.inference_mode():
+        with torch.inference_mode(), autocast(*self.amp_):
             for s in range(0, len(texts), 64):
                 feats = _features(self.model_, list(texts[s : s + 64]))
-                out.append(self.head_(self.model_(feats)["sentence_embedding"]).double())
+                z = self.head_(self.model_(feats)["sentence_embedding"])
+                out.append(z.double().cpu())
         return torch.cat(out).numpy() if out else np.zeros((0, self.n_classes_))
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:

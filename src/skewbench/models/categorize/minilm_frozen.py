@@ -1,7 +1,10 @@
 """Frozen sentence embeddings (cached) + a linear softmax head trained in torch.
 
 Embeddings: :func:`skewbench.encoders.encode` (``encoder``: ``minilm`` = all-MiniLM-L6-v2,
-the default, or ``mpnet`` = all-mpnet-base-v2; unit norm, from the disk cache), standardised per dimension with the training rows' mean and std. Head: z = xW + b,
+the default, ``mpnet`` = all-mpnet-base-v2, a local sentence-transformers / Hugging Face folder
+or a hub id already in the local cache; on ``device`` in ``dtype``, ``encode_batch_size`` texts
+at a time; unit norm, from the disk cache), standardised per dimension with the training rows'
+mean and std. Head: z = xW + b,
 trained with the treatment's loss (:func:`.base.make_torch_loss`) plus L2 ``weight_decay`` on
 W, by full-batch Adam (``batch_size=None``) or minibatch Adam with a seeded shuffle.
 Early stopping: every ``eval_every`` epochs the same loss is computed on the validation split;
@@ -50,12 +53,15 @@ class MiniLMFrozen(CategorizeModel):
         "batch_size": None,
         "eval_every": 10,
         "patience": 3,
+        "device": "auto",
+        "dtype": "auto",
+        "encode_batch_size": 64,
     }
 
     def _embed(self, texts: Sequence[str]) -> np.ndarray:
         from skewbench.encoders import encode
 
-        return encode(list(texts), model_name=self.params["encoder"])
+        return encode(list(texts), **encode_settings(self.params))
 
     def fit(
         self,
@@ -115,6 +121,21 @@ class MiniLMFrozen(CategorizeModel):
         X = (self._embed(texts) - self.mean_) / self.std_
         z = X.astype(np.float64) @ self.W_ + self.b_
         return softmax(posthoc_logit_adjust(z, self.log_prior_, self.treatment.posthoc_tau))
+
+
+def encode_settings(params: dict[str, Any]) -> dict[str, Any]:
+    """The :func:`skewbench.encoders.encode` keywords of a frozen-encoder model's params
+    (device resolved on this machine; dtype ``auto``: bf16 where the device computes it
+    natively, else fp32)."""
+    from skewbench.encoders.device import placement
+
+    device, dtype = placement(params.get("device", "auto"), params.get("dtype", "auto"))
+    return {
+        "model_name": params.get("encoder", "minilm"),
+        "device": device,
+        "precision": dtype,
+        "batch_size": int(params.get("encode_batch_size", 64)),
+    }
 
 
 def train_linear_head(

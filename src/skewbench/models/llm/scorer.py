@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from skewbench.errors import ConfigError
+from skewbench.integrity import checksum, log
 from skewbench.models.llm.prompts import SYSTEM
 
 DEFAULT_MODEL = "smollm2-135m"
@@ -73,7 +74,22 @@ class PromptCache:
         self.path = path
         self._conn = sqlite3.connect(path, timeout=60)
         self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("CREATE TABLE IF NOT EXISTS out (key TEXT PRIMARY KEY, value TEXT)")
+        with self._conn:
+            self._conn.execute(
+                "CREATE TABLE IF NOT EXISTS out (key TEXT PRIMARY KEY, value TEXT, checksum TEXT)"
+            )
+            self._conn.execute(
+                "CREATE TABLE IF NOT EXISTS mismatched (key TEXT, value TEXT, checksum TEXT)"
+            )
+            columns = {row[1] for row in self._conn.execute("PRAGMA table_info(out)")}
+            if "checksum" not in columns:  # a cache from before answers carried checksums
+                self._conn.execute("ALTER TABLE out ADD COLUMN checksum TEXT")
+
+    @staticmethod
+    def check(key: str, value: str) -> str:
+        """Checksum of one answer: its key (a digest of model id, kind and prompt) and its
+        stored JSON."""
+        return checksum(key, value)
 
     @staticmethod
     def key(model_id: str, kind: str, prompt: str) -> str:
@@ -84,17 +100,53 @@ class PromptCache:
         for start in range(0, len(keys), 500):
             chunk = list(keys[start : start + 500])
             marks = ",".join("?" * len(chunk))
-            for k, v in self._conn.execute(
-                f"SELECT key, value FROM out WHERE key IN ({marks})", chunk
+            bad = []
+            for k, v, c in self._conn.execute(
+                f"SELECT key, value, checksum FROM out WHERE key IN ({marks})", chunk
             ):
-                found[k] = json.loads(v)
+                if c == self.check(k, v):
+                    found[k] = json.loads(v)
+                else:
+                    bad.append(k)
+            if bad:
+                self.set_aside(bad)
         return found
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def verify(self) -> tuple[int, int]:
+        """(answers checked, answers moved aside) over the whole file."""
+        rows = self._conn.execute("SELECT key, value, checksum FROM out").fetchall()
+        bad = [k for k, v, c in rows if c != self.check(k, v)]
+        for start in range(0, len(bad), 500):
+            self.set_aside(bad[start : start + 500])
+        return len(rows), len(bad)
+
+    def set_aside(self, keys: list[str]) -> None:
+        """Move answers whose checksum fails into the ``mismatched`` table, saying so."""
+        marks = ",".join("?" * len(keys))
+        with self._conn:
+            self._conn.execute(
+                f"INSERT INTO mismatched SELECT key, value, checksum FROM out WHERE key IN ({marks})",
+                keys,
+            )
+            self._conn.execute(f"DELETE FROM out WHERE key IN ({marks})", keys)
+        log.warning(
+            "cache entry %s: %d answer(s) do not match their checksum; they were moved aside "
+            "(table mismatched), recomputing",
+            self.path,
+            len(keys),
+        )
 
     def put_many(self, items: dict[str, object]) -> None:
         with self._conn:
             self._conn.executemany(
-                "INSERT OR REPLACE INTO out VALUES (?, ?)",
-                [(k, json.dumps(v)) for k, v in items.items()],
+                "INSERT OR REPLACE INTO out VALUES (?, ?, ?)",
+                [
+                    (k, s, self.check(k, s))
+                    for k, s in ((k, json.dumps(v)) for k, v in items.items())
+                ],
             )
 
 

@@ -17,6 +17,7 @@ _WHERE = {
     "Hybrid": "hybrid",
     "ItemKNN": "itemknn",
     "Popularity": "popularity",
+    "Precomputed": "precomputed",
     "RandomRanker": "popularity",
     "Recommender": "base",
 }

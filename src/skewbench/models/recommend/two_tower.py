@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -69,7 +69,11 @@ class TwoTowerText(Recommender):
         lr: float = 2e-5,
         scale: float = 20.0,
         item_text: Sequence[str] | None = None,
+        encoder: str = "minilm",
+        device: str = "auto",
+        dtype: str = "fp32",
     ):
+        self.encoder, self.device, self.dtype = encoder, device, dtype
         check_positive("history_items", history_items)
         check_positive("max_pairs", max_pairs, allow_zero=True)
         for name, value in (
@@ -101,9 +105,9 @@ class TwoTowerText(Recommender):
         from sentence_transformers import SentenceTransformer
 
         from skewbench import encoders
+        from skewbench.encoders.device import autocast, deterministic_cuda, placement
         from skewbench.models.determinism import deterministic_torch
-        from skewbench.models.search.encoding import minilm_path
-        from skewbench.models.search.trained import _mnrl, unique_batches
+        from skewbench.models.search.trained import _mnrl, _prep, unique_batches
 
         if self.item_text is None or len(self.item_text) != X.shape[1]:
             raise ConfigError("two_tower needs one catalogue text per item (item_text)")
@@ -117,16 +121,19 @@ class TwoTowerText(Recommender):
         steps = 0
         epoch_losses: list[float] = []
         hist = [history_text(self.item_text, s, self.history_items) if s.size else "" for s in seqs]
+        device, dtype = placement(self.device, self.dtype)
         if not pairs:
             # the frozen encoder: the shared embedding cache (the very vectors the content model
             # and text-initialised SASRec read), so a frozen fit encodes each text once per cache
-            self.item_emb_ = np.asarray(encoders.encode(self.item_text), dtype=np.float32)
-            self.user_emb_ = np.asarray(encoders.encode(hist), dtype=np.float32)
+            enc: dict[str, Any] = {"model_name": self.encoder, "device": device}
+            self.item_emb_ = np.asarray(encoders.encode(self.item_text, **enc), dtype=np.float32)
+            self.user_emb_ = np.asarray(encoders.encode(hist, **enc), dtype=np.float32)
         else:
+            deterministic_cuda(device)
             with deterministic_torch(seed):
-                model = SentenceTransformer(minilm_path(), device="cpu")
+                model = SentenceTransformer(encoders.encoder_path(self.encoder), device=device)
                 loss_fn = _mnrl(model, self.scale)
-                prep = getattr(model, "preprocess", None) or model.tokenize
+                prep = _prep(model, device)
                 opt = torch.optim.AdamW(model.parameters(), lr=self.lr)
                 model.train()
                 for _ in range(self.epochs):
@@ -135,9 +142,10 @@ class TwoTowerText(Recommender):
                     for batch in unique_batches(shuffled, self.batch_size):
                         if len(batch) < 2:
                             continue
-                        loss = loss_fn(
-                            [prep([h for h, _ in batch]), prep([d for _, d in batch])], None
-                        )
+                        with autocast(device, dtype):
+                            loss = loss_fn(
+                                [prep([h for h, _ in batch]), prep([d for _, d in batch])], None
+                            )
                         loss.backward()
                         opt.step()
                         opt.zero_grad()
@@ -147,7 +155,7 @@ class TwoTowerText(Recommender):
                 model.eval()
                 # encoded like the frozen cache (same precision), so fine-tuning is the only
                 # difference between the two
-                prec = encoders.resolve_precision("auto")
+                prec = encoders.resolve_precision("auto", device=device)
                 self.item_emb_ = encoders.run_encoder(model, self.item_text, 64, prec)
                 self.user_emb_ = encoders.run_encoder(model, hist, 64, prec)
         self.train_info_ = {
@@ -155,6 +163,8 @@ class TwoTowerText(Recommender):
             "train_steps": steps,
             "train_s": time.perf_counter() - t0,
             "epoch_loss": epoch_losses,
+            "device": device,
+            "dtype": dtype,
         }
 
     def _score_chunk(self, users: np.ndarray) -> np.ndarray:

@@ -8,7 +8,6 @@ vectors, so their tie is exact (batch padding could otherwise perturb the last f
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Sequence
 
@@ -57,14 +56,6 @@ def frozen_encoder(model_name: str = DEFAULT_MODEL) -> Callable[[list[str]], np.
         return np.asarray(encode(texts, model_name))
 
     return fn
-
-
-def minilm_path() -> str:
-    """Folder of the offline MiniLM weights (the encoders registry); sets HF offline mode."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from skewbench.encoders.models import encoder_path
-
-    return encoder_path(DEFAULT_MODEL)
 
 
 def st_encoder(model: object, batch_size: int = 64) -> Callable[[list[str]], np.ndarray]:

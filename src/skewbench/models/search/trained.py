@@ -30,10 +30,22 @@ from typing import Any, ClassVar
 import numpy as np
 import scipy.sparse as sp
 
+from skewbench.encoders.device import autocast, deterministic_cuda, placement, to_device
+from skewbench.encoders.models import encoder_path
 from skewbench.models.determinism import deterministic_torch
 from skewbench.models.search.base import QueryBatch, Retriever, search
 from skewbench.models.search.dense import DenseRetriever
-from skewbench.models.search.encoding import minilm_path, st_encoder
+from skewbench.models.search.encoding import st_encoder
+
+
+def _prep(model: Any, device: str) -> Any:
+    """The model's tokeniser (``preprocess`` since sentence-transformers 6), onto ``device``."""
+    tokenize = getattr(model, "preprocess", None) or model.tokenize
+
+    def prep(texts: list[str]) -> dict[str, Any]:
+        return to_device(tokenize(texts), device)
+
+    return prep
 
 
 def training_pairs(
@@ -109,9 +121,13 @@ class FineTunedBiEncoder:
         batch_size: int = 32,
         lr: float = 2e-5,
         scale: float = 20.0,
+        encoder: str = "minilm",
+        device: str = "auto",
+        dtype: str = "fp32",
     ) -> None:
         self.epochs, self.max_pairs, self.batch_size = int(epochs), int(max_pairs), int(batch_size)
         self.lr, self.scale = float(lr), float(scale)
+        self.encoder, self.device, self.dtype = encoder, device, dtype
 
     def fit(self, texts: list[str], **data: Any) -> FineTunedBiEncoder:
         import torch
@@ -128,10 +144,12 @@ class FineTunedBiEncoder:
         )
         t0 = time.perf_counter()
         steps = 0
+        device, dtype = placement(self.device, self.dtype)
+        deterministic_cuda(device)
         with deterministic_torch(seed):
-            model = SentenceTransformer(minilm_path(), device="cpu")
+            model = SentenceTransformer(encoder_path(self.encoder), device=device)
             loss_fn = _mnrl(model, self.scale)
-            prep = getattr(model, "preprocess", None) or model.tokenize  # renamed in ST 6
+            prep = _prep(model, device)
             opt = torch.optim.AdamW(model.parameters(), lr=self.lr)
             model.train()
             for _ in range(self.epochs):
@@ -141,7 +159,8 @@ class FineTunedBiEncoder:
                         continue
                     qf = prep([q for q, _ in batch])
                     df = prep([d for _, d in batch])
-                    loss = loss_fn([qf, df], None)
+                    with autocast(device, dtype):
+                        loss = loss_fn([qf, df], None)
                     loss.backward()
                     opt.step()
                     opt.zero_grad()
@@ -154,6 +173,8 @@ class FineTunedBiEncoder:
             "train_steps": steps,
             "train_s": dt,
             "train_pairs_per_s": self.epochs * len(pairs) / dt if dt > 0 else float("nan"),
+            "device": device,
+            "dtype": dtype,
         }
         self.model_ = model
         self.dense_ = DenseRetriever(encoder=st_encoder(model)).fit(texts)
@@ -181,7 +202,11 @@ class CrossEncoderReranker:
         batch_size: int = 16,
         lr: float = 2e-5,
         max_length: int = 64,
+        encoder: str = "minilm",
+        device: str = "auto",
+        dtype: str = "fp32",
     ) -> None:
+        self.encoder, self.device, self.dtype = encoder, device, dtype
         self.first_stage, self.depth = first_stage, int(depth)
         self.max_queries, self.negatives, self.epochs = (
             int(max_queries),
@@ -228,8 +253,13 @@ class CrossEncoderReranker:
                 pairs[i] for i in np.sort(rng.choice(len(pairs), self.max_pairs, replace=False))
             ]
         t0 = time.perf_counter()
+        device, dtype = placement(self.device, self.dtype)
+        deterministic_cuda(device)
+        self.amp_ = (device, dtype)
         with deterministic_torch(seed):
-            ce = CrossEncoder(minilm_path(), num_labels=1, device="cpu", max_length=self.max_length)
+            ce = CrossEncoder(
+                encoder_path(self.encoder), num_labels=1, device=device, max_length=self.max_length
+            )
             net = ce.model
             opt = torch.optim.AdamW(net.parameters(), lr=self.lr)
             bce = torch.nn.BCEWithLogitsLoss()
@@ -239,7 +269,8 @@ class CrossEncoderReranker:
                 for s in range(0, len(order), self.batch_size):
                     batch = [pairs[i] for i in order[s : s + self.batch_size]]
                     logits = self._logits(ce, [(q, d) for q, d, _ in batch])
-                    loss = bce(logits, torch.tensor([y for _, _, y in batch]))
+                    target = torch.tensor([y for _, _, y in batch], device=logits.device)
+                    loss = bce(logits, target)
                     loss.backward()
                     opt.step()
                     opt.zero_grad()
@@ -250,6 +281,8 @@ class CrossEncoderReranker:
             "train_queries": len({q for q, _, _ in pairs}),  # distinct query texts fitted
             "train_s": dt,
             "train_pairs_per_s": self.epochs * len(pairs) / dt if dt > 0 else float("nan"),
+            "device": device,
+            "dtype": dtype,
         }
         self.ce_ = ce
         return self
@@ -263,7 +296,10 @@ class CrossEncoderReranker:
             max_length=self.max_length,
             return_tensors="pt",
         )
-        return ce.model(**feats).logits.view(-1)  # type: ignore[attr-defined]
+        net = ce.model  # type: ignore[attr-defined]
+        with autocast(*self.amp_):
+            out = net(**to_device(feats, str(net.device))).logits.view(-1)
+        return out.float()
 
     def score(self, queries: QueryBatch) -> np.ndarray:
         import torch
@@ -280,7 +316,7 @@ class CrossEncoderReranker:
         vals = np.empty(len(pairs))
         with torch.no_grad():
             for s in range(0, len(pairs), 128):
-                vals[s : s + 128] = self._logits(self.ce_, pairs[s : s + 128]).numpy()
+                vals[s : s + 128] = self._logits(self.ce_, pairs[s : s + 128]).cpu().numpy()
         for r in range(len(queries)):
             for i in cand.items[r]:
                 if i >= 0:

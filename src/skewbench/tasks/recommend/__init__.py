@@ -75,7 +75,7 @@ from skewbench.tasks.recommend.config import (
 from skewbench.tasks.recommend.data import Data, item_embeddings
 from skewbench.tasks.recommend.models import build_model, needs_embeddings
 from skewbench.tasks.recommend.report import REPORT
-from skewbench.tasks.recommend.run import check, prepare, run
+from skewbench.tasks.recommend.run import check, check_data, prepare, run
 from skewbench.tasks.recommend.split import load_split, validation_split
 from skewbench.tasks.recommend.treat import aspect_weights
 
@@ -95,6 +95,7 @@ __all__ = [
     "base_cell",
     "build_model",
     "check",
+    "check_data",
     "item_embeddings",
     "load_split",
     "needs_embeddings",

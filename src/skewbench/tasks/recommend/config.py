@@ -23,6 +23,8 @@ MODELS: tuple[str, ...] = (
     "sasrec",
     "two_tower",
     "llm_rerank",
+    "precomputed",
+    "plugin",
 )
 
 TUNABLE = True  # models may carry `tune:` (skewbench.tuning)

@@ -52,6 +52,9 @@ def build_model(
 
     if name == "random":
         return R.RandomRanker()
+    if name == "precomputed":
+        users = None if data is None else data.users  # None: checking params only
+        return R.Precomputed(params["path"], users, None if data is None else data.items)
     if name == "popularity":
         return R.Popularity()
     if name == "itemknn":
@@ -97,6 +100,10 @@ def build_model(
 
         texts = None if data is None else list(data.item_text)  # None: checking params only
         return TwoTowerText(**params, item_text=texts)
+    if name == "plugin":
+        from skewbench.models.recommend.plugin import PluginRecommender
+
+        return PluginRecommender(params, treatment)
     if name == "llm_rerank":
         from skewbench.models.llm.recommender import LLMReranker
 

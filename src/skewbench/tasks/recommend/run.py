@@ -60,6 +60,43 @@ def check(cell: Cell) -> None:
         sweep_plan(cell)  # loads the data: refuses an unreachable level before any work
 
 
+def check_data(cells: list[Cell]) -> None:
+    """Own data sets, loaded once each before any cell: some user must have two interactions
+    (one to learn from, one to test), and ``k`` / ``candidates`` must fit the items left after
+    filtering (bundled sets are bounded by :func:`catalog_bound_errors` without loading)."""
+    errors: dict[str, None] = {}
+    for cell in cells:
+        if cell.dataset.name != "table":
+            continue
+        data = load(cell.dataset.name, freeze(dataset_params(cell)), cell.dataset.files)
+        where = _interactions_path(cell)
+        per_user = np.bincount(data.interactions["user_id"].to_numpy(), minlength=data.users.size)
+        if not (per_user >= 2).any():
+            errors.setdefault(
+                f"dataset {where}: every one of its {data.users.size} users has a single "
+                "interaction; a recommender needs users with at least two (one to learn from, "
+                "one to test)",
+                None,
+            )
+            continue
+        opts, n_items = options(cell), int(data.items.size)
+        for name in ("k", "candidates"):
+            if opts[name] > n_items and (name == "k" or "candidates" in cell.options):
+                errors.setdefault(
+                    f"options.{name}: {opts[name]} is longer than the {n_items} items of "
+                    f"{where} (after filtering); choose {name} <= {n_items}",
+                    None,
+                )
+    if errors:
+        lines = list(errors)
+        raise ConfigError(lines[0] if len(lines) == 1 else "; ".join(lines))
+
+
+def _interactions_path(cell: Cell) -> str:
+    spec = cell.dataset.params.get("interactions")
+    return str(spec.get("path") if isinstance(spec, dict) else spec)
+
+
 def prepare(cells: list[Cell]) -> None:
     """Load each data set once and fill the embedding cache for content/hybrid/MMR cells."""
     done: set[tuple[Any, ...]] = set()
@@ -75,6 +112,12 @@ def prepare(cells: list[Cell]) -> None:
             data = load(*key)
         if any(needs_embeddings(c) and c.dataset == cell.dataset for c in cells):
             item_embeddings(data)
+        runs = {c.model.params["path"] for c in cells if c.model.name == "precomputed"}
+        for path in sorted(runs):  # refuse a run naming unknown items once, before any cell
+            from skewbench.models.recommend import Precomputed
+
+            with step(f"recommend: reading {path}"):
+                Precomputed(path, data.users, data.items).fit(None)
 
 
 def _peak_rss_mb() -> float:

@@ -23,6 +23,7 @@ MODELS = (
     "finetuned",
     "cross_encoder",
     "llm_rerank",
+    "plugin",
 )
 
 RERANKERS = ("fair", "xquad", "calibrated")

@@ -43,6 +43,10 @@ def build_model(name: str, params: dict[str, Any]) -> Retriever:
         if first not in ("bm25", "dense", "hybrid"):
             raise ConfigError(f"model.params.first_stage: {first!r} is not bm25, dense or hybrid")
         return CrossEncoderReranker(build_model(first, {}), **p)
+    if name == "plugin":
+        from skewbench.models.search.plugin import PluginRetriever
+
+        return PluginRetriever(p)
     if name == "llm_rerank":
         from skewbench.models.llm.search import LLMSearchReranker
 

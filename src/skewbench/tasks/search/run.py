@@ -26,7 +26,7 @@ def prepare(cells: list[Cell]) -> None:
 
     done: set[tuple] = set()
     for cell in cells:
-        if cell.model.name == "bm25" or cell.model.name == "bm25_pop":
+        if cell.model.name in ("bm25", "bm25_pop", "plugin"):  # no frozen MiniLM embeddings
             continue
         key = (cell.dataset.key_label, cell.master_seed, cell.seed)
         if key in done:

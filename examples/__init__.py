@@ -1,0 +1,1 @@
+"""Examples shipped with skewbench (each is run by a test)."""
