@@ -98,6 +98,26 @@ def test_refusals_name_the_choices(tiny_folder, tmp_path):
 
 
 def test_the_backend_is_its_own_cache_namespace():
-    assert namespace("minilm", "fp32", None) == "minilm-fp32-lendefault"  # unchanged keys
-    assert namespace("minilm", "fp32", None, "onnx_int8") == "minilm-fp32-lendefault-onnx_int8"
+    torch_ns = namespace("minilm", "fp32", None)
+    assert torch_ns.endswith("-fp32-lendefault")
+    assert namespace("minilm", "fp32", None, "onnx_int8") == f"{torch_ns}-onnx_int8"
     assert resolve_precision("auto", "onnx") == "fp32"
+
+
+def test_models_take_the_backend_and_refuse_it_off_the_cpu():
+    from skewbench.models.categorize.minilm_frozen import encode_settings
+    from skewbench.models.search.dense import DenseRetriever
+    from skewbench.specs.categorize import MiniLMFrozen
+    from skewbench.specs.search import Dense
+
+    settings = encode_settings({"backend": "onnx_int8", "dtype": "auto"})
+    assert (settings["backend"], settings["device"], settings["precision"]) == (
+        "onnx_int8", "cpu", "fp32"
+    )  # fmt: skip
+    assert encode_settings({})["backend"] == "torch"
+    assert Dense(backend="onnx_int8").backend == "onnx_int8"
+    assert DenseRetriever(backend="onnx").backend == "onnx"
+    with pytest.raises(ValueError, match="runs its own graph on the CPU"):
+        MiniLMFrozen(backend="onnx", device="cuda")
+    with pytest.raises(ValueError, match="runs its own graph on the CPU"):
+        MiniLMFrozen(backend="onnx_int8", dtype="bf16")

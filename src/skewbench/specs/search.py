@@ -111,6 +111,11 @@ class Dense(Spec):
     index: Literal["exact", "hnsw"] = Field("exact", description="exact dot products or HNSW")
     hnsw_m: int = Field(32, ge=2, description="HNSW graph degree")
     ef_search: int = Field(128, ge=1, description="HNSW search breadth")
+    backend: Literal["torch", "onnx", "onnx_int8"] = Field(
+        "torch",
+        description="encoder runtime: torch | onnx (ONNX Runtime fp32, CPU) | onnx_int8 "
+        "(dynamically quantized int8, a different encoder)",
+    )
 
 
 class Hybrid(Spec):

@@ -56,6 +56,7 @@ class MiniLMFrozen(CategorizeModel):
         "device": "auto",
         "dtype": "auto",
         "encode_batch_size": 64,
+        "backend": "torch",
     }
 
     def _embed(self, texts: Sequence[str]) -> np.ndarray:
@@ -129,12 +130,17 @@ def encode_settings(params: dict[str, Any]) -> dict[str, Any]:
     natively, else fp32)."""
     from skewbench.encoders.device import placement
 
-    device, dtype = placement(params.get("device", "auto"), params.get("dtype", "auto"))
+    backend = params.get("backend", "torch")
+    if backend != "torch":  # ONNX Runtime on the CPU, its own (fp32 or int8) graph
+        device, dtype = "cpu", "fp32"
+    else:
+        device, dtype = placement(params.get("device", "auto"), params.get("dtype", "auto"))
     return {
         "model_name": params.get("encoder", "minilm"),
         "device": device,
         "precision": dtype,
         "batch_size": int(params.get("encode_batch_size", 64)),
+        "backend": backend,
     }
 
 

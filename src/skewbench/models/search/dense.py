@@ -32,6 +32,7 @@ class DenseRetriever:
         hnsw_m: int = 32,
         ef_search: int = 128,
         encoder: EncodeFn | None = None,
+        backend: str = "torch",
     ) -> None:
         if index not in ("exact", "hnsw"):
             raise ConfigError(f"model.params.index must be 'exact' or 'hnsw', got {index!r}")
@@ -41,10 +42,14 @@ class DenseRetriever:
             int(hnsw_m),
             int(ef_search),
         )
-        self.encoder = encoder
+        self.encoder, self.backend = encoder, backend
 
     def _encode(self) -> EncodeFn:
-        return self.encoder if self.encoder is not None else frozen_encoder(self.model_name)
+        return (
+            self.encoder
+            if self.encoder is not None
+            else frozen_encoder(self.model_name, self.backend)
+        )
 
     def fit(self, texts: list[str], **data: object) -> DenseRetriever:
         self.item_emb_, self.encode_stats_ = embed(texts, self._encode())

@@ -48,12 +48,14 @@ def embed(
     return vecs[inv], stats
 
 
-def frozen_encoder(model_name: str = DEFAULT_MODEL) -> Callable[[list[str]], np.ndarray]:
-    """The cached frozen encoder: ``skewbench.encoders.encode(texts, model_name)``."""
+def frozen_encoder(
+    model_name: str = DEFAULT_MODEL, backend: str = "torch"
+) -> Callable[[list[str]], np.ndarray]:
+    """The cached frozen encoder: ``skewbench.encoders.encode(texts, model_name, backend=…)``."""
     from skewbench.encoders import encode
 
     def fn(texts: list[str]) -> np.ndarray:
-        return np.asarray(encode(texts, model_name))
+        return np.asarray(encode(texts, model_name, backend=backend))
 
     return fn
 

@@ -28,7 +28,11 @@ def prepare(cells: list[Cell]) -> None:
     for cell in cells:
         if cell.model.name in ("bm25", "bm25_pop", "plugin"):  # no frozen MiniLM embeddings
             continue
-        key = (cell.dataset.key_label, cell.master_seed, cell.seed)
+        # a dense cell may run its encoder on ONNX Runtime: its own cache namespace
+        backend = (
+            cell.model.params.get("backend", "torch") if cell.model.name == "dense" else "torch"
+        )
+        key = (cell.dataset.key_label, cell.master_seed, cell.seed, backend)
         if key in done:
             continue
         with step(
@@ -37,11 +41,11 @@ def prepare(cells: list[Cell]) -> None:
             data = load_data(cell)
         done.add(key)
         with step(f"search: encoding the catalog of {cell.dataset.label}"):
-            encode(list(dict.fromkeys(data.catalog["text"])), progress=not quiet())
+            encode(list(dict.fromkeys(data.catalog["text"])), progress=not quiet(), backend=backend)
         texts = list(data.queries["text"])
         if data.validation is not None and getattr(cell, "tune", None) is not None:
             texts += list(data.validation.queries["text"])
-        encode(list(dict.fromkeys(texts)))
+        encode(list(dict.fromkeys(texts)), backend=backend)
 
 
 def run(cell: Cell) -> CellResult:
