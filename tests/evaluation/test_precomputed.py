@@ -16,10 +16,11 @@ from skewbench.runner.store import ResultStore
 def prod_run(tmp_path_factory):
     """A popularity-with-noise run over every MovieLens-100k user (150 items each)."""
     from skewbench.data.sources.table import freeze
-    from skewbench.tasks.recommend.config import DATASET_PARAMS
+    from skewbench.specs import find
+    from skewbench.specs.base import defaults
     from skewbench.tasks.recommend.data import load
 
-    d = load("movielens100k", freeze(DATASET_PARAMS["movielens100k"]))
+    d = load("movielens100k", freeze(defaults(find("dataset", "recommend", "movielens100k").spec)))
     rng = np.random.default_rng(0)
     pop = np.bincount(d.interactions["item_id"], minlength=d.items.size).astype(float)
     lines = []
