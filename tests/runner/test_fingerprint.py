@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 import yaml
 
 from skewbench.data.fingerprint import file_fingerprint, folder_fingerprint
@@ -66,6 +67,24 @@ def test_file_fingerprint_is_size_and_content(tmp_path):
     assert folder_fingerprint(sub) != folder_fingerprint(sub, ("missing.csv",))
 
 
+def test_keys_follow_content_not_path(tmp_path):
+    """The keys alone (no run): a moved file keeps them, changed bytes get new ones."""
+    data = tmp_path / "orders.csv"
+    _orders(data, 0)
+
+    def keys(path: Path) -> set[str]:
+        return {c.key for c in expand(parse_config(_config(path, tmp_path / "out")), check=False)}
+
+    first = keys(data)
+    moved = tmp_path / "elsewhere" / "renamed.csv"
+    moved.parent.mkdir()
+    shutil.move(data, moved)
+    assert keys(moved) == first
+    _orders(moved, 1)
+    assert keys(moved).isdisjoint(first)
+
+
+@pytest.mark.slow  # two runs, each with its prepare child (~15 s on a loaded machine)
 def test_key_follows_content_not_path(tmp_path):
     data = tmp_path / "orders.csv"
     _orders(data, 0)
@@ -125,8 +144,9 @@ def test_bundled_data_sets_carry_no_files():
     assert cell.to_dict(keyed=True) == cell.to_dict()
 
 
-def test_recommend_runs_with_a_catalog_of_only_some_optional_columns(tmp_path):
-    """item_id, title, brand: no category, manufacturer or price; brand exposure is reported."""
+def test_recommend_runs_without_a_catalog_or_with_only_some_optional_columns(tmp_path):
+    """No catalog; a catalog of item_id, title, brand only (no category, manufacturer or
+    price): both run (one run, one prepare child), and brand exposure is reported."""
     data = tmp_path / "orders.csv"
     _orders(data, 0)
     items = pd.DataFrame({"item_id": [f"i{k}" for k in range(20)]})
@@ -134,10 +154,29 @@ def test_recommend_runs_with_a_catalog_of_only_some_optional_columns(tmp_path):
     items["brand"] = ["Acme", "Own"] * 10
     items.to_csv(tmp_path / "items.csv", index=False)
     config = _config(data, tmp_path / "out")
-    config["experiments"][0]["datasets"][0]["catalog"] = str(tmp_path / "items.csv")
+    bare = config["experiments"][0]["datasets"][0]
+    config["experiments"][0]["datasets"] = [bare, {**bare, "catalog": str(tmp_path / "items.csv")}]
     config["experiments"][0]["models"] = ["popularity"]
     summary = run_config(parse_config(config), tmp_path / "out", progress=False)
-    assert (summary.finished, summary.failed) == (1, 0)
+    assert (summary.finished, summary.failed) == (2, 0)
     table = _table(tmp_path / "out")
-    shares = table[["exposure_share[brand=Acme]", "exposure_share[brand=Own]"]].sum(axis=1)
+    branded = table[table["dataset"].str.contains("catalog=")]
+    shares = branded[["exposure_share[brand=Acme]", "exposure_share[brand=Own]"]].sum(axis=1)
+    assert len(branded) == 1
     np.testing.assert_allclose(shares.to_numpy(), 1.0)
+
+
+def test_esci_folder_fingerprints_the_two_files_its_reader_reads(tmp_path):
+    from skewbench.data.sources import esci
+    from skewbench.specs.base import DataPath
+    from skewbench.specs.search import Esci
+
+    (marker,) = [m for m in Esci.model_fields["path"].metadata if isinstance(m, DataPath)]
+    assert marker.folder and marker.files == (esci.EXAMPLES_FILE, esci.PRODUCTS_FILE)
+    for name in marker.files:
+        (tmp_path / name).write_bytes(b"x")
+    before = folder_fingerprint(tmp_path, marker.files)
+    (tmp_path / "notes.txt").write_text("not read by the reader")
+    assert folder_fingerprint(tmp_path, marker.files) == before
+    (tmp_path / esci.PRODUCTS_FILE).write_bytes(b"y")
+    assert folder_fingerprint(tmp_path, marker.files) != before

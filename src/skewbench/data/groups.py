@@ -98,3 +98,38 @@ def group_codes(labels: Sequence[object] | np.ndarray) -> tuple[np.ndarray, np.n
     """(int64 codes, group names sorted) for labels, e.g. for ``treatments.rerank``."""
     codes, names = pd.factorize(pd.Series(labels), sort=True)
     return codes.astype(np.int64), np.asarray(names, dtype=object)
+
+
+def category_at(paths: pd.Series, level: int) -> pd.Series:
+    """Each category path (levels joined by " > ") cut to its first ``level`` levels; a shorter
+    path stays whole, a missing one stays missing."""
+    parts = paths.astype("string").str.split(" > ", regex=False)
+    return parts.map(lambda p: " > ".join(p[:level]) if isinstance(p, list) else None)
+
+
+def catalog_groups(catalog: pd.DataFrame, category_level: int = 1) -> dict[str, np.ndarray]:
+    """Item groupings of a user's catalog, each only if its column holds a value: category (the
+    path cut at ``category_level``), brand and manufacturer as given, price in quartile bands."""
+    labels: dict[str, np.ndarray] = {}
+    for name, values in (
+        ("category", category_at(catalog["category_path"], category_level)),
+        ("brand", catalog["brand"]),
+        ("manufacturer", catalog["manufacturer"]),
+    ):
+        if values.notna().any():
+            labels[name] = column_groups(values.to_numpy())
+    if catalog["price"].notna().any():
+        labels["price"] = price_bands(catalog["price"].to_numpy(), 4)
+    return labels
+
+
+def missing_groupings(labels: dict[str, np.ndarray], catalog: bool = True) -> dict[str, str]:
+    """Why each catalog grouping absent from ``labels`` is not available: no catalog file
+    (``catalog=False``), or its column holds no value."""
+    columns = {"category": "category_path", "brand": "brand", "manufacturer": "manufacturer"}
+    columns["price"] = "price"
+    return {
+        g: f"the catalog's {c} column holds no value" if catalog else "no catalog file given"
+        for g, c in columns.items()
+        if g not in labels
+    }

@@ -181,11 +181,16 @@ def cj_price_edges(item_ids: np.ndarray) -> list[float]:
 def search_labels(data: Any, dataset: str = "completejourney") -> dict[str, np.ndarray]:
     """Item groupings of a search catalog: popularity (head/mid/tail of training purchase
     lines), brand, manufacturer (head/mid/tail of its products' training purchase lines),
-    price band (quartiles of Complete Journey's median unit price) and department. Empty for a
-    catalog without Complete Journey's columns (ESCI)."""
-    from skewbench.data.groups import column_groups, popularity_groups, price_bands
+    price band (quartiles of Complete Journey's median unit price) and department; a ``table``
+    catalog's own columns (:func:`~skewbench.data.groups.catalog_groups`) and popularity when
+    it has any. Empty for a catalog without either (ESCI)."""
+    from skewbench.data.groups import catalog_groups, column_groups, popularity_groups, price_bands
 
     cat = data.catalog
+    if data.info.get("source") == "table":  # your catalog's columns, popularity if it has any
+        labels = catalog_groups(cat, int(data.info["category_level"]))
+        pop = np.asarray(data.item_popularity, dtype=np.float64)
+        return {"popularity": popularity_groups(pop), **labels} if pop.sum() > 0 else labels
     if "department" not in cat.columns or data.item_popularity is None:
         return {}
     pop = np.asarray(data.item_popularity, dtype=np.float64)
@@ -201,6 +206,17 @@ def search_labels(data: Any, dataset: str = "completejourney") -> dict[str, np.n
     if dataset == "completejourney":  # prices come from Complete Journey's product table
         labels["price"] = price_bands(_cj_prices(cat["item_id"].to_numpy()), 4)
     return labels
+
+
+#: The per-group metrics a search cell stores: shares and the Gini between the groups.
+GROUP_KEYS = (
+    "exposure_share[",
+    "relevant_share[",
+    "catalog_share[",
+    "exposure_gini[",
+    "relevant_gini[",
+    "catalog_gini[",
+)
 
 
 def search_facts(
@@ -221,11 +237,7 @@ def search_facts(
     n = len(data.catalog)
     pop = np.asarray(data.item_popularity, dtype=np.float64)
     ex = exposure_metrics(ranked, n, pop, groups=labels, truth=truth)
-    metrics = {
-        k: v
-        for k, v in ex.items()
-        if k.startswith(("exposure_share[", "relevant_share[", "catalog_share["))
-    }
+    metrics = {k: v for k, v in ex.items() if k.startswith(GROUP_KEYS)}
     H = data.history
     info: dict[str, Any] = {}
     train = H if H is not None else sp.csr_matrix((1, n))

@@ -28,7 +28,11 @@ Keys returned (all floats; NaN where undefined, e.g. no tail split given):
   each label v: ``exposure_share[name=v]`` = Σ_{i∈v} E_i / ΣE, ``catalog_share[name=v]`` =
   |v| / n, ``relevant_share[name=v]`` = Σ_{i∈v} ρ_i / Σρ (needs ``truth``); per grouping
   ``exposure_vs_catalog[name]`` and ``exposure_vs_relevance[name]`` (total-variation distance
-  between the group shares), ``rsp[name]`` and ``reo[name]`` (as above over its groups).
+  between the group shares), ``rsp[name]`` and ``reo[name]`` (as above over its groups), and
+  the inequality between the groups: ``exposure_gini[name]`` = :func:`gini` of the group
+  exposures (Σ_{i∈v} E_i for every label v of the catalogue, never-shown groups as 0), beside
+  the same Gini of the groups' catalogue sizes ``catalog_gini[name]`` (|v|) and of their
+  relevant pairs ``relevant_gini[name]`` (Σ_{i∈v} ρ_i; needs ``truth``).
 
 Units with an empty list are not averaged in ``arp``/``aplt``/``aclt``. A list that repeats an
 item is refused (SchemaError naming the row), as in the accuracy metrics. Counts ignore position
@@ -307,15 +311,20 @@ def exposure_metrics(
     for name, labels in (groups or {}).items():
         values, codes = group_codes(labels, n_items, name)
         g = values.size
-        e_share = _shares(np.bincount(codes, weights=exposure, minlength=g))
+        e_group = np.bincount(codes, weights=exposure, minlength=g)
+        e_share = _shares(e_group)
         c_share = np.bincount(codes, minlength=g) / n_items
+        out[f"exposure_gini[{name}]"] = gini(e_group, gini_normalizer)
+        out[f"catalog_gini[{name}]"] = gini(c_share, gini_normalizer)
         for v, es, cs in zip(values, e_share, c_share, strict=True):
             out[f"exposure_share[{name}={v}]"] = float(es)
             out[f"catalog_share[{name}={v}]"] = float(cs)
         out[f"exposure_vs_catalog[{name}]"] = _tv(e_share, c_share)
         out[f"rsp[{name}]"] = _parity(counts, candidates, codes, g)
         if rel_counts is not None and hit_counts is not None:
-            r_share = _shares(np.bincount(codes, weights=rel_counts, minlength=g))
+            r_group = np.bincount(codes, weights=rel_counts, minlength=g)
+            r_share = _shares(r_group)
+            out[f"relevant_gini[{name}]"] = gini(r_group, gini_normalizer)
             for v, rs in zip(values, r_share, strict=True):
                 out[f"relevant_share[{name}={v}]"] = float(rs)
             out[f"exposure_vs_relevance[{name}]"] = _tv(e_share, r_share)
@@ -324,6 +333,7 @@ def exposure_metrics(
             for v in values:
                 out[f"relevant_share[{name}={v}]"] = nan
             out[f"exposure_vs_relevance[{name}]"] = out[f"reo[{name}]"] = nan
+            out[f"relevant_gini[{name}]"] = nan
     if total_e == 0:  # nothing recommended: shares are undefined
         for key in out:
             if key.startswith("exposure_share["):

@@ -75,6 +75,16 @@ _CUT: tuple[str, ...] = tuple(m for m in METRICS if m not in UNCUT)
 EMPTY_MODES: tuple[str, ...] = ("zero", "nan")
 
 
+def gauc(auc: np.ndarray, n_relevant: np.ndarray) -> float:
+    """Group AUC (Zhou et al. 2018, DIN): the per-unit AUCs averaged with each unit weighted by
+    its number of relevant items, Σ_u |R_u| AUC_u / Σ_u |R_u| (units with no relevant item or
+    a NaN AUC left out); NaN when no unit is left."""
+    a = np.asarray(auc, dtype=np.float64)
+    w = np.asarray(n_relevant, dtype=np.float64)
+    keep = ~np.isnan(a) & (w > 0)
+    return float(a[keep] @ w[keep] / w[keep].sum()) if keep.any() else float("nan")
+
+
 def ranking_metrics(
     ranked: np.ndarray,
     truth: sp.csr_matrix | sp.csr_array,

@@ -111,6 +111,13 @@ _EXPO = [
     ("relevant_share", "Σ_{i∈v} ρ_i / Σ ρ", {}),
     ("exposure_vs_catalog", "½ Σ_v |exposure_share_v − catalog_share_v|", {}),
     ("exposure_vs_relevance_group", "½ Σ_v |exposure_share_v − relevant_share_v|", {}),
+    (
+        "exposure_gini_group",
+        "Σ_v (2v − m − 1) E_(v) / (D Σ E), E_v = Σ_{i∈v} E_i over the grouping's m labels",
+        {"normaliser D": "m (or m−1)", "universe": "every label in the catalogue (unshown: 0)"},
+    ),
+    ("catalog_gini", "Gini of the labels' catalogue sizes |v| (as exposure_gini_group)", {}),
+    ("relevant_gini", "Gini of the labels' relevant pairs Σ_{i∈v} ρ_i (as above)", {}),
     ("rsp", "RSP over the grouping's labels (as poprsp)", {"std": "population (ddof 0)"}),
     ("reo", "REO over the grouping's labels (as popreo)", {"std": "population (ddof 0)"}),
 ]
@@ -141,6 +148,9 @@ _EXPO_KEYS = {
     "relevant_share": "relevant_share[g=v]",
     "exposure_vs_catalog": "exposure_vs_catalog[g]",
     "exposure_vs_relevance_group": "exposure_vs_relevance[g]",
+    "exposure_gini_group": "exposure_gini[g]",
+    "catalog_gini": "catalog_gini[g]",
+    "relevant_gini": "relevant_gini[g]",
     "rsp": "rsp[g]",
     "reo": "reo[g]",
 }
@@ -221,6 +231,12 @@ OTHER: list[tuple[str, str, str]] = [
     ("ece", "classification", "Σ_b n_b/n |acc_b − conf_b|, 15 equal-width confidence bins"),
     ("gini_gap", "classification", "Gini of predicted-class counts − Gini of true counts"),
     ("bal_<metric>", "classification", "the metric on the class-balanced test view"),
+    (
+        "gauc",
+        "accuracy",
+        "Σ_u |R_u| auc_u / Σ_u |R_u| over evaluated users (recommend; auc_u against the items "
+        "the user did not train on, unlisted items tied below the list)",
+    ),
     ("tail_share", "exposure", "mean_u share of the top exposure_k that is long tail (recommend)"),
     ("private_share", "exposure", "position-weighted exposure share of Private label (search)"),
     (

@@ -20,17 +20,21 @@ def per_unit_ranking(
     *,
     empty: str = "zero",
     extra: PerList | None = None,
+    n_candidates: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Per-unit ranking metrics of (units × k) lists, or of (units × samples × k) sampled lists
     of a stochastic policy (then the mean over each unit's samples: the metric's expectation).
     ``extra`` adds per-list values of a (units × k) sample (e.g. the tail share); ``empty``: a
-    unit with no relevant item scores 0 (trec_eval) or NaN (see :func:`ranking_metrics`)."""
+    unit with no relevant item scores 0 (trec_eval) or NaN (see :func:`ranking_metrics`);
+    ``n_candidates``: per-unit candidate count of ``auc``."""
     lists = lists[:, None, :] if lists.ndim == 2 else lists
     n_samples = lists.shape[1]
     per_unit: dict[str, np.ndarray] = {}
     for b in range(n_samples):
         sample = lists[:, b, :]
-        values = ranking_metrics(sample, truth, list(metrics), list(cutoffs), empty=empty)
+        values = ranking_metrics(
+            sample, truth, list(metrics), list(cutoffs), empty=empty, n_candidates=n_candidates
+        )
         if extra is not None:
             values.update(extra(sample))
         for name, v in values.items():

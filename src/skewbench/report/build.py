@@ -47,12 +47,14 @@ from skewbench.report.significance_blocks import (
     replicate_blocks,
     significance_details,
 )
-from skewbench.report.spec import REPORTS, TaskReport
+from skewbench.report.spec import REPORTS, TaskReport, configured_primary, for_metrics
 from skewbench.report.task_blocks import (
     caps_blocks,
     convergence_blocks,
     group_exposure_blocks,
+    group_gini_blocks,
     info_fact_blocks,
+    not_available_note,
     sweep_blocks,
     tuning_blocks,
 )
@@ -70,6 +72,14 @@ def _skew_blocks(store: ResultStore, data: pd.DataFrame, task: str, out: Path) -
 
     blocks = explain_blocks(store, data, task, out) + users_blocks(store, data, task, out)
     return blocks + llm_blocks(store, data, task, out)
+
+
+def task_spec(task: str, table: pd.DataFrame, configs: dict[str, dict]) -> TaskReport:
+    """The task's declared layout at the cutoffs its cells computed, led by their ``primary:``
+    option when set (:func:`~skewbench.report.spec.for_metrics`)."""
+    present = [c for c in table.columns if c not in IDS and table[c].notna().any()]
+    primary = configured_primary(configs[k] for k in table["key"] if k in configs)
+    return for_metrics(REPORTS[task], present, primary)
 
 
 def _task_blocks(
@@ -111,6 +121,7 @@ def _task_blocks(
             blocks.append(Block("note", f"{spec.size_fact} = {size}"))
         board = leaderboard(order_systems(grp, spec.primary), spec.columns)
         blocks.append(Block("table", board, {"sticky": 2, "group": "model"}))
+        blocks += not_available_note(table[condition_mask(table, cond)], spec.columns)
     blocks += sweep_blocks(data, spec, merged)
     blocks += tuning_blocks(data, spec)
     blocks += caps_blocks(data, spec, task)
@@ -126,6 +137,7 @@ def _task_blocks(
     blocks += replicate_blocks(store, data, spec, cache)
     blocks += run_blocks(store, data, configs, task, spec, cache)
     blocks += plot_blocks(merged, task, spec, out)
+    blocks += group_gini_blocks(data, spec)
     blocks += group_exposure_blocks(data, spec)
     if task != "categorize":
         blocks += _skew_blocks(store, data, task, out)
@@ -236,10 +248,11 @@ def _blocks(store: ResultStore, out: Path, exports: bool) -> list[Block]:
         ]
     headline: list[Block] = []
     sections: list[Block] = convergence_blocks(table)
-    summaries = {}
+    summaries, specs = {}, {}
     for task, tgrp in table.groupby("task") if not table.empty else []:
+        specs[task] = task_spec(str(task), tgrp, configs)
         with step(f"report: {task} ({len(tgrp)} cells): tables, tests and plots"):
-            h, s, merged = _task_blocks(store, tgrp, configs, task, REPORTS[task], out)
+            h, s, merged = _task_blocks(store, tgrp, configs, str(task), specs[task], out)
         headline += h
         sections += s
         summaries[task] = merged
@@ -247,7 +260,7 @@ def _blocks(store: ResultStore, out: Path, exports: bool) -> list[Block]:
         from skewbench.report.export import write_exports
 
         with step("report: exports"):
-            links = write_exports(store, table, summaries, out)
+            links = write_exports(store, table, summaries, out, specs)
         sections += [
             Block("h2", "Exports"),
             Block("p", "Files beside this report: " + ", ".join(links) + "."),

@@ -4,14 +4,13 @@ no weighting and inverse-frequency weights, and per-epoch learning curves."""
 from __future__ import annotations
 
 import math
-import re
 from pathlib import Path
 
 import pandas as pd
 
 from skewbench.report import fmt
 from skewbench.report.aggregate import BASE_TREATMENT
-from skewbench.report.render import Block
+from skewbench.report.render import Block, file_name
 from skewbench.report.spec import TaskReport
 
 # The class-weight scheme α_k ∝ N_k/(N−N_k), under either name it has been stored with.
@@ -84,8 +83,8 @@ def learning_curve_blocks(data: pd.DataFrame, out: Path) -> list[Block]:
     )
     for key, grp in keyed.groupby(keys, dropna=False, sort=True):
         label = ", ".join(f"{k}={v}" for k, v in zip(keys, key, strict=True) if v not in ("", None))
-        name = re.sub(r"[^A-Za-z0-9._-]+", "_", f"learning_curves_{label}")[:120] + ".png"
         histories = [(t, i["history"]) for t, i in zip(grp["treatment"], grp["info"], strict=True)]
+        name = file_name(f"learning_curves_{label}", ".png")
         path = plot_learning_curves(histories, out / name, label)
         blocks.append(Block("img", path))
     return blocks

@@ -15,14 +15,14 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pandas as pd
 
 from skewbench.report.conditions import by_condition, condition_label, order_systems
 from skewbench.report.leaderboard import leaderboard
-from skewbench.report.spec import REPORTS
+from skewbench.report.spec import REPORTS, TaskReport
 from skewbench.runner.store import ResultStore
 
 IDENTITY = ["key", "task", "dataset", "imbalance", "control", "setting", "model", "treatment",
@@ -123,9 +123,14 @@ def latex_table(frame: pd.DataFrame, caption: str, label: str) -> str:
 
 
 def write_exports(
-    store: ResultStore, table: pd.DataFrame, summaries: dict[str, pd.DataFrame], out: Path
+    store: ResultStore,
+    table: pd.DataFrame,
+    summaries: dict[str, pd.DataFrame],
+    out: Path,
+    specs: Mapping[str, TaskReport] | None = None,
 ) -> list[str]:
-    """Write every export under ``out``; returns the file names written."""
+    """Write every export under ``out``; returns the file names written. ``specs``: each
+    task's layout as the report resolved it (default: as declared)."""
     written: list[str] = []
     cells = tidy_cells(store, table)
     cells["imbalance"] = cells["imbalance"].astype(float)
@@ -146,7 +151,7 @@ def write_exports(
         written.append(name)
     tex: list[str] = []
     for task, merged in summaries.items():
-        spec = REPORTS[task]
+        spec = (specs or {}).get(task) or REPORTS[task]
         for cond, grp in by_condition(merged):
             board = leaderboard(order_systems(grp, spec.primary), spec.columns[:5])
             label = f"tab:{task}-{len(tex)}"

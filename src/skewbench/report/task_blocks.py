@@ -247,3 +247,82 @@ def convergence_blocks(table: pd.DataFrame) -> list[Block]:
             .reset_index(drop=True),
         ),
     ]
+
+
+def not_available(data: pd.DataFrame) -> dict[str, str]:
+    """Metric → why this data cannot give it, as the cells recorded (``info["not_available"]``:
+    a table catalog without the column a metric reads)."""
+    out: dict[str, str] = {}
+    for info in data["info"]:
+        if isinstance(info, dict):
+            out.update(info.get("not_available") or {})
+    return out
+
+
+def not_available_note(data: pd.DataFrame, columns: list[str]) -> list[Block]:
+    """One line under a leaderboard naming the columns it leaves out because this data cannot
+    give them, each with its reason (never shown as 0)."""
+    why = not_available(data)
+    shown = [c for c in columns if c in why and not (c in data and data[c].notna().any())]
+    if not shown:
+        return []
+    return [
+        Block(
+            "note",
+            "Not available on this data: " + "; ".join(f"{c} ({why[c]})" for c in shown) + ".",
+        )
+    ]
+
+
+#: Groupings of the inequality table, in this order (the ones a data set has).
+GINI_GROUPINGS = ("popularity", "brand", "category", "department", "genre", "manufacturer", "price")
+
+
+def group_gini_blocks(data: pd.DataFrame, spec: TaskReport) -> list[Block]:
+    """Per condition: the Gini of exposure between the groups of each grouping (brand,
+    category, manufacturer, price band, popularity …) per system, under the same Gini of the
+    groups' catalogue sizes and of their relevant test pairs; a grouping this data cannot give
+    is shown as not available with its reason. The share vectors behind each Gini are in the
+    exposure-share tables."""
+    names = [g for g in GINI_GROUPINGS if f"exposure_gini[{g}]" in data.columns]
+    extra = sorted(
+        c[len("exposure_gini[") : -1]
+        for c in data.columns
+        if c.startswith("exposure_gini[") and c[len("exposure_gini[") : -1] not in names
+    )
+    why = not_available(data)
+    missing = [g for g in GINI_GROUPINGS if f"exposure_gini[{g}]" in why and g not in names]
+    names += extra
+    if not names:
+        return []
+    blocks: list[Block] = [
+        Block("h3", "Exposure inequality between groups (Gini)"),
+        Block(
+            "p",
+            "Gini coefficient of the position-weighted exposure summed per group, over every "
+            "group of the catalogue (a group never shown counts 0); 0 = every group gets the "
+            "same exposure. The reference rows give the same Gini of the groups' catalogue "
+            "sizes and of their relevant test pairs, so a system can be read against both. "
+            "Mean over seeds.",
+        ),
+    ]
+    for cond, grp in by_condition(data):
+        cols = [f"exposure_gini[{g}]" for g in names]
+        mean = grp.groupby(["model", "treatment"], sort=True)[cols].mean().reset_index()
+        mean = order_systems(mean.assign(_k=0), cols[0]).drop(columns="_k")
+        tab = mean.rename(columns=dict(zip(cols, names, strict=True)))
+        refs = []
+        for kind, label in (("catalog", "catalogue size"), ("relevant", "relevant pairs")):
+            row: dict[str, object] = {"model": f"({label})", "treatment": "reference"}
+            for g in names:
+                c = f"{kind}_gini[{g}]"
+                row[g] = grp[c].mean() if c in grp and grp[c].notna().any() else float("nan")
+            refs.append(row)
+        tab = pd.concat([pd.DataFrame(refs), tab], ignore_index=True)
+        for g in names:
+            tab[g] = [fmt.num(v) for v in tab[g]]
+        for g in missing:
+            tab[g] = f"not available ({why[f'exposure_gini[{g}]']})"
+        blocks.append(Block("p", f"{condition_label(cond, spec)}:"))
+        blocks.append(Block("table", tab, {"sticky": 2, "group": "model"}))
+    return blocks

@@ -8,6 +8,7 @@ intervals, gaps, MAD and the permutation test: :mod:`skewbench.metrics.user_fair
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +18,7 @@ import pandas as pd
 from skewbench.metrics.stats import holm
 from skewbench.metrics.user_fairness import MIN_USERS, gap_effect_test, gap_summary, group_table
 from skewbench.report.aggregate import ALPHA_SIG
-from skewbench.report.explain_blocks import (
-    _slug,
-    condition_groups,
-    draw_heatmap,
-    system_label,
-)
+from skewbench.report.explain_blocks import _slug, condition_groups, draw_heatmap, system_label
 from skewbench.report.render import Block
 from skewbench.runner.store import ResultStore
 from skewbench.seeds import make_rng
@@ -45,7 +41,7 @@ def user_frame(store: ResultStore, keys: list[str]) -> pd.DataFrame:
         u = store.units(key)
         if "user_id" not in u.columns or not any(c.startswith("ug_") for c in u.columns):
             continue
-        cols = [c for c in (*ACCURACY, *EXPOSURE) if c in u.columns]
+        cols = [c for c in (*accuracy_columns(u.columns), *EXPOSURE) if c in u.columns]
         labels = [c for c in u.columns if c.startswith("ug_")]
         # Personalised search: several queries per household — the household is the unit.
         parts.append(u[["user_id", *cols, *labels]].assign(user_id=u["user_id"].astype(str)))
@@ -59,9 +55,21 @@ def user_frame(store: ResultStore, keys: list[str]) -> pd.DataFrame:
     return out
 
 
+def accuracy_columns(columns: Any) -> list[str]:
+    """The per-user accuracy columns shown: those of ``ACCURACY`` present, else NDCG and recall
+    at whatever cutoffs the run computed (smallest first)."""
+    found = [m for m in ACCURACY if m in columns]
+    if found:
+        return found
+    at = [(m.group(1), int(m.group(2)), c) for c in columns if (m := _AT.fullmatch(str(c)))]
+    return [c for _, _, c in sorted(at)]
+
+
+_AT = re.compile(r"(ndcg|recall)@(\d+)")
+
+
 def _acc_metrics(frame: pd.DataFrame) -> list[str]:
-    found = [m for m in ACCURACY if m in frame.columns]
-    return found[:2]
+    return accuracy_columns(frame.columns)[:2]
 
 
 def _fmt_ci(m: float, lo: float, hi: float) -> str:
@@ -100,14 +108,16 @@ def _best_worst(frame: pd.DataFrame, grouping: str, metric: str, rng: Any) -> pd
     )
 
 
-def _heatmap(rows: list[tuple[str, str, float]], path: Path, title: str) -> Path | None:
+def _heatmap(
+    rows: list[tuple[str, str, float]], path: Path, title: str, metric: str
+) -> Path | None:
     if not rows:
         return None
     df = pd.DataFrame(rows, columns=["row", "system", "v"])
     mat = df.pivot_table(index="row", columns="system", values="v", aggfunc="first", sort=False)
     z = mat.to_numpy(dtype=float)
     lim = np.nanmax(np.abs(z)) if np.isfinite(z).any() else 1.0
-    return draw_heatmap(mat, z, path, title, "RdBu", lim, "group mean − system mean (NDCG@10)")
+    return draw_heatmap(mat, z, path, title, "RdBu", lim, f"group mean − system mean ({metric})")
 
 
 def users_blocks(store: ResultStore, data: pd.DataFrame, task: str, out: Path) -> list[Block]:
@@ -171,6 +181,7 @@ def _section(
         heat,
         out / _slug(f"{task}_{cond}_who_is_served.png"),
         f"{task} — {cond}: {metric} by user group",
+        metric,
     )
     if path:
         blocks.append(Block("img", path))

@@ -28,6 +28,20 @@ class Placement(Spec):
     dtype: Literal["fp32", "bf16"] = Field("fp32", description=TRAIN_DTYPE_DOC)
 
 
+PRIMARY_PATTERN = r"^[a-z_]+@[1-9][0-9]*$"
+
+
+def check_primary(primary: str | None, cutoffs: list[int], names: tuple[str, ...]) -> None:
+    """A ``primary:`` option names a ranking metric the task computes at one of its cutoffs."""
+    if primary is None:
+        return
+    name, cut = primary.split("@")
+    if name not in names:
+        raise ValueError(f"primary {primary!r}: metric {name!r} unknown; choose one of {names}")
+    if int(cut) not in cutoffs:
+        raise ValueError(f"primary {primary!r}: cutoff {cut} is not one of cutoffs {cutoffs}")
+
+
 class TableFile(Spec):
     """One file of a ``table`` data set: a path and an optional column mapping."""
 
@@ -39,6 +53,15 @@ class TableFile(Spec):
     @classmethod
     def _bare_path(cls, value: object) -> object:
         return {"path": value} if isinstance(value, str) else value
+
+
+def category_level() -> Any:
+    """The ``category_level`` parameter of a ``table`` data set (recommend and search)."""
+    return Field(
+        1,
+        ge=1,
+        description='category path levels a category group keeps ("A > B": 1 → A, 2 → A > B)',
+    )
 
 
 class PluginRef(Spec):

@@ -16,7 +16,16 @@ from skewbench.specs.base import (
     ListLength,
     Spec,
 )
-from skewbench.specs.common import ColumnMap, LLMRerankSpec, Placement, TableFile, plugin_entry
+from skewbench.specs.common import (
+    PRIMARY_PATTERN,
+    ColumnMap,
+    LLMRerankSpec,
+    Placement,
+    TableFile,
+    category_level,
+    check_primary,
+    plugin_entry,
+)
 
 _UK = "k-core: minimum distinct items per user"
 _IK = "k-core: minimum distinct users per item"
@@ -58,6 +67,7 @@ class FileInteractions(SplitData):
     """The data-side parameters every file-based recommend data set shares."""
 
     feedback: Literal["binary", "count"] = Field("binary", description="1/0 or summed weights")
+    category_level: int = category_level()
 
 
 _MIN_RATING = "ratings >= this are the interactions (null: every row is one)"
@@ -279,6 +289,10 @@ class MMR(Spec):
     )
 
 
+# the ranking metrics the task computes at every cutoff
+RANKING_METRICS: tuple[str, ...] = ("ndcg", "recall", "precision", "hit_rate", "map", "mrr")
+
+
 class Options(Spec):
     HINTS: ClassVar[dict[str, str]] = {"candidate_k": "candidates", "cutoff": "cutoffs"}
     cutoffs: list[ListLength] = Field(
@@ -300,6 +314,12 @@ class Options(Spec):
         description="candidates a re-ranker chooses from (default max(100, k))",
     )
     max_users: int | None = Field(None, ge=1, description="evaluate a random subset of users")
+    primary: str | None = Field(
+        None,
+        pattern=PRIMARY_PATTERN,
+        description="the report's headline accuracy metric, e.g. recall@5 (its cutoff must be "
+        "one of cutoffs; default ndcg@10, or ndcg at the first cutoff when 10 is not one)",
+    )
     imbalance_levels: list[Annotated[float, Field(ge=0, lt=1)] | None] | None = Field(
         None,
         description="set by the grid from the experiment's target_gini list: every level "
@@ -315,6 +335,7 @@ class Options(Spec):
             raise ValueError(f"exposure_k = {self.exposure_k} exceeds k = {k}")
         if self.candidates is not None and self.candidates < k:
             raise ValueError(f"candidates = {self.candidates} < k = {k}")
+        check_primary(self.primary, self.cutoffs, RANKING_METRICS)
         return self
 
 

@@ -7,7 +7,15 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import Field, model_validator
 
 from skewbench.specs.base import MAX_LIST, DataPath, Empty, Entry, ListLength, Spec
-from skewbench.specs.common import LLMRerankSpec, Placement, TableFile, plugin_entry
+from skewbench.specs.common import (
+    PRIMARY_PATTERN,
+    LLMRerankSpec,
+    Placement,
+    TableFile,
+    category_level,
+    check_primary,
+    plugin_entry,
+)
 
 _HINTS = {"candidate_k": "candidates"}
 _MQ = "sample this many test queries (null: all)"
@@ -97,6 +105,17 @@ class TableSearch(Spec):
     catalog: TableFile = Field(
         description="item_id, title, optional text, category_path, brand, manufacturer, price"
     )
+    interactions: TableFile | None = Field(
+        None,
+        description="user_id, item_id, timestamp: each item's rows are its popularity "
+        "(else the catalog's popularity column, else none)",
+    )
+    train_queries: TableFile | None = Field(
+        None,
+        description="queries a model may be fitted on (finetuned, cross_encoder); no test text",
+    )
+    train_qrels: TableFile | None = Field(None, description="judgments of the train_queries")
+    category_level: int = category_level()
 
 
 class BM25(Spec):
@@ -200,6 +219,10 @@ class GroupNorm(Spec):
     group: Group = Field("brand", description="scores z-normalised within each group")
 
 
+# the ranking metrics the task computes at every cutoff
+RANK_METRICS = ("ndcg", "recall", "mrr")
+
+
 class Options(Spec):
     HINTS: ClassVar[dict[str, str]] = {"candidate_k": "candidates", "cutoff": "cutoffs"}
     k: int = Field(10, ge=1, le=MAX_LIST, description="list length")
@@ -212,6 +235,12 @@ class Options(Spec):
         le=MAX_LIST,
         description="candidates per query a treatment re-ranks (default max(100, k))",
     )
+    primary: str | None = Field(
+        None,
+        pattern=PRIMARY_PATTERN,
+        description="the report's headline accuracy metric, e.g. recall@5 (its cutoff must be "
+        "one of cutoffs; default ndcg@10, or ndcg at the first cutoff when 10 is not one)",
+    )
 
     @model_validator(mode="after")
     def _depths(self) -> Options:
@@ -219,6 +248,7 @@ class Options(Spec):
             raise ValueError(f"cutoffs {self.cutoffs} exceed k = {self.k}")
         if self.candidates is not None and self.candidates < self.k:
             raise ValueError(f"candidates = {self.candidates} < k = {self.k}")
+        check_primary(self.primary, self.cutoffs or [self.k], RANK_METRICS)
         return self
 
 

@@ -10,9 +10,11 @@ Recommend: an interactions file plus an optional catalog and user-attributes fil
     {name: table, interactions: {path: data/orders.csv, columns: {user_id: customer}},
      catalog: data/items.csv, users: data/customers.csv}
 
-Search: queries, graded judgments and a catalog (``search_data``)::
+Search: queries, graded judgments and a catalog, optionally interactions whose rows per item
+are its popularity (``search_data``)::
 
-    {name: table, queries: data/q.csv, qrels: data/judgments.csv, catalog: data/items.csv}
+    {name: table, queries: data/q.csv, qrels: data/judgments.csv, catalog: data/items.csv,
+     interactions: data/orders.csv}
 
 A file is a path or ``{path, columns}``; ``columns`` maps our column → the file's column and
 unmapped file columns keep their names. ``check_files`` opens and validates the files of a
@@ -24,6 +26,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from skewbench.data import schema
@@ -136,11 +139,71 @@ def recommend_frames(params: dict[str, Any]) -> Frames:
     return Frames(inter, catalog, users)
 
 
-def search_data(params: dict[str, Any]) -> Any:
-    """SearchData from queries + judgments + catalog files (no training queries, no purchase
-    popularity unless the catalog has a ``popularity`` column)."""
-    import numpy as np
+def search_popularity(params: dict[str, Any], catalog: pd.DataFrame) -> np.ndarray:
+    """Each catalog item's popularity for search: its rows in the ``interactions`` file when one
+    is given (the popularity priors and the popularity grouping read it), else the catalog's
+    ``popularity`` column, else 0 for every item."""
+    from skewbench.data.groups import item_popularity
 
+    if params.get("interactions") is not None:
+        inter = read_file(params["interactions"], "interactions")
+        return item_popularity(inter, catalog["item_id"].to_numpy())
+    if "popularity" in catalog.columns:
+        path = _file(params["catalog"])[0]
+        values = schema.as_float(catalog, path, "popularity", minimum=0.0)
+        return values.to_numpy(dtype=np.float64)
+    return np.zeros(len(catalog))
+
+
+def require_in_catalog(qrels: pd.DataFrame, path: str, catalog: pd.DataFrame, cpath: str) -> None:
+    """A judgment's item must be in the catalog: SchemaError naming the first row that is not."""
+    unknown = ~qrels["item_id"].isin(catalog["item_id"])
+    if unknown.any():
+        row = int(np.argmax(unknown.to_numpy()))
+        raise SchemaError(
+            path,
+            f"item_id {qrels['item_id'].iloc[row]!r} is not in the catalog {cpath}",
+            column="item_id",
+            row=row,
+        )
+
+
+def training_queries(
+    params: dict[str, Any], catalog: pd.DataFrame, test: pd.DataFrame
+) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """(queries, judgments) a model may be fitted on, from the ``train_queries`` and
+    ``train_qrels`` files (both or neither); a training query whose text equals a test query's
+    (case and spacing ignored) is refused, so no test query is ever trained on."""
+    if params.get("train_queries") is None and params.get("train_qrels") is None:
+        return None, None
+    if params.get("train_queries") is None or params.get("train_qrels") is None:
+        raise ConfigError("dataset table: train_queries and train_qrels go together; give both")
+    tq = read_file(params["train_queries"], "queries").reset_index(drop=True)
+    tr = read_file(params["train_qrels"], "qrels").reset_index(drop=True)
+    qpath, rpath = _file(params["train_queries"])[0], _file(params["train_qrels"])[0]
+
+    def norm(texts: pd.Series) -> pd.Series:
+        return texts.astype(str).str.lower().str.split().str.join(" ")
+
+    seen = norm(tq["text"]).isin(set(norm(test["text"])))
+    if seen.any():
+        row = int(np.argmax(seen.to_numpy()))
+        raise SchemaError(
+            qpath,
+            f"training query {tq['text'].iloc[row]!r} is also a test query: a model would be "
+            "trained on what it is tested on",
+            column="text",
+            row=row,
+        )
+    require_in_catalog(tr, rpath, catalog, _file(params["catalog"])[0])
+    tr["gain"] = tr["grade"].astype(np.float64)
+    return tq.assign(fold="train"), tr
+
+
+def search_data(params: dict[str, Any]) -> Any:
+    """SearchData from queries + judgments + catalog files, with item popularity from an
+    interactions file or a catalog ``popularity`` column (:func:`search_popularity`), and
+    training queries when given (:func:`training_queries`)."""
     from skewbench.data.search_data import SearchData
 
     queries = read_file(params["queries"], "queries").reset_index(drop=True)
@@ -150,33 +213,26 @@ def search_data(params: dict[str, Any]) -> Any:
     if "group" not in queries.columns:
         queries["group"] = "all"
     qrels["gain"] = qrels["grade"].astype(np.float64)
-    unknown = ~qrels["item_id"].isin(catalog["item_id"])
-    if unknown.any():
-        row = int(np.argmax(unknown.to_numpy()))
-        raise SchemaError(
-            qpath,
-            f"item_id {qrels['item_id'].iloc[row]!r} is not in the catalog {cpath}",
-            column="item_id",
-            row=row,
-        )
+    require_in_catalog(qrels, qpath, catalog, cpath)
     judged = queries["query_id"].isin(qrels.loc[qrels["grade"] > 0, "query_id"])
     if not judged.any():
         raise SchemaError(qpath, "no query has a judgment with grade > 0")
-    pop = (
-        catalog["popularity"].to_numpy(dtype=np.float64)
-        if "popularity" in catalog.columns
-        else np.zeros(len(catalog))
-    )
+    pop = search_popularity(params, catalog)
+    train_queries, train_qrels = training_queries(params, catalog, queries)
     return SearchData(
         catalog=catalog,
         queries=queries,
         qrels=qrels,
+        train_queries=train_queries,
+        train_qrels=train_qrels,
         item_popularity=pop,
         info={
             "source": "table",
             "n_items": len(catalog),
             "n_test_queries": len(queries),
             "n_queries_without_relevant": int((~judged).sum()),
+            "n_train_queries_given": 0 if train_queries is None else len(train_queries),
+            "query_split": "unseen",
         },
     )
 

@@ -9,6 +9,7 @@ import numpy as np
 
 from skewbench.errors import ConfigError
 from skewbench.runner.cell import Cell, Component
+from skewbench.specs.recommend import RANKING_METRICS as RANKING_METRICS
 from skewbench.specs.recommend import RERANKERS, TREATMENT_NAMES
 
 MODELS: tuple[str, ...] = (
@@ -48,7 +49,19 @@ POLICIES: tuple[str, ...] = ("plackett_luce",)  # stochastic list-side policies
 
 LIST_SIDE: tuple[str, ...] = RERANKERS + POLICIES  # re-use the untreated model's candidates
 
-RANKING_METRICS: tuple[str, ...] = ("ndcg", "recall", "precision", "hit_rate", "map", "mrr")
+
+def _dataset_defaults(name: str) -> dict[str, Any]:
+    from skewbench.specs import find
+    from skewbench.specs.base import defaults
+
+    entry = find("dataset", "recommend", name)
+    assert entry is not None, name
+    return defaults(entry.spec)
+
+
+# Each data set's parameter defaults, as its spec declares them.
+DATASET_PARAMS: dict[str, dict[str, Any]] = {name: _dataset_defaults(name) for name in DATASETS}
+
 
 # --------------------------------------------------------------------------------------------
 # config

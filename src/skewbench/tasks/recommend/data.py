@@ -5,7 +5,9 @@
   (``user_k``, ``item_k``; sizes in ``info["kcore"]``).
 - ``movielens100k``: ratings ≥ ``min_rating`` are the (binary) interactions, no k-core.
 - ``table``, ``recbole``, ``amazon2023``, ``movielens``: your files (item groups from the
-  catalog's columns, user groups from the user-attributes table when there is one).
+  catalog's columns, the path cut at ``category_level``; user groups from the user-attributes
+  table when there is one); every catalog item is a candidate, interacted with or not
+  (``info["catalog_items_without_interactions"]``).
 """
 
 from __future__ import annotations
@@ -61,8 +63,16 @@ def load(
     elif name == "movielens100k":
         user_table, user_col = frames.users, "gender"
     n_raw = (len(inter), inter["user_id"].nunique(), inter["item_id"].nunique())
+    raw_items = pd.Index(inter["item_id"].unique())
     inter, steps = kcore(inter, int(p["user_k"]), int(p["item_k"]), return_steps=True)
     items = np.sort(inter["item_id"].unique())
+    unsold = np.array([], dtype=object)
+    if name not in ("completejourney", "movielens100k"):  # a catalog of ids adds none
+        # Your whole catalog: items nobody interacted with are candidates too, and count in
+        # the catalog shares and the exposure Gini (a catalog of interacted items only would
+        # understate the inequality measured). Items the k-core removed stay removed.
+        unsold = np.asarray(pd.Index(catalog["item_id"]).difference(raw_items), dtype=object)
+        items = np.sort(np.concatenate([items.astype(object), unsold]))
     users = np.sort(inter["user_id"].unique())
     cat = catalog.set_index("item_id").reindex(items)
     labels: dict[str, np.ndarray] = {}
@@ -81,7 +91,7 @@ def load(
         labels["genre"] = G.column_groups(cat["category"].to_numpy())
         category = labels["genre"]
     else:  # table: the catalog columns that hold any value
-        labels = table_labels(cat)
+        labels = G.catalog_groups(cat, int(p["category_level"]))
         category = labels.get("category", np.full(items.size, G.UNKNOWN, dtype=object))
     if user_table is None or user_col is None:
         user_groups = np.full(users.size, "all", dtype=object)
@@ -101,6 +111,7 @@ def load(
             "items": len(items),
             "iterations": int(steps["step"].max()),
         },
+        "catalog_items_without_interactions": int(unsold.size),
         "load_s": round(time.perf_counter() - t0, 3),
     }
     # Integer user/item codes (indices into ``users``/``items``): splitting and matrix building
@@ -126,26 +137,6 @@ def load(
         user_attributes=user_attributes,
         info=info,
     )
-
-
-def table_labels(cat: pd.DataFrame) -> dict[str, np.ndarray]:
-    """Item groups of a user catalog: category (first level of the path), brand,
-    manufacturer as given, price in quartile bands — each only if the column has values."""
-    from skewbench.data import groups as G
-
-    labels: dict[str, np.ndarray] = {}
-    # an optional column the catalog lacks is all-missing (float NaN): no .str accessor there
-    top = cat["category_path"].astype("string").str.split(" > ", regex=False).str[0]
-    for name, values in (
-        ("category", top),
-        ("brand", cat["brand"]),
-        ("manufacturer", cat["manufacturer"]),
-    ):
-        if values.notna().any():
-            labels[name] = G.column_groups(values.to_numpy())
-    if cat["price"].notna().any():
-        labels["price"] = G.price_bands(cat["price"].to_numpy(), 4)
-    return labels
 
 
 def matrix(df: pd.DataFrame, shape: tuple[int, int], weight: bool) -> sp.csr_matrix:

@@ -1,5 +1,5 @@
 """The recommend task's evaluation of the final lists: ranking metrics at every cutoff, the
-long-tail share, expected exposure and AWRF, and the exposure and diversity families at
+per-user AUC and GAUC, the long-tail share, expected exposure and AWRF, and the exposure and diversity families at
 depth ``exposure_k`` (module doc of :mod:`skewbench.tasks.recommend`, step 6)."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from skewbench.metrics.ranking import gauc
 from skewbench.pipeline import per_unit_ranking, unit_means
 from skewbench.tasks.recommend.config import RANKING_METRICS
 from skewbench.tasks.recommend.data import Data
@@ -67,9 +68,19 @@ def evaluate_lists(
         )
         return {"tail_share": share}
 
-    per_unit = per_unit_ranking(lists, truth, RANKING_METRICS, opts["cutoffs"], extra=tail_share)
+    # AUC against the items each user could be recommended: every item not trained on.
+    n_candidates = X.shape[1] - np.diff(X[eval_users].indptr)
+    per_unit = per_unit_ranking(
+        lists,
+        truth,
+        [*RANKING_METRICS, "auc"],
+        opts["cutoffs"],
+        extra=tail_share,
+        n_candidates=n_candidates,
+    )
     per_unit.update(exposure_fairness(lists[:, :, :depth], truth, pop_label))
     metrics = unit_means(per_unit)
+    metrics["gauc"] = gauc(per_unit["auc"], np.diff(truth.indptr))
     n_samples = lists.shape[1]
     top = lists[:, :, :depth].reshape(-1, depth)
     rows = np.repeat(np.arange(eval_users.size), n_samples)

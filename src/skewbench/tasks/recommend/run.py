@@ -126,7 +126,11 @@ def _peak_rss_mb() -> float:
 
 def run(cell: Cell) -> CellResult:
     """Run one cell (see the module docstring of :mod:`skewbench.tasks.recommend`)."""
-    from skewbench.data.groups import item_popularity_matrix, popularity_groups
+    from skewbench.data.groups import (
+        item_popularity_matrix,
+        missing_groupings,
+        popularity_groups,
+    )
 
     check(cell)
     timings = Timings()
@@ -206,4 +210,8 @@ def run(cell: Cell) -> CellResult:
     )
     units = pd.concat([units, pd.DataFrame(extra_units)], axis=1)
     info.update(extra_info)
+    if data.name == "table":  # groupings your catalog cannot give: shown as not available
+        missing = missing_groupings(data.labels, data.params["catalog"] is not None)
+        if missing:
+            info["not_available"] = {f"exposure_gini[{g}]": why for g, why in missing.items()}
     return CellResult(metrics=metrics, units=units, info=info)

@@ -10,6 +10,7 @@ from skewbench.models.search.fusion import PopularityPrior, RRFHybrid
 from skewbench.models.search.personal import PersonalisedDense
 from skewbench.models.search.trained import FineTunedBiEncoder
 from skewbench.runner.cell import Cell
+from skewbench.specs.search import RANK_METRICS as RANK_METRICS
 
 DATASETS = ("completejourney", "esci", "table")
 
@@ -32,7 +33,6 @@ TREATMENTS = ("none", *RERANKERS, "group_norm")
 
 GROUPS = ("brand", "manufacturer", "category")
 
-RANK_METRICS = ("ndcg", "recall", "mrr")
 
 TUNE_SPACES: dict[str, dict[str, list[Any]]] = {
     "bm25": BM25Retriever.tune_space,
@@ -71,10 +71,13 @@ def check(cell: Cell) -> None:
         )
     if tr.name != "none" and ds.name == "esci" and tr.params.get("group", "brand") != "brand":
         more.append("treatment.params.group: esci has brands only: use group=brand")
-    if ds.name == "table" and model.name in ("finetuned", "cross_encoder"):
+    if ds.name == "table" and model.name in ("bm25_pop", "dense_pop") and not errors:
+        more += _popularity_errors(model.name, ds.params)
+    trained = model.name in ("finetuned", "cross_encoder")
+    if ds.name == "table" and trained and ds.params.get("train_queries") is None:
         more.append(
-            f"model.name: {model.name} trains on training queries, and a table data set has "
-            "test queries only"
+            f"model.name: {model.name} trains on training queries: give the table data set "
+            "train_queries: and train_qrels: files"
         )
     if cell.imbalance is not None:
         more.append("imbalance: search takes no imbalance level")
@@ -84,6 +87,27 @@ def check(cell: Cell) -> None:
         if ds.name == "table":
             raise ConfigError("model.tune: a table data set has no training or validation queries")
         tune_space(cell, request)
+
+
+def _popularity_errors(model: str, params: dict[str, Any]) -> list[str]:
+    """A popularity prior on a ``table`` data set needs popularity: an interactions file or a
+    catalog popularity column holding some positive value (else it would equal its base)."""
+    if params.get("interactions") is not None:
+        return []
+    from skewbench.data.sources.table import read_file
+    from skewbench.errors import SchemaError
+
+    try:
+        catalog = read_file(params["catalog"], "catalog")
+    except (SchemaError, ConfigError):
+        return []  # the file check reports it
+    if "popularity" in catalog.columns and (catalog["popularity"].fillna(0) > 0).any():
+        return []
+    return [
+        f"model.name: {model} adds item popularity to its base model's score, and this table "
+        "data set has none: give interactions: (a file of user_id, item_id, timestamp) or a "
+        "popularity column in the catalog"
+    ]
 
 
 def tune_space(cell: Cell, request: dict[str, Any]) -> dict[str, Any]:

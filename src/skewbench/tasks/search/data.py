@@ -44,8 +44,14 @@ def load_data(cell: Cell) -> SearchData:
             _DATA[key] = build_search_data(products, purchases, rng=rng, **p)
         elif cell.dataset.name == "table":
             from skewbench.data.sources.table import search_data
+            from skewbench.specs import find
+            from skewbench.specs.base import defaults
 
+            entry = find("dataset", "search", "table")
+            assert entry is not None
+            p = {**defaults(entry.spec), **p}
             _DATA[key] = search_data(p)
+            _DATA[key].info["category_level"] = int(p["category_level"])
         else:
             from skewbench.data.sources.esci import load_esci
 

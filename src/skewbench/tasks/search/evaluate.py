@@ -44,6 +44,23 @@ def evaluate_lists(
     return per_unit, metrics
 
 
+def unavailable(data: SearchData) -> dict[str, str]:
+    """The list metrics this data cannot give, and why (a ``table`` catalog without the column
+    they read); the report shows them as not available, never as 0."""
+    if data.info.get("source") != "table":
+        return {}
+    from skewbench.data.groups import catalog_groups, missing_groupings
+
+    groups = catalog_groups(data.catalog, int(data.info["category_level"]))
+    why = {f"exposure_gini[{g}]": w for g, w in missing_groupings(groups).items()}
+    if data.catalog["manufacturer"].isna().all():
+        why["exposure_gini_manufacturer"] = "the catalog's manufacturer column holds no value"
+    why["private_share"] = (
+        "Complete Journey's Private-label brand; on your catalog see exposure_share[brand=…]"
+    )
+    return why
+
+
 def list_metrics(data: SearchData, ranked: np.ndarray) -> dict[str, float]:
     """Exposure metrics of the final lists (module docstring)."""
     n = len(data.catalog)
@@ -56,20 +73,11 @@ def list_metrics(data: SearchData, ranked: np.ndarray) -> dict[str, float]:
     exposure = list_item_stats(ranked, n, position_weights(ranked.shape[1], "log")).exposure
     manu = data.catalog["manufacturer"].astype(str).fillna("NA").to_numpy()
     per_manu = pd.Series(exposure).groupby(manu).sum().to_numpy()
-    out: dict[str, float] = {}
-    if data.info.get("source") == "table":  # your catalog: brand and price-band exposure
-        from skewbench.data.groups import column_groups, price_bands
-
-        labels = {}
-        if data.catalog["brand"].notna().any():
-            labels["brand"] = column_groups(data.catalog["brand"].to_numpy())
-        if data.catalog["price"].notna().any():
-            labels["price"] = price_bands(data.catalog["price"].to_numpy(), 4)
-        group_ex = exposure_metrics(ranked, n, pop, groups=labels)
-        out = {k: float(v) for k, v in group_ex.items() if "[" in k}
-    return out | {
+    return {
         "exposure_gini": float(ex["exposure_gini"]),
-        "exposure_gini_manufacturer": gini(per_manu) if exposure.sum() > 0 else float("nan"),
+        "exposure_gini_manufacturer": gini(per_manu)
+        if exposure.sum() > 0 and "exposure_gini_manufacturer" not in unavailable(data)
+        else float("nan"),
         "private_share": float(ex.get("exposure_share[brand=Private]", 0.0))
         if is_cj
         else float("nan"),

@@ -13,7 +13,7 @@ from skewbench.runner.cell import Cell, CellResult
 from skewbench.tasks.search.candidates import base_candidates
 from skewbench.tasks.search.config import check, options
 from skewbench.tasks.search.data import load_data
-from skewbench.tasks.search.evaluate import evaluate_lists
+from skewbench.tasks.search.evaluate import evaluate_lists, unavailable
 from skewbench.tasks.search.models import batch
 from skewbench.tasks.search.treat import apply_treatment, rerank_caps
 
@@ -102,5 +102,8 @@ def run(cell: Cell) -> CellResult:
     units = pd.concat([units, pd.DataFrame(extra_units)], axis=1)
     info.update(extra_info)
     metrics.update(extra_metrics)
+    not_available = unavailable(data)
+    if not_available:
+        info["not_available"] = not_available
     info["timings_s"] = timings.to_info()
     return CellResult(metrics=metrics, units=units, info=info)
