@@ -13,6 +13,7 @@ from skewbench.cli import main
 from skewbench.data.sources.table import freeze
 from skewbench.runner.run import store_path
 from skewbench.runner.store import ResultStore
+from skewbench.tasks.recommend.config import DATASET_PARAMS
 from skewbench.tasks.recommend.data import load
 
 FIX = Path(__file__).parent / "fixtures"
@@ -57,10 +58,9 @@ def test_table_users_file_gives_the_user_groups(tmp_path):
             "columns": {"user_id": "customer", "item_id": "sku", "timestamp": "time"},
         },
         "users": {"path": str(tmp_path / "customers.csv"), "columns": {"user_id": "customer"}},
-        "user_k": 1,
-        "item_k": 1,
     }
-    data = load("table", freeze(params))
+    defaults = DATASET_PARAMS["table"]
+    data = load("table", freeze({**defaults, **params}))
     plan = pd.Series(data.user_attributes["plan"], index=data.users)
     # b (13 users with a row) and unknown (u38, u39) are both under 20 users: merged
     assert plan["u0"] == "a" and plan["u30"] == "other" and plan["u39"] == "other"

@@ -57,7 +57,6 @@ def test_reader_cells_are_keyed_by_content_not_path(tmp_path):
     path parameter) changes them."""
     import shutil
 
-    from skewbench.data.fingerprint import clear_memo
     from skewbench.runner.grid import expand
 
     fix = Path(__file__).resolve().parents[1] / "data" / "fixtures"
@@ -79,7 +78,6 @@ def test_reader_cells_are_keyed_by_content_not_path(tmp_path):
                 """
             )
         )
-        clear_memo()
         return [c.key for c in expand(load_config(config), check=False)]
 
     before = keys(tmp_path / "a")
