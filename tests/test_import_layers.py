@@ -4,8 +4,8 @@ module of the same or a lower layer, read from the source with ``ast``.
 Layers, low to high: shared helpers (errors, seeds, vectors …) < metrics < data, encoders,
 treatments, tuning < specs < models < runner, pipeline < tasks < explain < report, evaluation
 < cli. A task is found by name at run time (``skewbench.runner.tasks``), so the runner never
-imports a task module. ``explain.facts`` (facts a task records beside its metrics) sits below the tasks that
-call it; the rest of ``explain`` (rebuilding lists for the CLI and the report) sits above them.
+imports a task module. The facts a task records beside its metrics live in ``pipeline.facts``,
+below the tasks; ``explain`` (rebuilding lists for the CLI and the report) sits above them.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ LAYERS: dict[str, int] = {
     "skewbench.tuning_memo": 2,
     "skewbench.specs": 3,
     "skewbench.models": 4,
-    "skewbench.explain.facts": 4,
     "skewbench.runner": 5,
     "skewbench.pipeline": 5,
     "skewbench.tasks": 6,

@@ -94,7 +94,7 @@ def test_refusals():
 
 
 def test_learning_curve_plot(tmp_path):
-    from skewbench.models.categorize.learning_curves import plot_learning_curves
+    from skewbench.report.plots import learning_curves as plot_learning_curves
 
     h = {
         "loss": [1.0, 0.5],

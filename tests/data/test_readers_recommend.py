@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from skewbench import specs
 from skewbench.cli import main
 from skewbench.data.sources.table import freeze
 from skewbench.runner.run import store_path
 from skewbench.runner.store import ResultStore
-from skewbench.tasks.recommend.config import DATASET_PARAMS
 from skewbench.tasks.recommend.data import load
 
 FIX = Path(__file__).parent / "fixtures"
@@ -59,7 +59,7 @@ def test_table_users_file_gives_the_user_groups(tmp_path):
         },
         "users": {"path": str(tmp_path / "customers.csv"), "columns": {"user_id": "customer"}},
     }
-    defaults = DATASET_PARAMS["table"]
+    defaults = specs.defaults(specs.find("dataset", "recommend", "table").spec)
     data = load("table", freeze({**defaults, **params}))
     plan = pd.Series(data.user_attributes["plan"], index=data.users)
     # b (13 users with a row) and unknown (u38, u39) are both under 20 users: merged

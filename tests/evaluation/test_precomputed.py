@@ -15,12 +15,12 @@ from skewbench.runner.store import ResultStore
 @pytest.fixture(scope="module")
 def prod_run(tmp_path_factory):
     """A popularity-with-noise run over every MovieLens-100k user (150 items each)."""
+    from skewbench import specs
     from skewbench.data.sources.table import freeze
-    from skewbench.specs import find
-    from skewbench.specs.base import defaults
     from skewbench.tasks.recommend.data import load
 
-    d = load("movielens100k", freeze(defaults(find("dataset", "recommend", "movielens100k").spec)))
+    params = specs.defaults(specs.find("dataset", "recommend", "movielens100k").spec)
+    d = load("movielens100k", freeze(params))
     rng = np.random.default_rng(0)
     pop = np.bincount(d.interactions["item_id"], minlength=d.items.size).astype(float)
     lines = []
@@ -70,3 +70,31 @@ def test_rerank_a_production_run(prod_run, tmp_path):
         assert skipped <= seen  # … skipping only items the user interacted with (training)
     # xQuAD re-ranks the run toward the long tail
     assert table.loc["xquad(lambda=0.5)", "tail_share"] > table.loc["none", "tail_share"]
+
+
+def test_cells_are_keyed_by_the_run_content(tmp_path):
+    """A changed run file is a new cell; the same bytes elsewhere are the same cell."""
+    from skewbench.runner.grid import expand
+
+    def key(path):
+        cfg = {
+            "name": "k",
+            "experiments": [
+                {
+                    "task": "recommend",
+                    "datasets": ["movielens100k"],
+                    "models": [{"name": "precomputed", "path": str(path)}],
+                }
+            ],
+        }
+        (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg))
+        return expand(load_config(tmp_path / "c.yaml"), check=False)[0].key
+
+    run = tmp_path / "a.trec"
+    run.write_text("1 Q0 1 1 2.0 x\n")
+    first = key(run)
+    moved = tmp_path / "b.trec"
+    moved.write_text(run.read_text())
+    assert key(moved) == first
+    run.write_text("1 Q0 2 1 2.0 x\n")
+    assert key(run) != first

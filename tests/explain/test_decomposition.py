@@ -10,8 +10,8 @@ import scipy.sparse as sp
 
 from skewbench.data.groups import price_bands
 from skewbench.explain.decomposition import decompose, ratio_columns
-from skewbench.explain.facts import group_shares, price_edges
 from skewbench.metrics.exposure import exposure_metrics
+from skewbench.pipeline.facts import group_shares, price_edges
 
 # 5 items: groups A = {0, 1}, B = {2, 3, 4}.
 LABELS = {"g": np.array(["A", "A", "B", "B", "B"], dtype=object)}

@@ -65,3 +65,29 @@ def test_terminal_table_lists_every_metric_a_report_shows(capsys):
     assert max(len(line) for line in text.splitlines()) <= 80
     assert main(["metrics", "--markdown"]) == 0
     assert capsys.readouterr().out.startswith("| metric | family |")
+
+
+def test_every_metric_says_how_to_read_it():
+    """Direction, range, unit, display name and glossary line for every entry, and for every
+    metric key the pinned recommend/search cells and the categorize task produce."""
+    import json
+
+    from skewbench.metrics.classification import METRIC_NAMES
+    from skewbench.metrics.registry import META, REPORTED, display_name, metric_info
+    from tests.pipeline.pinned import PATH
+
+    assert set(META) == set(REGISTRY) | set(REPORTED)
+    for name, meta in META.items():
+        lo, hi = meta.range
+        assert lo < hi and meta.display and meta.glossary, name
+        assert meta.better in ("higher", "lower", "neither"), name
+    keys = set(METRIC_NAMES) | {"bal_macro_f1", "bal_ece"}
+    for cell in json.loads(PATH.read_text()).values():
+        keys |= set(cell["metrics"])
+    for key in keys:
+        assert metric_info(key).meta.display, key
+    assert display_name("ndcg@10_tail") == "nDCG@10 (tail)"
+    assert display_name("exposure_share[brand=Private]") == "Exposure share [brand=Private]"
+    assert metric_info("bal_ece").name == "ece"
+    with pytest.raises(KeyError):
+        metric_info("ndcg")

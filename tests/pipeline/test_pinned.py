@@ -5,6 +5,11 @@ of each cell in :mod:`tests.pipeline.pinned`, written by the code before the pip
 shared. Deterministic cells are compared to 1e-9, SGD-trained BPR to 0.01 (see ``pinned.CELLS``);
 with ``SKEWBENCH_PIN_EXACT=1`` every value and the unit digests must match to the bit (on the
 machine that wrote the file). The few cheap cells run by default; the rest are ``slow``.
+
+Invariant guarded: a change not meant to change results (a refactor, a speed-up, a new option
+whose default is off) leaves every metric, cap and per-unit table of these cells as it was. A
+change meant to change them rewrites the file (``python -m tests.pipeline.pinned``) and says
+which numbers moved and why in its commit.
 """
 
 from __future__ import annotations

@@ -20,12 +20,10 @@ from skewbench.pipeline import (
     unit_means,
 )
 from skewbench.treatments.rerank import (
+    Calibrated,
     Fair,
-    RerankContext,
     XQuAD,
-    parse_params,
-    rerank,
-    rerank_lists,
+    rerank_params,
 )
 from tests.pipeline.pinned import CELLS
 
@@ -81,18 +79,21 @@ def test_sampled_lists_average_the_per_sample_metrics():
     assert group_mean(np.array([1.0, 5.0, np.nan]), np.array([True, False, True])) == 1.0
 
 
-def test_typed_context_equals_the_mapping_form():
-    rng = np.random.default_rng(0)
-    cand = np.stack([rng.choice(40, 12, replace=False) for _ in range(9)])
-    scores = -np.sort(-rng.normal(size=cand.shape), axis=1)
-    groups = rng.integers(0, 2, 40)
-    weights = rng.dirichlet(np.ones(2), size=9)
-    typed = rerank_lists(XQuAD(0.7), RerankContext(cand, scores, groups, aspect_weights=weights), 6)
-    loose = rerank("xquad", cand, scores, 6, groups, **{"lambda": 0.7, "aspect_weights": weights})
-    np.testing.assert_array_equal(typed, loose)
-    fair = rerank_lists(Fair(0.6), RerankContext(cand, scores, groups, protected=(0,)), 6)
-    np.testing.assert_array_equal(fair, rerank("fair", cand, scores, 6, groups, p=0.6, protected=0))
-    assert parse_params("xquad", {"lambda": 0.3, "group": "brand"}) == XQuAD(0.3)
+def test_rerank_parameters_come_from_the_treatment_spec():
+    """The re-rankers' parameter objects declare no default: each task builds them from its
+    validated treatment spec, where every default is declared once."""
+    import dataclasses
+
+    from skewbench import specs
+
+    for cls in (Calibrated, XQuAD, Fair):
+        assert all(f.default is dataclasses.MISSING for f in dataclasses.fields(cls)), cls
+    spec = specs.resolve("treatment", "recommend", "xquad", {"lambda": 0.3, "group": "brand"})
+    assert rerank_params("xquad", spec) == XQuAD(0.3, "smooth")
+    spec = specs.resolve("treatment", "search", "fair", {})  # p: the task's catalog share
+    assert rerank_params("fair", spec, p=0.25) == Fair(0.25, 0.1)
+    spec = specs.resolve("treatment", "search", "calibrated", {})
+    assert rerank_params("calibrated", spec) == Calibrated(0.5, 0.01)
 
 
 @pytest.mark.parametrize("name", ["rec/ease", "search/bm25"])

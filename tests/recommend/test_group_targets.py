@@ -8,7 +8,7 @@ import scipy.sparse as sp
 
 from skewbench.metrics.exposure import gini
 from skewbench.tasks.recommend import aspect_weights
-from skewbench.treatments.rerank import rerank
+from skewbench.treatments.rerank import RerankContext, XQuAD, rerank_lists
 
 
 def _pool(seed=0, users=200, items=300, depth=100):
@@ -31,24 +31,13 @@ def test_uniform_target_evens_group_exposure():
     X = sp.csr_matrix((cand.shape[0], groups.size))
     users = np.arange(cand.shape[0])
     base = cand[:, :10]
-    uniform = rerank(
-        "xquad",
-        cand,
-        scores,
-        10,
-        groups,
-        **{"lambda": 0.7},
-        aspect_weights=aspect_weights("uniform", groups, X, users),
-    )
-    catalog = rerank(
-        "xquad",
-        cand,
-        scores,
-        10,
-        groups,
-        **{"lambda": 0.7},
-        aspect_weights=aspect_weights("catalog", groups, X, users),
-    )
+
+    def xquad(target: str) -> np.ndarray:
+        weights = aspect_weights(target, groups, X, users)
+        context = RerankContext(cand, scores, groups, aspect_weights=weights)
+        return rerank_lists(XQuAD(0.7, "smooth"), context, 10)
+
+    uniform, catalog = xquad("uniform"), xquad("catalog")
     g_base, g_uni = gini(_group_exposure(base, groups)), gini(_group_exposure(uniform, groups))
     assert g_uni < g_base  # exposure across the groups more even
     e_cat = _group_exposure(catalog, groups)

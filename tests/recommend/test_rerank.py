@@ -6,9 +6,23 @@ import numpy as np
 import pytest
 import scipy.stats
 
+from skewbench import specs
 from skewbench.errors import ConfigError
 from skewbench.treatments.fair_table import adjusted_alpha, fail_probability, mtable
-from skewbench.treatments.rerank import rerank
+from skewbench.treatments.rerank import RerankContext, rerank_lists, rerank_params
+
+_CONTEXT = ("protected", "target", "aspect_weights", "item_embeddings")
+
+
+def rerank(method, candidates, scores, k, item_groups, **params):
+    """Shorthand: one mapping split into the recommend treatment spec (defaults from there)
+    and the re-ranker's context, then :func:`rerank_lists`."""
+    context = {n: params.pop(n) for n in _CONTEXT if params.get(n) is not None}
+    if "protected" in context:
+        context["protected"] = tuple(np.atleast_1d(context["protected"]).tolist())
+    typed = rerank_params(method, specs.resolve("treatment", "recommend", method, params))
+    return rerank_lists(typed, RerankContext(candidates, scores, item_groups, **context), k)
+
 
 N_ITEMS, N_GROUPS = 50, 3
 
@@ -207,8 +221,8 @@ def test_padding_and_validation():
     out = rerank("xquad", cand, scores, 4, groups, **{"lambda": 0.5})
     assert out.tolist() == [[3, 1, -1, -1]] or out.tolist() == [[1, 3, -1, -1]]
     with pytest.raises(ConfigError):
-        rerank("nope", cand, scores, 2, groups)
-    with pytest.raises(ConfigError):
+        rerank_params("nope", None)
+    with pytest.raises(ConfigError):  # calibration needs the users' target distributions
         rerank("calibrated", cand, scores, 2, groups, **{"lambda": 0.5})
-    with pytest.raises(ConfigError):
+    with pytest.raises(ValueError):  # the spec refuses λ outside [0, 1]
         rerank("mmr", cand, scores, 2, groups, **{"lambda": 2.0})

@@ -6,9 +6,18 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from skewbench.report.llm_blocks import first_stage_label, llm_blocks, llm_facts, short_label
+from skewbench.report.llm_blocks import (
+    first_stage_label,
+    llm_blocks,
+    llm_facts,
+    model_params,
+    short_label,
+)
+from skewbench.report.render import Figure
+from skewbench.runner.cell import Component
 
-LISTWISE = "llm_rerank(depth=3,first_stage=bm25,mode=listwise,orders=3)"
+LISTWISE_PARAMS = {"depth": 3, "first_stage": "bm25", "mode": "listwise", "orders": 3}
+LISTWISE = Component("llm_rerank", LISTWISE_PARAMS).label
 
 
 def _rec_info(calls, bias=None):
@@ -23,12 +32,17 @@ def test_facts_are_read_from_both_info_layouts():
     assert llm_facts({"timings_s": {}}) is None
 
 
-def test_labels():
-    assert short_label(LISTWISE) == "bm25 → LLM listwise, orders 3, depth 3"
-    assert first_stage_label(LISTWISE) == "bm25"
-    ease = "llm_rerank(depth=20,first_stage=ease,first_stage_params={'l2': 500},pop_tau=1)"
+def test_labels_come_from_the_stored_parameters():
+    assert short_label(LISTWISE_PARAMS) == "bm25 → LLM listwise, orders 3, depth 3"
+    assert first_stage_label(LISTWISE_PARAMS) == "bm25"
+    ease = {"depth": 20, "first_stage": "ease", "first_stage_params": {"l2": 500}, "pop_tau": 1.0}
     assert first_stage_label(ease) == "ease(l2=500)"  # the runner's label of EASE alone
-    assert first_stage_label("bm25") is None
+    assert short_label(ease) == "ease → LLM pointwise, depth 20, pop_tau 1"
+    assert first_stage_label({}) is None
+    data = pd.DataFrame({"model": [LISTWISE, LISTWISE, "bm25"], "key": ["a", "b", "c"]})
+    configs = {k: {"model": {"name": "x", "params": LISTWISE_PARAMS}} for k in "ab"}
+    configs["c"] = {"model": {"name": "bm25", "params": {}}}
+    assert model_params(data, configs) == {LISTWISE: LISTWISE_PARAMS, "bm25": {}}
 
 
 def test_position_bias_table_and_figure(tmp_path):
@@ -42,17 +56,34 @@ def test_position_bias_table_and_figure(tmp_path):
     ]
     data = pd.DataFrame(
         [
-            {"dataset": "d", "model": LISTWISE, "treatment": t, "seed": s, "info": i}
-            for t, s, i in rows
+            {
+                "key": f"k{j}",
+                "dataset": "d",
+                "model": LISTWISE,
+                "treatment": t,
+                "seed": s,
+                "info": i,
+            }
+            for j, (t, s, i) in enumerate(rows)
         ]
-        + [{"dataset": "d", "model": "bm25", "treatment": "none", "seed": 0, "info": {}}]
+        + [
+            {
+                "key": "b",
+                "dataset": "d",
+                "model": "bm25",
+                "treatment": "none",
+                "seed": 0,
+                "info": {},
+            }
+        ]
     )
-    blocks = llm_blocks(None, data, "search", tmp_path)  # no first-stage cell: no store read
-    facts = blocks[2].content
+    configs = {f"k{j}": {"model": {"params": LISTWISE_PARAMS}} for j in range(len(rows))}
+    blocks = llm_blocks(None, data, "search", tmp_path, configs)  # bm25 cell: no store read
+    facts = blocks[2].frame
     assert facts["model_calls"].tolist() == ["6"]  # untreated cells, summed over seeds
-    img = next(b for b in blocks if b.kind == "img")
-    assert img.content.is_file() and img.content.with_suffix(".svg").is_file()
-    table = blocks[-1].content
+    img = next(b for b in blocks if isinstance(b, Figure))
+    assert img.path.is_file() and img.path.with_suffix(".svg").is_file()
+    table = blocks[-1].frame
     assert len(table) == 1 and table["seeds"].iloc[0] == "2"
     # mean over the two seeds, 1-based: input 1 → (1 + 2)/2, input 3 → (3 + 2)/2
     assert float(table["mean output pos. of input 1"].iloc[0]) == pytest.approx(1.5)
@@ -65,4 +96,4 @@ def test_no_llm_cells_no_section(tmp_path):
     data = pd.DataFrame(
         [{"dataset": "d", "model": "bm25", "treatment": "none", "seed": 0, "info": {}}]
     )
-    assert llm_blocks(None, data, "search", tmp_path) == []
+    assert llm_blocks(None, data, "search", tmp_path, {}) == []

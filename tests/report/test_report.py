@@ -27,6 +27,7 @@ from skewbench.report.aggregate import (
     with_conditions,
 )
 from skewbench.report.build import build_report, report_stamp
+from skewbench.report.render import Table
 from skewbench.runner.config import parse_config
 from skewbench.runner.run import run_config
 from skewbench.runner.store import ResultStore
@@ -257,7 +258,7 @@ def test_one_factor_contrast_tables_rederive(store_table, tmp_path):
     base, variant = "itemknn(neighbours=20)", "itemknn(neighbours=50)"
     assert pairs == [(base, variant, "neighbours", 20, 50)]
     blocks = one_factor_blocks(store, data, configs, "recommend", REPORTS["recommend"], {})
-    factor, treat = [b.content for b in blocks if b.kind == "table"]
+    factor, treat = [b.frame for b in blocks if isinstance(b, Table)]
     assert list(factor["treatment"]) == ["fair(p=0.5)", "none"]
     plain = compare_models(store, data, "ndcg@10", base, [variant], treatment="none")
     row = factor[factor["treatment"] == "none"].iloc[0]
@@ -273,7 +274,7 @@ def test_one_factor_contrast_tables_rederive(store_table, tmp_path):
     blocks = one_factor_blocks(
         store, data, configs, "recommend", REPORTS["recommend"], {}, {"ndcg@10": family}
     )
-    treat = [b.content for b in blocks if b.kind == "table"][1]
+    treat = [b.frame for b in blocks if isinstance(b, Table)][1]
     for _, r in treat.iterrows():
         model = base if r["neighbours"] == "20" else variant
         f = family[(family["dataset"] == RANDOM) & (family["model"] == model)].iloc[0]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from skewbench.report import categorize_blocks as K
 from skewbench.report import conditions as C
@@ -12,6 +13,7 @@ from skewbench.report import headline as H
 from skewbench.report import significance_blocks as S
 from skewbench.report import task_blocks as T
 from skewbench.report.plots import pareto_front
+from skewbench.report.render import Heading, Paragraph, Table
 from skewbench.report.spec import REPORTS
 
 
@@ -40,10 +42,10 @@ def test_caps_table_and_sentence():
     }
     data = _cells(treatment=["xquad(lambda=0.3)"] * 2, info=[info, {**info}])
     blocks = T.caps_blocks(data, REPORTS["recommend"], "recommend")
-    text = " ".join(str(b.content) for b in blocks if b.kind == "p")
+    text = " ".join(b.text for b in blocks if isinstance(b, Paragraph) and b.style != "note")
     assert "for 39 % of the evaluated users the 100 candidates hold no long_tail item" in text
     assert "no re-ranker can give those users any long_tail exposure" in text
-    table = next(b.content for b in blocks if b.kind == "table")
+    table = next(b.frame for b in blocks if isinstance(b, Table))
     assert table["share_units_no_protected_in_pool"].tolist() == ["0.390"]
     assert T.caps_blocks(_cells(treatment=["none"]), REPORTS["recommend"], "recommend") == []
 
@@ -71,10 +73,10 @@ def test_majority_weighted_section_under_either_name():
             recall_tail_hi=[0.11, 0.45, 0.06],
         )
         blocks = K.majority_weighted_blocks(merged, REPORTS["categorize"])
-        assert blocks[0].content == K.MAJORITY_WEIGHTED_TITLE + ", at ρ = 100"
-        assert "majority class gets the larger weight" in str(blocks[0].content)
-        assert f"class_weight(scheme={scheme})" in blocks[-1].content["treatment"].tolist()
-        assert "source document" not in " ".join(str(b.content) for b in blocks[:2])
+        assert blocks[0].text == K.MAJORITY_WEIGHTED_TITLE + ", at ρ = 100"
+        assert "majority class gets the larger weight" in blocks[0].text
+        assert f"class_weight(scheme={scheme})" in blocks[-1].frame["treatment"].tolist()
+        assert "source document" not in " ".join(b.text for b in blocks[:2])
 
 
 def test_group_exposure_one_table_per_condition():
@@ -88,20 +90,24 @@ def test_group_exposure_one_table_per_condition():
         },
     )
     blocks = T.group_exposure_blocks(data, REPORTS["recommend"])
-    inner = blocks[0].content[1]
-    tables = [b.content for b in inner if b.kind == "table"]
-    titles = [b.content for b in inner if b.kind == "h3"]
+    inner = blocks[0].blocks
+    tables = [b.frame for b in inner if isinstance(b, Table)]
+    titles = [b.text for b in inner if isinstance(b, Heading) and b.level == 3]
     assert len(tables) == 2 and any("= 0.5" in t for t in titles)
     refs = sorted(t.loc[t["model"] == "(test relevance)", "popularity=head"].item() for t in tables)
     assert refs == ["0.330", "0.400"]
 
 
-def test_better_direction_from_metadata_then_name():
-    spec = REPORTS["recommend"]
-    assert C.higher_is_better("exposure_gini", spec) is False
-    assert C.higher_is_better("ndcg@10", spec) is True
-    assert C.higher_is_better("tail_share", spec) is True
-    assert C.higher_is_better("exposure_gini_manufacturer") is False
+def test_better_direction_from_the_metric_registry():
+    for key in ("exposure_gini", "exposure_gini_manufacturer", "arp", "ece", "bal_ece"):
+        assert C.higher_is_better(key) is False, key
+    # lower-is-better metrics that a name pattern misread as higher-is-better
+    for key in ("ee_l", "ee_d", "head_tail_gap", "poprsp", "rsp[genre]", "exposure_vs_catalog[g]"):
+        assert C.higher_is_better(key) is False, key
+    for key in ("ndcg@10", "ndcg@10_tail", "tail_share", "private_share", "ee_r", "recall_tail"):
+        assert C.higher_is_better(key) is True, key
+    with pytest.raises(KeyError):
+        C.higher_is_better("not_a_metric")
 
 
 def test_pareto_front_with_ties():
@@ -135,11 +141,11 @@ def test_sweep_shows_n_train_and_the_matched_control_beside_its_level():
     )
     merged = data.drop(columns=["info", "seed"])
     blocks = T.sweep_blocks(data, REPORTS["recommend"], merged)
-    tab = next(b.content for b in blocks if b.kind == "table")
+    tab = next(b.frame for b in blocks if isinstance(b, Table))
     assert tab["condition"].tolist() == ["as collected", "target level", "matched uniform control"]
     assert tab["n_train"].tolist() == ["1,500", "1,000", "1,000"]
     assert tab["ndcg@10 · ease"].tolist() == ["0.130", "0.100", "0.120"]
-    assert not any("No matched uniform control" in str(b.content) for b in blocks)
+    assert not any(isinstance(b, Paragraph) and "No matched uniform" in b.text for b in blocks)
 
 
 def test_tuning_choices_are_shown_per_cell():
@@ -151,7 +157,7 @@ def test_tuning_choices_are_shown_per_cell():
         "refit": True,
     }
     data = _cells(info=[{"tuning": tuning}, {}])
-    tab = next(b.content for b in T.tuning_blocks(data, REPORTS["recommend"]) if b.kind == "table")
+    tab = next(b.frame for b in T.tuning_blocks(data, REPORTS["recommend"]) if isinstance(b, Table))
     assert tab[["chosen", "trials", "best validation score", "refit"]].values.tolist() == [
         ["l2=500", "2", "0.120", "yes"]
     ]

@@ -127,7 +127,7 @@ def test_stored_config_and_report_name_the_fingerprint(tmp_path):
     from skewbench.report.build import fingerprint_blocks
 
     (block,) = fingerprint_blocks({cell.key: cell.to_dict()})
-    assert cell.dataset.fingerprint in block.content and fp in block.content
+    assert cell.dataset.fingerprint in block.text and fp in block.text
 
 
 def test_bundled_data_sets_carry_no_files():

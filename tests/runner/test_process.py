@@ -80,6 +80,10 @@ def _finished(out: Path) -> int:
         return 0
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start(tmp_path: Path, config: dict, *extra: str) -> tuple[subprocess.Popen, Path]:
     cfg = tmp_path / "cfg.yaml"
     cfg.write_text(yaml.safe_dump(config))
@@ -91,6 +95,9 @@ def _start(tmp_path: Path, config: dict, *extra: str) -> tuple[subprocess.Popen,
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,  # its own process group, like a terminal job
+        # a terminal job gets Ctrl-C; a test run started in the background (`pytest &`) would
+        # pass on an ignored SIGINT, and Python then never installs its handler
+        preexec_fn=_default_sigint,
     )
     return proc, out
 
@@ -129,8 +136,8 @@ def test_prepare_child_dies_with_the_parent(tmp_path):
         "import os, sys, time\n"
         "from skewbench.runner.executors import child_pool\n"
         "pool = child_pool(1)\n"
+        "pool.submit(os.getpid).result()\n"  # the worker is up
         "fut = pool.submit(time.sleep, 600)\n"
-        "time.sleep(3)\n"
         "print('up', flush=True)\n"
         "time.sleep(600)\n"
     )
@@ -146,6 +153,38 @@ def test_prepare_child_dies_with_the_parent(tmp_path):
         _wait_for(lambda: not _alive(children), timeout=5)
     finally:
         _cleanup(proc)
+
+
+def _send_half_a_result_then_die() -> None:
+    """In a pool worker: write the header and the first bytes of a result message, then die,
+    as a worker terminated in the middle of sending a large result does."""
+    import struct
+
+    frame = sys._getframe()
+    while "result_queue" not in frame.f_locals:  # concurrent.futures' _process_worker
+        frame = frame.f_back
+    writer = frame.f_locals["result_queue"]._writer
+    os.write(writer.fileno(), struct.pack("!i", 1000) + b"x" * 10)  # 990 bytes never come
+    os._exit(1)
+
+
+def test_stop_pool_ends_when_a_worker_died_mid_result():
+    from skewbench.runner.executors import child_pool, stop_pool
+
+    pool = child_pool(1)
+    manager = None
+    try:
+        pool.submit(_send_half_a_result_then_die)
+        manager = pool._executor_manager_thread
+        proc = next(iter(pool._processes.values()))
+        proc.join(timeout=60)  # the worker is gone; the manager is stuck inside recv()
+        assert not proc.is_alive()
+        stop_pool(pool)
+        manager.join(timeout=30)
+        assert not manager.is_alive(), "the pool's manager thread still waits for the result"
+    finally:
+        if manager is not None and manager.is_alive():  # do not hang the test session
+            manager.result_queue._writer.close()
 
 
 def test_second_run_on_the_same_output_is_refused_naming_the_holder(tmp_path, capsys):
@@ -194,9 +233,10 @@ def test_a_killed_holder_leaves_no_stale_lock(tmp_path):
 def test_ctrl_c_stops_cleanly_with_the_count(tmp_path):
     proc, out = _start(tmp_path, SLOW)
     try:
-        # the pool's workers are up (prepare child gone): cells are running
-        _wait_for(lambda: len(_descendants(proc.pid)) >= 3 and proc.poll() is None)
-        time.sleep(0.5)
+        # a stored cell: the workers are up and the run is in its grid loop (12 cells, 2 workers,
+        # so others are still running or queued)
+        _wait_for(lambda: _finished(out) >= 1 or proc.poll() is not None, timeout=120)
+        assert proc.poll() is None, "the run ended before its first cell was stored"
         children = _descendants(proc.pid)
         os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C sends: the whole group
         _, err = proc.communicate(timeout=30)

@@ -8,7 +8,7 @@ import numpy as np
 from skewbench.data.queries import build_search_data
 from skewbench.models.llm.search import LLMSearchReranker
 from skewbench.models.search.base import QueryBatch, search
-from skewbench.treatments.rerank import rerank
+from skewbench.treatments.rerank import Fair, RerankContext, XQuAD, rerank_lists
 from tests.search.test_queries import many_products, many_purchases
 
 
@@ -53,12 +53,10 @@ def test_llm_search_reranks_only_the_first_stage_top_and_treatments_see_its_scor
     # FA*IR after the LLM: p = 0.9 is met by the protected item 2 at rank 2 (the LLM's order
     # stands), p = 0.99 demands it at the top; the protected item 3 lies beyond the LLM's
     # candidates and is never shown. xQuAD at λ = 0 keeps the LLM's order.
-    fair = rerank("fair", cand.items, cand.scores, 3, groups, p=0.9, protected=1)
-    assert fair[0].tolist() == [1, 2, 0]
-    fair = rerank("fair", cand.items, cand.scores, 3, groups, p=0.99, protected=1)
-    assert fair[0].tolist() == [2, 1, 0]
-    keep = rerank("xquad", cand.items, cand.scores, 3, groups, **{"lambda": 0.0})
-    assert keep[0].tolist() == [1, 2, 0]
+    context = RerankContext(cand.items, cand.scores, groups, protected=(1,))
+    assert rerank_lists(Fair(0.9, 0.1), context, 3)[0].tolist() == [1, 2, 0]
+    assert rerank_lists(Fair(0.99, 0.1), context, 3)[0].tolist() == [2, 1, 0]
+    assert rerank_lists(XQuAD(0.0, "smooth"), context, 3)[0].tolist() == [1, 2, 0]
 
 
 def test_type_queries_sample_the_test_queries_only():

@@ -23,7 +23,7 @@ def test_values_aspects_lower_manufacturer_gini():
     cand_scores = np.take_along_axis(scores, items, 1)
     base = items[:, :10]
     # with m aspects each weighs 1/m, so the diversity term needs λ near 1 to compete
-    spread = xquad_over_values(data, "manufacturer", items, cand_scores, 10, XQuAD(0.97))
+    spread = xquad_over_values(data, "manufacturer", items, cand_scores, 10, XQuAD(0.97, "smooth"))
     assert spread.shape == (60, 10) and (spread >= 0).all()
     assert all(set(r) <= set(c) for r, c in zip(spread, items, strict=True))  # from the pool
 
@@ -32,5 +32,5 @@ def test_values_aspects_lower_manufacturer_gini():
         return gini(np.bincount(manu[lists.ravel()], weights=w, minlength=n_manu))
 
     assert manu_gini(spread) < manu_gini(base)
-    lam0 = xquad_over_values(data, "manufacturer", items, cand_scores, 10, XQuAD(0.0))
+    lam0 = xquad_over_values(data, "manufacturer", items, cand_scores, 10, XQuAD(0.0, "smooth"))
     np.testing.assert_array_equal(lam0, base)  # λ = 0 keeps the base order

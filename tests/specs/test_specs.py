@@ -189,7 +189,12 @@ def test_recommend_specs_match_the_models():
     assert {k: hybrid[k] for k in ("alpha", "normalise")} == _init_defaults(R.Hybrid)
     assert list(task.MODELS) == specs.names_of("model", "recommend")
     assert list(task.TREATMENTS) == specs.names_of("treatment", "recommend")
-    assert list(task.DATASETS) == specs.names_of("dataset", "recommend")
+    from skewbench.runner.cell import Cell, Component
+    from skewbench.tasks.recommend.config import dataset_params
+
+    for name in task.DATASETS:  # the task's filled-in parameters are its spec's defaults
+        cell = Cell("recommend", Component(name), Component("ease"), Component("none"), None, 0)
+        assert dataset_params(cell) == _spec("dataset", "recommend", name), name
 
 
 def test_search_specs_match_the_models():

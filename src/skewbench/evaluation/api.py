@@ -2,16 +2,15 @@
 write a normal results folder (store, report, exports).
 
 Every input is read and every run scored before anything is written, so bad input leaves the
-output folder untouched. Each run is one cell: task as given, data set ``evaluate`` (named by
-the qrels / labels file), model = the run's name, treatment ``none``, seed 0. The cell key
-holds the content fingerprints of the shared inputs (qrels, items, train, users) and the
-options; the run file's own fingerprint is in the cell's info, and a results folder that holds
-a run of the same name scored from other content is refused rather than mixed.
+output folder untouched. Each run is one cell: task as given, data set ``evaluate`` (naming
+its input files and keyed by their content fingerprints, as every user data set), model = the
+run's name, treatment ``none``, seed 0. The run file's own fingerprint is in the cell's info,
+and a results folder that holds a run of the same name scored from other content is refused
+rather than mixed.
 """
 
 from __future__ import annotations
 
-import hashlib
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -23,15 +22,6 @@ from skewbench.errors import ConfigError, StoreError
 from skewbench.runner.cell import Cell, CellResult, Component
 
 TASKS = ("recommend", "search", "categorize")
-
-
-def fingerprint(path: Path) -> str:
-    """SHA-256 of a file's bytes (first 16 hex digits)."""
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()[:16]
 
 
 @dataclass
@@ -71,19 +61,21 @@ def _paths(runs: Mapping[str, str | Path] | Sequence[str]) -> dict[str, Path]:
 
 def _cells(
     task: str,
-    truth_path: Path,
+    inputs: dict[str, Path],
     options: dict,
     results: dict[str, CellResult],
     paths: dict[str, Path],
 ) -> list[Scored]:
-    dataset = Component(
-        "evaluate", {"qrels" if task != "categorize" else "labels": truth_path.name}
-    )
+    """One cell per run: data set ``evaluate`` naming its input files, keyed by their content."""
+    from skewbench.data.fingerprint import file_fingerprint
+
+    files = tuple((str(p), file_fingerprint(p)) for p in inputs.values())
+    dataset = Component("evaluate", {n: str(p) for n, p in inputs.items()}, files)
     out = []
     for name, result in results.items():
         cell = Cell(task, dataset, Component(name), Component("none"), None, 0, 0, options)
-        sha = fingerprint(paths[name])
-        result.info.update(run_file=paths[name].name, run_sha256=sha)
+        sha = file_fingerprint(paths[name])
+        result.info.update(run_file=str(paths[name]), run_fingerprint=sha)
         out.append(Scored(cell, result, sha))
     return out
 
@@ -130,14 +122,8 @@ def score_ranked(
         name: score_run(lists_of(run, name, str(paths[name]), data, depth), data, task, k, cutoffs)
         for name, run in read.items()
     }
-    options = {
-        "k": k,
-        "cutoffs": list(cutoffs),
-        "groups": sorted(groups),
-        "inputs": {"qrels": fingerprint(qrels_path)}
-        | {n: fingerprint(p) for n, p in sorted(given.items())},
-    }
-    return _cells(task, qrels_path, options, results, paths)
+    options = {"k": k, "cutoffs": list(cutoffs), "groups": sorted(groups)}
+    return _cells(task, {"qrels": qrels_path, **given}, options, results, paths)
 
 
 def score_classified(
@@ -156,8 +142,7 @@ def score_classified(
         name: score_predictions(truth, pred, classes, str(paths[name]))
         for name, pred in read.items()
     }
-    options = {"inputs": {"labels": fingerprint(labels_path)}}
-    return _cells("categorize", labels_path, options, results, paths)
+    return _cells("categorize", {"labels": labels_path}, {}, results, paths)
 
 
 def store_scored(scored: list[Scored], output: Path) -> int:
@@ -176,7 +161,7 @@ def store_scored(scored: list[Scored], output: Path) -> int:
                     & (table["model"] == s.cell.model.label)
                 ]
                 for key, info in zip(same["key"], same["info"], strict=True):
-                    if key != s.cell.key or info.get("run_sha256") != s.run_sha:
+                    if key != s.cell.key or info.get("run_fingerprint") != s.run_sha:
                         raise StoreError(
                             f"{output} already holds a run named {s.cell.model.label!r} scored "
                             "from other inputs; write to a new --output or rename the run"

@@ -193,20 +193,6 @@ def lists_of(run: pd.DataFrame, name: str, path: str, data: Judged, depth: int) 
     return lists
 
 
-def group_ginis(top: np.ndarray, labels: dict[str, np.ndarray], n_items: int) -> dict[str, float]:
-    """``exposure_gini[g]``: Gini (normaliser n) of the summed position-weighted item exposure
-    per label of grouping g, over every label in the catalogue."""
-    from skewbench.metrics.exposure import gini, list_item_stats, position_weights
-
-    exposure = list_item_stats(top, n_items, position_weights(top.shape[1], "log")).exposure
-    out = {}
-    for name, lab in labels.items():
-        codes = pd.factorize(pd.Series(lab), sort=True)[0]
-        per_group = np.bincount(codes, weights=exposure, minlength=codes.max() + 1)
-        out[f"exposure_gini[{name}]"] = gini(per_group) if exposure.sum() > 0 else float("nan")
-    return out
-
-
 def score_run(
     lists: np.ndarray, data: Judged, task: str, k: int, cutoffs: tuple[int, ...]
 ) -> CellResult:
@@ -252,7 +238,6 @@ def score_run(
             None,
             opts,
         )
-    metrics.update(group_ginis(lists[:, :k], labels, n_items))
     unit_col = "user_id" if task == "recommend" or data.user_labels else "query_id"
     units = pd.DataFrame({"unit": data.units, "n_test": np.diff((data.truth > 0).indptr)})
     if unit_col == "user_id" and task == "search":
@@ -261,7 +246,7 @@ def score_run(
     info: dict[str, Any] = {"n_units": int(n_units), "n_items": int(n_items)}
     extra: dict[str, Any] = {}
     if have_pop and data.history is not None:
-        from skewbench.explain.facts import recommend_facts
+        from skewbench.pipeline.facts import recommend_facts
 
         extra, more = recommend_facts(facts, X, eval_rows, pop, pop_label, lists, k, None)
         info.update(more)

@@ -10,7 +10,6 @@ before lists were kept are re-run once to get the list.
 from __future__ import annotations
 
 import dataclasses
-import json
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +39,11 @@ def cell_from_config(cfg: dict[str, Any]) -> Cell:
             dict(cfg["dataset"]["params"]),
             tuple((cfg["dataset"].get("files") or {}).items()),
         ),
-        model=Component(cfg["model"]["name"], dict(cfg["model"]["params"])),
+        model=Component(
+            cfg["model"]["name"],
+            dict(cfg["model"]["params"]),
+            tuple((cfg["model"].get("files") or {}).items()),
+        ),
         treatment=Component(cfg["treatment"]["name"], dict(cfg["treatment"]["params"])),
         imbalance=cfg["imbalance"],
         seed=int(cfg["seed"]),
@@ -66,9 +69,9 @@ def load_cell(results: Path, key: str) -> tuple[Cell, pd.DataFrame]:
                 f"--cell {key!r}: {'no' if not match else len(match)} finished cells match in "
                 f"{path}" + (f" (e.g. {keys[0]})" if keys and not match else "")
             )
-        row = store._conn.execute("SELECT config FROM cells WHERE key = ?", (match[0],)).fetchone()
+        config = store.config(match[0])
         units = store.units(match[0])
-    return cell_from_config(json.loads(row[0])), units
+    return cell_from_config(config), units
 
 
 def _fmt_reasons(reasons: list[Reason], name: Any) -> str:
@@ -166,9 +169,9 @@ def _kind_line(kinds: set[str], worst: float) -> str:
 
 def explain_search(cell: Cell, units: pd.DataFrame, query: str, top: int, n_reasons: int = 3):
     """(table of the query's list, header lines); ``query`` is a query_id or its exact text."""
-    from skewbench.explain.facts import search_labels
     from skewbench.metrics.topk import topk
     from skewbench.models.search.base import QueryBatch
+    from skewbench.pipeline.facts import search_labels
     from skewbench.tasks import search as S
 
     data = S.load_data(cell)

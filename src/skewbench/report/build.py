@@ -40,7 +40,7 @@ from skewbench.report.contrast import one_factor_blocks
 from skewbench.report.headline import headline_blocks
 from skewbench.report.leaderboard import INTERVAL_NOTE, leaderboard
 from skewbench.report.plot_blocks import plot_blocks
-from skewbench.report.render import Block, to_html, to_markdown
+from skewbench.report.render import Block, Heading, Paragraph, Table, to_html, to_markdown
 from skewbench.report.runs_blocks import run_blocks
 from skewbench.report.significance_blocks import (
     contrast_blocks,
@@ -64,14 +64,16 @@ IDS = ["key", "task", "dataset", "imbalance", "control", "setting", "model", "tr
        "seconds", "info"]  # fmt: skip
 
 
-def _skew_blocks(store: ResultStore, data: pd.DataFrame, task: str, out: Path) -> list[Block]:
+def _skew_blocks(
+    store: ResultStore, data: pd.DataFrame, task: str, out: Path, configs: dict[str, dict]
+) -> list[Block]:
     """Explanation (item groups, decomposition, examples) and "who is served" sections."""
     from skewbench.report.explain_blocks import explain_blocks
     from skewbench.report.llm_blocks import llm_blocks
     from skewbench.report.users_blocks import users_blocks
 
     blocks = explain_blocks(store, data, task, out) + users_blocks(store, data, task, out)
-    return blocks + llm_blocks(store, data, task, out)
+    return blocks + llm_blocks(store, data, task, out, configs)
 
 
 def task_spec(task: str, table: pd.DataFrame, configs: dict[str, dict]) -> TaskReport:
@@ -92,7 +94,7 @@ def _task_blocks(
 ) -> tuple[list[Block], list[Block], pd.DataFrame]:
     """(headline blocks, section blocks, merged summary) of one task; ``configs``: cell key →
     stored cell config, read once per report."""
-    blocks: list[Block] = [Block("h2", f"Task: {task}")]
+    blocks: list[Block] = [Heading(f"Task: {task}", 2)]
     metrics = [c for c in table.columns if c not in IDS and table[c].notna().any()]
     data = table[IDS + metrics]
     cache: dict = {}
@@ -113,14 +115,14 @@ def _task_blocks(
         sig_exp = significance(store, data, spec.unit_exposure, cache=cache)
     headline = headline_blocks(task, spec, merged, sig_acc, sig_exp)
 
-    blocks.append(Block("note", INTERVAL_NOTE))
+    blocks.append(Paragraph(INTERVAL_NOTE, style="note"))
     for cond, grp in by_condition(merged):
         size = value_range(info_values(data[condition_mask(data, cond)], spec.size_fact))
-        blocks.append(Block("h3", f"Leaderboard — {condition_label(cond, spec)}"))
+        blocks.append(Heading(f"Leaderboard — {condition_label(cond, spec)}", 3))
         if size != fmt.DASH:
-            blocks.append(Block("note", f"{spec.size_fact} = {size}"))
+            blocks.append(Paragraph(f"{spec.size_fact} = {size}", style="note"))
         board = leaderboard(order_systems(grp, spec.primary), spec.columns)
-        blocks.append(Block("table", board, {"sticky": 2, "group": "model"}))
+        blocks.append(Table(board, sticky=2, group="model"))
         blocks += not_available_note(table[condition_mask(table, cond)], spec.columns)
     blocks += sweep_blocks(data, spec, merged)
     blocks += tuning_blocks(data, spec)
@@ -140,7 +142,7 @@ def _task_blocks(
     blocks += group_gini_blocks(data, spec)
     blocks += group_exposure_blocks(data, spec)
     if task != "categorize":
-        blocks += _skew_blocks(store, data, task, out)
+        blocks += _skew_blocks(store, data, task, out, configs)
     if spec.info_facts:
         blocks += info_fact_blocks(data, spec.info_facts)
     for metric, sig in ((spec.unit_metric, sig_acc), (spec.unit_exposure, sig_exp)):
@@ -157,10 +159,12 @@ def fingerprint_blocks(configs: dict[str, dict]) -> list[Block]:
         ds = cfg.get("dataset", {})
         if ds.get("files"):
             seen.setdefault(ds["fingerprint"], ds)
-    blocks = []
+    blocks: list[Block] = []
     for fp, ds in sorted(seen.items()):
         files = "; ".join(f"{path} ({digest})" for path, digest in sorted(ds["files"].items()))
-        blocks.append(Block("note", f"Data set {ds['name']} — content fingerprint {fp}: {files}."))
+        blocks.append(
+            Paragraph(f"Data set {ds['name']} — content fingerprint {fp}: {files}.", style="note")
+        )
     return blocks
 
 
@@ -231,20 +235,20 @@ def _blocks(store: ResultStore, out: Path, exports: bool) -> list[Block]:
     table = with_conditions(raw, configs) if not raw.empty else raw
     failures = store.open_failures()
     seconds = table["seconds"].sum() if not table.empty else 0
-    intro = [
-        Block("h1", f"skewbench report — {out.parent.name}"),
-        Block(
-            "note",
+    intro: list[Block] = [
+        Heading(f"skewbench report — {out.parent.name}", 1),
+        Paragraph(
             f"{len(table)} finished cells; {len(failures)} cells whose latest attempt "
             f"failed and that have not finished since; total cell time {seconds:.0f} s.",
+            style="note",
         ),
     ]
     intro += fingerprint_blocks(configs)
     if not failures.empty:
         cols = ["task", "dataset", "imbalance", "model", "treatment", "seed", "attempts"]
         intro += [
-            Block("h2", f"Open failures ({len(failures)} cells)"),
-            Block("table", failures[[*cols, "error"]].reset_index(drop=True)),
+            Heading(f"Open failures ({len(failures)} cells)", 2),
+            Table(failures[[*cols, "error"]].reset_index(drop=True)),
         ]
     headline: list[Block] = []
     sections: list[Block] = convergence_blocks(table)
@@ -262,10 +266,10 @@ def _blocks(store: ResultStore, out: Path, exports: bool) -> list[Block]:
         with step("report: exports"):
             links = write_exports(store, table, summaries, out, specs)
         sections += [
-            Block("h2", "Exports"),
-            Block("p", "Files beside this report: " + ", ".join(links) + "."),
+            Heading("Exports", 2),
+            Paragraph("Files beside this report: " + ", ".join(links) + "."),
         ]
     blocks = intro
     if headline:
-        blocks += [Block("h2", "Headline: what each treatment buys and costs"), *headline]
+        blocks += [Heading("Headline: what each treatment buys and costs", 2), *headline]
     return blocks + sections

@@ -10,7 +10,7 @@ import pandas as pd
 
 from skewbench.report import fmt
 from skewbench.report.aggregate import BASE_TREATMENT
-from skewbench.report.render import Block, file_name
+from skewbench.report.render import Block, Figure, Heading, Paragraph, Table, file_name
 from skewbench.report.spec import TaskReport
 
 # The class-weight scheme α_k ∝ N_k/(N−N_k), under either name it has been stored with.
@@ -46,15 +46,14 @@ def majority_weighted_blocks(merged: pd.DataFrame, spec: TaskReport) -> list[Blo
     tab = tab.sort_values(["dataset", "model", "_o"]).drop(columns="_o")
     where = f", at ρ = {top:g}" if not math.isnan(top) else ""
     return [
-        Block("h3", MAJORITY_WEIGHTED_TITLE + where),
-        Block(
-            "p",
+        Heading(MAJORITY_WEIGHTED_TITLE + where, 3),
+        Paragraph(
             "This scheme weights class k by N_k/(N−N_k), which grows with the class size: the "
             "majority class gets the larger weight, the opposite of inverse-frequency weighting. "
             "Tail-class recall without treatment, with inverse-frequency weights and with this "
-            "scheme (mean [95 % t-interval over seeds]):",
+            "scheme (mean [95 % t-interval over seeds]):"
         ),
-        Block("table", tab.reset_index(drop=True), {"sticky": 2}),
+        Table(tab.reset_index(drop=True), sticky=2),
     ]
 
 
@@ -62,18 +61,17 @@ def learning_curve_blocks(data: pd.DataFrame, out: Path) -> list[Block]:
     """Per-epoch training and validation curves of the models that record a ``history``
     (the Keras source model), one figure per dataset × ρ × control × model, one line per
     treatment (replicates averaged, min–max band)."""
-    from skewbench.models.categorize.learning_curves import plot_learning_curves
+    from skewbench.report.plots import learning_curves
 
     has = [isinstance(i, dict) and isinstance(i.get("history"), dict) for i in data["info"]]
     sub = data[has]
     if sub.empty:
         return []
     blocks: list[Block] = [
-        Block("h3", "Learning curves (models with per-epoch histories)"),
-        Block(
-            "p",
+        Heading("Learning curves (models with per-epoch histories)", 3),
+        Paragraph(
             "Training (solid) and validation (dashed) loss and accuracy per epoch; a validation "
-            "loss that turns up while training loss falls is over-fitting.",
+            "loss that turns up while training loss falls is over-fitting."
         ),
     ]
     keys = ["dataset", "imbalance", "control", "model"]
@@ -85,6 +83,6 @@ def learning_curve_blocks(data: pd.DataFrame, out: Path) -> list[Block]:
         label = ", ".join(f"{k}={v}" for k, v in zip(keys, key, strict=True) if v not in ("", None))
         histories = [(t, i["history"]) for t, i in zip(grp["treatment"], grp["info"], strict=True)]
         name = file_name(f"learning_curves_{label}", ".png")
-        path = plot_learning_curves(histories, out / name, label)
-        blocks.append(Block("img", path))
+        path = learning_curves(histories, out / name, label)
+        blocks.append(Figure(path))
     return blocks

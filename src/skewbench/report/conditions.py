@@ -8,30 +8,20 @@ range of a fact the cells recorded, and the order in which systems are listed.
 from __future__ import annotations
 
 import math
-import re
 
 import pandas as pd
 
+from skewbench.metrics import registry
 from skewbench.report import fmt
 from skewbench.report.aggregate import BASE_TREATMENT, CONDITION
 from skewbench.report.spec import TaskReport
 
 
-def higher_is_better(metric: str, spec: TaskReport | None = None) -> bool:
-    """A metric's better direction: the task's report spec, then the metric registry's
-    ``higher_is_better`` where it declares one, then the name (concentration and error
-    metrics — Gini, ARP, ECE, PopREO/RSP, divergences — are lower-is-better)."""
-    if spec is not None and metric in spec.higher_is_better:
-        return spec.higher_is_better[metric]
-    try:
-        from skewbench.metrics.registry import spec_for_key
-
-        declared = getattr(spec_for_key(metric), "higher_is_better", None)
-        if declared is not None:
-            return bool(declared)
-    except (KeyError, ImportError):
-        pass
-    return not re.search(r"gini|^arp|^ece|popreo|poprsp|_vs_|kl_|divergence", metric)
+def higher_is_better(metric: str) -> bool:
+    """A metric's better direction, from the metric registry (KeyError for an unknown metric).
+    A group's share has no better direction of its own; the report reads more of it as better,
+    since promoting the group is what a treatment that targets it aims at."""
+    return registry.higher_is_better(metric) is not False
 
 
 def imbalance_text(v: object, spec: TaskReport | None = None) -> str:

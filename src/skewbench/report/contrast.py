@@ -36,7 +36,7 @@ from skewbench.report.aggregate import (
     paired_tests,
 )
 from skewbench.report.conditions import condition_label
-from skewbench.report.render import Block
+from skewbench.report.render import Block, Heading, Paragraph, Table
 from skewbench.report.spec import TaskReport
 from skewbench.runner.store import ResultStore
 
@@ -187,24 +187,22 @@ def _pair_blocks(
     gap_note = (
         f" {GAP} = recall_head − recall_tail: a negative Δ narrows it." if GAP in metrics else ""
     )
-    blocks = [
-        Block("h3", f"One factor at a time: {base.split('(')[0]}, {param} = {vb} → {vv}"),
-        Block(
-            "p",
+    blocks: list[Block] = [
+        Heading(f"One factor at a time: {base.split('(')[0]}, {param} = {vb} → {vv}", 3),
+        Paragraph(
             f"'{variant}' against '{base}' under the same treatment and condition (only {param} "
             f"changes). Δ = variant − base (difference of the cell means over the shared seeds); "
             f"paired randomization tests over distinct units, Holm over the rows of each metric; "
             f"★ p_holm < {ALPHA_SIG}; a non-significant p carries its MDE (80 % power) or "
-            f"an equivalence verdict.{gap_note}",
+            f"an equivalence verdict.{gap_note}"
         ),
-        Block(
-            "table",
+        Table(
             _table(
                 by_factor,
                 ["condition", "treatment"],
                 lambda r: [condition_label(r, spec), r["treatment"]],
             ),
-            {"sticky": 2},
+            sticky=2,
         ),
     ]
     by_treat = _tests(store, data, metrics, _treatment_pairs((base, variant)), cache, families)
@@ -212,21 +210,19 @@ def _pair_blocks(
         return blocks
     side = {base: str(vb), variant: str(vv)}
     return blocks + [
-        Block(
-            "p",
+        Paragraph(
             f"Does each treatment still help? Each treatment against {BASE_TREATMENT} on each "
             f"side ({param} = {vb} and {vv}), same tests; where the task's significance table "
             "tests a metric, its rows (and Holm family: every treatment of the task) are "
-            "shown, so a comparison has one p_holm throughout the report.",
+            "shown, so a comparison has one p_holm throughout the report."
         ),
-        Block(
-            "table",
+        Table(
             _table(
                 by_treat,
                 ["condition", param, "treatment"],
                 lambda r: [condition_label(r, spec), side[r["model"]], r["treatment"]],
             ),
-            {"sticky": 3},
+            sticky=3,
         ),
     ]
 

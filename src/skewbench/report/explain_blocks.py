@@ -4,13 +4,12 @@ worked examples of re-ranked lists.
 
 Everything here is read from the store: the metrics ``exposure_share[g]``,
 ``relevant_share[g]``, ``catalog_share[g]``, the info entry ``group_shares`` and the per-unit
-columns written by :mod:`skewbench.explain.facts`. Numbers are means over seeds; one figure and
+columns written by :mod:`skewbench.pipeline.facts`. Numbers are means over seeds; one figure and
 one table per data set and condition (imbalance level, control), never mixing conditions.
 """
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +19,8 @@ import numpy as np
 import pandas as pd
 
 from skewbench.explain.decomposition import decompose, ratio_columns
-from skewbench.report.render import Block, file_name
+from skewbench.report.plots import heatmap
+from skewbench.report.render import Block, Figure, Heading, Paragraph, Table, file_name
 from skewbench.runner.store import ResultStore
 
 #: Groupings in the decomposition table (category groupings are in the figure instead).
@@ -104,30 +104,7 @@ def _heatmap(wide: pd.DataFrame, path: Path, title: str) -> Path | None:
     with np.errstate(divide="ignore", invalid="ignore"):
         z = np.log2(mat.to_numpy(dtype=float))
     z = np.clip(np.where(np.isfinite(z), z, np.where(np.isnan(z), np.nan, -4.0)), -4, 4)
-    return draw_heatmap(mat, z, path, title, "RdBu_r", 4.0, "log2(exposure share ÷ relevant share)")
-
-
-def draw_heatmap(
-    mat: pd.DataFrame, z: np.ndarray, path: Path, title: str, cmap: str, lim: float, label: str
-) -> Path:
-    """A rows × systems heat map of ``z`` (labels from ``mat``), symmetric colour scale ±lim."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    h = max(3.0, 0.22 * len(mat) + 1.5)
-    w = max(5.0, 0.45 * mat.shape[1] + 3.5)
-    fig, ax = plt.subplots(figsize=(w, h))
-    im = ax.imshow(np.ma.masked_invalid(z), cmap=cmap, vmin=-lim, vmax=lim, aspect="auto")
-    ax.set_yticks(range(len(mat)), mat.index, fontsize=7)
-    ax.set_xticks(range(mat.shape[1]), mat.columns, rotation=60, ha="right", fontsize=7)
-    fig.colorbar(im, ax=ax, label=label)
-    ax.set_title(title, fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return heatmap(mat, z, path, title, "RdBu_r", 4.0, "log2(exposure share ÷ relevant share)")
 
 
 def _exposure_table(wide: pd.DataFrame) -> pd.DataFrame:
@@ -244,8 +221,7 @@ def _worked_example(store: ResultStore, data: pd.DataFrame) -> list[Block]:
         tu, bu = store.units(r["key"]), store.units(base["key"].iloc[0])
         if "ranked" not in tu or "ranked" not in bu:
             continue
-        row = store._conn.execute("SELECT config FROM cells WHERE key = ?", (r["key"],)).fetchone()
-        cell = cell_from_config(json.loads(row[0]))
+        cell = cell_from_config(store.config(r["key"]))
         k = int(cell.options.get("exposure_k", 10))
         base_lists = dict(zip(bu["user_id"].astype(str), bu["ranked"], strict=True))
         for uid, lst in zip(tu["user_id"].astype(str), tu["ranked"], strict=True):
@@ -269,13 +245,12 @@ def _worked_example(store: ResultStore, data: pd.DataFrame) -> list[Block]:
                 "in the list because it is a long-tail item and the list had too few of them."
             )
             return [
-                Block(
-                    "h3",
-                    f"Worked example — a long-tail item promoted by a re-ranker ({r['dataset']})",
+                Heading(
+                    f"Worked example — a long-tail item promoted by a re-ranker ({r['dataset']})", 3
                 ),
-                Block("p", text),
-                Block("p", " ".join(head)),
-                Block("table", table),
+                Paragraph(text),
+                Paragraph(" ".join(head)),
+                Table(table),
             ]
     return []
 
@@ -288,33 +263,33 @@ def explain_blocks(store: ResultStore, data: pd.DataFrame, task: str, out: Path)
     for cond, grp in condition_groups(data):
         wide = group_exposure_table(grp)
         if not wide.empty:
-            blocks.append(Block("h3", f"Exposure vs relevance by item group — {cond}"))
-            blocks.append(Block("p", _exposure_note(grp)))
+            blocks.append(Heading(f"Exposure vs relevance by item group — {cond}", 3))
+            blocks.append(Paragraph(_exposure_note(grp)))
             path = _heatmap(
                 wide,
                 out / _slug(f"{task}_{cond}_group_exposure.png"),
                 f"{task} — {cond}: exposure ÷ relevance (log2)",
             )
             if path:
-                blocks.append(Block("img", path))
-            blocks.append(Block("table", _exposure_table(wide).reset_index(drop=True)))
+                blocks.append(Figure(path))
+            blocks.append(Table(_exposure_table(wide).reset_index(drop=True)))
         dec = decomposition_table(grp)
         if not dec.empty:
-            blocks.append(Block("h3", f"Where the skew comes from — {cond}"))
-            blocks.append(Block("p", DECOMPOSITION_NOTE))
-            blocks.append(Block("table", dec.reset_index(drop=True)))
+            blocks.append(Heading(f"Where the skew comes from — {cond}", 3))
+            blocks.append(Paragraph(DECOMPOSITION_NOTE))
+            blocks.append(Table(dec.reset_index(drop=True)))
         if task == "recommend":
             lift = lift_table(store, grp)
             if not lift.empty:
-                blocks.append(Block("h3", f"Popularity lift and miscalibration — {cond}"))
-                blocks.append(Block("p", LIFT_NOTE))
-                blocks.append(Block("table", lift))
+                blocks.append(Heading(f"Popularity lift and miscalibration — {cond}", 3))
+                blocks.append(Paragraph(LIFT_NOTE))
+                blocks.append(Table(lift))
     if task == "recommend":
         for _, grp in data.groupby("dataset"):
             try:
                 blocks += _worked_example(store, grp[grp["imbalance"].isna()])
             except Exception as err:  # an example must never sink the report
-                blocks.append(Block("p", f"(worked example skipped: {err})"))
+                blocks.append(Paragraph(f"(worked example skipped: {err})"))
     return blocks
 
 

@@ -12,7 +12,7 @@ from skewbench.report import fmt
 from skewbench.report.aggregate import ALPHA_SIG, BASE_TREATMENT, CONDITION, null_phrase
 from skewbench.report.conditions import by_condition, condition_label, higher_is_better, unit_word
 from skewbench.report.plots import pareto_front
-from skewbench.report.render import Block
+from skewbench.report.render import Block, Heading, Paragraph, Table
 from skewbench.report.spec import TaskReport
 
 
@@ -43,7 +43,7 @@ def headline_blocks(
     acc, exp = spec.primary, spec.unit_exposure
     if exp is None or acc not in merged or exp not in merged:
         return []
-    exp_up = higher_is_better(exp, spec)
+    exp_up = higher_is_better(exp)
     keys = [*CONDITION, "model", "treatment"]
 
     def lookup(sig: pd.DataFrame) -> dict:
@@ -105,19 +105,19 @@ def headline_blocks(
         if not rows:
             continue
         title = f"{task} — {condition_label(cond, spec)}"
-        blocks.append(Block("h3", title))
-        blocks += [Block("p", s, {"headline": True}) for s in sentences]
-        blocks.append(Block("table", pd.DataFrame(rows), {"sticky": 2, "group": "model"}))
+        blocks.append(Heading(title, 3))
+        blocks += [Paragraph(s, style="headline") for s in sentences]
+        blocks.append(Table(pd.DataFrame(rows), sticky=2, group="model"))
     if blocks:
         blocks.insert(
             0,
-            Block(
-                "note",
+            Paragraph(
                 f"{task}: per model, the treatments on the {acc}–{exp} Pareto front "
                 f"({exp}: {'higher' if exp_up else 'lower'} is better) against the untreated "
                 "baseline; Δ = difference of means; p_holm: paired randomization test over "
                 f"distinct units, Holm-corrected; significant at p_holm < {ALPHA_SIG}. Each "
                 "sentence names the model's treatment with the largest exposure gain.",
+                style="note",
             ),
         )
     return blocks

@@ -20,8 +20,6 @@ Read from the info each cell stored: recommend ``model_info`` (keys ``prompts``,
 
 from __future__ import annotations
 
-import ast
-import re
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +27,16 @@ import numpy as np
 import pandas as pd
 
 from skewbench.report import fmt
-from skewbench.report.render import Block, display_cells, file_name
+from skewbench.report.plots import position_bias
+from skewbench.report.render import (
+    Block,
+    Figure,
+    Heading,
+    Paragraph,
+    Table,
+    display_cells,
+    file_name,
+)
 from skewbench.runner.cell import Component
 from skewbench.runner.store import ResultStore
 
@@ -76,45 +83,44 @@ def llm_facts(info: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
-def short_label(model: str) -> str:
-    """``llm_rerank(depth=10,first_stage=bm25,mode=listwise,orders=3)`` → ``bm25 → LLM
-    listwise, orders 3, depth 10`` (the parameters that tell cells apart in a legend)."""
-    params = dict(re.findall(r"(\w+)=([^,(){}]+)", model))
+def model_params(data: pd.DataFrame, configs: dict[str, dict[str, Any]]) -> dict[str, dict]:
+    """Each model label's parameters, read from its cells' stored configs (never parsed back
+    out of the label)."""
+    out: dict[str, dict] = {}
+    for label, key in zip(data["model"], data["key"], strict=True):
+        if label not in out and key in configs:
+            out[label] = dict(configs[key]["model"].get("params") or {})
+    return out
+
+
+def short_label(params: dict[str, Any]) -> str:
+    """An ``llm_rerank`` cell's parameters as a legend entry, e.g. ``bm25 → LLM listwise,
+    orders 3, depth 10`` (the parameters that tell cells apart)."""
     parts = [f"{params.get('first_stage', '?')} → LLM {params.get('mode', 'pointwise')}"]
-    if "orders" in params:
-        parts.append(f"orders {params['orders']}")
-    if "depth" in params:
-        parts.append(f"depth {params['depth']}")
-    if "pop_tau" in params:
-        parts.append(f"pop_tau {params['pop_tau']}")
+    for name in ("orders", "depth", "pop_tau"):
+        if name in params:
+            v = params[name]
+            parts.append(f"{name} {v:g}" if isinstance(v, float) else f"{name} {v}")
     return ", ".join(parts)
 
 
-def first_stage_label(model: str) -> str | None:
+def first_stage_label(params: dict[str, Any]) -> str | None:
     """The model label of an ``llm_rerank`` cell's first stage alone (as the runner writes it),
-    e.g. ``ease(l2=500)``; None when the label names none."""
-    stage = re.search(r"first_stage=(\w+)", model)
-    if stage is None:
+    e.g. ``ease(l2=500)``; None when its parameters name none."""
+    if "first_stage" not in params:
         return None
-    params: dict[str, Any] = {}
-    found = re.search(r"first_stage_params=(\{[^}]*\})", model)
-    if found:
-        try:
-            params = dict(ast.literal_eval(found.group(1)))
-        except (ValueError, SyntaxError):
-            return None
-    return Component(stage.group(1), params).label
+    return Component(params["first_stage"], dict(params.get("first_stage_params") or {})).label
 
 
-def contrast_table(store: ResultStore, data: pd.DataFrame) -> pd.DataFrame:
+def contrast_table(store: ResultStore, data: pd.DataFrame, params: dict[str, dict]) -> pd.DataFrame:
     """Each LLM cell against its first stage alone, per treatment and per-unit metric (module
-    docstring); Holm over all rows."""
+    docstring); Holm over all rows. ``params``: each model label's parameters."""
     from skewbench.report.aggregate import adjust_family, compare_models
 
     llm = [m for m in data["model"].unique() if str(m).startswith(LLM_MODEL)]
     parts = []
     for model in sorted(llm):
-        base = first_stage_label(model)
+        base = first_stage_label(params.get(model, {}))
         if base is None or base not in set(data["model"]):
             continue
         for treatment in sorted(data.loc[data["model"] == model, "treatment"].unique()):
@@ -130,13 +136,13 @@ def contrast_table(store: ResultStore, data: pd.DataFrame) -> pd.DataFrame:
     return adjust_family(pd.concat(parts, ignore_index=True))
 
 
-def _contrast_display(res: pd.DataFrame) -> pd.DataFrame:
+def _contrast_display(res: pd.DataFrame, params: dict[str, dict]) -> pd.DataFrame:
     from skewbench.report.aggregate import null_phrase
 
     return pd.DataFrame(
         {
             "dataset": res["dataset"],
-            "LLM": [short_label(m) for m in res["model"]],
+            "LLM": [short_label(params.get(m, {})) for m in res["model"]],
             "vs": res["vs"],
             "treatment": res["treatment"],
             "metric": res["metric"],
@@ -165,38 +171,25 @@ def _frame(data: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _position_figure(cells: pd.DataFrame, path: Path, title: str) -> Path:
-    from skewbench.report.plots import _save, _style, plt
-
-    fig, ax = plt.subplots(figsize=(5.2, 3.8))
-    n_max = 0
-    for i, (model, grp) in enumerate(cells.groupby("model", sort=True)):
-        curves = [np.asarray(p["mean_output_position"], dtype=float) for p in grp["position_bias"]]
-        n = min(c.size for c in curves)
-        mean = np.mean([c[:n] for c in curves], axis=0) + 1.0  # 1-based positions
-        colour, style = _style(i)
-        x = np.arange(1, n + 1)
-        ax.plot(x, mean, color=colour, linestyle=style, marker="o", ms=3, label=short_label(model))
-        n_max = max(n_max, n)
-    x = np.arange(1, n_max + 1)
-    ax.plot(x, x, color="black", lw=0.8, ls="--", label="output = input (copied)")
-    ax.plot(x, np.full(x.size, (n_max + 1) / 2), color="grey", lw=0.8, ls=":", label="no bias")
-    ax.set_xlabel("position in the prompt")
-    ax.set_ylabel("mean position in the LLM's output")
-    ax.set_title(title)
-    ax.legend(fontsize=7, loc="upper left")
-    return _save(fig, path)
-
-
-def llm_blocks(store: ResultStore, data: pd.DataFrame, task: str, out: Path) -> list[Block]:
+def llm_blocks(
+    store: ResultStore,
+    data: pd.DataFrame,
+    task: str,
+    out: Path,
+    configs: dict[str, dict[str, Any]],
+) -> list[Block]:
     """The LLM section of one task: a facts table, and per data set a position-bias figure and
-    table of its listwise cells. Empty when the task has no ``llm_rerank`` cell."""
+    table of its listwise cells. Empty when the task has no ``llm_rerank`` cell. ``configs``:
+    cell key → stored config (the models' parameters come from there)."""
     if data.empty or "model" not in data.columns:
         return []
     frame = _frame(data)
     if frame.empty:
         return []
-    blocks = [Block("h3", f"LLM re-ranker: prompts, model calls, position bias ({task})")]
+    params = model_params(data, configs)
+    blocks: list[Block] = [
+        Heading(f"LLM re-ranker: prompts, model calls, position bias ({task})", 3)
+    ]
     # Treatments re-rank the same fitted LLM ranking (its info repeated, or re-read from the
     # prompt cache): one row per (data set, model, seed), the untreated cell's where present.
     frame = frame.assign(_untreated=frame["treatment"] != "none").sort_values(
@@ -214,31 +207,31 @@ def llm_blocks(store: ResultStore, data: pd.DataFrame, task: str, out: Path) -> 
         )
         .reset_index()
     )
-    blocks += [Block("p", FACTS_NOTE), Block("table", display_cells(facts), {"sticky": 2})]
-    res = contrast_table(store, data)
+    blocks += [Paragraph(FACTS_NOTE), Table(display_cells(facts), sticky=2)]
+    res = contrast_table(store, data, params)
     if not res.empty:
         blocks += [
-            Block("h3", f"LLM re-ranker against its first stage alone ({task})"),
-            Block(
-                "p",
+            Heading(f"LLM re-ranker against its first stage alone ({task})", 3),
+            Paragraph(
                 "Paired randomization test over distinct units (each the mean over the "
                 "replicates both cells hold), Holm over every row of this table; the same "
                 "treatment on both sides, so a row with a re-ranker compares it after the LLM "
-                "with it after the first stage.",
+                "with it after the first stage."
             ),
-            Block("table", _contrast_display(res), {"sticky": 2}),
+            Table(_contrast_display(res, params), sticky=2),
         ]
     probes = once[once["position_bias"].notna()]
     for dataset, cells in probes.groupby("dataset", sort=True):
         name = file_name(f"{task}_{dataset}", "_llm_position_bias.png")
-        path = _position_figure(cells, out / name, f"{task} — {dataset}: position bias")
-        rows = []
+        rows, lines = [], {}
         for model, grp in cells.groupby("model", sort=True):
             curves = [
                 np.asarray(p["mean_output_position"], dtype=float) for p in grp["position_bias"]
             ]
             n = min(c.size for c in curves)
-            mean = np.mean([c[:n] for c in curves], axis=0) + 1.0
+            mean = np.mean([c[:n] for c in curves], axis=0) + 1.0  # 1-based positions
+            label = short_label(params.get(model, {}))
+            lines[model if label in lines else label] = mean
             rows.append(
                 {
                     "model": model,
@@ -250,10 +243,12 @@ def llm_blocks(store: ResultStore, data: pd.DataFrame, task: str, out: Path) -> 
                     "parse failures": int(grp["parse_failures"].fillna(0).sum()),
                 }
             )
+        title = f"{task} — {dataset}: position bias"
+        path = position_bias(lines, out / name, title)
         blocks += [
-            Block("h3", f"LLM position bias — {dataset}"),
-            Block("p", POSITION_NOTE),
-            Block("img", path),
-            Block("table", display_cells(pd.DataFrame(rows)), {"sticky": 1}),
+            Heading(f"LLM position bias — {dataset}", 3),
+            Paragraph(POSITION_NOTE),
+            Figure(path),
+            Table(display_cells(pd.DataFrame(rows)), sticky=1),
         ]
     return blocks

@@ -15,7 +15,7 @@ from skewbench.report.conditions import (
 )
 from skewbench.report.leaderboard import shown_intervals
 from skewbench.report.plots import metric_vs_imbalance, pareto
-from skewbench.report.render import Block, file_name
+from skewbench.report.render import Block, Figure, Heading, Paragraph, file_name
 from skewbench.report.spec import TaskReport
 
 
@@ -37,12 +37,12 @@ def plot_blocks(merged: pd.DataFrame, task: str, spec: TaskReport, out: Path) ->
                 metric,
                 out / _plot_name(task, dataset, setting, metric, "vs_imbalance"),
                 title,
-                higher_is_better(metric, spec),
+                higher_is_better(metric),
                 xlabel=str(spec.imbalance_name),
                 log_x=task == "categorize",
             )
             if path:
-                inner.append(Block("img", path))
+                inner.append(Figure(path))
     for acc, exp in spec.tradeoff:
         for cond, grp in by_condition(merged):
             path = pareto(
@@ -61,16 +61,16 @@ def plot_blocks(merged: pd.DataFrame, task: str, spec: TaskReport, out: Path) ->
                     exp,
                 ),
                 f"{task} — {condition_label(cond, spec)}",
-                exp_higher_better=higher_is_better(exp, spec),
+                exp_higher_better=higher_is_better(exp),
             )
             if path:
-                inner.append(Block("img", path))
+                inner.append(Figure(path))
     if not inner:
         return []
-    note = Block(
-        "note",
+    note = Paragraph(
         "One condition per plot. Bands: the 95 % interval the leaderboard shows for that cell "
         "(seed t-interval, or unit bootstrap for deterministic cells). Pareto plots: numbered "
         "points are explained below each plot; squares are the untreated baselines.",
+        style="note",
     )
-    return [Block("h3", "Plots"), note, *inner]
+    return [Heading("Plots", 3), note, *inner]

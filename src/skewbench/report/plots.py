@@ -1,4 +1,4 @@
-"""Plots of the report (matplotlib, Agg backend: no display needed).
+"""Every plot of the report, in one place (matplotlib, Agg backend: no display needed).
 
 Every plot shows ONE condition (data set, imbalance level, control, setting), says so in its
 title, uses the colour-blind-safe Okabe–Ito palette with the untreated baseline drawn in black,
@@ -7,6 +7,7 @@ and is saved with a tight bounding box as PNG (for Markdown) and SVG (inlined in
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 # Okabe & Ito (2008), "Color Universal Design": distinguishable under the common colour-vision
@@ -215,3 +217,100 @@ def pareto(
         fig.text(0.0, -0.02, text, va="top", ha="left", fontsize=8, family="monospace")
     fig.tight_layout()
     return _save(fig, path)
+
+
+def heatmap(
+    mat: pd.DataFrame, z: np.ndarray, path: Path, title: str, cmap: str, lim: float, label: str
+) -> Path:
+    """A rows × systems heat map of ``z`` (labels from ``mat``), symmetric colour scale ±lim."""
+    h = max(3.0, 0.22 * len(mat) + 1.5)
+    w = max(5.0, 0.45 * mat.shape[1] + 3.5)
+    fig, ax = plt.subplots(figsize=(w, h))
+    im = ax.imshow(np.ma.masked_invalid(z), cmap=cmap, vmin=-lim, vmax=lim, aspect="auto")
+    ax.set_yticks(range(len(mat)), mat.index, fontsize=7)
+    ax.set_xticks(range(mat.shape[1]), mat.columns, rotation=60, ha="right", fontsize=7)
+    fig.colorbar(im, ax=ax, label=label)
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def position_bias(curves: dict[str, np.ndarray], path: Path, title: str) -> Path:
+    """An LLM's mean output position (1-based) per prompt position, one line per legend label,
+    against "copied" (output = input) and "no bias" (the middle)."""
+    fig, ax = plt.subplots(figsize=(5.2, 3.8))
+    n_max = 0
+    for i, (label, mean) in enumerate(curves.items()):
+        colour, style = _style(i)
+        x = np.arange(1, mean.size + 1)
+        ax.plot(x, mean, color=colour, linestyle=style, marker="o", ms=3, label=label)
+        n_max = max(n_max, mean.size)
+    x = np.arange(1, n_max + 1)
+    ax.plot(x, x, color="black", lw=0.8, ls="--", label="output = input (copied)")
+    ax.plot(x, np.full(x.size, (n_max + 1) / 2), color="grey", lw=0.8, ls=":", label="no bias")
+    ax.set_xlabel("position in the prompt")
+    ax.set_ylabel("mean position in the LLM's output")
+    ax.set_title(title)
+    ax.legend(fontsize=7, loc="upper left")
+    return _save(fig, path)
+
+
+LEARNING_PANELS = (
+    ("loss", "val_loss", "loss (categorical cross-entropy)"),
+    ("accuracy", "val_accuracy", "accuracy"),
+)
+
+
+def learning_curves(
+    histories: Sequence[tuple[str, Mapping[str, Sequence[float]]]],
+    path: str | Path,
+    title: str | None = None,
+) -> Path:
+    """Learning curves from per-epoch histories (``info["history"]`` of the Keras model's
+    cells): two panels (loss; accuracy), one colour per label (e.g. treatment), training solid,
+    validation dashed, so over-fitting shows as a validation curve turning up (loss) or
+    flattening below training (accuracy). Histories sharing a label (replicates) are averaged
+    epoch by epoch, with their min–max as a band. Writes a PNG of the (label, history) pairs and
+    returns its path; empty input is an error."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    if not histories:
+        raise ValueError("no histories to plot")
+    labels = list(dict.fromkeys(label for label, _ in histories))
+    fig = Figure(figsize=(11, 4.2), dpi=100)
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(1, 2)
+    colours = [f"C{i % 10}" for i in range(len(labels))]
+    for ax, (train_key, val_key, name) in zip(axes, LEARNING_PANELS, strict=True):
+        for label, colour in zip(labels, colours, strict=True):
+            runs = [h for lab, h in histories if lab == label]
+            for key, style in ((train_key, "-"), (val_key, "--")):
+                series = [np.asarray(h[key], dtype=float) for h in runs if key in h]
+                if not series:
+                    continue
+                n = min(len(s) for s in series)
+                arr = np.stack([s[:n] for s in series])
+                x = np.arange(1, n + 1)
+                ax.plot(
+                    x,
+                    arr.mean(0),
+                    style,
+                    color=colour,
+                    label=f"{label} ({'val' if key == val_key else 'train'})",
+                )
+                if len(series) > 1:
+                    ax.fill_between(x, arr.min(0), arr.max(0), color=colour, alpha=0.12)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(name)
+        ax.grid(alpha=0.3)
+    axes[1].legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, format="png", bbox_inches="tight")
+    return out

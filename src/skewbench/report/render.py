@@ -1,17 +1,20 @@
 """Blocks of the report and their two renderings: Markdown and one self-contained HTML page.
 
-Both come from the same list of blocks, so they always say the same thing. The HTML page loads
-nothing from anywhere else: plots are inlined (SVG), the stylesheet and the small table-sorting
-script are in the page.
+A report is a list of typed blocks — :class:`Heading`, :class:`Paragraph`, :class:`Table`,
+:class:`Figure`, :class:`Details` — and both renderers handle every type (a ``match`` ending in
+``assert_never``), so a block they do not know is a type error, never a silent drop. Both come
+from the same list, so they always say the same thing. The HTML page loads nothing from anywhere
+else: plots are inlined (SVG), the stylesheet and the small table-sorting script are in the page.
 """
 
 from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
+from typing import Literal, assert_never
 
 import numpy as np
 import pandas as pd
@@ -19,19 +22,51 @@ import pandas as pd
 from skewbench.report import fmt
 
 
-@dataclass
-class Block:
-    """One piece of the report.
+@dataclass(frozen=True)
+class Heading:
+    """A section title; level 1 (the report), 2 (a task) or 3; ``toc``: listed in the contents."""
 
-    kind: "h1" | "h2" | "h3" | "p" | "note" | "table" | "img" | "details".
-    ``table``: a DataFrame of display strings; opts ``sticky`` (leading columns kept in view),
-    ``group`` (column whose value change starts a new row group), ``heat`` (columns shaded by
-    value in [0, 1]). ``details``: content = (summary, [blocks]), collapsed in HTML.
-    """
+    text: str
+    level: Literal[1, 2, 3] = 2
+    toc: bool = True
 
-    kind: str
-    content: object
-    opts: dict = field(default_factory=dict)
+
+@dataclass(frozen=True)
+class Paragraph:
+    """Running text; ``note`` is set smaller, ``headline`` is highlighted."""
+
+    text: str
+    style: Literal["plain", "note", "headline"] = "plain"
+
+
+@dataclass(frozen=True, eq=False)
+class Table:
+    """A table; cells shown as :func:`display_cells` writes them. ``sticky``: leading columns
+    kept in view; ``group``: column whose value change starts a new row group; ``heat``:
+    columns shaded by their value in [0, 1]."""
+
+    frame: pd.DataFrame
+    sticky: int = 0
+    group: str | None = None
+    heat: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A plot written next to the report (PNG, with an SVG twin the HTML page inlines)."""
+
+    path: Path
+
+
+@dataclass(frozen=True)
+class Details:
+    """Blocks collapsed under a summary line in HTML (shown in full in Markdown)."""
+
+    summary: str
+    blocks: list[Block]
+
+
+Block = Heading | Paragraph | Table | Figure | Details
 
 
 def slug(text: str) -> str:
@@ -86,21 +121,23 @@ def md_text(text: object) -> str:
 def to_markdown(blocks: list[Block], out: Path) -> str:
     parts: list[str] = []
     for b in blocks:
-        if b.kind in ("h1", "h2", "h3"):
-            parts.append("#" * int(b.kind[1]) + " " + md_text(b.content))
-        elif b.kind in ("p", "note"):
-            parts.append(md_text(b.content) if b.kind == "p" else f"*{md_text(b.content)}*")
-        elif b.kind == "table":
-            cells = display_cells(b.content).map(lambda v: md_text(v).replace("|", "\\|"))  # type: ignore[arg-type]
-            cells.columns = [md_text(c).replace("|", "\\|") for c in cells.columns]
-            parts.append(cells.to_markdown(index=False, disable_numparse=True))
-        elif b.kind == "img":
-            p = Path(b.content)  # type: ignore[arg-type]
-            parts.append(f"![{p.stem}]({p.relative_to(out).as_posix()})")
-        elif b.kind == "details":
-            summary, inner = cast(tuple[str, list[Block]], b.content)
-            parts.append(f"**{md_text(summary)}**")
-            parts.append(to_markdown(inner, out).rstrip("\n"))
+        match b:
+            case Heading():
+                parts.append("#" * b.level + " " + md_text(b.text))
+            case Paragraph():
+                text = md_text(b.text)
+                parts.append(f"*{text}*" if b.style == "note" else text)
+            case Table():
+                cells = display_cells(b.frame).map(lambda v: md_text(v).replace("|", "\\|"))
+                cells.columns = [md_text(c).replace("|", "\\|") for c in cells.columns]
+                parts.append(cells.to_markdown(index=False, disable_numparse=True))
+            case Figure():
+                parts.append(f"![{b.path.stem}]({Path(b.path).relative_to(out).as_posix()})")
+            case Details():
+                parts.append(f"**{md_text(b.summary)}**")
+                parts.append(to_markdown(b.blocks, out).rstrip("\n"))
+            case _:
+                assert_never(b)
     return "\n\n".join(parts) + "\n"
 
 
@@ -175,15 +212,15 @@ def _cell_html(text: str) -> str:
     return html.escape(text)
 
 
-def _table_html(df: pd.DataFrame, opts: dict) -> str:
-    cols = list(df.columns)
-    cells = display_cells(df)
+def _table_html(table: Table) -> str:
+    cols = list(table.frame.columns)
+    cells = display_cells(table.frame)
     numeric = {
         c: bool(len(cells)) and all(v == "–" or _lead_number(v) for v in cells[c]) for c in cols
     }
-    sticky = min(int(opts.get("sticky", 0)), len(cols))
-    heat = set(opts.get("heat", ()))
-    group = opts.get("group")
+    sticky = min(int(table.sticky), len(cols))
+    heat = set(table.heat)
+    group = table.group
     # Sticky columns need fixed left offsets: give each a fixed width in ch.
     widths = [max([len(str(c))] + [len(v) for v in cells[c]]) + 3 for c in cols[:sticky]]
     lefts = [sum(widths[:i]) for i in range(sticky)]
@@ -221,53 +258,54 @@ def _table_html(df: pd.DataFrame, opts: dict) -> str:
     return "".join(out)
 
 
-def _blocks_html(blocks: list[Block], seen: set[str]) -> list[str]:
+def _blocks_html(blocks: list[Block], anchors: dict[int, str]) -> list[str]:
+    """HTML of the blocks; each heading's anchor goes into ``anchors`` (by block id)."""
     parts: list[str] = []
     for b in blocks:
-        if b.kind in ("h1", "h2", "h3"):
-            anchor = slug(str(b.content))
-            while anchor in seen:
-                anchor += "-"
-            seen.add(anchor)
-            b.opts["anchor"] = anchor
-            parts.append(f"<{b.kind} id='{anchor}'>{html.escape(str(b.content))}</{b.kind}>")
-        elif b.kind == "p":
-            cls = " class='headline'" if b.opts.get("headline") else ""
-            parts.append(f"<p{cls}>{html.escape(str(b.content))}</p>")
-        elif b.kind == "note":
-            parts.append(f"<p class='note'>{html.escape(str(b.content))}</p>")
-        elif b.kind == "table":
-            parts.append(_table_html(b.content, b.opts))  # type: ignore[arg-type]
-        elif b.kind == "img":
-            path = Path(b.content)  # type: ignore[arg-type]
-            svg = path.with_suffix(".svg")
-            if svg.is_file():  # inline vector copy: sharp at any zoom, still one file
-                body = svg.read_text(encoding="utf-8")
-                body = body[body.find("<svg") :]
-                parts.append(
-                    f"<figure role='img' aria-label='{html.escape(path.stem)}'>{body}</figure>"
-                )
-            else:
-                import base64
-
-                data = base64.b64encode(path.read_bytes()).decode("ascii")
-                parts.append(
-                    f"<figure><img alt='{html.escape(path.stem)}' src='data:image/png;base64,{data}'></figure>"
-                )
-        elif b.kind == "details":
-            summary, inner = cast(tuple[str, list[Block]], b.content)
-            parts.append(f"<details><summary>{html.escape(str(summary))}</summary>")
-            parts += _blocks_html(inner, seen)
-            parts.append("</details>")
+        match b:
+            case Heading():
+                anchor = slug(b.text)
+                while anchor in anchors.values():
+                    anchor += "-"
+                anchors[id(b)] = anchor
+                tag = f"h{b.level}"
+                parts.append(f"<{tag} id='{anchor}'>{html.escape(b.text)}</{tag}>")
+            case Paragraph():
+                cls = {"plain": "", "note": " class='note'", "headline": " class='headline'"}
+                parts.append(f"<p{cls[b.style]}>{html.escape(b.text)}</p>")
+            case Table():
+                parts.append(_table_html(b))
+            case Figure():
+                parts.append(_figure_html(Path(b.path)))
+            case Details():
+                parts.append(f"<details><summary>{html.escape(b.summary)}</summary>")
+                parts += _blocks_html(b.blocks, anchors)
+                parts.append("</details>")
+            case _:
+                assert_never(b)
     return parts
 
 
+def _figure_html(path: Path) -> str:
+    svg = path.with_suffix(".svg")
+    if svg.is_file():  # inline vector copy: sharp at any zoom, still one file
+        body = svg.read_text(encoding="utf-8")
+        body = body[body.find("<svg") :]
+        return f"<figure role='img' aria-label='{html.escape(path.stem)}'>{body}</figure>"
+    import base64
+
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    return (
+        f"<figure><img alt='{html.escape(path.stem)}' src='data:image/png;base64,{data}'></figure>"
+    )
+
+
 def to_html(blocks: list[Block], title: str = "skewbench report") -> str:
-    seen: set[str] = set()
-    body = _blocks_html(blocks, seen)
+    anchors: dict[int, str] = {}
+    body = _blocks_html(blocks, anchors)
     # Anchors were assigned while rendering; the table of contents goes after the first <h1>
     # and the first paragraphs (the headline stays on the first screen).
-    toc = _toc_from([b for b in blocks if b.kind in ("h2", "h3")])
+    toc = _toc_from([b for b in blocks if isinstance(b, Heading) and b.level in (2, 3)], anchors)
     return (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width,initial-scale=1'>"
@@ -279,16 +317,16 @@ def to_html(blocks: list[Block], title: str = "skewbench report") -> str:
     )
 
 
-def _toc_from(blocks: list[Block]) -> str:
+def _toc_from(headings: list[Heading], anchors: dict[int, str]) -> str:
     items, open_sub = [], False
-    for b in blocks:
-        a, t = b.opts.get("anchor", slug(str(b.content))), html.escape(str(b.content))
-        if b.kind == "h2":
+    for h in headings:
+        a, t = anchors.get(id(h), slug(h.text)), html.escape(h.text)
+        if h.level == 2:
             if open_sub:
                 items.append("</ul></li>")
             items.append(f"<li><a href='#{a}'>{t}</a><ul>")
             open_sub = True
-        elif b.opts.get("toc", True):
+        elif h.toc:
             items.append(f"<li><a href='#{a}'>{t}</a></li>")
     if open_sub:
         items.append("</ul></li>")

@@ -21,7 +21,7 @@ from skewbench.report.aggregate import (
     keyed,
     paired_tests,
 )
-from skewbench.report.render import Block
+from skewbench.report.render import Block, Heading, Paragraph, Table
 from skewbench.report.significance_blocks import paired_sentence, sig_display
 from skewbench.report.spec import TaskReport
 from skewbench.runner.store import ResultStore
@@ -67,13 +67,13 @@ def run_blocks(
         res = run_pairs_tests(store, runs, metric, cache)
         if res.empty:
             continue
-        blocks.append(Block("h3", f"Runs against each other ({metric})"))
+        blocks.append(Heading(f"Runs against each other ({metric})", 3))
         for _, r in res.iterrows():
             sentence = paired_sentence(
                 r, spec, task, metric, r["vs"], WORDS, f"Δ {fmt.signed(r['delta'])}"
             )
-            blocks.append(Block("p", sentence))
-        blocks.append(Block("table", sig_display(res, spec), {"sticky": 2}))
+            blocks.append(Paragraph(sentence))
+        blocks.append(Table(sig_display(res, spec), sticky=2))
     ginis = [c for c in runs.columns if c.startswith("exposure_gini[") and runs[c].notna().any()]
     if ginis:
         table = runs[["dataset", "model", *ginis]].rename(
@@ -82,12 +82,11 @@ def run_blocks(
         for c in table.columns[2:]:
             table[c] = [fmt.num(v) for v in table[c]]
         blocks += [
-            Block("h3", "Exposure Gini per item grouping"),
-            Block(
-                "p",
+            Heading("Exposure Gini per item grouping", 3),
+            Paragraph(
                 "Gini (normaliser n) of the position-weighted exposure summed per group of each "
-                "grouping, over every group in the catalogue; 0 = every group equally exposed.",
+                "grouping, over every group in the catalogue; 0 = every group equally exposed."
             ),
-            Block("table", table.reset_index(drop=True)),
+            Table(table.reset_index(drop=True)),
         ]
     return blocks

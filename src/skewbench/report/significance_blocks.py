@@ -17,7 +17,7 @@ from skewbench.report.aggregate import (
     null_phrase,
 )
 from skewbench.report.conditions import condition_label, unit_word
-from skewbench.report.render import Block
+from skewbench.report.render import Block, Details, Heading, Paragraph, Table
 from skewbench.report.spec import TaskReport
 from skewbench.runner.store import ResultStore
 
@@ -55,13 +55,13 @@ def contrast_blocks(
     if res.empty:
         return []
     where = _held_out_phrase(data)
-    blocks = [
-        Block("h3", f"Trained models against '{base}' ({metric})"),
-        Block("p", f"Compared {where}."),
+    blocks: list[Block] = [
+        Heading(f"Trained models against '{base}' ({metric})", 3),
+        Paragraph(f"Compared {where}."),
     ]
     for _, r in res.iterrows():
-        blocks.append(Block("p", paired_sentence(r, spec, task, metric, base)))
-    blocks.append(Block("table", sig_display(res, spec), {"sticky": 2}))
+        blocks.append(Paragraph(paired_sentence(r, spec, task, metric, base)))
+    blocks.append(Table(sig_display(res, spec), sticky=2))
     return blocks
 
 
@@ -105,16 +105,15 @@ def replicate_blocks(
     if not rows:
         return []
     return [
-        Block("h3", "Replicates: which units each seed evaluates"),
-        Block(
-            "p",
+        Heading("Replicates: which units each seed evaluates", 3),
+        Paragraph(
             "Where most units are in every seed, the seeds share their test units: a seed "
             "t-interval then measures training randomness, not the sampling of test units "
             "(the unit bootstrap and the paired tests, which count each distinct unit once, "
             "do). Where every seed holds the same units and gives identical results the report "
-            "says 'deterministic'.",
+            "says 'deterministic'."
         ),
-        Block("table", pd.DataFrame(rows), {"sticky": 1}),
+        Table(pd.DataFrame(rows), sticky=1),
     ]
 
 
@@ -147,27 +146,23 @@ def _null_suffix(row: pd.Series) -> str:
 def significance_details(metric: str, sig: pd.DataFrame, spec: TaskReport) -> Block:
     """Every paired test of ``metric`` against the untreated baseline, collapsed."""
     n_perm = sig.attrs.get("n_perm", 0)
-    return Block(
-        "details",
-        (
-            f"Significance against '{BASE_TREATMENT}' ({metric}): all comparisons",
-            [
-                Block(
-                    "p",
-                    f"Paired randomization test ({n_perm:,} sign flips, enough that Holm "
-                    f"over every comparison in this table can reach {ALPHA_SIG}) over "
-                    "distinct units, each unit the mean over the replicates both cells "
-                    f"hold; ★ marks p_holm < {ALPHA_SIG}. 'deterministic': every seed "
-                    "gave identical per-unit results for both cells. Each unit enters as its "
-                    "share of Δ, so the test tests exactly the Δ shown. Holm family: every row "
-                    "of this table. Where not significant: 'equivalent within ±x' (TOST "
-                    "against the smallest effect of interest x, Holm over the table) or the "
-                    "minimum detectable effect at 80 % power (MDE; level "
-                    f"{ALPHA_SIG}/rows). 'SE (units)': the standard error of Δ from its "
-                    "units; 'SD of Δ over seeds': how much Δ moves from seed to seed. See "
-                    "docs/statistics.md.",
-                ),
-                Block("table", sig_display(sig, spec), {"sticky": 2}),
-            ],
-        ),
+    return Details(
+        f"Significance against '{BASE_TREATMENT}' ({metric}): all comparisons",
+        [
+            Paragraph(
+                f"Paired randomization test ({n_perm:,} sign flips, enough that Holm "
+                f"over every comparison in this table can reach {ALPHA_SIG}) over "
+                "distinct units, each unit the mean over the replicates both cells "
+                f"hold; ★ marks p_holm < {ALPHA_SIG}. 'deterministic': every seed "
+                "gave identical per-unit results for both cells. Each unit enters as its "
+                "share of Δ, so the test tests exactly the Δ shown. Holm family: every row "
+                "of this table. Where not significant: 'equivalent within ±x' (TOST "
+                "against the smallest effect of interest x, Holm over the table) or the "
+                "minimum detectable effect at 80 % power (MDE; level "
+                f"{ALPHA_SIG}/rows). 'SE (units)': the standard error of Δ from its "
+                "units; 'SD of Δ over seeds': how much Δ moves from seed to seed. See "
+                "docs/statistics.md."
+            ),
+            Table(sig_display(sig, spec), sticky=2),
+        ],
     )

@@ -71,7 +71,6 @@ def for_metrics(spec: TaskReport, present: Iterable[str], primary: str | None = 
         spec,
         primary=primary,
         columns=list(dict.fromkeys([primary, *(str(moved(c)) for c in spec.columns)])),
-        higher_is_better={str(moved(k)): v for k, v in spec.higher_is_better.items()},
         unit_metric=moved(spec.unit_metric),
         tradeoff=[(str(moved(a)), str(moved(b))) for a, b in spec.tradeoff],
         vs_imbalance=list(dict.fromkeys(str(moved(m)) for m in spec.vs_imbalance)),

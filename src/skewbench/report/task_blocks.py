@@ -20,7 +20,7 @@ from skewbench.report.conditions import (
     unit_word,
     value_range,
 )
-from skewbench.report.render import Block
+from skewbench.report.render import Block, Details, Heading, Paragraph, Table
 from skewbench.report.spec import TaskReport
 
 
@@ -30,7 +30,7 @@ def sweep_blocks(data: pd.DataFrame, spec: TaskReport, merged: pd.DataFrame) -> 
     levels = data[["dataset", "imbalance", "control", "setting"]].astype(str).drop_duplicates()
     if spec.imbalance_name is None or not levels["dataset"].duplicated().any():
         return []
-    blocks = [Block("h3", "Imbalance sweep: training size and matched controls")]
+    blocks: list[Block] = [Heading("Imbalance sweep: training size and matched controls", 3)]
     base = merged[merged["treatment"] == BASE_TREATMENT]
     for dataset, dgrp in data.groupby("dataset", sort=True):
         if (levels["dataset"] == dataset).sum() < 2:
@@ -63,20 +63,19 @@ def sweep_blocks(data: pd.DataFrame, spec: TaskReport, merged: pd.DataFrame) -> 
         if not tab["setting"].astype(bool).any():
             tab = tab.drop(columns="setting")
         blocks.append(
-            Block(
-                "p",
+            Paragraph(
                 f"{dataset}: {spec.size_fact} per level (min–max over cells); "
-                f"{spec.primary} of each model without treatment.",
+                f"{spec.primary} of each model without treatment."
             )
         )
-        blocks.append(Block("table", tab, {"sticky": 2}))
+        blocks.append(Table(tab, sticky=2))
     if not (data["control"] == "uniform").any():
         blocks.append(
-            Block(
-                "note",
+            Paragraph(
                 "No matched uniform control in this run: a change across "
                 "levels may come from the training size as well as the skew "
                 "unless the training size above is constant.",
+                style="note",
             )
         )
     return blocks
@@ -112,13 +111,13 @@ def tuning_blocks(data: pd.DataFrame, spec: TaskReport) -> list[Block]:
         )
     tab = pd.DataFrame(rows).sort_values(["condition", "model", "treatment", "seed"])
     return [
-        Block("h3", "Hyper-parameters chosen on validation"),
-        Block(
-            "note",
+        Heading("Hyper-parameters chosen on validation", 3),
+        Paragraph(
             "Each cell searched its model's declared ranges on a validation split carved from "
             "training and touched test once with the chosen values.",
+            style="note",
         ),
-        Block("table", tab.reset_index(drop=True), {"sticky": 2, "group": "model"}),
+        Table(tab.reset_index(drop=True), sticky=2, group="model"),
     ]
 
 
@@ -159,9 +158,9 @@ def caps_blocks(data: pd.DataFrame, spec: TaskReport, task: str) -> list[Block]:
             f"{unit_word(task)} any {prot} exposure."
         )
     return [
-        Block("h3", "What caps the re-rankers: protected items in the candidate pool"),
-        *[Block("p", s) for s in sentences],
-        Block("table", tab, {"sticky": 2}),
+        Heading("What caps the re-rankers: protected items in the candidate pool", 3),
+        *[Paragraph(s) for s in sentences],
+        Table(tab, sticky=2),
     ]
 
 
@@ -193,19 +192,16 @@ def group_exposure_blocks(data: pd.DataFrame, spec: TaskReport) -> list[Block]:
             if n in tab:
                 tab[n] = [fmt.num(v) for v in tab[n]]
         inner.append(
-            Block("h3", f"Exposure share per group — {condition_label(cond, spec)}", {"toc": False})
+            Heading(f"Exposure share per group — {condition_label(cond, spec)}", 3, toc=False)
         )
-        inner.append(Block("table", tab, {"sticky": 2, "group": "model", "heat": names}))
+        inner.append(Table(tab, sticky=2, group="model", heat=names))
     if not inner:
         return []
     return [
-        Block(
-            "details",
-            (
-                "Per-group exposure share vs relevance share (mean over seeds, one table per "
-                "condition; darker = larger share)",
-                inner,
-            ),
+        Details(
+            "Per-group exposure share vs relevance share (mean over seeds, one table per "
+            "condition; darker = larger share)",
+            inner,
         )
     ]
 
@@ -221,12 +217,9 @@ def info_fact_blocks(data: pd.DataFrame, facts: dict[str, str]) -> list[Block]:
         rows.append(row)
     meaning = "; ".join(f"{k}: {v}" for k, v in facts.items())
     return [
-        Block(
-            "details",
-            (
-                "Ties among equally scored products (mean per cell)",
-                [Block("p", meaning + "."), Block("table", pd.DataFrame(rows), {"sticky": 2})],
-            ),
+        Details(
+            "Ties among equally scored products (mean per cell)",
+            [Paragraph(meaning + "."), Table(pd.DataFrame(rows), sticky=2)],
         )
     ]
 
@@ -239,12 +232,11 @@ def convergence_blocks(table: pd.DataFrame) -> list[Block]:
     if flagged.empty:
         return []
     return [
-        Block("h3", f"Warning: {len(flagged)} cell(s) stopped before their solver converged"),
-        Block(
-            "table",
+        Heading(f"Warning: {len(flagged)} cell(s) stopped before their solver converged", 3),
+        Table(
             flagged[["task", "dataset", "imbalance", "model", "treatment", "seed"]]
             .astype(str)
-            .reset_index(drop=True),
+            .reset_index(drop=True)
         ),
     ]
 
@@ -267,9 +259,9 @@ def not_available_note(data: pd.DataFrame, columns: list[str]) -> list[Block]:
     if not shown:
         return []
     return [
-        Block(
-            "note",
+        Paragraph(
             "Not available on this data: " + "; ".join(f"{c} ({why[c]})" for c in shown) + ".",
+            style="note",
         )
     ]
 
@@ -296,14 +288,13 @@ def group_gini_blocks(data: pd.DataFrame, spec: TaskReport) -> list[Block]:
     if not names:
         return []
     blocks: list[Block] = [
-        Block("h3", "Exposure inequality between groups (Gini)"),
-        Block(
-            "p",
+        Heading("Exposure inequality between groups (Gini)", 3),
+        Paragraph(
             "Gini coefficient of the position-weighted exposure summed per group, over every "
             "group of the catalogue (a group never shown counts 0); 0 = every group gets the "
             "same exposure. The reference rows give the same Gini of the groups' catalogue "
             "sizes and of their relevant test pairs, so a system can be read against both. "
-            "Mean over seeds.",
+            "Mean over seeds."
         ),
     ]
     for cond, grp in by_condition(data):
@@ -323,6 +314,6 @@ def group_gini_blocks(data: pd.DataFrame, spec: TaskReport) -> list[Block]:
             tab[g] = [fmt.num(v) for v in tab[g]]
         for g in missing:
             tab[g] = f"not available ({why[f'exposure_gini[{g}]']})"
-        blocks.append(Block("p", f"{condition_label(cond, spec)}:"))
-        blocks.append(Block("table", tab, {"sticky": 2, "group": "model"}))
+        blocks.append(Paragraph(f"{condition_label(cond, spec)}:"))
+        blocks.append(Table(tab, sticky=2, group="model"))
     return blocks

@@ -18,8 +18,9 @@ import pandas as pd
 from skewbench.metrics.stats import holm
 from skewbench.metrics.user_fairness import MIN_USERS, gap_effect_test, gap_summary, group_table
 from skewbench.report.aggregate import ALPHA_SIG
-from skewbench.report.explain_blocks import _slug, condition_groups, draw_heatmap, system_label
-from skewbench.report.render import Block
+from skewbench.report.explain_blocks import _slug, condition_groups, system_label
+from skewbench.report.plots import heatmap
+from skewbench.report.render import Block, Figure, Heading, Paragraph, Table
 from skewbench.runner.store import ResultStore
 from skewbench.seeds import make_rng
 
@@ -117,7 +118,7 @@ def _heatmap(
     mat = df.pivot_table(index="row", columns="system", values="v", aggfunc="first", sort=False)
     z = mat.to_numpy(dtype=float)
     lim = np.nanmax(np.abs(z)) if np.isfinite(z).any() else 1.0
-    return draw_heatmap(mat, z, path, title, "RdBu", lim, f"group mean − system mean ({metric})")
+    return heatmap(mat, z, path, title, "RdBu", lim, f"group mean − system mean ({metric})")
 
 
 def users_blocks(store: ResultStore, data: pd.DataFrame, task: str, out: Path) -> list[Block]:
@@ -139,11 +140,11 @@ def users_blocks(store: ResultStore, data: pd.DataFrame, task: str, out: Path) -
 def _section(
     frames: dict[tuple[str, str], pd.DataFrame], cond: str, task: str, out: Path, rng: Any
 ) -> list[Block]:
-    blocks = [Block("h3", f"Who is served — {cond}")]
+    blocks: list[Block] = [Heading(f"Who is served — {cond}", 3)]
     first = next(iter(frames.values()))
     groupings = [c for c in first.columns if c.startswith("ug_")]
     metric = _acc_metrics(first)[0]
-    blocks.append(Block("p", _note(task, metric)))
+    blocks.append(Paragraph(_note(task, metric)))
     heat, summary = [], []
     for (model, treatment), f in frames.items():
         sysname = system_label(model, treatment)
@@ -184,27 +185,26 @@ def _section(
         metric,
     )
     if path:
-        blocks.append(Block("img", path))
+        blocks.append(Figure(path))
     if summary:
-        blocks.append(Block("table", pd.DataFrame(summary)))
+        blocks.append(Table(pd.DataFrame(summary)))
     # Per-group detail for the untreated systems.
     for (model, treatment), f in frames.items():
         if treatment != "none":
             continue
         detail = pd.concat([per_group_table(f, g, rng) for g in groupings], ignore_index=True)
         blocks.append(
-            Block(
-                "p",
+            Paragraph(
                 f"Per group, {system_label(model, treatment)} (95 % unit-"
                 "bootstrap intervals; groups under "
-                f"{MIN_USERS} users: size and mean only):",
+                f"{MIN_USERS} users: size and mean only):"
             )
         )
-        blocks.append(Block("table", detail))
+        blocks.append(Table(detail))
     effects = _effects(frames, groupings, metric, rng)
     if not effects.empty:
-        blocks.append(Block("p", EFFECT_NOTE.format(metric=metric, alpha=ALPHA_SIG)))
-        blocks.append(Block("table", effects))
+        blocks.append(Paragraph(EFFECT_NOTE.format(metric=metric, alpha=ALPHA_SIG)))
+        blocks.append(Table(effects))
     return blocks
 
 

@@ -135,7 +135,8 @@ class Cell:
             "options": dict(sorted(self.options.items())),
         }
         if keyed:  # where a model runs is not the experiment (Component.identity_params)
-            out["model"]["params"] = dict(sorted(self.model.identity_params().items()))
+            model = Component(self.model.name, self.model.identity_params(), self.model.files)
+            out["model"] = model.key_dict()  # a run file's path replaced by its content
         if self.tune is not None:
             out["tune"] = self.tune
         if self.control is not None:

@@ -41,8 +41,11 @@ def _conditions(exp: Experiment) -> list[tuple[float | None, str | None]]:
     return out
 
 
-def with_fingerprints(task: str, dataset: Component, *, strict: bool = True) -> Component:
-    """``dataset`` with the content fingerprint of each user file or folder it reads (its
+def with_fingerprints(
+    task: str, dataset: Component, *, strict: bool = True, kind: str = "dataset"
+) -> Component:
+    """``dataset`` (or a component of another ``kind``: a model reading a run file) with the
+    content fingerprint of each user file or folder it reads (its
     :class:`~skewbench.specs.base.DataPath` fields); bundled data sets are returned as is.
 
     A file that cannot be read raises ConfigError when ``strict``; otherwise (``expand`` with
@@ -54,7 +57,7 @@ def with_fingerprints(task: str, dataset: Component, *, strict: bool = True) -> 
     from skewbench.specs import find
     from skewbench.specs.base import data_files
 
-    entry = find("dataset", task, dataset.name)
+    entry = find(kind, task, dataset.name)
     if entry is None:
         return dataset
     files = []
@@ -105,7 +108,12 @@ def expand(config: RunConfig, *, check: bool = True) -> list[Cell]:
         datasets = [c for spec in exp.datasets for c in spec.expand()]
         datasets = [with_fingerprints(exp.task, d, strict=not check) for d in datasets]
         models: list[tuple[Component, dict[str, Any] | None]] = [
-            (c, _tune_request(spec.tune, exp.tune)) for spec in exp.models for c in spec.expand()
+            (
+                with_fingerprints(exp.task, c, strict=not check, kind="model"),
+                _tune_request(spec.tune, exp.tune),
+            )
+            for spec in exp.models
+            for c in spec.expand()
         ]
         treatments = [c for spec in exp.treatments for c in spec.expand()]
         checked: set[tuple[Any, ...]] = set()

@@ -279,6 +279,13 @@ class ResultStore:
         rows = self._conn.execute("SELECT key, config FROM cells").fetchall()
         return {key: json.loads(config) for key, config in rows}
 
+    def config(self, key: str) -> dict[str, Any]:
+        """One finished cell's resolved config (``Cell.to_dict()``); KeyError if not stored."""
+        row = self._conn.execute("SELECT config FROM cells WHERE key = ?", (key,)).fetchone()
+        if row is None:
+            raise KeyError(f"no finished cell {key!r} in {self.path}")
+        return json.loads(row[0])
+
 
 def _label(component: dict[str, Any]) -> str:
     from skewbench.runner.cell import Component

@@ -34,7 +34,6 @@ class TaskReport:
 
     primary: str  # the metric tested for significance against the base treatment
     columns: list[str]  # leaderboard columns, in order
-    higher_is_better: dict[str, bool] = field(default_factory=dict)
     unit_metric: str | None = None  # per-unit column used for paired tests
     # (accuracy metric, exposure metric) pairs, one Pareto plot each
     tradeoff: list[tuple[str, str]] = field(default_factory=list)

@@ -7,6 +7,9 @@ specs for ``skewbench describe`` / ``skewbench components`` and docs/components.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from skewbench.specs import categorize, recommend, search
 from skewbench.specs.base import Entry, Spec, defaults, fields, names, param_errors, suggest
 from skewbench.specs.render import (
@@ -27,6 +30,16 @@ def find(kind: str, task: str, name: str) -> Entry | None:
         if e.kind == kind and e.task == task and e.name == name:
             return e
     return None
+
+
+def resolve(kind: str, task: str, name: str, params: Mapping[str, Any]) -> Spec:
+    """The component's spec instance: its parameters typed, every default filled in from the
+    spec (the one place that declares them). The cell was checked before; KeyError for a
+    component no spec declares."""
+    entry = find(kind, task, name)
+    if entry is None:
+        raise KeyError(f"no {task} {kind} {name!r} in the specs")
+    return entry.spec.model_validate(dict(params))
 
 
 def entries(kind: str | None = None, task: str | None = None) -> list[Entry]:
@@ -68,6 +81,7 @@ __all__ = [
     "names_of",
     "param_errors",
     "raise_errors",
+    "resolve",
     "page_with_component_tables",
     "suggest",
     "treatments_for",

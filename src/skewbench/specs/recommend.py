@@ -206,7 +206,7 @@ class LLMRerank(LLMRerankSpec):
 
 
 class Precomputed(Spec):
-    path: str = Field(
+    path: DataFile = Field(
         description="run file whose units are the data set's users and items its items",
     )
 

@@ -10,7 +10,6 @@ REPORT = TaskReport(
     primary="balanced_accuracy",
     # every classification metric but the prediction-count Ginis, plus balanced macro-F1
     columns=[m for m in METRIC_NAMES if not m.startswith("gini_")] + ["bal_macro_f1"],
-    higher_is_better={"ece": False},
     unit_metric="balanced_accuracy",
     unit_exposure="recall_tail",
     vs_imbalance=["macro_f1", "recall_tail"],

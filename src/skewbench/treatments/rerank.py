@@ -9,8 +9,8 @@ of the catalog; the protected codes, per-unit targets and item embeddings)::
 
     rerank_lists(params, context, k) -> (units × k) int64
 
-:func:`rerank` is the same from a method name and a parameter mapping (configs, tests): it
-validates the mapping into the two typed objects once, then runs :func:`rerank_lists`.
+The parameter objects hold no defaults: a task builds them with :func:`rerank_params` from
+its validated treatment spec, which declares every default once.
 Relevance inside a method is the score min-max normalised per unit over its valid candidates,
 rel ∈ [0, 1], so trade-off parameters mean the same for every base model.
 Each method is greedy: k steps, each vectorised over all units (never a loop over users); at a
@@ -48,7 +48,7 @@ Methods and their trade-off parameter:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,7 +67,7 @@ class Calibrated:
     """Steck's calibration: ``lam`` trade-off, ``alpha`` smoothing of the list distribution."""
 
     lam: float
-    alpha: float = 0.01
+    alpha: float
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,7 @@ class XQuAD:
     """xQuAD: ``lam`` trade-off, ``variant`` "smooth" | "binary" aspect coverage."""
 
     lam: float
-    variant: str = "smooth"
+    variant: str
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,7 @@ class Fair:
     """FA*IR: ``p`` minimum protected share, ``alpha`` significance."""
 
     p: float
-    alpha: float = 0.1
+    alpha: float
 
 
 @dataclass(frozen=True)
@@ -115,43 +115,22 @@ class RerankContext:
     item_embeddings: np.ndarray | None = None
 
 
-_CONTEXT_KEYS = ("protected", "target", "aspect_weights", "item_embeddings")
-
-
-def parse_params(method: str, params: Mapping[str, Any]) -> RerankParams:
-    """The typed parameters of ``method`` from a mapping (``lambda`` for the trade-off);
-    ConfigError naming the bad field."""
-    if method not in METHODS:
-        raise ConfigError(f"treatment {method!r}: unknown re-ranker; choose one of {METHODS}")
+def rerank_params(method: str, spec: Any, p: float | None = None) -> RerankParams:
+    """The typed parameters of ``method`` from its validated treatment spec (``lambda_``,
+    ``alpha``, ``variant``, ``p`` as the spec names them); ``p``: FA*IR's share where the
+    task, not the spec, chooses it."""
     if method == "calibrated":
-        return Calibrated(_param(params, "lambda"), _param(params, "alpha", 0.01, 1e-9, 1.0))
+        return Calibrated(float(spec.lambda_), float(spec.alpha))
     if method == "xquad":
-        variant = params.get("variant", "smooth")
-        if variant not in ("smooth", "binary"):
-            raise ConfigError(f"treatment.params.variant: {variant!r} is not 'smooth' or 'binary'")
-        return XQuAD(_param(params, "lambda"), variant)
+        return XQuAD(float(spec.lambda_), str(spec.variant))
     if method == "fair":
-        p = _param(params, "p", None, 1e-9, 1 - 1e-9)
-        return Fair(p, _param(params, "alpha", 0.1, 1e-9, 1 - 1e-9))
-    return MMR(_param(params, "lambda"))
-
-
-def rerank(
-    method: str,
-    candidates: np.ndarray,
-    scores: np.ndarray,
-    k: int,
-    item_groups: np.ndarray,
-    **params: Any,
-) -> np.ndarray:
-    """:func:`rerank_lists` from a method name and one parameter mapping: the context fields
-    (``protected``, ``target``, ``aspect_weights``, ``item_embeddings``) go to the context,
-    the rest are the method's parameters."""
-    typed = parse_params(method, {k2: v for k2, v in params.items() if k2 not in _CONTEXT_KEYS})
-    context = {k2: params[k2] for k2 in _CONTEXT_KEYS if params.get(k2) is not None}
-    if "protected" in context:
-        context["protected"] = tuple(np.atleast_1d(np.asarray(context["protected"])).tolist())
-    return rerank_lists(typed, RerankContext(candidates, scores, item_groups, **context), k)
+        share = spec.p if p is None else p
+        if share is None:
+            raise ConfigError("treatment.params.p: required")
+        return Fair(float(share), float(spec.alpha))
+    if method == "mmr":
+        return MMR(float(spec.lambda_))
+    raise ConfigError(f"treatment {method!r}: unknown re-ranker; choose one of {METHODS}")
 
 
 def rerank_lists(params: RerankParams, context: RerankContext, k: int) -> np.ndarray:
@@ -178,18 +157,6 @@ def rerank_lists(params: RerankParams, context: RerankContext, k: int) -> np.nda
         sliced = {name: v[sl] for name, v in per_unit.items()}
         out[sl] = _greedy(candidates[sl], scores[sl], int(k), item_groups, step, sliced)
     return out
-
-
-def _param(
-    params: Mapping[str, Any], name: str, default: Any = None, lo: float = 0.0, hi: float = 1.0
-) -> float:
-    v = params.get(name, default)
-    if v is None:
-        raise ConfigError(f"treatment.params.{name}: required")
-    v = float(v)
-    if not lo <= v <= hi:
-        raise ConfigError(f"treatment.params.{name}: must be in [{lo}, {hi}], got {v!r}")
-    return v
 
 
 def _per_unit(value: Any, name: str, n_units: int, n_groups: int) -> np.ndarray:

@@ -50,19 +50,6 @@ POLICIES: tuple[str, ...] = ("plackett_luce",)  # stochastic list-side policies
 LIST_SIDE: tuple[str, ...] = RERANKERS + POLICIES  # re-use the untreated model's candidates
 
 
-def _dataset_defaults(name: str) -> dict[str, Any]:
-    from skewbench.specs import find
-    from skewbench.specs.base import defaults
-
-    entry = find("dataset", "recommend", name)
-    assert entry is not None, name
-    return defaults(entry.spec)
-
-
-# Each data set's parameter defaults, as its spec declares them.
-DATASET_PARAMS: dict[str, dict[str, Any]] = {name: _dataset_defaults(name) for name in DATASETS}
-
-
 # --------------------------------------------------------------------------------------------
 # config
 
@@ -105,15 +92,15 @@ def options(cell: Cell) -> dict[str, Any]:
 
 
 def dataset_params(cell: Cell) -> dict[str, Any]:
-    """The data set's parameters with its spec's defaults filled in (validated by :func:`check`)."""
-    from skewbench.specs import find
-    from skewbench.specs.base import defaults
+    """The data set's parameters with the defaults of its spec filled in (validated by
+    :func:`check`); the spec is the one place that declares them."""
+    from skewbench import specs
 
     name = cell.dataset.name
-    entry = find("dataset", "recommend", name)
-    if name not in DATASETS or entry is None:
+    entry = specs.find("dataset", "recommend", name) if name in DATASETS else None
+    if entry is None:
         raise ConfigError(f"dataset.name: {name!r} is not one of {DATASETS} for task recommend")
-    return {**defaults(entry.spec), **cell.dataset.params}
+    return {**specs.defaults(entry.spec), **cell.dataset.params}
 
 
 def items_without_text(cell: Cell) -> tuple[str, str] | None:

@@ -16,7 +16,6 @@ REPORT = TaskReport(
         "coverage",
         "novelty",
     ],
-    higher_is_better={"exposure_gini": False, "arp": False},
     unit_metric="ndcg@10",
     tradeoff=[("ndcg@10", "exposure_gini"), ("ndcg@10", "tail_share")],
     unit_exposure="tail_share",

@@ -202,7 +202,7 @@ def run(cell: Cell) -> CellResult:
         "peak_rss_mb": round(_peak_rss_mb(), 1),
     }
     # Explanation and user-fairness facts (user groups, lists, group shares): skewbench.explain.
-    from skewbench.explain.facts import recommend_facts
+    from skewbench.pipeline.facts import recommend_facts
 
     pool = cand.items if list_side else None  # the candidates, for skewbench.explain
     extra_units, extra_info = recommend_facts(

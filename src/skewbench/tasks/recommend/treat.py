@@ -9,12 +9,13 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from skewbench import specs
 from skewbench.errors import ConfigError
 from skewbench.pipeline import Candidates
 from skewbench.runner.cell import Cell
 from skewbench.tasks.recommend.config import POLICIES, RERANKERS
 from skewbench.tasks.recommend.data import Data
-from skewbench.treatments.rerank import RerankContext, parse_params, rerank_lists
+from skewbench.treatments.rerank import RerankContext, rerank_lists, rerank_params
 
 PROTECTED = {"popularity": "long_tail", "brand": "Private", "manufacturer": "tail"}
 
@@ -99,12 +100,13 @@ def treat_lists(
         return _plackett_luce(cell, cand, k)
     if treat.name not in RERANKERS:
         return ranked, None, {}
+    spec: Any = specs.resolve("treatment", "recommend", treat.name, treat.params)
     target = aspect = emb = None
     if treat.name == "calibrated":
         default = next(
             (f for f in ("department", "genre", "category") if f in data.labels), "popularity"
         )
-        fam = treat.params.get("groups", default)
+        fam = spec.groups or default
         if fam == "popularity":
             labels = pop_label
         elif fam in data.labels:
@@ -115,16 +117,15 @@ def treat_lists(
         target = history_share(X, groups, len(names))[eval_users]
         info = caps(treat.name, dict(treat.params), ranked, long_tail, groups, target)
     elif treat.name in ("xquad", "fair"):
-        family = treat.params.get("group", "popularity")
-        groups, promoted = target_groups(family, data, long_tail, treat.name == "fair")
+        groups, promoted = target_groups(spec.group, data, long_tail, treat.name == "fair")
         if treat.name == "xquad":
-            aspect = aspect_weights(treat.params.get("target", "history"), groups, X, eval_users)
+            aspect = aspect_weights(spec.target, groups, X, eval_users)
         info = caps(treat.name, {}, ranked, long_tail, groups, None)
         info["protected_group"] = promoted
     else:  # mmr
         groups = group_codes(data.category)[0]
         info = caps(treat.name, {}, ranked, long_tail, groups, None)
-        if treat.params.get("similarity", "category") == "embedding":
+        if spec.similarity == "embedding":
             emb = embeddings
     context = RerankContext(
         ranked,
@@ -134,7 +135,7 @@ def treat_lists(
         aspect_weights=aspect,
         item_embeddings=emb,
     )
-    return rerank_lists(parse_params(treat.name, treat.params), context, k), None, info
+    return rerank_lists(rerank_params(treat.name, spec), context, k), None, info
 
 
 def _plackett_luce(

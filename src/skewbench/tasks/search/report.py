@@ -17,7 +17,6 @@ REPORT = TaskReport(
         "exposure_gini",
         "arp",
     ],
-    higher_is_better={"exposure_gini_manufacturer": False, "exposure_gini": False},
     unit_metric="ndcg@10",
     tradeoff=[("ndcg@10", "exposure_gini_manufacturer"), ("ndcg@10", "private_share")],
     unit_exposure="private_share",

@@ -94,7 +94,7 @@ def run(cell: Cell) -> CellResult:
         info.update(rerank_caps(data, cell.treatment.params.get("group", "brand"), cand.items))
         info["candidate_pool_size"] = cand_k
     # Group exposure, decomposition shares and user groups: skewbench.explain.
-    from skewbench.explain.facts import search_facts
+    from skewbench.pipeline.facts import search_facts
 
     extra_units, extra_info, extra_metrics = search_facts(
         data, ranked, truth, cand.items, cell.dataset.name

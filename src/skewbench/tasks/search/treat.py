@@ -8,11 +8,12 @@ from typing import Any, cast
 
 import numpy as np
 
+from skewbench import specs
 from skewbench.data.queries import SearchData
 from skewbench.models.search.group_norm import group_normalise
 from skewbench.runner.cell import Cell
 from skewbench.tasks.search.data import group_values, item_groups, protected_label
-from skewbench.treatments.rerank import RerankContext, XQuAD, parse_params, rerank_lists
+from skewbench.treatments.rerank import RerankContext, XQuAD, rerank_lists, rerank_params
 
 
 def apply_treatment(
@@ -22,26 +23,21 @@ def apply_treatment(
     tr = cell.treatment
     if tr.name == "none":
         return items[:, :k].copy()
-    params = dict(tr.params)
-    group = params.pop("group", "brand")
-    aspects = params.pop("aspects", "protected")
-    if tr.name in ("xquad", "calibrated"):
-        params.setdefault("lambda", 0.5)
-    if tr.name == "xquad" and aspects == "values":
-        return xquad_over_values(
-            data, group, items, scores, k, cast(XQuAD, parse_params("xquad", params))
-        )
-    groups = item_groups(data, group)
+    spec: Any = specs.resolve("treatment", "search", tr.name, tr.params)
+    if tr.name == "xquad" and spec.aspects == "values":
+        typed = cast(XQuAD, rerank_params("xquad", spec))
+        return xquad_over_values(data, spec.group, items, scores, k, typed)
+    groups = item_groups(data, spec.group)
     if tr.name == "group_norm":
         return group_normalise(items, scores, k, groups)
-    target = None
-    if tr.name == "fair":
-        params.setdefault("p", float(np.clip(groups.mean(), 0.01, 0.99)))
+    target, p = None, None
+    if tr.name == "fair" and spec.p is None:  # default: the catalog's protected share
+        p = float(np.clip(groups.mean(), 0.01, 0.99))
     elif tr.name == "calibrated":  # the top k mirrors the candidate pool's group shares
         cg = np.where(items >= 0, groups[np.maximum(items, 0)], -1)
         target = np.stack([(cg == g).sum(1) for g in (0, 1)], axis=1).astype(float)
     context = RerankContext(items, scores, groups, target=target)
-    return rerank_lists(parse_params(tr.name, params), context, k)
+    return rerank_lists(rerank_params(tr.name, spec, p), context, k)
 
 
 def xquad_over_values(
