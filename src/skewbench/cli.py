@@ -82,6 +82,10 @@ def _cmd_cache(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
+    if args.quiet:
+        from skewbench.progress import QUIET_ENV
+
+        os.environ[QUIET_ENV] = "1"
     from skewbench.report.build import build_report
 
     target, sesoi = Path(args.target), None
@@ -280,13 +284,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("run", help="run a config's grid (resumes: finished cells are skipped)")
-    p.add_argument("config")
+    p.add_argument("config", help="the YAML config of the grid")
     p.add_argument("--output", help="results folder (default: results/<config name>)")
     p.add_argument("--workers", type=int, help="parallel worker processes (default: config)")
     p.add_argument("--executor", choices=["local", "ray"], help="default: config")
     p.add_argument("--max-cells", type=int, help="run at most this many unfinished cells")
     p.add_argument("--no-report", action="store_true", help="do not write the report")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--quiet", action="store_true", help="no progress lines, no library logs")
     p.add_argument(
         "--wait",
         action="store_true",
@@ -295,7 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("validate", help="validate a config and count its cells")
-    p.add_argument("config")
+    p.add_argument("config", help="the YAML config to check")
     p.add_argument("--output", help="the results folder `run` would use (checked writable)")
     p.add_argument(
         "--no-data",
@@ -322,12 +326,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_salvage)
 
     p = sub.add_parser("report", help="write the report of a results folder (or of a config)")
-    p.add_argument("target")
+    p.add_argument("target", help="a results folder (holding results.sqlite) or its config")
+    p.add_argument("--quiet", action="store_true", help="no progress lines, no library logs")
     p.set_defaults(func=_cmd_report)
 
     p = sub.add_parser("compare", help="compare the same systems in two result folders")
-    p.add_argument("run_a")
-    p.add_argument("run_b")
+    p.add_argument("run_a", help="results folder A")
+    p.add_argument("run_b", help="results folder B")
     p.add_argument("--metric", action="append", help="metric to compare (repeatable)")
     p.add_argument("--csv", help="also write the comparison as CSV")
     p.set_defaults(func=_cmd_compare)
@@ -387,7 +392,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_components)
 
     p = sub.add_parser("describe", help="a component's parameters, defaults, ranges, treatments")
-    p.add_argument("name")
+    p.add_argument("name", help="a data set, model or treatment name (see `skewbench components`)")
     p.set_defaults(func=_cmd_describe)
 
     p = sub.add_parser("metrics", help="every metric a report shows, with its formula")
@@ -401,7 +406,32 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=_cmd_metrics)
     _add_explain_parser(sub)
+    for name, command in sub.choices.items():
+        command.formatter_class = argparse.RawDescriptionHelpFormatter
+        command.epilog = "example:\n  " + "\n  ".join(EXAMPLES.get(name, ()))
     return parser
+
+
+# One or two lines per subcommand, shown under its --help (a test checks every one has some).
+EXAMPLES: dict[str, tuple[str, ...]] = {
+    "run": ("skewbench run configs/quick.yaml --output results/quick",),
+    "validate": ("skewbench validate configs/quick.yaml --no-data",),
+    "salvage": ("skewbench salvage results/x/results.sqlite.damaged results/x_salvaged",),
+    "report": ("skewbench report results/quick", "skewbench report configs/quick.yaml"),
+    "compare": ("skewbench compare results/quick results/quick_rerun --metric ndcg@10",),
+    "datasets": ("skewbench datasets",),
+    "profile": ("skewbench profile clothing --label class_name",),
+    "components": ("skewbench components", "skewbench components --update-doc"),
+    "describe": ("skewbench describe xquad",),
+    "metrics": ("skewbench metrics", "skewbench metrics --update-doc"),
+    "explain": ("skewbench explain results/recommend_quick --cell 3fa2 --user 1234",),
+    "cache": ("skewbench cache verify", "skewbench cache clear"),
+    "plan": ("skewbench plan results/quick --delta ndcg@10=0.005 --power 0.8",),
+    "evaluate": (
+        "skewbench evaluate --task recommend --qrels qrels.txt --run mine=run.trec "
+        "--output results/mine",
+    ),
+}
 
 
 def _add_evaluate_parser(sub: argparse._SubParsersAction) -> None:
@@ -459,13 +489,24 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     args = build_parser().parse_args(argv)
+    level = logging.DEBUG if args.verbose else logging.WARNING
+    if getattr(args, "quiet", False):
+        level = logging.ERROR
+    # The level goes on the handler too: a library that sets its own logger to DEBUG (bm25s
+    # does) would otherwise print through the root handler.
+    handler = logging.StreamHandler()
+    handler.setLevel(level)
     logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
+        level=level, format="%(levelname)s %(name)s: %(message)s", handlers=[handler]
     )
     previous = _sigterm_as_interrupt()
     try:
-        return args.func(args)
+        code = args.func(args)
+        sys.stdout.flush()  # a closed pipe shows up here, not at interpreter exit
+        return code
+    except BrokenPipeError:  # `skewbench metrics | head -1`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Interrupted as err:
         print(f"skewbench: {err}", file=sys.stderr)
         return 130

@@ -86,8 +86,27 @@ def test_interval_and_p_formats():
 
     assert interval(0.5, 0.41, 0.597) == "0.500 [0.41, 0.60]"
     assert interval(0.5, float("nan"), float("nan")) == "0.500"
+    # bounds round outward: the printed interval never excludes the printed mean
+    assert interval(194.0, 193.6, 194.4) == "194 [190, 200]"
+    assert interval(0.0283, 0.0098, 0.047) == "0.0283 [0.0098, 0.047]"
+    assert interval(-0.0123, -0.0151, -0.0101) == "−0.0123 [−0.016, −0.010]"
     assert signed(0.012) == "+0.0120" and pct(-0.04) == "−4.00 %"
     assert p_is(0.0004) == "< 0.001" and p_is(0.0123) == "= 0.012"
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_printed_interval_contains_the_printed_mean(seed):
+    from skewbench.report.fmt import interval
+
+    rng = np.random.default_rng(seed)
+    for _ in range(2000):
+        scale = 10.0 ** rng.integers(-4, 4)
+        mean = rng.normal() * scale
+        lo, hi = mean - abs(rng.normal()) * scale / 50, mean + abs(rng.normal()) * scale / 50
+        m, rest = interval(mean, lo, hi).split(" [")
+        a, b = rest.rstrip("]").split(", ")
+        val = [float(s.replace("−", "-").replace(",", "")) for s in (a, m, b)]
+        assert val[0] <= val[1] <= val[2], (mean, lo, hi, interval(mean, lo, hi))
 
 
 def test_overlap_counts_units_in_every_and_in_one_replicate():

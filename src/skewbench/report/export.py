@@ -14,13 +14,22 @@ Every file is written under a temporary name and renamed, so a reader never sees
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pandas as pd
 
-from skewbench.report.conditions import by_condition, condition_label, order_systems
+from skewbench.report import fmt
+from skewbench.report.aggregate import ALPHA_SIG
+from skewbench.report.conditions import (
+    by_condition,
+    condition_label,
+    higher_is_better,
+    order_systems,
+    unit_word,
+)
 from skewbench.report.leaderboard import leaderboard
 from skewbench.report.spec import REPORTS, TaskReport
 from skewbench.runner.store import ResultStore
@@ -93,14 +102,65 @@ _LATEX = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"
 
 
 def _tex(text: object) -> str:
-    s = "".join(_LATEX.get(ch, ch) for ch in str(text))
+    s = str(text)
+    if s.startswith("\\textbf{") and s.endswith("}"):  # bold made by paper_table
+        return r"\textbf{" + _tex(s[len("\\textbf{") : -1]) + "}"
+    s = "".join(_LATEX.get(ch, ch) for ch in s)
     return s.replace("−", "$-$").replace("Δ", r"$\Delta$").replace("ρ", r"$\rho$")
+
+
+def paper_table(
+    grp: pd.DataFrame, columns: list[str], sig: pd.DataFrame, task: str, spec: TaskReport
+) -> tuple[pd.DataFrame, str]:
+    """One condition's leaderboard as a paper shows it, and its caption: readable column names,
+    the best mean per column in bold (direction from the metric metadata), ``*`` where the
+    primary metric differs from the same model untreated (p_holm < ALPHA_SIG)."""
+    grp = order_systems(grp, spec.primary).reset_index(drop=True)
+    cols = [c for c in columns if c in grp.columns]
+    board = leaderboard(grp, cols).drop(columns=["seeds", "interval", "units"])
+    p_of: dict[tuple[str, str], float] = {}
+    if not sig.empty:
+        keys = ["dataset", "setting", "control", "model", "treatment"]
+        first = grp.iloc[0]
+        mine = sig
+        for k in ("dataset", "setting", "control"):
+            mine = mine[mine[k] == first[k]]
+        imb = first["imbalance"]
+        mine = mine[mine["imbalance"].isna()] if pd.isna(imb) else mine[mine["imbalance"] == imb]
+        p_of = {
+            (str(r["model"]), str(r["treatment"])): float(r["p_holm"])
+            for _, r in mine[keys + ["p_holm"]].iterrows()
+        }
+    if spec.primary in board:
+        board[spec.primary] = [
+            f"{v}*" if p_of.get((m, tr), 1.0) < ALPHA_SIG else v
+            for v, m, tr in zip(board[spec.primary], grp["model"], grp["treatment"], strict=True)
+        ]
+    for c in cols:
+        values = grp[c].astype(float)
+        if values.nunique() > 1:  # all equal: no best
+            best = values.max() if higher_is_better(c) else values.min()
+            board[c] = [
+                rf"\textbf{{{v}}}" if x == best else v
+                for v, x in zip(board[c], values, strict=True)
+            ]
+    n = float(grp["n_units"].max()) if "n_units" in grp else math.nan
+    n_text = f"n = {fmt.num(int(n))} distinct {unit_word(task)}" if n == n else "n as shown"
+    caption = (
+        f"{task}, {condition_label(grp.iloc[0], spec)}. Mean [95 % interval] over seeds (unit "
+        f"bootstrap where replicates are identical); {n_text}. Best per column in bold. "
+        f"* {spec.primary} differs from the same model untreated: paired randomization test "
+        f"over distinct units, Holm-corrected over the task's comparisons, p_holm < {ALPHA_SIG}."
+    )
+    board = board.rename(columns={c: c.replace("_", " ") for c in board.columns})
+    return board, caption
 
 
 def latex_table(frame: pd.DataFrame, caption: str, label: str) -> str:
     """A booktabs table: text columns left, numeric columns right."""
     numeric = [
-        all(str(v)[:1] in "0123456789−+–" for v in frame[c].astype(str)) for c in frame.columns
+        all(str(v).removeprefix("\\textbf{")[:1] in "0123456789−+–" for v in frame[c].astype(str))
+        for c in frame.columns
     ]
     spec = "".join("r" if n else "l" for n in numeric)
     lines = [
@@ -128,9 +188,11 @@ def write_exports(
     summaries: dict[str, pd.DataFrame],
     out: Path,
     specs: Mapping[str, TaskReport] | None = None,
+    tests: Mapping[str, pd.DataFrame] | None = None,
 ) -> list[str]:
     """Write every export under ``out``; returns the file names written. ``specs``: each
-    task's layout as the report resolved it (default: as declared)."""
+    task's layout as the report resolved it (default: as declared); ``tests``: each task's
+    paired tests of its primary metric (the LaTeX tables' significance marks)."""
     written: list[str] = []
     cells = tidy_cells(store, table)
     cells["imbalance"] = cells["imbalance"].astype(float)
@@ -152,10 +214,10 @@ def write_exports(
     tex: list[str] = []
     for task, merged in summaries.items():
         spec = (specs or {}).get(task) or REPORTS[task]
-        for cond, grp in by_condition(merged):
-            board = leaderboard(order_systems(grp, spec.primary), spec.columns[:5])
-            label = f"tab:{task}-{len(tex)}"
-            tex.append(latex_table(board, f"{task} — {condition_label(cond, spec)}", label))
+        sig = (tests or {}).get(task, pd.DataFrame())
+        for _, grp in by_condition(merged):
+            board, caption = paper_table(grp, spec.columns[:5], sig, task, spec)
+            tex.append(latex_table(board, caption, f"tab:{task}-{len(tex)}"))
     if tex:
         header = "% skewbench leaderboards; needs \\usepackage{booktabs}\n"
         _atomic(

@@ -74,4 +74,18 @@ def interval(mean: object, lo: object, hi: object) -> str:
         return DASH
     if _missing(lo) or _missing(hi):
         return num(mean)
-    return f"{num(mean)} [{num(lo, 2)}, {num(hi, 2)}]"
+    return f"{num(mean)} [{num(_outward(lo, 2, up=False), 2)}, {num(_outward(hi, 2, up=True), 2)}]"
+
+
+def _outward(x: object, digits: int, up: bool) -> float:
+    """``x`` rounded to ``digits`` significant digits away from the interval's inside (lower
+    bound down, upper bound up), so a printed interval never excludes its printed mean:
+    194 [193.6, 194.4] prints as 194 [190, 200], not 194 [190, 190]."""
+    v = float(x)  # type: ignore[arg-type]
+    if v == 0 or math.isinf(v):
+        return v
+    step = 10 ** (math.floor(math.log10(abs(v))) - digits + 1)
+    q = v / step
+    if abs(q - round(q)) < 1e-9:  # already on the grid (no float noise pushed outward)
+        return round(q) * step
+    return (math.ceil(q) if up else math.floor(q)) * step
