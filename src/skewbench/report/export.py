@@ -148,10 +148,14 @@ def paper_table(
     n_text = f"n = {fmt.num(int(n))} distinct {unit_word(task)}" if n == n else "n as shown"
     caption = (
         f"{task}, {condition_label(grp.iloc[0], spec)}. Mean [95 % interval] over seeds (unit "
-        f"bootstrap where replicates are identical); {n_text}. Best per column in bold. "
-        f"* {spec.primary} differs from the same model untreated: paired randomization test "
-        f"over distinct units, Holm-corrected over the task's comparisons, p_holm < {ALPHA_SIG}."
+        f"bootstrap where replicates are identical); {n_text}. Best per column in bold."
     )
+    if not sig.empty:  # the mark is explained only where the tests were given
+        caption += (
+            f" * {spec.primary} differs from the same model untreated: paired randomization "
+            f"test over distinct units, Holm-corrected over the task's comparisons, "
+            f"p_holm < {ALPHA_SIG}."
+        )
     board = board.rename(columns={c: c.replace("_", " ") for c in board.columns})
     return board, caption
 
