@@ -30,11 +30,10 @@ def test_bad_config_is_one_clear_error(tmp_path, capsys):
 def test_datasets_and_profile(tmp_path, capsys):
     assert main(["datasets"]) == 0
     assert "| clothing |" in capsys.readouterr().out
-    png = tmp_path / "lorenz.png"
-    assert main(["profile", "clothing", "--label", "class_name", "--out", str(png)]) == 0
+    assert main(["profile", "clothing", "--label", "class_name", "--output", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "imbalance ratio (max/min): 6,146.0" in out
-    assert png.stat().st_size > 1000
+    assert (tmp_path / "profile_clothing_class_name.png").stat().st_size > 1000
 
 
 def test_unknown_label_column(capsys):

@@ -10,8 +10,9 @@ import os
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
-from skewbench.errors import Interrupted, SkewbenchError, environment_problem
+from skewbench.errors import ConfigError, Interrupted, SkewbenchError, environment_problem
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -188,11 +189,46 @@ def _cmd_datasets(args: argparse.Namespace) -> int:
 def _cmd_profile(args: argparse.Namespace) -> int:
     from skewbench.data.cli_support import profile_command
 
-    # Under the results folder, never loose in the working folder.
-    stem = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in f"{args.name}_{args.label}")
-    out = Path(args.out) if args.out else Path("results") / "profile" / f"{stem}_lorenz.png"
-    print(profile_command(args.name, args.label, out, args.rule))
+    for name, params, output in _profile_targets(args):
+        print(profile_command(name, args.by, output, args.rule, params))
     return 0
+
+
+def _profile_targets(args: argparse.Namespace) -> list[tuple[str, dict[str, Any], Path]]:
+    """(data set, its parameters with the spec's defaults, output folder) per data set to
+    profile: the one named with its ``--param``s, or every data set of a config file."""
+    import yaml
+
+    from skewbench.runner.config import load_config
+    from skewbench.specs import find, param_errors, raise_errors
+    from skewbench.specs.base import defaults
+
+    def resolved(task: str | None, name: str, params: dict[str, Any]) -> dict[str, Any]:
+        """Interaction data sets get their recommend spec's defaults (e.g. min_rating)."""
+        entry = find("dataset", "recommend", name)
+        if entry is None or name == "table" or task not in (None, "recommend"):
+            return params
+        raise_errors(param_errors(entry, params, "dataset.params"))
+        return {**defaults(entry.spec), **params}
+
+    if args.name.endswith((".yaml", ".yml")):
+        config = load_config(args.name)
+        out = Path(args.output) if args.output else config.output_dir() / "profile"
+        return [
+            (ds.name, resolved(exp.task, ds.name, dict(ds.params)), out)
+            for exp in config.experiments
+            for spec in exp.datasets
+            for ds in spec.expand()
+        ]
+    params = {}
+    for item in args.param or []:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ConfigError(f"--param {item!r}: write key=value (a YAML value)")
+        params[key] = yaml.safe_load(value)
+    out = Path(args.output) if args.output else Path("results") / "profile"
+    name = args.name
+    return [(name, params if ":" in name else resolved(None, name, params), out)]
 
 
 def _cmd_explain(args: argparse.Namespace) -> int:
@@ -327,11 +363,22 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("datasets", help="list the bundled data sets")
     p.set_defaults(func=_cmd_datasets)
 
-    p = sub.add_parser("profile", help="imbalance profile of a data set's label + Lorenz PNG")
-    p.add_argument("name", help="a bundled data set (see `skewbench datasets`)")
-    p.add_argument("--label", required=True, help="the column whose imbalance to profile")
+    p = sub.add_parser(
+        "profile", help="imbalance profile of a data set by a grouping + Lorenz PNG and CSV"
+    )
+    p.add_argument("name", help="a data set (name or name:table) or a config file (.yaml)")
     p.add_argument(
-        "--out", help="Lorenz-curve PNG path (default results/profile/NAME_LABEL_lorenz.png)"
+        "--by",
+        "--label",
+        dest="by",
+        help="popularity, brand, category, price, manufacturer or a column (default: "
+        "popularity for interactions, the label of labelled texts)",
+    )
+    p.add_argument(
+        "--param", action="append", metavar="KEY=VALUE", help="a data-set parameter (repeatable)"
+    )
+    p.add_argument(
+        "--output", help="folder of the PNG and CSV (default: results/profile, or the config's)"
     )
     p.add_argument(
         "--rule",

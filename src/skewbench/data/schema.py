@@ -12,7 +12,7 @@ grades ``int64``), then any extra columns unchanged. The input is never modified
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import numpy as np
@@ -56,19 +56,27 @@ def read_table(path: str | Path, source: str | None = None) -> pd.DataFrame:
     ``RangeIndex`` so that error rows count data rows from 0.
     """
     p = check_path(path, source)
-    src = source or str(p)
     name = p.name.lower()
+    if name.endswith((".parquet", ".pq", ".parquet.brotli")):
+        return read_file(p, source, pd.read_parquet)
+    if name.endswith((".tsv", ".tsv.gz", ".tab")):
+        return read_file(p, source, lambda f: pd.read_csv(f, sep="\t"))
+    if name.endswith((".csv", ".csv.gz", ".txt")):
+        return read_file(p, source, pd.read_csv)
+    raise SchemaError(source or str(p), "unknown file type; use .csv, .tsv or .parquet")
+
+
+def read_file(
+    path: str | Path, source: str | None, reader: Callable[[Path], pd.DataFrame]
+) -> pd.DataFrame:
+    """``reader(path)`` with the errors of :func:`read_table`: a missing or empty file, text
+    that is not UTF-8 (its line named) and any parse error, each as one SchemaError line."""
+    p = check_path(path, source)
+    src = source or str(p)
     if p.stat().st_size == 0:
         raise SchemaError(src, "file is empty (0 bytes); expected a header row and data rows")
     try:
-        if name.endswith((".parquet", ".pq", ".parquet.brotli")):
-            df = pd.read_parquet(p)
-        elif name.endswith((".tsv", ".tsv.gz", ".tab")):
-            df = pd.read_csv(p, sep="\t")
-        elif name.endswith((".csv", ".csv.gz", ".txt")):
-            df = pd.read_csv(p)
-        else:
-            raise SchemaError(src, "unknown file type; use .csv, .tsv or .parquet")
+        df = reader(p)
     except SchemaError:
         raise
     except UnicodeDecodeError:

@@ -114,3 +114,49 @@ def demographic_groups(dataset: str, user_ids: Sequence[str] | np.ndarray) -> di
         s = table[c].astype("object").where(table[c].notna(), UNKNOWN).astype(str)
         out[c] = s.reindex(idx).fillna(UNKNOWN).to_numpy(dtype=object)
     return out
+
+
+#: a user-attribute group with fewer users than this is merged with the other small ones into
+#: "other" (the report tests no group this small: ``metrics.user_fairness.MIN_USERS``)
+MIN_GROUP_USERS = 20
+OTHER = "other"
+
+
+def attribute_groups(
+    table: pd.DataFrame,
+    user_ids: Sequence[str] | np.ndarray,
+    n_bands: int = 4,
+    min_users: int = MIN_GROUP_USERS,
+) -> dict[str, np.ndarray]:
+    """{attribute: label per user} from your user-attributes table (``user_id`` + any columns).
+
+    A numeric column with more than ``2 * n_bands`` distinct values becomes quantile bands
+    "q1" … (edges over the listed users, :func:`quantile_groups`); any other column groups by
+    value. Missing values and users absent from the table are "unknown". When two or more
+    groups have fewer than ``min_users`` of the listed users, they are merged into "other" (a
+    single small group keeps its name; the report flags it with its n). An attribute left with
+    one group is dropped: nothing to compare.
+    """
+    from skewbench.data.schema import as_str
+
+    rows = (
+        table.drop_duplicates("user_id")
+        .set_index("user_id")
+        .reindex(pd.Index(np.asarray(user_ids).astype(str)))
+    )
+    rows.index = pd.RangeIndex(len(rows))
+    out: dict[str, np.ndarray] = {}
+    for col in rows.columns:
+        s = rows[col]
+        if pd.api.types.is_numeric_dtype(s.dtype) and s.nunique() > 2 * n_bands:
+            labels, _ = quantile_groups(s.to_numpy(dtype=np.float64), n_bands)
+        else:
+            text = as_str(rows, "user attributes", col, allow_na=True)
+            labels = text.fillna(UNKNOWN).to_numpy(dtype=object)
+        names, counts = np.unique(labels.astype(str), return_counts=True)
+        small = names[counts < min_users]
+        if small.size >= 2:
+            labels = np.where(np.isin(labels.astype(str), small), OTHER, labels).astype(object)
+        if np.unique(labels.astype(str)).size >= 2:
+            out[str(col)] = labels
+    return out

@@ -96,16 +96,21 @@ def user_columns(
     lists: np.ndarray,
     labels: dict[str, np.ndarray],
     category: str | None,
+    attributes: dict[str, np.ndarray] | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Unit columns for the users (rows of ``history`` and ``lists`` aligned with
-    ``user_ids``) and the info entry ``user_group_edges``."""
+    ``user_ids``) and the info entry ``user_group_edges``; ``attributes``: your user groups
+    (aligned with ``user_ids``), else the bundled data set's demographics."""
     H = sp.csr_matrix(history)
     length = np.diff(H.indptr).astype(np.float64)
     act, act_edges = activity_groups(length)
     main, main_edges = mainstream_groups(H, popularity)
     cols: dict[str, Any] = {"ug_activity": act, "ug_mainstream": main}
-    for attr, lab in demographic_groups(dataset, user_ids).items():
-        cols[f"ug_{attr}"] = lab
+    if attributes is None:
+        attributes = demographic_groups(dataset, user_ids)
+    for attr, lab in attributes.items():
+        key = f"ug_{attr}"
+        cols["ug_user_" + attr if key in cols else key] = lab  # yours never replace activity
     from skewbench.metrics.calibration import history_mean
 
     cols["profile_pop"] = history_mean(H, popularity)
@@ -138,8 +143,11 @@ def recommend_facts(
     labels = {"popularity": pop_label, **data.labels}
     top = ranked[:, :exposure_k]
     category = "department" if "department" in labels else "genre"
+    attributes = data.user_attributes
+    if attributes is not None:
+        attributes = {a: lab[eval_users] for a, lab in attributes.items()}
     cols, info = user_columns(
-        data.name, data.users[eval_users], X[eval_users], pop, top, labels, category
+        data.name, data.users[eval_users], X[eval_users], pop, top, labels, category, attributes
     )
     cols["ranked"] = [r[r >= 0].tolist() for r in ranked]
     before = None if pool is None else pool[:, :exposure_k]

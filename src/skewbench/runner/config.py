@@ -415,4 +415,28 @@ def load_config(path: str | Path) -> RunConfig:
         where = f" line {mark.line + 1}, column {mark.column + 1}:" if mark is not None else ""
         problem = getattr(err, "problem", None) or str(err).splitlines()[0]
         raise ConfigError(f"{path}:{where} not valid YAML: {problem}") from None
-    return parse_config(data, str(path))
+    return data_paths_from(parse_config(data, str(path)), path.resolve().parent)
+
+
+def data_paths_from(config: RunConfig, folder: Path) -> RunConfig:
+    """``config`` with the relative data paths of its data sets (the spec fields that are
+    :class:`~skewbench.specs.base.DataPath`s, swept values too) resolved against ``folder`` —
+    the config file's, so a config runs the same from any working folder."""
+    from skewbench.specs import find
+    from skewbench.specs.base import with_base_folder
+
+    for exp in config.experiments:
+        specs = []
+        for ds in exp.datasets:
+            entry = find("dataset", exp.task, ds.name)
+            if entry is None:
+                specs.append(ds)
+                continue
+            params = with_base_folder(entry.spec, ds.params, folder)
+            sweep = {
+                key: [with_base_folder(entry.spec, {key: v}, folder)[key] for v in values]
+                for key, values in ds.sweep.items()
+            }
+            specs.append(ds.model_copy(update={"params": params, "sweep": sweep}))
+        exp.datasets = specs
+    return config

@@ -12,6 +12,7 @@ import difflib
 import types
 import typing
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import annotated_types as at
@@ -59,7 +60,7 @@ def data_files(spec: type[BaseModel], params: dict[str, Any]) -> list[tuple[str,
         value = params.get(info.alias or name)
         if value is None:
             continue
-        marker = next((m for m in info.metadata if isinstance(m, DataPath)), None)
+        marker = path_marker(info)
         if marker is not None:
             out.append((str(value), marker))
             continue
@@ -68,6 +69,38 @@ def data_files(spec: type[BaseModel], params: dict[str, Any]) -> list[tuple[str,
                 value = {"path": value}  # a bare path written for a {path, columns} file
             if isinstance(value, dict):
                 out += data_files(inner, value)
+                break
+    return out
+
+
+def path_marker(info: Any) -> DataPath | None:
+    """The :class:`DataPath` of a field — ``DataFile`` or ``DataFile | None`` —, else None."""
+    found = [m for m in info.metadata if isinstance(m, DataPath)]
+    for arg in typing.get_args(info.annotation):  # inside an optional: Annotated[str, marker]
+        found += [m for m in getattr(arg, "__metadata__", ()) if isinstance(m, DataPath)]
+    return found[0] if found else None
+
+
+def with_base_folder(spec: type[BaseModel], params: dict[str, Any], base: Path) -> dict[str, Any]:
+    """``params`` with every relative :class:`DataPath` value (nested specs too) made relative
+    to ``base`` — the config file's folder; absolute and ``~`` paths are kept. Values that do
+    not fit the spec are left for its validation to report."""
+    out = dict(params)
+    for name, info in spec.model_fields.items():
+        key = info.alias or name
+        value = out.get(key)
+        if value is None:
+            continue
+        if path_marker(info) is not None:
+            if isinstance(value, str) and value and not Path(value).expanduser().is_absolute():
+                out[key] = str(base / value)
+            continue
+        for inner in _spec_types(info.annotation):
+            if isinstance(value, str) and "path" in inner.model_fields:
+                out[key] = with_base_folder(inner, {"path": value}, base)["path"]
+                break
+            if isinstance(value, dict):
+                out[key] = with_base_folder(inner, value, base)
                 break
     return out
 

@@ -6,9 +6,19 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from skewbench.specs.base import MAX_LIST, DataFile, Empty, Entry, ListLength, Spec
+from skewbench.specs.base import (
+    MAX_LIST,
+    DataFile,
+    DataFolder,
+    DataPath,
+    Empty,
+    Entry,
+    ListLength,
+    Spec,
+)
 from skewbench.specs.common import (
     PRIMARY_PATTERN,
+    ColumnMap,
     LLMRerankSpec,
     Placement,
     TableFile,
@@ -38,17 +48,32 @@ class CompleteJourney(Spec):
     )
 
 
-class MovieLens(Spec):
+class SplitData(Spec):
+    """The k-core and split parameters of the data sets split per user by default."""
+
     HINTS: ClassVar[dict[str, str]] = _HINTS
     user_k: int = Field(1, ge=1, description=_UK)
     item_k: int = Field(1, ge=1, description=_IK)
     split: Literal["temporal", "ratio"] = Field("ratio", description="time cut or per-user ratio")
     test_frac: float = Field(0.2, gt=0, lt=1, description=_TF)
     val_frac: float = Field(0.2, gt=0, lt=1, description=_VF)
+
+
+class MovieLens(SplitData):
     min_rating: float = Field(4, ge=1, le=5, description="ratings >= this are interactions")
 
 
-class TableInteractions(Spec):
+class FileInteractions(SplitData):
+    """The data-side parameters every file-based recommend data set shares."""
+
+    feedback: Literal["binary", "count"] = Field("binary", description="1/0 or summed weights")
+    category_level: int = category_level()
+
+
+_MIN_RATING = "ratings >= this are the interactions (null: every row is one)"
+
+
+class TableInteractions(FileInteractions):
     HINTS: ClassVar[dict[str, str]] = {**_HINTS, "path": "interactions", "items": "catalog"}
     interactions: TableFile = Field(
         description="user_id, item_id, timestamp (or an order), optional weight"
@@ -57,13 +82,45 @@ class TableInteractions(Spec):
         None,
         description="item_id, title, optional text, category_path, brand, manufacturer, price",
     )
-    user_k: int = Field(1, ge=1, description=_UK)
-    item_k: int = Field(1, ge=1, description=_IK)
-    split: Literal["temporal", "ratio"] = Field("ratio", description="time cut or per-user ratio")
-    test_frac: float = Field(0.2, gt=0, lt=1, description=_TF)
-    val_frac: float = Field(0.2, gt=0, lt=1, description=_VF)
-    feedback: Literal["binary", "count"] = Field("binary", description="1/0 or summed weights")
-    category_level: int = category_level()
+    users: TableFile | None = Field(
+        None, description="user_id + any attribute columns: the user groups of 'who is served'"
+    )
+
+
+class RecBole(FileInteractions):
+    HINTS: ClassVar[dict[str, str]] = {**_HINTS, "folder": "path", "data_path": "path"}
+    path: DataFolder = Field(description="folder of <dataset>.inter (+ optional .item, .user)")
+    dataset: str | None = Field(None, description="the files' stem (default: the folder's name)")
+    columns: ColumnMap | None = Field(None, description="our column -> the files' field name")
+    min_rating: float | None = Field(None, description=_MIN_RATING)
+    seq_separator: str = Field(" ", min_length=1, description="token_seq separator (RecBole's)")
+
+
+class Amazon2023(FileInteractions):
+    HINTS: ClassVar[dict[str, str]] = {**_HINTS, "path": "reviews", "catalog": "meta"}
+    reviews: DataFile = Field(description="<Category>.jsonl(.gz): one review per line")
+    meta: DataFile | None = Field(
+        None, description="meta_<Category>.jsonl(.gz): one product per line"
+    )
+    min_rating: float | None = Field(None, ge=1, le=5, description=_MIN_RATING)
+
+
+#: the files of a MovieLens folder that ``skewbench.data.sources.movielens_files`` reads
+MovieLensFiles = Annotated[
+    str,
+    DataPath(
+        folder=True,
+        files=("ratings.dat", "movies.dat", "users.dat", "ratings.csv", "movies.csv"),
+    ),
+]
+
+
+class MovieLensFolder(FileInteractions):
+    HINTS: ClassVar[dict[str, str]] = {**_HINTS, "folder": "path"}
+    path: MovieLensFiles = Field(
+        description="ml-1m / ml-10m (.dat files) or ml-20m / ml-25m (.csv files)"
+    )
+    min_rating: float = Field(4, ge=0.5, le=5, description="ratings >= this are interactions")
 
 
 class ItemKNN(Spec):
@@ -313,6 +370,9 @@ ENTRIES: tuple[Entry, ...] = (
     Entry("dataset", "recommend", "completejourney", CompleteJourney, "grocery purchases"),
     Entry("dataset", "recommend", "movielens100k", MovieLens, "MovieLens-100k ratings >= 4"),
     Entry("dataset", "recommend", "table", TableInteractions, "your interactions + catalog files"),
+    Entry("dataset", "recommend", "recbole", RecBole, "a RecBole atomic-file folder"),
+    Entry("dataset", "recommend", "amazon2023", Amazon2023, "Amazon Reviews 2023 JSONL files"),
+    Entry("dataset", "recommend", "movielens", MovieLensFolder, "a MovieLens 1M/10M/20M+ folder"),
     _m("random", Empty, "uniformly random scores (seeded)"),
     _m("popularity", Empty, "most popular items first"),
     _m("itemknn", ItemKNN, "item-item cosine neighbourhood"),

@@ -163,4 +163,27 @@ def dataset_errors(task: str, dataset: Any) -> list[str]:
         from skewbench.data.sources.esci import check_folder
 
         return check_folder(dataset.params["path"])
+    if dataset.name in FILE_READERS:
+        return reader_errors(task, dataset)
+    return []
+
+
+#: data sets read from your files in a format other tools write (``skewbench.data.sources``)
+FILE_READERS = ("recbole", "amazon2023", "movielens")
+
+
+def reader_errors(task: str, dataset: Any) -> list[str]:
+    """The one-line problem of a reader's files (all of them opened and validated), if any."""
+    from skewbench.data.sources import recommend_frames
+    from skewbench.errors import SchemaError
+    from skewbench.specs import find
+    from skewbench.specs.base import defaults
+
+    entry = find("dataset", task, dataset.name)
+    if entry is None:
+        return []
+    try:
+        recommend_frames(dataset.name, {**defaults(entry.spec), **dataset.params})
+    except (SchemaError, ConfigError) as err:
+        return [f"dataset {dataset.name}: {err}"]
     return []

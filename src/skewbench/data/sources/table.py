@@ -4,10 +4,11 @@ One file (``load``; categorize reads labelled texts this way)::
 
     {name: table, path: data/reviews.csv, label: category, text: review}
 
-Recommend: an interactions file plus an optional catalog (``recommend_frames``)::
+Recommend: an interactions file plus an optional catalog and user-attributes file
+(``recommend_frames``)::
 
     {name: table, interactions: {path: data/orders.csv, columns: {user_id: customer}},
-     catalog: data/items.csv}
+     catalog: data/items.csv, users: data/customers.csv}
 
 Search: queries, graded judgments and a catalog, optionally interactions whose rows per item
 are its popularity (``search_data``)::
@@ -29,6 +30,13 @@ import numpy as np
 import pandas as pd
 
 from skewbench.data import schema
+from skewbench.data.sources.frames import (
+    Frames,
+    ids_as_catalog,
+    one_per_pair,
+    require_covered,
+    validate_users,
+)
 from skewbench.errors import ConfigError, SchemaError
 
 KINDS = ("catalog", "interactions", "queries", "qrels", "labelled_text")
@@ -115,29 +123,20 @@ def read_file(spec: Any, kind: str) -> pd.DataFrame:
     return validate(df, path)
 
 
-def recommend_frames(params: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(interactions with one row per (user, item): weight summed, first timestamp; catalog of
-    the interacted items — from the catalog file, or ids as titles when there is none)."""
-    from skewbench.data.prepare import dedupe
-
-    inter = read_file(params["interactions"], "interactions")
-    inter = dedupe(inter[["user_id", "item_id", "timestamp", "weight"]])
-    items = pd.Index(inter["item_id"].unique())
+def recommend_frames(params: dict[str, Any]) -> Frames:
+    """Interactions with one row per (user, item) (weight summed, first timestamp); the catalog
+    file (or the interacted ids as titles when there is none); the ``users`` attributes file."""
+    inter = one_per_pair(read_file(params["interactions"], "interactions"))
     if params.get("catalog") is None:
-        catalog = schema.validate_catalog(
-            pd.DataFrame({"item_id": items, "title": items}), "item ids"
-        )
+        catalog = ids_as_catalog(inter)
     else:
         catalog = read_file(params["catalog"], "catalog")
-        path = _file(params["catalog"])[0]
-        missing = items.difference(pd.Index(catalog["item_id"]))
-        if len(missing):
-            raise SchemaError(
-                path,
-                f"{len(missing)} interacted item(s) have no catalog row, e.g. {missing[0]!r}",
-                column="item_id",
-            )
-    return inter, catalog
+        require_covered(inter, catalog, _file(params["catalog"])[0])
+    users = None
+    if params.get("users") is not None:
+        path, columns = _file(params["users"])
+        users = validate_users(apply_mapping(schema.read_table(path, path), columns, path), path)
+    return Frames(inter, catalog, users)
 
 
 def search_popularity(params: dict[str, Any], catalog: pd.DataFrame) -> np.ndarray:

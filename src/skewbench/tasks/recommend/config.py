@@ -36,7 +36,14 @@ DEFAULT_TUNE_METRIC = "ndcg@10"
 
 TREATMENTS: tuple[str, ...] = TREATMENT_NAMES  # declared once, in the specs
 
-DATASETS: tuple[str, ...] = ("completejourney", "movielens100k", "table")
+DATASETS: tuple[str, ...] = (
+    "completejourney",
+    "movielens100k",
+    "table",
+    "recbole",
+    "amazon2023",
+    "movielens",
+)
 
 POLICIES: tuple[str, ...] = ("plackett_luce",)  # stochastic list-side policies
 
@@ -94,6 +101,25 @@ def dataset_params(cell: Cell) -> dict[str, Any]:
     if entry is None:
         raise ConfigError(f"dataset.name: {name!r} is not one of {DATASETS} for task recommend")
     return {**specs.defaults(entry.spec), **cell.dataset.params}
+
+
+def items_without_text(cell: Cell) -> tuple[str, str] | None:
+    """(parameter, what is missing) when the data set gives its items no text, else None."""
+    params = cell.dataset.params
+    if cell.dataset.name == "table" and params.get("catalog") is None:
+        return "catalog", "a table data set without a catalog"
+    if cell.dataset.name == "amazon2023" and params.get("meta") is None:
+        return "meta", "Amazon reviews without their meta file"
+    if cell.dataset.name == "recbole" and "path" in params:
+        from skewbench.data.sources.recbole import atomic_files
+        from skewbench.errors import SchemaError
+
+        try:
+            files = atomic_files(params["path"], params.get("dataset"))
+        except SchemaError:
+            return None  # the missing folder is reported by the file check
+        return None if "item" in files else ("path", "a RecBole folder without a .item file")
+    return None
 
 
 def catalog_bound_errors(cell: Cell) -> list[str]:

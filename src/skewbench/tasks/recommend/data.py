@@ -4,9 +4,10 @@
   loader), one row per pair (weight = purchase lines), iterative k-core on distinct pairs
   (``user_k``, ``item_k``; sizes in ``info["kcore"]``).
 - ``movielens100k``: ratings ≥ ``min_rating`` are the (binary) interactions, no k-core.
-- ``table``: your interactions file, plus an optional catalog (item groups from its columns,
-  the path cut at ``category_level``); every catalog item is a candidate, interacted with or
-  not (``info["catalog_items_without_interactions"]``).
+- ``table``, ``recbole``, ``amazon2023``, ``movielens``: your files (item groups from the
+  catalog's columns, the path cut at ``category_level``; user groups from the user-attributes
+  table when there is one); every catalog item is a candidate, interacted with or not
+  (``info["catalog_items_without_interactions"]``).
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ class Data:
     category: np.ndarray
     user_groups: np.ndarray
     info: dict[str, Any]
+    # your user attributes (``ug_<attribute>`` groups, aligned with ``users``), or None
+    user_attributes: dict[str, np.ndarray] | None = None
     # (user · n_items + item) keys and each pair's first time, computed on first use
     pair_times: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
 
@@ -46,34 +49,25 @@ def load(
     """Interactions after filtering/k-core, indexed items and their group labels; ``files``
     (the data set's content fingerprints) keys the cache, so a changed file is read again."""
     from skewbench.data import groups as G
-    from skewbench.data.prepare import binarize, kcore
+    from skewbench.data.prepare import kcore
+    from skewbench.data.sources import recommend_frames
+    from skewbench.data.user_groups import DEMOGRAPHICS, attribute_groups
 
     p = dict(frozen)
     t0 = time.perf_counter()
-    user_table = None
-    if name == "table":
-        from skewbench.data.sources.table import recommend_frames
-
-        inter, catalog = recommend_frames(p)
-    elif name == "completejourney":
-        from skewbench.data.sources import completejourney
-
-        inter = completejourney.load_purchases(aggregate=True)
-        catalog = completejourney.load_products()
-        demo = completejourney.load_demographics()
-        user_table, user_col = demo, "income"
-    else:
-        from skewbench.data.sources import movielens
-
-        inter = binarize(movielens.load_ratings(), "rating", float(p["min_rating"]))
-        catalog = movielens.load_items()
-        user_table, user_col = movielens.load_users(), "gender"
+    frames = recommend_frames(name, p)
+    inter, catalog = frames.interactions, frames.catalog
+    user_table = user_col = None
+    if name == "completejourney":
+        user_table, user_col = frames.users, "income"
+    elif name == "movielens100k":
+        user_table, user_col = frames.users, "gender"
     n_raw = (len(inter), inter["user_id"].nunique(), inter["item_id"].nunique())
     raw_items = pd.Index(inter["item_id"].unique())
     inter, steps = kcore(inter, int(p["user_k"]), int(p["item_k"]), return_steps=True)
     items = np.sort(inter["item_id"].unique())
     unsold = np.array([], dtype=object)
-    if name == "table" and p.get("catalog") is not None:
+    if name not in ("completejourney", "movielens100k"):  # a catalog of ids adds none
         # Your whole catalog: items nobody interacted with are candidates too, and count in
         # the catalog shares and the exposure Gini (a catalog of interacted items only would
         # understate the inequality measured). Items the k-core removed stay removed.
@@ -99,10 +93,14 @@ def load(
     else:  # table: the catalog columns that hold any value
         labels = G.catalog_groups(cat, int(p["category_level"]))
         category = labels.get("category", np.full(items.size, G.UNKNOWN, dtype=object))
-    if user_table is None:
+    if user_table is None or user_col is None:
         user_groups = np.full(users.size, "all", dtype=object)
     else:
         user_groups = G.user_groups(users, user_table, user_col)
+    # your user attributes (the bundled sets' demographics are chosen in user_groups.DEMOGRAPHICS)
+    user_attributes = None
+    if frames.users is not None and name not in DEMOGRAPHICS:
+        user_attributes = attribute_groups(frames.users, users)
     info = {
         "raw": {"interactions": n_raw[0], "users": n_raw[1], "items": n_raw[2]},
         "kcore": {
@@ -136,6 +134,7 @@ def load(
         labels=labels,
         category=category,
         user_groups=user_groups,
+        user_attributes=user_attributes,
         info=info,
     )
 

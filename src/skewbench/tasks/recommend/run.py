@@ -18,6 +18,7 @@ from skewbench.tasks.recommend.config import (
     LIST_SIDE,
     catalog_bound_errors,
     dataset_params,
+    items_without_text,
     level_rng,
     options,
 )
@@ -41,14 +42,11 @@ def check(cell: Cell) -> None:
     if cell.imbalance is not None and not 0 <= float(cell.imbalance) < 1:
         errors.append(f"target_gini: a target Gini in [0, 1) expected, got {cell.imbalance!r}")
         incompatible = False
-    if (
-        cell.dataset.name == "table"
-        and cell.dataset.params.get("catalog") is None
-        and needs_embeddings(cell)
-    ):
+    no_text = items_without_text(cell)
+    if no_text and needs_embeddings(cell):
         errors.append(
-            f"dataset.params.catalog: {cell.model.label} / {cell.treatment.label} embed the "
-            "items' text, and a table data set without a catalog has none"
+            f"dataset.params.{no_text[0]}: {cell.model.label} / {cell.treatment.label} embed the "
+            f"items' text, and {no_text[1]} has none"
         )
         incompatible = incompatible or len(errors) == 1
     raise_errors(errors, incompatible)
