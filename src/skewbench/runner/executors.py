@@ -135,8 +135,16 @@ def child_pool(workers: int, threads: int | None = None) -> ProcessPoolExecutor:
 
 
 def stop_pool(pool: ProcessPoolExecutor) -> None:
-    """Stop a pool now: cancel queued cells and terminate the workers (no waiting for cells)."""
+    """Stop a pool now: cancel queued cells and terminate the workers (no waiting for cells).
+
+    A worker terminated while sending its result leaves half a message in the result pipe; the
+    pool's manager thread then waits forever for the rest, and interpreter exit joins that
+    thread, so the process would hang after a Ctrl-C. Once the workers are gone, closing the
+    pipe's last write end (ours) turns that wait into an end-of-file: the thread marks the pool
+    broken and ends.
+    """
     procs = list((getattr(pool, "_processes", None) or {}).values())
+    manager = getattr(pool, "_executor_manager_thread", None)  # shutdown() forgets it
     pool.shutdown(wait=False, cancel_futures=True)
     for proc in procs:
         if proc.is_alive():
@@ -145,6 +153,12 @@ def stop_pool(pool: ProcessPoolExecutor) -> None:
         proc.join(timeout=5)
         if proc.is_alive():
             proc.kill()
+            proc.join(timeout=5)
+    if manager is not None:
+        manager.join(timeout=2)
+        if manager.is_alive():
+            manager.result_queue._writer.close()
+            manager.join(timeout=10)
 
 
 def run_one(cell: Cell) -> Outcome:
