@@ -23,21 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-
-def _hwm_reset() -> None:
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-    except OSError:
-        pass
-
-
-def _hwm_gb() -> float:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024 / 1e9
-    return float("nan")
+from bench_scale import _hwm_gb, _hwm_reset  # the stage peak-memory probe
 
 
 def reviews(n: int, seed: int) -> tuple[list[str], np.ndarray]:
