@@ -292,3 +292,20 @@ def test_bad_input():
         ranking_metrics(np.zeros((2, 2), dtype=np.int64), truth, ["ndcg"], [2])
     with pytest.raises(SchemaError, match="cutoffs"):
         ranking_metrics(np.zeros((3, 2), dtype=np.int64), truth, ["ndcg"], [0])
+
+
+def test_duplicate_truth_entries_are_summed_as_scipy_does():
+    # Item 3 is stored twice (1 + 1 = grade 2): unsummed, the kernel would see grade 1 and an
+    # ideal list of three relevant entries.
+    dup = sp.csr_matrix((np.array([1.0, 1.0, 2.0]), np.array([3, 3, 1]), np.array([0, 3])),
+                        shape=(1, 5))  # fmt: skip
+    assert not dup.has_canonical_format
+    canon = dup.copy()
+    canon.sum_duplicates()
+    ranked = np.array([[3, 0, 1]])
+    got = ranking_metrics(ranked, dup, ["ndcg", "recall"], [2, 3])
+    want = ranking_metrics(ranked, canon, ["ndcg", "recall"], [2, 3])
+    assert got.keys() == want.keys()
+    for key in got:
+        np.testing.assert_array_equal(got[key], want[key])
+    assert got["recall@3"][0] == 1.0  # two relevant items, both listed

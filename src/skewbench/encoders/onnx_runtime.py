@@ -151,16 +151,22 @@ def _quantize(source: Path, dest: Path) -> None:
 
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    # onnxruntime logs a pre-processing suggestion at WARNING for every call.
-    logging.getLogger().setLevel(max(logging.getLogger().level, logging.ERROR))
-    quantize_dynamic(
-        str(source),
-        str(dest),
-        weight_type=QuantType.QInt8,
-        per_channel=True,
-        op_types_to_quantize=["MatMul"],
-        extra_options={"MatMulConstBOnly": True},
-    )
+    # onnxruntime logs a pre-processing suggestion at WARNING on the root logger for every
+    # call; silence it for this call only, not for the rest of the process.
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(max(level, logging.ERROR))
+    try:
+        quantize_dynamic(
+            str(source),
+            str(dest),
+            weight_type=QuantType.QInt8,
+            per_channel=True,
+            op_types_to_quantize=["MatMul"],
+            extra_options={"MatMulConstBOnly": True},
+        )
+    finally:
+        root.setLevel(level)
 
 
 def own_max_length(folder: Path) -> int:

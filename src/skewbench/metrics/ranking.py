@@ -137,10 +137,9 @@ def ranking_metrics(
         if n_candidates is None or not do_auc
         else n_candidates
     )
-    for _ in range(2):
-        if not n_units:
-            break
-        row, code = kernels().rank(
+
+    def rank(truth: sp.csr_matrix) -> tuple[int, int]:
+        return kernels().rank(
             ranked,
             truth.indptr.astype(np.int64, copy=False),
             truth.indices.astype(np.int64, copy=False),
@@ -158,17 +157,19 @@ def ranking_metrics(
             res,
             auc,
         )
+
+    if n_units:
+        row, code = rank(truth)
         if code == 4:  # an item stored twice in a truth row: sum the duplicates, run again
             truth = truth.copy()
             truth.sum_duplicates()
-            continue
+            row, code = rank(truth)
         if code == 3:
             raise SchemaError(
                 "truth", "relevance grades must be finite", column="grade", row=int(row)
             )
         if code:
             _raise_bad_row(ranked, n_items, int(row), int(code))
-        break
     out: dict[str, np.ndarray] = {}
     for j, m in enumerate(cut_metrics):
         for c, k in enumerate(cutoffs):
