@@ -22,12 +22,12 @@ def prefetch() -> Any:
     from numba.extending import intrinsic
 
     @intrinsic
-    def _prefetch(typingctx, arr, idx):  # type: ignore[no-untyped-def]
+    def _prefetch(typingctx, arr, idx):
         if not isinstance(arr, types.Array) or arr.ndim != 1 or not isinstance(idx, types.Integer):
             return None
         sig = types.void(arr, idx)
 
-        def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+        def codegen(context, builder, signature, args):
             aryty = signature.args[0]
             ary = context.make_array(aryty)(context, builder, args[0])
             ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [args[1]])

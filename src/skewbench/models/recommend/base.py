@@ -160,6 +160,8 @@ def rank_users(
 
     users = np.asarray(users, dtype=np.int64)
     step = int(max(1, min(512, RANK_BLOCK_ELEMENTS // max(int(exclude.shape[1]), 1))))
+    if getattr(model, "user_independent", False):  # one shared row, ordered once for all
+        step = max(users.size, 1)
     ranked_parts, score_parts = [], []
     for start in range(0, users.size, step):
         u = users[start : start + step]
