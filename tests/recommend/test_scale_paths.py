@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from skewbench.data import pickled as P
+from skewbench.data import stored as P
 from skewbench.data.synthetic import zipf_matrix
 from skewbench.metrics.topk import topk
 from skewbench.models import recommend as R
@@ -45,26 +45,30 @@ def test_code_ids_equals_the_string_search():
     assert got.tolist() == [3, 4, 0, 2, 3]
 
 
-def test_pickled_builds_once_and_sets_a_tampered_entry_aside(tmp_path, monkeypatch, caplog):
+def test_stored_builds_once_and_sets_a_tampered_entry_aside(tmp_path, monkeypatch, caplog):
     monkeypatch.setenv("SKEWBENCH_CACHE", str(tmp_path))
     calls = []
+    names = np.array(["a", "é", "", "long text"], dtype=object)
 
     def build():
         calls.append(1)
-        return {"rows": np.arange(5)}
+        return {"rows": np.arange(5), "names": names}, {"n": 5}
 
     key = ["set", [["a", 1]], ["fp1"]]
-    first = P.pickled("kind", key, build)
-    again = P.pickled("kind", key, build)
-    assert len(calls) == 1 and np.array_equal(again["rows"], first["rows"])
-    P.pickled("kind", ["set", [["a", 1]], ["fp2"]], build)  # other content: built again
+    P.stored("kind", key, build)
+    arrays, meta = P.stored("kind", key, build)
+    assert len(calls) == 1 and meta == {"n": 5} and np.array_equal(arrays["rows"], np.arange(5))
+    assert arrays["names"].dtype == object and arrays["names"].tolist() == names.tolist()
+    P.stored("kind", ["set", [["a", 1]], ["fp2"]], build)  # other content: built again
     assert len(calls) == 2
     path = P.entry_path("kind", key)
     path.write_bytes(path.read_bytes()[:-3] + b"xyz")  # damaged on disk
     assert P.verify(path.parent) == (2, 1)
     assert "moved aside" in caplog.text and path.with_name(path.name + ".mismatch").exists()
-    assert np.array_equal(P.pickled("kind", key, build)["rows"], np.arange(5))
-    assert len(calls) == 3
+    assert P.stored("kind", key, build)[1] == {"n": 5} and len(calls) == 3
+    # an object array of anything but str is returned as built, not stored
+    odd = P.stored("kind", ["odd"], lambda: ({"x": np.array([1, "a"], dtype=object)}, {}))
+    assert odd[0]["x"].tolist() == [1, "a"] and not P.entry_path("kind", ["odd"]).exists()
 
 
 def test_a_table_data_side_is_built_once_per_content(tmp_path, monkeypatch):
@@ -86,7 +90,11 @@ def test_a_table_data_side_is_built_once_per_content(tmp_path, monkeypatch):
     again = D.load.__wrapped__("table", params, files)  # a worker process, say
     assert len(builds) == 1
     assert again.interactions.equals(first.interactions)
-    assert np.array_equal(again.items, first.items) and again.info == first.info
+    for name in ("users", "items", "item_text", "category", "user_groups"):
+        assert getattr(again, name).tolist() == getattr(first, name).tolist(), name
+        assert getattr(again, name).dtype == getattr(first, name).dtype, name
+    assert again.info == first.info and again.params == first.params
+    assert again.labels.keys() == first.labels.keys()
     pd.DataFrame(rows[:-4], columns=["user_id", "item_id", "timestamp", "weight"]).to_csv(path)
     changed = D.load.__wrapped__("table", params, ((str(path), file_fingerprint(path)),))
     assert len(builds) == 2 and len(changed.interactions) == len(first.interactions) - 4

@@ -14,7 +14,7 @@ KINDS = ("embeddings", "tuning", "llm", "models", "recommend_data")
 
 def verify_caches(root: Path) -> list[str]:
     """One line per kind: entries checked and entries moved aside."""
-    from skewbench.data.pickled import verify as verify_pickled
+    from skewbench.data.stored import verify as verify_stored
     from skewbench.encoders.cache import EmbeddingStore
     from skewbench.encoders.models import verify_assembled
     from skewbench.models.llm.scorer import PromptCache
@@ -39,7 +39,7 @@ def verify_caches(root: Path) -> list[str]:
     lines.append(_line("LLM answers", checked, moved))
     folders = verify_assembled(root / "models") if (root / "models").is_dir() else (0, 0)
     lines.append(_line("assembled model folders", *folders))
-    lines.append(_line("loaded data sides", *verify_pickled(root / "recommend_data")))
+    lines.append(_line("loaded data sides", *verify_stored(root / "recommend_data")))
     return lines
 
 

@@ -60,15 +60,47 @@ def load(
 def _disk_cached(
     name: str, frozen: tuple[tuple[str, Any], ...], files: tuple[tuple[str, str], ...]
 ) -> Data:
-    """:func:`_build`'s result kept by :func:`skewbench.data.pickled.pickled` (kind
+    """:func:`_build`'s result kept by :func:`skewbench.data.stored.stored` (kind
     ``recommend_data``), keyed by the data set's name, parameters, file contents (``files``:
     fingerprints, not paths) and this loader's code."""
-    from skewbench.data.pickled import pickled
+    from skewbench.data.stored import stored
     from skewbench.tuning_memo import code_version
 
     key = [name, frozen, [fp for _, fp in files], code_version("tasks/recommend/data.py", "data")]
-    data: Data = pickled("recommend_data", key, lambda: _build(name, frozen))
-    return data
+    arrays, meta = stored("recommend_data", key, lambda: _as_arrays(_build(name, frozen)))
+    return Data(
+        name=name,
+        params=dict(frozen),
+        interactions=pd.DataFrame({c: arrays[f"interactions/{c}"] for c in meta["columns"]}),
+        users=arrays["users"],
+        items=arrays["items"],
+        item_text=arrays["item_text"],
+        labels={g: arrays[f"labels/{g}"] for g in meta["labels"]},
+        category=arrays["category"],
+        user_groups=arrays["user_groups"],
+        info=meta["info"],
+        user_attributes=(
+            None
+            if meta["attributes"] is None
+            else {g: arrays[f"attributes/{g}"] for g in meta["attributes"]}
+        ),
+    )
+
+
+def _as_arrays(data: Data) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """A data side as named arrays and JSON-able facts (what :func:`_disk_cached` stores)."""
+    arrays = {f"interactions/{c}": data.interactions[c].to_numpy() for c in data.interactions}
+    arrays |= {f"labels/{g}": v for g, v in data.labels.items()}
+    arrays |= {f"attributes/{g}": v for g, v in (data.user_attributes or {}).items()}
+    for field_name in ("users", "items", "item_text", "category", "user_groups"):
+        arrays[field_name] = getattr(data, field_name)
+    meta = {
+        "columns": list(data.interactions.columns),
+        "labels": list(data.labels),
+        "attributes": None if data.user_attributes is None else list(data.user_attributes),
+        "info": data.info,
+    }
+    return arrays, meta
 
 
 def _build(name: str, frozen: tuple[tuple[str, Any], ...]) -> Data:
