@@ -6,11 +6,12 @@ similarities resting on few co-occurrences. For each target item i only its ``ne
 similar items j ≠ i are kept (ties at the cut: the lower item index), so the model is a sparse
 items × items matrix S with S[j, i] = sim(j, i); score(u, i) = Σ_j x_uj S[j, i].
 
-Only positive similarities are kept, so the fit works on the sparse co-occurrence of each
-block of targets (sparse × sparse) and selects each target's neighbours among its stored
-entries with a compiled k-heap; scoring scatter-adds S's rows into a dense row per user (compiled). Both accumulate in
-float32 in the same order as scipy's sparse products, so S and the scores equal the dense
-formulation bit for bit (``benchmarks/bench_itemknn.py`` compares them side by side).
+Only positive similarities are kept, so the fit visits only co-occurring pairs: per target, one
+compiled pass sums its co-occurrences into a dense row (over its users, ascending), turns them
+into similarities and keeps the best k in a heap; scoring scatter-adds S's rows into a dense row
+per user (compiled). Both accumulate in float32 in the same order as scipy's sparse products, so
+S and the scores equal the sparse-product formulation bit for bit
+(``benchmarks/bench_kernels.py`` compares them side by side).
 """
 
 from __future__ import annotations
