@@ -464,9 +464,9 @@ window.addEventListener('load', function () {
 @pytest.mark.parametrize("width", [390, 1024, 1440])
 def test_report_in_headless_chromium(run_dir, tmp_path, width):
     """Rendered by a real browser at a phone's and two desktop widths: no horizontal page
-    overflow (every table in its scroll box), every image loaded, the headline figure (SVG,
-    text >= 10 px, inside the page) and its first sentence on the first screen, and every
-    column header's glossary link resolving."""
+    overflow (every table and wide plot in its scroll box), every image loaded, the headline
+    figure (SVG inside the page) and its first sentence on the first screen, every plot's text
+    >= 10 px, and every column header's glossary link resolving."""
     import json
     import shutil
     import subprocess
@@ -498,7 +498,7 @@ def test_report_in_headless_chromium(run_dir, tmp_path, width):
     assert check["broken"] == 0 and check["svgs"] >= 2, check
     assert 0 < check["figure"] < check["headline"] < 900, check  # figure, then its sentences
     assert check["headlineSvg"] == 1 and check["figureRight"] <= width, check
-    assert check["minTextPx"] >= 10, check
+    assert check["minTextPx"] >= 10 and check["allSvgTextPx"] >= 10, check  # every plot's text
     assert check["unscrolledTables"] == 0, check
     assert check["tooltips"] > 0 and check["glossaryLinks"] > 0, check
     assert check["deadGlossaryLinks"] == 0, check

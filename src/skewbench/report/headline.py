@@ -267,7 +267,7 @@ def headline_blocks(
         highlight=(best.model, best.treatment) if best else None,
     )
     if figure is not None:
-        blocks.append(Figure(figure))
+        blocks.append(Figure(figure, fit=True))
     blocks += [
         Paragraph(s, style="headline") for s in sentences(best, task, label, acc, exp, exp_up)
     ]

@@ -23,7 +23,7 @@ import pandas as pd  # noqa: E402
 OKABE_ITO = ["#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#999999"]
 LINESTYLES = ["-", "--", ":", "-."]
 BASELINE = "none"
-FONT = 9  # >= 8 pt everywhere
+FONT = 9  # >= 8 pt everywhere: >= 10.7 px on the page, which shows plots at their drawn size
 
 plt.rcParams.update(
     {
@@ -227,8 +227,8 @@ def heatmap(
     w = max(5.0, 0.45 * mat.shape[1] + 3.5)
     fig, ax = plt.subplots(figsize=(w, h))
     im = ax.imshow(np.ma.masked_invalid(z), cmap=cmap, vmin=-lim, vmax=lim, aspect="auto")
-    ax.set_yticks(range(len(mat)), mat.index, fontsize=7)
-    ax.set_xticks(range(mat.shape[1]), mat.columns, rotation=60, ha="right", fontsize=7)
+    ax.set_yticks(range(len(mat)), mat.index, fontsize=8)
+    ax.set_xticks(range(mat.shape[1]), mat.columns, rotation=60, ha="right", fontsize=8)
     fig.colorbar(im, ax=ax, label=label)
     ax.set_title(title, fontsize=9)
     fig.tight_layout()
@@ -253,7 +253,7 @@ def position_bias(curves: dict[str, np.ndarray], path: Path, title: str) -> Path
     ax.set_xlabel("position in the prompt")
     ax.set_ylabel("mean position in the LLM's output")
     ax.set_title(title)
-    ax.legend(fontsize=7, loc="upper left")
+    ax.legend(fontsize=8, loc="upper left")
     return _save(fig, path)
 
 

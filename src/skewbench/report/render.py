@@ -53,9 +53,13 @@ class Table:
 
 @dataclass(frozen=True)
 class Figure:
-    """A plot written next to the report (PNG, with an SVG twin the HTML page inlines)."""
+    """A plot written next to the report (PNG, with an SVG twin the HTML page inlines).
+    ``fit``: shrunk to the page's width (a plot drawn for a phone's width, such as the
+    headline's); otherwise shown at its drawn size in a box that scrolls sideways where the
+    page is narrower, so its text stays at least 10 px."""
 
     path: Path
+    fit: bool = False
 
 
 @dataclass(frozen=True)
@@ -180,7 +184,8 @@ details{margin:.6em 0 1em}summary{cursor:pointer;font-weight:600}
 a.gl{color:inherit;text-decoration:underline dotted #9aa5b1}
 dl.glossary{max-width:90ch}dl.glossary dt{font-weight:600;margin-top:.4em}
 dl.glossary dd{margin:0 0 0 1.5em}dl.glossary dt:target{background:#fff3c4}
-figure{margin:.5em 0 1.5em;max-width:100%}figure svg,figure img{max-width:100%;height:auto}
+figure{margin:.5em 0 1.5em;max-width:100%;overflow-x:auto}figure svg{height:auto}
+figure.fit svg,figure img{max-width:100%;height:auto}
 @media print{nav.toc{display:none}.scroll{overflow:visible;border:0}th{position:static}
  .sticky{position:static}details>*{display:block}body{font-size:11px}
  h2{break-before:page}table,figure{break-inside:avoid}}
@@ -304,7 +309,7 @@ def _blocks_html(blocks: list[Block], anchors: dict[int, str], linked: set[str])
             case Table():
                 parts.append(_table_html(b, linked))
             case Figure():
-                parts.append(_figure_html(Path(b.path)))
+                parts.append(_figure_html(Path(b.path), b.fit))
             case Glossary():
                 items = "".join(
                     f"<dt id='{glossary.anchor(t)}'>{html.escape(t)}</dt><dd>{html.escape(line)}</dd>"
@@ -320,12 +325,13 @@ def _blocks_html(blocks: list[Block], anchors: dict[int, str], linked: set[str])
     return parts
 
 
-def _figure_html(path: Path) -> str:
+def _figure_html(path: Path, fit: bool) -> str:
     svg = path.with_suffix(".svg")
     if svg.is_file():  # inline vector copy: sharp at any zoom, still one file
         body = svg.read_text(encoding="utf-8")
         body = body[body.find("<svg") :]
-        return f"<figure role='img' aria-label='{html.escape(path.stem)}'>{body}</figure>"
+        cls = " class='fit'" if fit else ""
+        return f"<figure{cls} role='img' aria-label='{html.escape(path.stem)}'>{body}</figure>"
     import base64
 
     data = base64.b64encode(path.read_bytes()).decode("ascii")
