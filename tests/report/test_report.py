@@ -316,8 +316,8 @@ def test_markdown_html_and_exports(run_dir, capsys, monkeypatch):
     # per task first one figure, then the three plain sentences of the best trade-off
     lead = text.split("## Headline")[1].split("\n**")[0]
     assert re.search(r"### recommend: .+\n\n!\[headline_recommend\]\(headline_recommend\.png\)"
-                     r"\n\nBest trade-off in .+\n\nIt costs .+\n\nThe non_head_share change is ",
-                     lead), lead  # fmt: skip
+                     r"\n\nBest trade-off in .+\n\nIt costs .+\n\nThe non_head_share change is "
+                     r".+\n\n\*The figure: one point per system.+ Numbered: 1 = ", lead), lead  # fmt: skip
     assert (run_dir / "report" / "headline_recommend.svg").is_file()
     # the glossary: one line per term a column header names, each header linked to its line
     gloss = text.split("## Glossary")[1]
