@@ -495,7 +495,7 @@ def test_report_in_headless_chromium(run_dir, tmp_path, width):
     assert found, "the probe script did not run"
     check = json.loads(found.group(1).replace("&quot;", '"'))
     assert check["innerWidth"] == width and check["overflow"] <= 0, check
-    assert check["broken"] == 0 and check["svgs"] >= 2, check
+    assert check["broken"] == 0 and check["svgs"] >= 2 and check["images"] == 0, check  # SVG
     assert 0 < check["figure"] < check["headline"] < 900, check  # figure, then its sentences
     assert check["headlineSvg"] == 1 and check["figureRight"] <= width, check
     assert check["minTextPx"] >= 10 and check["allSvgTextPx"] >= 10, check  # every plot's text

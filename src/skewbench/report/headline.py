@@ -21,10 +21,6 @@ from skewbench.report.plots import pareto_front, tradeoff_figure
 from skewbench.report.render import Block, Details, Figure, Heading, Paragraph, Table, file_name
 from skewbench.report.spec import TaskReport
 
-# A relative change is printed only where the baseline's magnitude is at least this: on a tiny
-# base a percentage ("+4,264 %") says more about the base than about the change.
-PCT_FLOOR = 0.05
-
 
 @dataclass(frozen=True)
 class Change:
@@ -60,9 +56,10 @@ def significant(p: float) -> bool:
 
 
 def change_text(base: float, new: float) -> str:
-    """ "0.267 → 0.419 (+0.152, +57.0 %)"; the percentage only where |base| >= PCT_FLOOR."""
+    """ "0.267 → 0.419 (+0.152, +57.0 %)"; the percentage only where |base| >= fmt.PCT_FLOOR."""
     delta = new - base
-    pct = f", {fmt.pct(delta / base)}" if abs(base) >= PCT_FLOOR else ""
+    rel = fmt.rel(delta, base)
+    pct = f", {rel}" if rel != fmt.DASH else ""
     return f"{fmt.num(base)} → {fmt.num(new)} ({fmt.signed(delta)}{pct})"
 
 
@@ -319,7 +316,7 @@ def headline_blocks(
             f"{_better(exp_up)}) against the untreated baseline; Δ = difference of means; "
             "p_holm: paired randomization test over distinct units, Holm-corrected; "
             f"significant at p_holm < {ALPHA_SIG}. Percent changes are printed only where the "
-            f"baseline is at least {PCT_FLOOR}.",
+            f"baseline is at least {fmt.PCT_FLOOR}.",
             style="note",
         )
     ]

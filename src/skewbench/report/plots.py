@@ -232,9 +232,7 @@ def heatmap(
     fig.colorbar(im, ax=ax, label=label)
     ax.set_title(title, fontsize=9)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, path)  # tight box: the title and the colour-bar label are never clipped
 
 
 def position_bias(curves: dict[str, np.ndarray], path: Path, title: str) -> Path:

@@ -166,7 +166,7 @@ body{font:15px/1.5 system-ui,-apple-system,"Segoe UI",sans-serif;color:var(--ink
 main{max-width:1600px;margin:0 auto}
 h1{font-size:1.6em;margin:.2em 0}h2{font-size:1.3em;margin-top:2em;border-bottom:2px solid var(--line)}
 h3{font-size:1.05em;margin-top:1.6em}
-p{max-width:75ch}.note{color:var(--muted);font-size:.9em;max-width:90ch}
+h1,h2,h3,p,li,summary,dt,dd{overflow-wrap:anywhere}p{max-width:75ch}.note{color:var(--muted);font-size:.9em;max-width:90ch}
 nav.toc{background:var(--head);border:1px solid var(--line);padding:.5em 1em;margin:1em 0;
  font-size:.9em;max-width:75ch}
 nav.toc ul{margin:.2em 0;padding-left:1.2em}
