@@ -105,7 +105,7 @@ def block(d: Path) -> str:
     ]
     stages = s["stages"]
     for size, info in s["sizes"].items():
-        n = int(size)
+        n = int(str(size).split()[0])  # "<n>" or "<n> <models>" (bench_scale --models)
         gen = next(r for r in stages if r["size"] == n and r["model"] == "data")
         out.append(
             f"| {n:,} | {info['users']:,} × {info['items']:,} | generate | "
