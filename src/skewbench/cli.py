@@ -63,7 +63,9 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
     config = load_config(args.config)
     cells = expand(config)  # every config and parameter problem first, before data is read
-    check_output(Path(args.output) if args.output else config.output_dir(), config.name)
+    check_output(
+        Path(args.output) if args.output else config.output_dir(), config.name, config.seed
+    )
     if config.executor == "ray" and config.ray_address is not None:
         from skewbench.runner.executors import probe_address
 

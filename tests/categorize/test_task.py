@@ -298,7 +298,10 @@ def test_tuning_on_validation_records_trials_and_uses_the_best(table):
         assert list(t) == ["data", "tune", "fit", "score", "rerank", "metrics", "total"]
         assert t["rerank"] == 0.0
         assert (t["fit"] == 0.0) is fit_inside_tune and (t["tune"] == 0.0) is not fit_inside_tune
-        assert sum(v for k, v in t.items() if k != "total") == pytest.approx(t["total"], abs=0.01)
+        # stages nest inside the total (each value rounded to 1 ms); the untimed glue between
+        # stages is not bounded here, since it grows with machine load
+        assert min(t.values()) >= 0.0
+        assert sum(v for k, v in t.items() if k != "total") <= t["total"] + 0.004
         assert not any(k.endswith("_seconds") for k in info)
     bad = {**tune, "space": {"max_iter": [10]}}
     with pytest.raises(ConfigError, match="'max_iter' is not tunable"):

@@ -549,6 +549,27 @@ def test_another_config_in_a_used_output_is_refused(tmp_path, capsys):
     assert "1 already finished" in capsys.readouterr().out
 
 
+def test_another_master_seed_in_a_used_output_is_refused(tmp_path, capsys):
+    """The same config under another master seed would pool two seeds' replicates in one
+    report: refused in one line naming the folder and both seeds; the first seed goes on."""
+    out = tmp_path / "out"
+    first = _write(tmp_path, {}, {**REC, "name": "same", "seed": 1})
+    assert main(["run", str(first), "--output", str(out), "--quiet", "--no-report"]) == 0
+    capsys.readouterr()
+    other = tmp_path / "other.yaml"
+    other.write_text(yaml.safe_dump({**REC, "name": "same", "seed": 2}))
+    for argv in (["validate", str(other), "--no-data"], ["run", str(other), "--quiet"]):
+        assert main([*argv, "--output", str(out)]) == 2
+        err = _one_line(capsys)
+        assert repr(str(out)) in err and "master seed 1" in err and "seed 2" in err, err
+    from skewbench.runner.store import ResultStore
+
+    with ResultStore(out / "results.sqlite") as store:
+        assert len(store.finished_keys()) == 1  # nothing of seed 2 was written
+    assert main(["run", str(first), "--output", str(out), "--quiet", "--no-report"]) == 0
+    assert "1 already finished" in capsys.readouterr().out
+
+
 def test_a_full_disk_is_exit_2_with_what_to_do(tmp_path, capsys, monkeypatch):
     import sqlite3
 

@@ -86,7 +86,7 @@ def test_train_and_users(trec_files, tmp_path):
     run = read_run(f["a"])
     top = run[run["rank"] <= 10].assign(p=lambda d: pop.reindex(d["item"]).fillna(0).to_numpy())
     assert m["arp"] == pytest.approx(top.groupby("unit")["p"].mean().mean(), abs=1e-12)
-    assert {"tail_share", "popularity_lift", "exposure_gini[brand]"} <= set(m.index)
+    assert {"non_head_share", "popularity_lift", "exposure_gini[brand]"} <= set(m.index)
     from skewbench.runner.store import ResultStore
 
     with ResultStore(out / "results.sqlite") as store:

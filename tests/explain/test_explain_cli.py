@@ -113,8 +113,8 @@ def test_units_carry_user_groups_and_info_the_decomposition_steps(run_dir):
     n_train = units["n_train"].to_numpy()
     q1 = units["ug_activity"].to_numpy() == "q1"
     assert (n_train[q1] <= edges[0]).all() and (n_train[~q1] > edges[0]).all()
-    # tail ⊂ long tail (= not head), whose share is the tail_share column
-    tail, long_tail = units["list_share[popularity=tail]"], units["tail_share"]
+    # tail ⊂ long tail (= not head), whose share is the non_head_share column
+    tail, long_tail = units["list_share[popularity=tail]"], units["non_head_share"]
     assert (tail <= long_tail + 1e-12).all() and tail.mean() < long_tail.mean()
 
 

@@ -59,7 +59,7 @@ def test_end_to_end_cell_orders_models_and_reports_everything():
     assert ndcg["ease"] > ndcg["popularity"]
     r = results["ease"]
     for key in ("ndcg@10", "recall@20", "mrr@10", "exposure_gini", "aplt", "arp", "coverage",
-                "novelty", "tail_share", "exposure_share[popularity=tail]",
+                "novelty", "non_head_share", "exposure_share[popularity=tail]",
                 "relevant_share[popularity=tail]", "exposure_share[genre=Drama]"):  # fmt: skip
         assert key in r.metrics, key
     assert set(results["random"].metrics) == set(r.metrics)  # same metric set for every cell
@@ -78,7 +78,7 @@ def test_rerankers_raise_tail_share_and_imbalance_reaches_target():
     for name, params in [("xquad", {"lambda": 0.9}), ("fair", {"p": 0.6}),
                          ("calibrated", {"lambda": 0.9, "groups": "popularity"})]:  # fmt: skip
         m = recommend.run(ml_cell("popularity", name, params)).metrics
-        assert m["tail_share"] > base["tail_share"], name
+        assert m["non_head_share"] > base["non_head_share"], name
     r = recommend.run(ml_cell("popularity", imbalance=0.8))
     assert r.info["achieved_gini"] == pytest.approx(0.8, abs=2e-3)
     assert r.info["dataset"]["test_rows"] == 11079  # test untouched

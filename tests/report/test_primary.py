@@ -12,7 +12,7 @@ REC = REPORTS["recommend"]
 
 
 def test_declared_layout_is_kept_when_its_cutoffs_were_computed():
-    present = ["ndcg@5", "ndcg@10", "recall@20", "mrr@10", "tail_share"]
+    present = ["ndcg@5", "ndcg@10", "recall@20", "mrr@10", "non_head_share"]
     assert for_metrics(REC, present) is REC
 
 

@@ -168,7 +168,7 @@ def test_every_stored_comparison_tests_its_printed_delta(store_table):
     """For every comparison the report makes on this store — each treatment against none and
     each model contrast, both tested metrics — Σ c_i equals the cells' Δ to 1e-12."""
     store, table = store_table
-    tables = [significance(store, table, m) for m in ("ndcg@10", "tail_share")]
+    tables = [significance(store, table, m) for m in ("ndcg@10", "non_head_share")]
     tables.append(compare_models(store, table, "ndcg@10", "popularity", ["itemknn(neighbours=50)"]))
     checked = 0
     for t in tables:
@@ -313,9 +313,19 @@ def test_markdown_html_and_exports(run_dir, capsys, monkeypatch):
     text = md.read_text()
     assert "## Headline" in text
     assert text.index("## Headline") < text.index("## Task: recommend")
+    # per task first one figure, then the three plain sentences of the best trade-off
+    lead = text.split("## Headline")[1].split("\n**")[0]
+    assert re.search(r"### recommend: .+\n\n!\[headline_recommend\]\(headline_recommend\.png\)"
+                     r"\n\nBest trade-off in .+\n\nIt costs .+\n\nThe non_head_share change is ",
+                     lead), lead  # fmt: skip
+    assert (run_dir / "report" / "headline_recommend.svg").is_file()
+    # the glossary: one line per term a column header names, each header linked to its line
+    gloss = text.split("## Glossary")[1]
+    assert "- **non_head_share**: Non-head share: " in gloss and "- **p_holm**: " in gloss
+    assert "- **popularity**: " in gloss and "not the non-head items" in gloss
     assert "### Leaderboard — movielens100k(split=temporal), data as collected" in text
     assert "units (deterministic)" in text and "seeds (t)" in text
-    assert "± 0.0000" not in text and "[0, 0]" not in text.split("tail_share")[0]
+    assert "± 0.0000" not in text and "[0, 0]" not in text.split("non_head_share")[0]
     assert "distinct users (deterministic replicates" in text
     # the seeds' unit overlap is stated: 200 sampled users per seed, partly shared
     part = text.split("Replicates: which units each seed evaluates")[1].split("\n#")[0]
@@ -326,6 +336,9 @@ def test_markdown_html_and_exports(run_dir, capsys, monkeypatch):
             assert "MDE ±" in line or "equivalent within ±" in line, line
     html = page.read_text()
     assert "<svg" in html and "<script>" in html and "class='toc'" in html
+    assert "<th class='num' scope='col' title='ndcg@k: nDCG@k: graded gain" in html
+    for target in set(re.findall(r"<a class='gl' href='#([^']+)'", html)):
+        assert f"<dt id='{target}'>" in html, target
     # self-contained: no image, script or stylesheet loaded from anywhere else
     assert not re.search(r"<img[^>]+src=['\"](?!data:)", html)
     assert not re.search(r"<script[^>]+src=", html) and "<link" not in html
@@ -339,6 +352,13 @@ def test_markdown_html_and_exports(run_dir, capsys, monkeypatch):
     assert {"deterministic", "n_units", "ndcg@10_blo"} <= set(summary)
     tex = (out / "leaderboards.tex").read_text()
     assert r"\toprule" in tex and r"\bottomrule" in tex
+    # the paired tests reach the LaTeX tables: ★ exactly where the report's p_holm < 0.01
+    assert r"$^{\star}$ ndcg@10 differs from the same model untreated" in tex
+    with ResultStore(run_dir / "results.sqlite") as store:
+        table = with_conditions(store.table(), store.configs())
+        sig = significance(store, table[table["task"] == "recommend"], "ndcg@10")
+    marked = tex.count(r"] $^{\star}$")
+    assert marked == (sig["p_holm"] < 0.01).sum() > 0, (marked, sig["p_holm"].tolist())
     assert not list(out.glob(".*tmp*"))  # atomic writes leave no temporary files
 
 
@@ -359,7 +379,7 @@ def test_compare_two_runs(run_dir, tmp_path, capsys):
     from skewbench.report.compare import compare_runs
 
     res = compare_runs(run_dir, run_dir)
-    assert len(res) == 10 * 2  # every condition × system, ndcg@10 and tail_share
+    assert len(res) == 10 * 2  # every condition × system, ndcg@10 and non_head_share
     assert (res["delta"] == 0).all() and (res["p_holm"] == 1).all()
     det = res[(res["dataset"] == TEMPORAL) & (res["metric"] == "ndcg@10")]
     assert (det["n_units"] == det["n_units"].iloc[0]).all()
@@ -377,8 +397,8 @@ def test_plan_sizes_each_comparison_from_the_pilot(run_dir, capsys):
     from skewbench.metrics.stats import min_detectable_effect
     from skewbench.report.plan import plan
 
-    res = plan(run_dir, {"": 0.02, "tail_share": 0.005})
-    assert set(res["metric"]) == {"ndcg@10", "tail_share"}
+    res = plan(run_dir, {"": 0.02, "non_head_share": 0.005})
+    assert set(res["metric"]) == {"ndcg@10", "non_head_share"}
     # every treatment against none, and the one-factor pair (neighbours 20 → 50) under each
     # treatment, each in its own Holm family
     assert (res["vs"] == "none").sum() == 10 and (res.loc[res["vs"] == "none", "family"] == 5).all()
@@ -425,22 +445,50 @@ _CHECK = """<script>
 window.addEventListener('load', function () {
   var imgs = Array.prototype.slice.call(document.images);
   var head = document.querySelector('p.headline');
-  document.body.setAttribute('data-check', JSON.stringify({
+  // the headline figure: the first figure of the page; its smallest text in CSS pixels
+  var fig = document.querySelector('figure'), minText = 1e9, svgText = 1e9;
+  document.querySelectorAll('figure svg').forEach(function (svg) {
+    var vb = svg.viewBox.baseVal;
+    var scale = svg.getBoundingClientRect().width / (vb && vb.width ? vb.width : 1);
+    svg.querySelectorAll('text').forEach(function (t) {
+      if (!t.textContent.trim()) { return; }
+      var px = parseFloat(getComputedStyle(t).fontSize) * scale;
+      svgText = Math.min(svgText, px);
+      if (svg.closest('figure') === fig) { minText = Math.min(minText, px); }
+    });
+  });
+  var links = Array.prototype.slice.call(document.querySelectorAll('th a.gl'));
+  // inside the phone-width frame the result goes to the outer page, which is what is dumped
+  var target = window.parent !== window ? window.parent.document.body : document.body;
+  target.setAttribute('data-check', JSON.stringify({
     overflow: document.documentElement.scrollWidth - window.innerWidth,
+    innerWidth: window.innerWidth,
     images: imgs.length, broken: imgs.filter(function (i) {
       return !i.complete || i.naturalWidth === 0; }).length,
     svgs: document.querySelectorAll('figure svg').length,
     headline: head ? head.getBoundingClientRect().top : -1,
+    figure: fig ? fig.getBoundingClientRect().top : -1,
+    figureRight: fig ? fig.getBoundingClientRect().right : -1,
+    headlineSvg: fig ? fig.querySelectorAll('svg').length : 0,
+    minTextPx: minText, allSvgTextPx: svgText,
+    unscrolledTables: Array.prototype.slice.call(document.querySelectorAll('table')).filter(
+      function (t) { return !t.parentElement.classList.contains('scroll'); }).length,
+    tooltips: document.querySelectorAll('th[title]').length,
+    glossaryLinks: links.length,
+    deadGlossaryLinks: links.filter(function (a) {
+      return !document.getElementById(a.getAttribute('href').slice(1)); }).length,
   }));
 });
 </script></body>"""
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("width", [1024, 1440])
+@pytest.mark.parametrize("width", [390, 1024, 1440])
 def test_report_in_headless_chromium(run_dir, tmp_path, width):
-    """Rendered by a real browser: no horizontal page overflow, every image loaded, and the
-    headline's first sentence on the first screen."""
+    """Rendered by a real browser at a phone's and two desktop widths: no horizontal page
+    overflow (every table in its scroll box), every image loaded, the headline figure (SVG,
+    text >= 10 px, inside the page) and its first sentence on the first screen, and every
+    column header's glossary link resolving."""
     import json
     import shutil
     import subprocess
@@ -451,15 +499,28 @@ def test_report_in_headless_chromium(run_dir, tmp_path, width):
     _, page = build_report(run_dir)
     probe = tmp_path / "probe.html"
     probe.write_text(page.read_text().replace("</body>", _CHECK), encoding="utf-8")
+    shown = probe
+    if width < 500:  # headless Chromium's window is at least 500 px wide: a frame is not
+        shown = tmp_path / "phone.html"
+        shown.write_text(
+            f"<html><body style='margin:0'><iframe src='{probe.name}' width='{width}' "
+            "height='900' style='border:0'></iframe></body></html>",
+            encoding="utf-8",
+        )
     dom = subprocess.run(
         [browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-         f"--window-size={width},900", "--virtual-time-budget=5000", "--dump-dom",
-         probe.as_uri()],
+         "--allow-file-access-from-files", f"--window-size={max(width, 500)},900",
+         "--virtual-time-budget=5000", "--dump-dom", shown.as_uri()],
         capture_output=True, text=True, timeout=120, check=True,
     ).stdout  # fmt: skip
     found = re.search(r"data-check=\"([^\"]+)\"", dom)
     assert found, "the probe script did not run"
     check = json.loads(found.group(1).replace("&quot;", '"'))
-    assert check["overflow"] <= 0, check
+    assert check["innerWidth"] == width and check["overflow"] <= 0, check
     assert check["broken"] == 0 and check["svgs"] >= 2, check
-    assert 0 < check["headline"] < 900, check
+    assert 0 < check["figure"] < check["headline"] < 900, check  # figure, then its sentences
+    assert check["headlineSvg"] == 1 and check["figureRight"] <= width, check
+    assert check["minTextPx"] >= 10, check
+    assert check["unscrolledTables"] == 0, check
+    assert check["tooltips"] > 0 and check["glossaryLinks"] > 0, check
+    assert check["deadGlossaryLinks"] == 0, check

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -104,7 +103,14 @@ def test_better_direction_from_the_metric_registry():
     # lower-is-better metrics that a name pattern misread as higher-is-better
     for key in ("ee_l", "ee_d", "head_tail_gap", "poprsp", "rsp[genre]", "exposure_vs_catalog[g]"):
         assert C.higher_is_better(key) is False, key
-    for key in ("ndcg@10", "ndcg@10_tail", "tail_share", "private_share", "ee_r", "recall_tail"):
+    for key in (
+        "ndcg@10",
+        "ndcg@10_tail",
+        "non_head_share",
+        "private_share",
+        "ee_r",
+        "recall_tail",
+    ):
         assert C.higher_is_better(key) is True, key
     with pytest.raises(KeyError):
         C.higher_is_better("not_a_metric")
@@ -119,16 +125,53 @@ def test_pareto_front_with_ties():
     assert low.tolist() == [True, True, False, False, False]
 
 
-def test_verdict_words():
-    def t(p, p_equiv=np.nan, mde=0.0312):
-        return {"p_holm": p, "p_equiv_holm": p_equiv, "sesoi": 0.01, "mde": mde}
-
-    assert H._verdict(-0.01, t(0.5), "ndcg", 0.1, t(0.2, 0.001), "tail") == (
-        "ndcg no significant change (MDE ±0.0312); "
-        "tail no significant change (equivalent within ±0.01)"
+def _change(treatment, acc, exp, p_acc, p_exp, on_front=True, null_acc="", null_exp=""):
+    return H.Change(
+        "m", treatment, acc, exp, p_acc, p_exp, 100, on_front, False, null_acc, null_exp
     )
-    assert H._verdict(-0.01, t(0.001), "ndcg", 0.1, t(0.001), "tail") == "ndcg lower; tail higher"
-    assert H._verdict(-0.01, None, "ndcg", 0.1, t(0.001), "tail") == "tail higher"
+
+
+def test_best_tradeoff_prefers_the_largest_gain_without_a_significant_cost():
+    free = _change("a", (0.5, 0.49), (0.1, 0.2), 0.5, 0.001)  # cost not significant
+    costly = _change("b", (0.5, 0.3), (0.1, 0.4), 0.001, 0.001)  # bigger gain, real cost
+    off = _change("c", (0.5, 0.6), (0.1, 0.9), 0.001, 0.001, on_front=False)
+    assert H.best_tradeoff([free, costly, off], exp_up=True) is free
+    # every gain costs significant accuracy: the most gain per accuracy lost
+    cheap = _change("d", (0.5, 0.45), (0.1, 0.2), 0.001, 0.001)  # 0.1 gain / 0.05 lost = 2
+    assert H.best_tradeoff([costly, cheap], exp_up=True) is cheap  # 0.3 / 0.2 = 1.5 < 2
+    # lower is better: a fall is the gain
+    assert (
+        H.best_tradeoff([_change("e", (0.5, 0.5), (0.3, 0.2), 1, 1)], exp_up=False).treatment == "e"
+    )
+    assert H.best_tradeoff([_change("e", (0.5, 0.5), (0.1, 0.05), 1, 1)], exp_up=True) is None
+
+
+def test_headline_sentences_say_gain_cost_and_significance():
+    best = _change(
+        "xquad(lambda=0.9)", (0.120, 0.1112), (0.006, 0.17), 0.003, 0.12, null_exp="MDE ±0.2"
+    )
+    first, cost, test = H.sentences(best, "recommend", "cj", "ndcg@10", "non_head_share", True)
+    # the exposure base 0.006 is below the floor: no percentage; the accuracy base is above it
+    assert (
+        first == "Best trade-off in cj: m with xquad(lambda=0.9) moves non_head_share "
+        "0.00600 → 0.170 (+0.164)."
+    )
+    assert cost == "It costs 0.00880 ndcg@10: 0.120 → 0.111 (−0.00880, −7.33 %)."
+    # the tests' own verdicts: p_holm and, for the null, its minimum detectable effect
+    assert test.startswith("The non_head_share change is not significant (p_holm = 0.12; MDE ±0.2)")
+    assert "ndcg@10 change is significant (p_holm = 0.0030)" in test
+    assert "100 distinct users" in test and "Holm-corrected" in test
+
+
+def test_most_skewed_condition_first():
+    conds = [
+        ({"dataset": "d", "imbalance": 10.0, "control": "", "setting": ""}, None),
+        ({"dataset": "d", "imbalance": None, "control": "", "setting": ""}, None),
+        ({"dataset": "d", "imbalance": 100.0, "control": "uniform", "setting": ""}, None),
+        ({"dataset": "d", "imbalance": 100.0, "control": "", "setting": ""}, None),
+    ]
+    order = [(c["imbalance"], c["control"]) for c, _ in H.skew_order(conds)]
+    assert order == [(100.0, ""), (10.0, ""), (None, ""), (100.0, "uniform")]
 
 
 def test_sweep_shows_n_train_and_the_matched_control_beside_its_level():

@@ -58,8 +58,8 @@ def test_duplicate_ids_within_a_cell_are_one_unit():
 
 
 def test_metric_columns_exclude_ids_and_facts():
-    t = _t([1], [0.5], n_train=[3], tail_share=[0.1], correct=[True], true=["a"])
-    assert U.unit_metric_columns(t) == ["ndcg@10", "tail_share"]
+    t = _t([1], [0.5], n_train=[3], non_head_share=[0.1], correct=[True], true=["a"])
+    assert U.unit_metric_columns(t) == ["ndcg@10", "non_head_share"]
 
 
 @pytest.mark.parametrize(

@@ -58,6 +58,21 @@ def test_put_is_idempotent_and_round_trips(tmp_path):
             store.units("missing")
 
 
+def test_a_renamed_metric_reads_under_its_new_name(tmp_path):
+    """A store written before ``tail_share`` became ``non_head_share`` (it counts the non-head
+    items, not the ``popularity=tail`` group) reads as if written today."""
+    old = CellResult(
+        {"ndcg@10": 0.3, "tail_share": 0.25},
+        pd.DataFrame({"user_id": [1, 2], "tail_share": [0.2, 0.3]}),
+        {},
+    )
+    with ResultStore(tmp_path / "r.sqlite") as store:
+        store.put(_cell(), old, 1.0)
+        row = store.table().iloc[0]
+        assert row["non_head_share"] == 0.25 and "tail_share" not in row
+        assert store.units(row["key"])["non_head_share"].tolist() == [0.2, 0.3]
+
+
 def test_failures_are_recorded_but_not_finished(tmp_path):
     with ResultStore(tmp_path / "r.sqlite") as store:
         store.put_failure(_cell(), "Traceback: boom")

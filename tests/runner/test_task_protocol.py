@@ -25,7 +25,7 @@ def test_layouts_are_the_ones_the_report_used():
     assert REPORTS["categorize"].primary == "balanced_accuracy"
     assert REPORTS["recommend"].tradeoff == [
         ("ndcg@10", "exposure_gini"),
-        ("ndcg@10", "tail_share"),
+        ("ndcg@10", "non_head_share"),
     ]
     assert REPORTS["search"].model_contrast == ("dense", ("finetuned", "cross_encoder"))
     assert REPORTS.get("nope") is None and sorted(REPORTS) == sorted(TASKS)

@@ -22,7 +22,7 @@ CUTOFFS = (5, 10, 20, 50)  # the recommend task's default cutoffs
 
 # Metrics that need item popularity (``--train``); left out without it rather than computed on
 # an all-zero popularity.
-POPULARITY_METRICS = ("tail_share", "awrf_popularity", "arp", "aplt", "aclt", "poprsp",
+POPULARITY_METRICS = ("non_head_share", "awrf_popularity", "arp", "aplt", "aclt", "poprsp",
                       "popreo", "novelty", "popularity_lift")  # fmt: skip
 
 

@@ -544,16 +544,18 @@ _REPORTED: list[tuple[str, str, str, MetricMeta]] = [
         _m("higher", 0, 1, "score", "GAUC", "users' AUC, weighted by their relevant items"),
     ),
     (
-        "tail_share",
+        "non_head_share",
         "exposure",
-        "mean_u share of the top exposure_k that is long tail (recommend)",
+        "mean_u share of the top exposure_k outside the popularity head, i.e. mid and tail "
+        "items (recommend; was tail_share)",
         _m(
             "higher",
             0,
             1,
             "share",
-            "Long-tail share",
-            "share of each top list from the long tail",
+            "Non-head share",
+            "share of each top list from outside the popularity head (mid and tail items); "
+            "not popularity=tail, the least-popular 20 %",
         ),
     ),
     (

@@ -36,10 +36,20 @@ from skewbench.report.conditions import (
     value_range,
 )
 from skewbench.report.contrast import one_factor_blocks
+from skewbench.report.glossary import entries
 from skewbench.report.headline import headline_blocks
 from skewbench.report.leaderboard import INTERVAL_NOTE, leaderboard
 from skewbench.report.plot_blocks import plot_blocks
-from skewbench.report.render import Block, Heading, Paragraph, Table, to_html, to_markdown
+from skewbench.report.render import (
+    Block,
+    Glossary,
+    Heading,
+    Paragraph,
+    Table,
+    table_headers,
+    to_html,
+    to_markdown,
+)
 from skewbench.report.runs_blocks import run_blocks
 from skewbench.report.significance_blocks import (
     contrast_blocks,
@@ -91,9 +101,9 @@ def _task_blocks(
     task: str,
     spec: TaskReport,
     out: Path,
-) -> tuple[list[Block], list[Block], pd.DataFrame]:
-    """(headline blocks, section blocks, merged summary) of one task; ``configs``: cell key →
-    stored cell config, read once per report."""
+) -> tuple[list[Block], list[Block], pd.DataFrame, pd.DataFrame]:
+    """(headline blocks, section blocks, merged summary, paired tests of the unit metric) of
+    one task; ``configs``: cell key → stored cell config, read once per report."""
     blocks: list[Block] = [Heading(f"Task: {task}", 2)]
     metrics = [c for c in table.columns if c not in IDS and table[c].notna().any()]
     data = table[IDS + metrics]
@@ -113,7 +123,7 @@ def _task_blocks(
     sig_exp = pd.DataFrame()
     if spec.unit_exposure and f"{spec.unit_exposure}_units" in usum.columns:
         sig_exp = significance(store, data, spec.unit_exposure, cache=cache)
-    headline = headline_blocks(task, spec, merged, sig_acc, sig_exp)
+    headline = headline_blocks(task, spec, merged, sig_acc, sig_exp, out)
 
     blocks.append(Paragraph(INTERVAL_NOTE, style="note"))
     for cond, grp in by_condition(merged):
@@ -148,7 +158,7 @@ def _task_blocks(
     for metric, sig in ((spec.unit_metric, sig_acc), (spec.unit_exposure, sig_exp)):
         if metric is not None and not sig.empty:
             blocks.append(significance_details(metric, sig, spec))
-    return headline, blocks, merged
+    return headline, blocks, merged, sig_acc
 
 
 def fingerprint_blocks(configs: dict[str, dict]) -> list[Block]:
@@ -233,11 +243,13 @@ def _blocks(store: ResultStore, out: Path, exports: bool) -> list[Block]:
         ]
     headline: list[Block] = []
     sections: list[Block] = convergence_blocks(table)
-    summaries, specs = {}, {}
+    summaries, specs, tests = {}, {}, {}
     for task, tgrp in table.groupby("task") if not table.empty else []:
         specs[task] = task_spec(str(task), tgrp, configs)
         with step(f"report: {task} ({len(tgrp)} cells): tables, tests and plots"):
-            h, s, merged = _task_blocks(store, tgrp, configs, str(task), specs[task], out)
+            h, s, merged, sig = _task_blocks(store, tgrp, configs, str(task), specs[task], out)
+        if specs[task].unit_metric == specs[task].primary:  # the LaTeX tables mark the primary
+            tests[task] = sig
         headline += h
         sections += s
         summaries[task] = merged
@@ -245,12 +257,16 @@ def _blocks(store: ResultStore, out: Path, exports: bool) -> list[Block]:
         from skewbench.report.export import write_exports
 
         with step("report: exports"):
-            links = write_exports(store, table, summaries, out, specs)
+            links = write_exports(store, table, summaries, out, specs, tests)
         sections += [
             Heading("Exports", 2),
             Paragraph("Files beside this report: " + ", ".join(links) + "."),
         ]
     blocks = intro
     if headline:
-        blocks += [Heading("Headline: what each treatment buys and costs", 2), *headline]
-    return blocks + sections
+        blocks += [Heading("Headline: the best trade-off per task", 2), *headline]
+    blocks += sections
+    terms = entries(table_headers(blocks))
+    if terms:  # every metric, group and statistic a column header names, one line each
+        blocks += [Heading("Glossary", 2), Glossary(terms)]
+    return blocks

@@ -106,14 +106,15 @@ def _tex(text: object) -> str:
     if s.startswith("\\textbf{") and s.endswith("}"):  # bold made by paper_table
         return r"\textbf{" + _tex(s[len("\\textbf{") : -1]) + "}"
     s = "".join(_LATEX.get(ch, ch) for ch in s)
-    return s.replace("−", "$-$").replace("Δ", r"$\Delta$").replace("ρ", r"$\rho$")
+    s = s.replace("−", "$-$").replace("Δ", r"$\Delta$").replace("ρ", r"$\rho$")
+    return s.replace("★", r"$^{\star}$")
 
 
 def paper_table(
     grp: pd.DataFrame, columns: list[str], sig: pd.DataFrame, task: str, spec: TaskReport
 ) -> tuple[pd.DataFrame, str]:
     """One condition's leaderboard as a paper shows it, and its caption: readable column names,
-    the best mean per column in bold (direction from the metric metadata), ``*`` where the
+    the best mean per column in bold (direction from the metric metadata), ★ where the
     primary metric differs from the same model untreated (p_holm < ALPHA_SIG)."""
     grp = order_systems(grp, spec.primary).reset_index(drop=True)
     cols = [c for c in columns if c in grp.columns]
@@ -133,7 +134,7 @@ def paper_table(
         }
     if spec.primary in board:
         board[spec.primary] = [
-            f"{v}*" if p_of.get((m, tr), 1.0) < ALPHA_SIG else v
+            f"{v} ★" if p_of.get((m, tr), 1.0) < ALPHA_SIG else v
             for v, m, tr in zip(board[spec.primary], grp["model"], grp["treatment"], strict=True)
         ]
     for c in cols:
@@ -152,7 +153,7 @@ def paper_table(
     )
     if not sig.empty:  # the mark is explained only where the tests were given
         caption += (
-            f" * {spec.primary} differs from the same model untreated: paired randomization "
+            f" ★ {spec.primary} differs from the same model untreated: paired randomization "
             f"test over distinct units, Holm-corrected over the task's comparisons, "
             f"p_holm < {ALPHA_SIG}."
         )

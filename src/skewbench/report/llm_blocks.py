@@ -43,7 +43,7 @@ from skewbench.runner.store import ResultStore
 LLM_MODEL = "llm_rerank"
 FACTS = ("prompts", "model_calls", "parse_failures")
 #: Per-unit columns the LLM-vs-first-stage table tests (those a task stores).
-CONTRAST_METRICS = ("ndcg@10", "tail_share", "private_share")
+CONTRAST_METRICS = ("ndcg@10", "non_head_share", "private_share")
 
 POSITION_NOTE = (
     "Each listwise cell ranked every unit's candidates in `orders` input orders (the first "

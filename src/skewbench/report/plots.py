@@ -314,3 +314,73 @@ def learning_curves(
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, format="png", bbox_inches="tight")
     return out
+
+
+HEADLINE_FONT = 11  # pt; the figure is 5 in wide, so text stays >= 10 px at a phone's 390 px
+
+
+def _bar(r: pd.Series, metric: str) -> list[list[float]] | None:
+    """Error-bar lengths (below, above) of ``metric`` from its ``_lo``/``_hi`` columns."""
+    lo, hi = r.get(f"{metric}_lo"), r.get(f"{metric}_hi")
+    if lo is None or hi is None or pd.isna(lo) or pd.isna(hi):
+        return None
+    return [[max(0.0, r[metric] - lo)], [max(0.0, hi - r[metric])]]
+
+
+def tradeoff_figure(
+    summary: pd.DataFrame,
+    acc: str,
+    exp: str,
+    path: Path,
+    title: str,
+    exp_higher_better: bool,
+    highlight: tuple[str, str] | None = None,
+) -> Path | None:
+    """The headline figure of one condition: every system's accuracy against its exposure with
+    both intervals (``<metric>_lo/_hi``), each model's untreated baseline a black-edged square,
+    the Pareto front a grey step line with its treatments named, ``highlight`` (model,
+    treatment) ringed. 5 in wide with constrained layout and 11 pt text."""
+    import textwrap
+
+    data = summary[summary[acc].notna() & summary[exp].notna()].reset_index(drop=True)
+    if data.empty:
+        return None
+    models = sorted(data["model"].astype(str).unique())
+    colour = {m: OKABE_ITO[i % len(OKABE_ITO)] for i, m in enumerate(models)}
+    fig, ax = plt.subplots(figsize=(5.0, 4.8), layout="constrained")
+    front = pareto_front(data, acc, exp, exp_higher_better)
+    mid_x = (data[exp].min() + data[exp].max()) / 2
+    for i, r in data.iterrows():
+        base = r["treatment"] == BASELINE
+        c = colour[str(r["model"])]
+        ax.errorbar(
+            r[exp], r[acc], xerr=_bar(r, exp), yerr=_bar(r, acc),
+            fmt="s" if base else "o", ms=8 if base else 5, color=c,
+            mec="black" if base else c, mew=1.5 if base else 0.5, ecolor=c, elinewidth=0.8,
+            alpha=1.0 if (base or front[i]) else 0.5, zorder=3,
+        )  # fmt: skip
+        if highlight == (r["model"], r["treatment"]):
+            ax.scatter(r[exp], r[acc], s=280, facecolors="none", edgecolors="black", zorder=4)
+        if front[i] and not base:
+            right = r[exp] > mid_x  # label towards the middle: it never leaves the axes
+            ax.annotate(
+                textwrap.shorten(str(r["treatment"]), 22, placeholder="…"),
+                (r[exp], r[acc]), xytext=(-6 if right else 6, 5), textcoords="offset points",
+                ha="right" if right else "left", fontsize=HEADLINE_FONT, color="#222222",
+            )  # fmt: skip
+    line = data[front].sort_values(exp)
+    ax.step(
+        line[exp], line[acc], where="post" if exp_higher_better else "pre",
+        color="#444444", lw=1.0, alpha=0.7, zorder=1,
+    )  # fmt: skip
+    for m in models:
+        ax.plot([], [], "o", color=colour[m], label=textwrap.shorten(m, 24, placeholder="…"))
+    ax.plot([], [], "s", mfc="white", mec="black", mew=1.5, label="untreated")
+    ax.plot([], [], "-", color="#444444", label="Pareto front")
+    ax.set_xlabel(direction_label(exp, exp_higher_better), fontsize=HEADLINE_FONT)
+    ax.set_ylabel(direction_label(acc, True), fontsize=HEADLINE_FONT)
+    ax.tick_params(labelsize=HEADLINE_FONT)
+    ax.set_title("\n".join(textwrap.wrap(title, 44)), loc="left", fontsize=HEADLINE_FONT + 1)
+    ax.grid(alpha=0.3)
+    fig.legend(loc="outside lower center", ncol=2, fontsize=HEADLINE_FONT, frameon=False)
+    return _save(fig, path)

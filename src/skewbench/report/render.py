@@ -1,7 +1,7 @@
 """Blocks of the report and their two renderings: Markdown and one self-contained HTML page.
 
 A report is a list of typed blocks — :class:`Heading`, :class:`Paragraph`, :class:`Table`,
-:class:`Figure`, :class:`Details` — and both renderers handle every type (a ``match`` ending in
+:class:`Figure`, :class:`Glossary`, :class:`Details` — and both renderers handle every type (a ``match`` ending in
 ``assert_never``), so a block they do not know is a type error, never a silent drop. Both come
 from the same list, so they always say the same thing. The HTML page loads nothing from anywhere
 else: plots are inlined (SVG), the stylesheet and the small table-sorting script are in the page.
@@ -19,7 +19,7 @@ from typing import Literal, assert_never
 import numpy as np
 import pandas as pd
 
-from skewbench.report import fmt
+from skewbench.report import fmt, glossary
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,13 @@ class Figure:
 
 
 @dataclass(frozen=True)
+class Glossary:
+    """Term → one-line meaning; each term an anchor the column headers naming it link to."""
+
+    entries: list[tuple[str, str]]
+
+
+@dataclass(frozen=True)
 class Details:
     """Blocks collapsed under a summary line in HTML (shown in full in Markdown)."""
 
@@ -66,7 +73,7 @@ class Details:
     blocks: list[Block]
 
 
-Block = Heading | Paragraph | Table | Figure | Details
+Block = Heading | Paragraph | Table | Figure | Glossary | Details
 
 
 def slug(text: str) -> str:
@@ -133,6 +140,10 @@ def to_markdown(blocks: list[Block], out: Path) -> str:
                 parts.append(cells.to_markdown(index=False, disable_numparse=True))
             case Figure():
                 parts.append(f"![{b.path.stem}]({Path(b.path).relative_to(out).as_posix()})")
+            case Glossary():
+                parts.append(
+                    "\n".join(f"- **{md_text(t)}**: {md_text(line)}" for t, line in b.entries)
+                )
             case Details():
                 parts.append(f"**{md_text(b.summary)}**")
                 parts.append(to_markdown(b.blocks, out).rstrip("\n"))
@@ -166,6 +177,9 @@ tr.gstart td{border-top:2px solid #9aa5b1}
 .ci{color:var(--muted);font-size:.85em}
 .headline{border-left:4px solid var(--accent);padding:.2em 1em;background:#f7fafd}
 details{margin:.6em 0 1em}summary{cursor:pointer;font-weight:600}
+a.gl{color:inherit;text-decoration:underline dotted #9aa5b1}
+dl.glossary{max-width:90ch}dl.glossary dt{font-weight:600;margin-top:.4em}
+dl.glossary dd{margin:0 0 0 1.5em}dl.glossary dt:target{background:#fff3c4}
 figure{margin:.5em 0 1.5em;max-width:100%}figure svg,figure img{max-width:100%;height:auto}
 @media print{nav.toc{display:none}.scroll{overflow:visible;border:0}th{position:static}
  .sticky{position:static}details>*{display:block}body{font-size:11px}
@@ -176,7 +190,8 @@ figure{margin:.5em 0 1.5em;max-width:100%}figure svg,figure img{max-width:100%;h
 # row groups are dissolved while sorted by anything but the first column.
 _JS = """
 document.querySelectorAll('table.sortable').forEach(function(t){
- t.querySelectorAll('th').forEach(function(th,i){th.addEventListener('click',function(){
+ t.querySelectorAll('th').forEach(function(th,i){th.addEventListener('click',function(e){
+  if(e.target.closest('a')){return}
   var asc=th.getAttribute('aria-sort')!=='ascending';
   t.querySelectorAll('th').forEach(function(h){h.removeAttribute('aria-sort')});
   th.setAttribute('aria-sort',asc?'ascending':'descending');
@@ -212,7 +227,21 @@ def _cell_html(text: str) -> str:
     return html.escape(text)
 
 
-def _table_html(table: Table) -> str:
+def _header_html(name: str, linked: set[str]) -> str:
+    """A column header's attributes and text: a metric, group or statistic name carries its
+    glossary lines as a tooltip and links to its entry (when the page has one)."""
+    found = glossary.lookup(name)
+    if not found:
+        return f" scope='col'>{html.escape(name)}"
+    tip = html.escape("\n".join(f"{t}: {line}" for t, line in found), quote=True)
+    target = glossary.anchor(found[0][0])
+    text = html.escape(name)
+    if target in linked:
+        text = f"<a class='gl' href='#{target}'>{text}</a>"
+    return f" scope='col' title='{tip}'>{text}"
+
+
+def _table_html(table: Table, linked: set[str]) -> str:
     cols = list(table.frame.columns)
     cells = display_cells(table.frame)
     numeric = {
@@ -234,9 +263,7 @@ def _table_html(table: Table) -> str:
         return f" class='{' '.join(cls)}'" + (f" style='{style}'" if style else "")
 
     out = ["<div class='scroll'><table class='sortable'><thead><tr>"]
-    out += [
-        f"<th{attrs(j, True)} scope='col'>{html.escape(str(c))}</th>" for j, c in enumerate(cols)
-    ]
+    out += [f"<th{attrs(j, True)}{_header_html(str(c), linked)}</th>" for j, c in enumerate(cols)]
     out.append("</tr></thead><tbody>")
     prev = None
     for _, row in cells.iterrows():
@@ -258,8 +285,9 @@ def _table_html(table: Table) -> str:
     return "".join(out)
 
 
-def _blocks_html(blocks: list[Block], anchors: dict[int, str]) -> list[str]:
-    """HTML of the blocks; each heading's anchor goes into ``anchors`` (by block id)."""
+def _blocks_html(blocks: list[Block], anchors: dict[int, str], linked: set[str]) -> list[str]:
+    """HTML of the blocks; each heading's anchor goes into ``anchors`` (by block id);
+    ``linked``: the glossary entries' anchors on the page."""
     parts: list[str] = []
     for b in blocks:
         match b:
@@ -274,12 +302,18 @@ def _blocks_html(blocks: list[Block], anchors: dict[int, str]) -> list[str]:
                 cls = {"plain": "", "note": " class='note'", "headline": " class='headline'"}
                 parts.append(f"<p{cls[b.style]}>{html.escape(b.text)}</p>")
             case Table():
-                parts.append(_table_html(b))
+                parts.append(_table_html(b, linked))
             case Figure():
                 parts.append(_figure_html(Path(b.path)))
+            case Glossary():
+                items = "".join(
+                    f"<dt id='{glossary.anchor(t)}'>{html.escape(t)}</dt><dd>{html.escape(line)}</dd>"
+                    for t, line in b.entries
+                )
+                parts.append(f"<dl class='glossary'>{items}</dl>")
             case Details():
                 parts.append(f"<details><summary>{html.escape(b.summary)}</summary>")
-                parts += _blocks_html(b.blocks, anchors)
+                parts += _blocks_html(b.blocks, anchors, linked)
                 parts.append("</details>")
             case _:
                 assert_never(b)
@@ -302,7 +336,10 @@ def _figure_html(path: Path) -> str:
 
 def to_html(blocks: list[Block], title: str = "skewbench report") -> str:
     anchors: dict[int, str] = {}
-    body = _blocks_html(blocks, anchors)
+    linked = {
+        glossary.anchor(t) for b in _flat(blocks) if isinstance(b, Glossary) for t, _ in b.entries
+    }
+    body = _blocks_html(blocks, anchors, linked)
     # Anchors were assigned while rendering; the table of contents goes after the first <h1>
     # and the first paragraphs (the headline stays on the first screen).
     toc = _toc_from([b for b in blocks if isinstance(b, Heading) and b.level in (2, 3)], anchors)
@@ -315,6 +352,21 @@ def to_html(blocks: list[Block], title: str = "skewbench report") -> str:
         + "\n".join(body[1:])
         + f"</main><script>{_JS}</script></body></html>"
     )
+
+
+def _flat(blocks: list[Block]) -> list[Block]:
+    """``blocks`` with the contents of every Details block in place after it."""
+    out: list[Block] = []
+    for b in blocks:
+        out.append(b)
+        if isinstance(b, Details):
+            out += _flat(b.blocks)
+    return out
+
+
+def table_headers(blocks: list[Block]) -> set[str]:
+    """Every column header of the tables in ``blocks``, collapsed ones included."""
+    return {str(c) for b in _flat(blocks) if isinstance(b, Table) for c in b.frame.columns}
 
 
 def _toc_from(headings: list[Heading], anchors: dict[int, str]) -> str:

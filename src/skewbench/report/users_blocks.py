@@ -29,7 +29,7 @@ EXPOSURE = (
     "list_share[popularity=tail]",
     "list_share[brand=Private]",
     "list_share[price=q1]",
-    "tail_share",
+    "non_head_share",
 )
 N_PERM = 10_000
 
@@ -89,7 +89,7 @@ def per_group_table(frame: pd.DataFrame, grouping: str, rng: Any) -> pd.DataFram
         t = group_table(frame[m].to_numpy(), labels, rng=_stream(grouping, m))
         out[m] = [_fmt_ci(a, b, c) for a, b, c in zip(t["mean"], t["lo"], t["hi"], strict=True)]
         out[f"gap to best ({m})"] = t["gap_to_best"].round(4)
-    for e in (c for c in EXPOSURE if c in frame.columns and c != "tail_share"):
+    for e in (c for c in EXPOSURE if c in frame.columns and c != "non_head_share"):
         out[e.replace("list_share", "share")] = (
             frame.groupby(grouping)[e].mean().reindex(out["group"]).round(4).to_numpy()
         )
@@ -215,7 +215,7 @@ def _effects(
     tail = next(
         (
             c
-            for c in ("tail_share", "list_share[popularity=tail]")
+            for c in ("non_head_share", "list_share[popularity=tail]")
             if c in next(iter(frames.values())).columns
         ),
         None,

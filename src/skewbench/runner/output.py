@@ -1,8 +1,10 @@
 """The output folder: checked writable before any work, and kept to one config.
 
-``<output>/run.json`` records the name of the config whose results the folder holds. Another
-config (another name) written into the same folder is refused rather than merged into its
-store and report; the same config, extended or resumed, goes on (finished cells are skipped).
+``<output>/run.json`` records the name and master seed of the config whose results the folder
+holds. Another config (another name) or the same config under another master seed written into
+the same folder is refused rather than merged into its store and report (the report would pool
+both seeds' replicates as one); the same config, extended or resumed, goes on (finished cells
+are skipped).
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ from skewbench.errors import ConfigError
 RUN_FILE = "run.json"
 
 
-def check_output(output: Path, name: str) -> None:
+def check_output(output: Path, name: str, seed: int | None = None) -> None:
     """ConfigError unless ``output`` can be created and written and holds no other config's
-    results. Creates nothing (``validate`` runs it too)."""
+    results (another name, or another master ``seed``). Creates nothing (``validate`` runs it
+    too)."""
     output = Path(output)
     if output.exists() and not output.is_dir():
         raise ConfigError(f"output {str(output)!r} is a file, not a folder; choose another output")
@@ -43,22 +46,46 @@ def check_output(output: Path, name: str) -> None:
             "would be merged into them: give it its own output (--output or output:), or "
             "rename it back"
         )
+    recorded = seed_of(output)
+    if seed is not None and recorded is not None and recorded != seed:
+        raise ConfigError(
+            f"output {str(output)!r} holds config {name!r} run with master seed {recorded}; "
+            f"seed {seed} would be merged into its replicates: give it its own output "
+            f"(--output or output:), or set seed: {recorded} back"
+        )
 
 
-def claim_output(output: Path, name: str) -> None:
-    """Record ``name`` as the folder's config (after :func:`check_output`, under the lock)."""
+def claim_output(output: Path, name: str, seed: int | None = None) -> None:
+    """Record ``name`` and ``seed`` as the folder's config (after :func:`check_output`, under
+    the lock)."""
     path = Path(output) / RUN_FILE
-    if owner_of(Path(output)) == name:
+    if owner_of(Path(output)) == name and seed_of(Path(output)) == seed:
         return
+    record: dict[str, object] = {"name": name}
+    if seed is not None:
+        record["seed"] = seed
     tmp = path.with_name(f".{RUN_FILE}.tmp{os.getpid()}")
-    tmp.write_text(json.dumps({"name": name}) + "\n", encoding="utf-8")
+    tmp.write_text(json.dumps(record) + "\n", encoding="utf-8")
     os.replace(tmp, path)
+
+
+def _record(output: Path) -> dict:
+    try:
+        record = json.loads((Path(output) / RUN_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return record if isinstance(record, dict) else {}
 
 
 def owner_of(output: Path) -> str | None:
     """The config name recorded in ``output``, or None (no record, or one that is unreadable:
     a folder from before the record existed)."""
-    try:
-        return str(json.loads((Path(output) / RUN_FILE).read_text(encoding="utf-8"))["name"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
+    name = _record(output).get("name")
+    return None if name is None else str(name)
+
+
+def seed_of(output: Path) -> int | None:
+    """The master seed recorded in ``output``, or None (no record, or one from before seeds
+    were recorded: such a folder takes the next run's seed)."""
+    seed = _record(output).get("seed")
+    return seed if isinstance(seed, int) and not isinstance(seed, bool) else None

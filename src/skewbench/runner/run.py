@@ -112,9 +112,9 @@ def run_config(
     if executor == "ray" and config.ray_address is not None:
         probe_address(config.ray_address)  # seconds, before any data is read
     cells = expand(config, check=False)
-    check_output(output, config.name)
+    check_output(output, config.name, config.seed)
     with OutputLock(output, wait=wait), ResultStore(store_path(output)) as store:
-        claim_output(output, config.name)
+        claim_output(output, config.name, config.seed)
         done = store.finished_keys()
         todo = [c for c in cells if c.key not in done]
         if max_cells is not None:

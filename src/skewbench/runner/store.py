@@ -26,6 +26,9 @@ from skewbench.errors import StoreError
 from skewbench.runner.cell import Cell, CellResult
 
 SQLITE_HEADER = b"SQLite format 3\x00"
+# Metrics stored under an earlier name → their name now; a store written before a rename reads
+# as if written today (the stored bytes are never rewritten).
+RENAMED = {"tail_share": "non_head_share"}
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS cells (
@@ -227,7 +230,12 @@ class ResultStore:
                 "seconds": seconds,
                 "info": _read_info(info),
             }
-            rec.update({k: (math.nan if v is None else v) for k, v in json.loads(metrics).items()})
+            rec.update(
+                {
+                    RENAMED.get(k, k): (math.nan if v is None else v)
+                    for k, v in json.loads(metrics).items()
+                }
+            )
             records.append(rec)
         columns = [
             "key",
@@ -252,11 +260,12 @@ class ResultStore:
         if row is None:
             raise KeyError(f"no finished cell with key {key!r} in {self.path}")
         try:
-            return pd.read_parquet(io.BytesIO(row[0]))
+            units = pd.read_parquet(io.BytesIO(row[0]))
         except Exception as err:  # bytes damaged inside a page quick_check cannot see
             raise StoreError(
                 damage_message(self.path, f"per-unit table of cell {key} unreadable: {err}")
             ) from None
+        return units.rename(columns=RENAMED) if RENAMED.keys() & set(units.columns) else units
 
     def iter_units(self, keys: list[str]) -> Iterator[tuple[str, pd.DataFrame]]:
         for key in keys:

@@ -51,7 +51,7 @@ Pipeline of one cell (a pure function of the cell):
 6. Metrics over test users with ≥ 1 test item: ``ndcg/recall/precision/hit_rate/map/mrr @
    cutoffs`` (default 5, 10, 20, 50), and at depth ``exposure_k`` (default 10)
    the exposure and diversity families, per-group exposure and relevance shares and
-   ``tail_share`` (share of list slots given to long-tail = non-head items).
+   ``non_head_share`` (share of list slots given to non-head items: mid and tail).
 
 Item popularity = distinct training users; head/mid/tail by ``popularity_groups`` (head: the
 most popular items holding 50 % of training interactions; tail: the least popular holding 20 %).

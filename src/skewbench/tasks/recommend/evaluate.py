@@ -60,13 +60,13 @@ def evaluate_lists(
 
     depth = opts["exposure_k"]
 
-    def tail_share(sample: np.ndarray) -> dict[str, np.ndarray]:
+    def non_head_share(sample: np.ndarray) -> dict[str, np.ndarray]:
         top_b = sample[:, :depth]
         valid = top_b >= 0
         share = np.where(valid, long_tail[np.maximum(top_b, 0)], 0).sum(1) / np.maximum(
             valid.sum(1), 1
         )
-        return {"tail_share": share}
+        return {"non_head_share": share}
 
     # AUC against the items each user could be recommended: every item not trained on.
     n_candidates = X.shape[1] - np.diff(X[eval_users].indptr)
@@ -75,7 +75,7 @@ def evaluate_lists(
         truth,
         [*RANKING_METRICS, "auc"],
         opts["cutoffs"],
-        extra=tail_share,
+        extra=non_head_share,
         n_candidates=n_candidates,
     )
     per_unit.update(exposure_fairness(lists[:, :, :depth], truth, pop_label))
