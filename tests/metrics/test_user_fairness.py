@@ -131,3 +131,27 @@ def test_age_bands_and_missing_demographics_are_their_own_group():
     assert all(d[c][1] == "unknown" for c in ("age", "income", "household_size"))
     m = demographic_groups("movielens100k", ["1", "2"])
     assert list(m["gender"]) == ["M", "F"] and list(m["age"]) == ["18-24", "50-55"]
+
+
+def test_gap_effect_p_against_scipy_permutation_test():
+    from scipy.stats import permutation_test
+
+    rng = np.random.default_rng(4)
+    n = 400
+    g = rng.choice(["A", "B", "C"], n, p=[0.25, 0.55, 0.2]).astype(object)
+    base = rng.random(n)
+    d = rng.normal(0.0, 0.2, n) + 0.03 * (g == "A")
+    res = gap_effect_test(base, base + d, g, "A", "B", n_perm=20_000, rng=7)
+    da, db = d[g == "A"], d[g == "B"]
+    ref = permutation_test(
+        (da, db),
+        lambda x, y: np.mean(x) - np.mean(y),
+        permutation_type="independent",
+        n_resamples=20_000,
+        alternative="two-sided",
+        random_state=1,
+    )
+    se = np.sqrt(2 * ref.pvalue * (1 - ref.pvalue) / 20_000)  # both are 20,000-draw estimates
+    assert 0.01 < ref.pvalue < 0.5
+    assert abs(res.pvalue - ref.pvalue) < 4 * se
+    assert res.delta == pytest.approx(da.mean() - db.mean())

@@ -230,7 +230,8 @@ def _check_inputs(ranked: np.ndarray, truth: Any) -> tuple[np.ndarray, sp.csr_ma
         raise SchemaError(
             "ranked", f"must be a 2-D integer array (units × k), got {ranked.dtype} {ranked.shape}"
         )
-    ranked = close_gaps(np.ascontiguousarray(ranked, dtype=np.int64))
+    # Padding inside a list takes no rank in the kernel itself (no closing pass here).
+    ranked = np.ascontiguousarray(ranked, dtype=np.int64)
     if not sp.issparse(truth):
         raise SchemaError("truth", "must be a scipy.sparse CSR matrix (units × items)")
     truth = sp.csr_matrix(truth)

@@ -2,16 +2,18 @@
 cached on disk): the one-pass ranking-metric kernel, the range/repeat check of ranked lists and
 the grade lookup. Formulas, conventions and input checks are in :mod:`skewbench.metrics.ranking`.
 
-One pass over each unit's list with one per-item marker array ``mark`` (int64, n_items): before
-unit u's list is walked, each of its truth entries p (a <= p < b in the CSR arrays) is written
-as mark[item] = p. Walking the list, mark[item] in [a, b) with data[p] > 0 is a relevant item of
-this unit, anything else (another unit's entry, or the initial -1) a non-relevant item; a bit
-per item (set while walking, cleared after the list) finds repeats. Marking the truth row also checks
-it: a non-finite grade returns code 3, an item stored twice in the row (non-canonical CSR)
-code 4, so the caller needs no separate pass over the truth. One load per list slot
-whatever the catalogue size, and the array never needs clearing because CSR ranges and unit
-numbers never recur. The cut metrics come in the order of ``ranking._CUT``; ``slot`` maps each
-to its output row (-1 = not asked for).
+One pass over each unit's list with one per-item marker array ``mark`` (int32 or int64,
+n_items): before unit u's list is walked, each of its truth entries p (a <= p < b in the CSR
+arrays) is written as mark[item] = p. Walking the list, mark[item] in [a, b) with data[p] > 0 is
+a relevant item of this unit, anything else (another unit's entry, a tag, or the initial -1) a
+non-relevant item; each listed item's marker is then overwritten with the unit's tag -2 - u, so
+meeting the tag again is a repeat. Padding (-1) takes no rank: the rank is the count of items
+listed before, as if the list had been closed up. Marking the truth row also checks it: a
+non-finite grade returns code 3, an item stored twice in the row (non-canonical CSR) code 4, so
+the caller needs no separate pass over the truth or the lists. One load and one store per list
+slot whatever the catalogue size, and the array never needs clearing because CSR ranges and
+unit tags never recur. The cut metrics come in the order of ``ranking._CUT``; ``slot`` maps
+each to its output row (-1 = not asked for).
 """
 
 from __future__ import annotations
@@ -84,10 +86,7 @@ def kernels() -> Kernels:
         do_lin = s_ndcg >= 0
         do_exp = s_exp >= 0
         n_items = mark.size
-        # Repeats are found with a bit per item (n_items / 8 bytes, cache-resident); grades are
-        # looked up only up to the largest cutoff unless AUC needs the whole list.
-        seen = np.zeros((n_items + 63) // 64, dtype=np.uint64)
-        one = np.uint64(1)
+        # Grades are looked up only up to the largest cutoff unless AUC needs the whole list.
         scan = width if do_auc else (min(width, cutoffs[n_cut - 1]) if n_cut else 0)
         max_row = 0
         for u in range(n):
@@ -121,12 +120,16 @@ def kernels() -> Kernels:
                     ideal[nrel] = g
                     nrel += 1
             fnrel = float(nrel)
-            # (1) the scan
+            # (1) the scan. ``n_valid`` is the rank: padding (-1) inside a list takes none, as
+            # if the list had been closed up. A listed item's marker becomes this unit's tag
+            # -2 - u (never a CSR position, never another unit's tag), so meeting the tag again
+            # is a repeat — no second pass to clear anything.
             n_hit = 0
             n_valid = 0
             n_neg = ncand[u] - fnrel if do_auc else 0.0
             listed = 0.0
             bad = 0
+            tag = -2 - u
             for r in range(width):
                 it = ranked[u, r]
                 if it < 0:
@@ -137,25 +140,18 @@ def kernels() -> Kernels:
                 if it >= n_items:
                     bad = 1
                     break
-                word = it >> 6
-                bit = one << np.uint64(it & 63)
-                if seen[word] & bit:
+                m = mark[it]
+                if m == tag:
                     bad = 2
                     break
-                seen[word] |= bit
-                if r < scan:
-                    m = mark[it]
-                    if a <= m < b and data[m] > 0:
-                        if do_auc:  # non-relevant listed items above this one: n_valid − n_hit
-                            listed += n_neg - (n_valid - n_hit)
-                        hit_r[n_hit] = r
-                        hit_g[n_hit] = data[m]
-                        n_hit += 1
+                mark[it] = tag
+                if n_valid < scan and a <= m < b and data[m] > 0:
+                    if do_auc:  # non-relevant listed items above this one: n_valid − n_hit
+                        listed += n_neg - (n_valid - n_hit)
+                    hit_r[n_hit] = n_valid
+                    hit_g[n_hit] = data[m]
+                    n_hit += 1
                 n_valid += 1
-            for r in range(width):  # clear this list's words of ``seen`` (L1-resident row)
-                it = ranked[u, r]
-                if 0 <= it < n_items:
-                    seen[it >> 6] = 0
             if bad:
                 return u, bad
             if do_auc:

@@ -24,6 +24,7 @@ group label per user. Definitions (m_g = mean of the metric over the n_g users o
 
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 import numpy as np
@@ -94,6 +95,31 @@ def gap_summary(means: np.ndarray) -> dict[str, float]:
     return {"max_min_gap": float(m.max() - m.min()), "mad": float(diffs.mean())}
 
 
+@functools.cache
+def _subset_sums():
+    """Compiled on first use: ``out[p]`` = the sum of ``d`` over the first ``m`` entries of a
+    partial Fisher–Yates shuffle of the running arrangement ``idx`` driven by the uniforms
+    ``u[p]`` (step j swaps in position j + ⌊u·(n − j)⌋); whatever the arrangement it starts
+    from, each shuffle's first ``m`` entries are a uniformly random m-subset."""
+    import numba
+
+    @numba.njit(cache=True, nogil=True, boundscheck=False)
+    def subset_sums(d, idx, u, out):
+        n = d.size
+        m = u.shape[1]
+        for p in range(u.shape[0]):
+            s = 0.0
+            for j in range(m):
+                r = min(j + int(u[p, j] * (n - j)), n - 1)  # u·k may round up to k
+                t = idx[r]
+                idx[r] = idx[j]
+                idx[j] = t
+                s += d[t]
+            out[p] = s
+
+    return subset_sums
+
+
 class GapEffect(NamedTuple):
     """Outcome of :func:`gap_effect_test`."""
 
@@ -140,15 +166,18 @@ def gap_effect_test(
     gen = np.random.default_rng(rng) if not isinstance(rng, np.random.Generator) else rng
     observed = abs(d[in_a].mean() - d[~in_a].mean())
     threshold = observed - 1e-12 * max(observed, 1e-300)
-    n, total = d.size, d.sum()
-    count = 0
-    batch = max(1, (1 << 22) // n)
+    total = d.sum()
+    # Each permutation's A is a uniformly random n_a-subset of the users: Σ_A d* is drawn as
+    # the sum over a random subset of the smaller group's size (Σ_A = total − Σ_B otherwise).
+    small = min(n_a, n_b)
+    sums = np.empty(n_perm, dtype=np.float64)
+    idx = np.arange(d.size)
+    batch = max(1, (1 << 20) // small)
     for s in range(0, n_perm, batch):
         e = min(n_perm, s + batch)
-        # Each row: the A/B labels shuffled among the users (Generator.permuted, per row).
-        labels = gen.permuted(np.broadcast_to(in_a, (e - s, n)), axis=1)
-        sum_a = labels.astype(np.float64) @ d
-        stat = np.abs(sum_a / n_a - (total - sum_a) / n_b)
-        count += int(np.count_nonzero(stat >= threshold))
+        _subset_sums()(d, idx, gen.random((e - s, small)), sums[s:e])
+    sum_a = sums if small == n_a else total - sums
+    stat = np.abs(sum_a / n_a - (total - sum_a) / n_b)
+    count = int(np.count_nonzero(stat >= threshold))
     p = (1 + count) / (1 + n_perm)
     return GapEffect(group_a, group_b, gap0, gap1, delta, float(p), n_a, n_b)

@@ -29,6 +29,10 @@ DECOMPOSE_GROUPS = ("popularity", "brand", "manufacturer", "price")
 TOP_CATEGORIES = 6
 #: Users tried (one model refit each) before the worked example gives up.
 MAX_EXAMPLE_ATTEMPTS = 3
+#: The worked example refits the untreated model; when that cell took longer than this many
+#: seconds to run, the report names the example and the ``skewbench explain`` command that
+#: gives its reasons instead of refitting (a Complete Journey EASE inverse alone is > 10 CPU-s).
+EXAMPLE_REFIT_BUDGET_S = 5.0
 
 
 def condition_groups(data: pd.DataFrame) -> Iterator[tuple[str, pd.DataFrame]]:
@@ -200,9 +204,10 @@ def lift_table(store: ResultStore, data: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows).round(4)
 
 
-def _worked_example(store: ResultStore, data: pd.DataFrame) -> list[Block]:
+def _worked_example(store: ResultStore, data: pd.DataFrame, results: Path) -> list[Block]:
     """A long-tail item a re-ranker pulled into a user's top list from outside the base
-    model's list, with the base model's exact reasons (EASE or ItemKNN cells only)."""
+    model's list, with the base model's exact reasons (EASE or ItemKNN cells only; a slow base
+    model is not refit: ``EXAMPLE_REFIT_BUDGET_S``)."""
     from skewbench.explain.lists import cell_from_config, explain_recommend
 
     rer = data[
@@ -231,6 +236,19 @@ def _worked_example(store: ResultStore, data: pd.DataFrame) -> list[Block]:
             attempts += 1
             if attempts > MAX_EXAMPLE_ATTEMPTS:
                 return []
+            refit_s = float(base["seconds"].iloc[0])
+            if refit_s > EXAMPLE_REFIT_BUDGET_S:
+                return [
+                    Heading(f"Worked example — a re-ranked list ({r['dataset']})", 3),
+                    Paragraph(
+                        f"{r['dataset']}, {system_label(r['model'], r['treatment'])}, seed "
+                        f"{r['seed']}, user {uid}: {len(new)} of the top {k} items were not in "
+                        f"the untreated model's top {k}. Their exact reasons need the untreated "
+                        f"model refit (its cell ran {refit_s:.0f} s), which the report leaves to "
+                        f"`skewbench explain {results} --cell {r['key'][:12]} --user {uid} "
+                        f"--top {k}`."
+                    ),
+                ]
             table, head = explain_recommend(cell, tu, uid, k)
             promoted = table[(table["base_rank"] > k) & (table.get("popularity") != "head")]
             if promoted.empty:
@@ -287,7 +305,7 @@ def explain_blocks(store: ResultStore, data: pd.DataFrame, task: str, out: Path)
     if task == "recommend":
         for _, grp in data.groupby("dataset"):
             try:
-                blocks += _worked_example(store, grp[grp["imbalance"].isna()])
+                blocks += _worked_example(store, grp[grp["imbalance"].isna()], out.parent)
             except Exception as err:  # an example must never sink the report
                 blocks.append(Paragraph(f"(worked example skipped: {err})"))
     return blocks

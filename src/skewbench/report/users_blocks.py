@@ -8,6 +8,7 @@ intervals, gaps, MAD and the permutation test: :mod:`skewbench.metrics.user_fair
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 from typing import Any
@@ -52,8 +53,18 @@ def user_frame(store: ResultStore, keys: list[str]) -> pd.DataFrame:
     num = [c for c in df.columns if c != "user_id" and not c.startswith("ug_")]
     out = df.groupby("user_id")[num].mean()
     for c in (c for c in df.columns if c.startswith("ug_")):
-        out[c] = df.groupby("user_id")[c].agg(lambda s: s.value_counts(sort=True).index[0])
+        out[c] = majority_label(df["user_id"], df[c]).reindex(out.index)
     return out
+
+
+def majority_label(users: pd.Series, labels: pd.Series) -> pd.Series:
+    """Per user, the label it has most often; ties go to the label seen first (rows in seed
+    order: the first seed's). Counted per (user, label) pair, not per user group."""
+    rows = pd.DataFrame({"user": users.to_numpy(), "label": labels.to_numpy()})
+    rows["pos"] = np.arange(len(rows))
+    pairs = rows.groupby(["user", "label"], sort=False)["pos"].agg(["size", "min"]).reset_index()
+    pairs = pairs.sort_values(["user", "size", "min"], ascending=[True, False, True])
+    return pairs.drop_duplicates("user").set_index("user")["label"]
 
 
 def accuracy_columns(columns: Any) -> list[str]:
@@ -79,14 +90,12 @@ def _fmt_ci(m: float, lo: float, hi: float) -> str:
     return f"{m:.4f}" if np.isnan(lo) else f"{m:.4f} [{lo:.4f}, {hi:.4f}]"
 
 
-def per_group_table(frame: pd.DataFrame, grouping: str, rng: Any) -> pd.DataFrame:
+def per_group_table(frame: pd.DataFrame, grouping: str) -> pd.DataFrame:
     """Rows per group of one system: n, accuracy with intervals, gap to best, exposure."""
     acc = _acc_metrics(frame)
-    labels = frame[grouping].to_numpy()
-    base = group_table(frame[acc[0]].to_numpy(), labels, rng=_stream(grouping, acc[0]))
-    out = base[["group", "n"]].copy()
-    for m in acc:
-        t = group_table(frame[m].to_numpy(), labels, rng=_stream(grouping, m))
+    tables = {m: _group_table(frame, grouping, m) for m in acc}
+    out = tables[acc[0]][["group", "n"]].copy()
+    for m, t in tables.items():
         out[m] = [_fmt_ci(a, b, c) for a, b, c in zip(t["mean"], t["lo"], t["hi"], strict=True)]
         out[f"gap to best ({m})"] = t["gap_to_best"].round(4)
     for e in (c for c in EXPOSURE if c in frame.columns and c != "non_head_share"):
@@ -97,16 +106,20 @@ def per_group_table(frame: pd.DataFrame, grouping: str, rng: Any) -> pd.DataFram
     return out
 
 
-def _stream(grouping: str, metric: str) -> Any:
-    """One bootstrap stream per (grouping, metric): a group's interval is the same wherever the
-    report shows it."""
-    return make_rng(0, "report", "users", grouping, metric)
+def _group_table(frame: pd.DataFrame, grouping: str, metric: str) -> pd.DataFrame:
+    """:func:`group_table` of one metric by one grouping, bootstrapped from the stream of
+    (grouping, metric): a group's interval is the same wherever the report shows it, so the
+    same users' values are bootstrapped once per report (memo by content)."""
+    values = frame[metric].to_numpy(dtype=np.float64)
+    return _group_table_of(grouping, metric, values.tobytes(), tuple(frame[grouping].astype(str)))
 
 
-def _best_worst(frame: pd.DataFrame, grouping: str, metric: str, rng: Any) -> pd.DataFrame:
-    return group_table(
-        frame[metric].to_numpy(), frame[grouping].to_numpy(), rng=_stream(grouping, metric)
-    )
+@functools.lru_cache(maxsize=256)
+def _group_table_of(
+    grouping: str, metric: str, values: bytes, labels: tuple[str, ...]
+) -> pd.DataFrame:
+    rng = make_rng(0, "report", "users", grouping, metric)
+    return group_table(np.frombuffer(values, dtype=np.float64), np.array(labels), rng=rng)
 
 
 def _heatmap(
@@ -150,7 +163,7 @@ def _section(
         sysname = system_label(model, treatment)
         overall = float(np.nanmean(f[metric]))
         for g in groupings:
-            t = _best_worst(f, g, metric, rng)
+            t = _group_table(f, g, metric)
             for _, r in t.iterrows():
                 heat.append(
                     (
@@ -192,7 +205,7 @@ def _section(
     for (model, treatment), f in frames.items():
         if treatment != "none":
             continue
-        detail = pd.concat([per_group_table(f, g, rng) for g in groupings], ignore_index=True)
+        detail = pd.concat([per_group_table(f, g) for g in groupings], ignore_index=True)
         blocks.append(
             Paragraph(
                 f"Per group, {system_label(model, treatment)} (95 % unit-"
@@ -227,7 +240,7 @@ def _effects(
         users = base.index.intersection(f.index)
         b, t = base.loc[users], f.loc[users]
         for g in groupings:
-            bw = _best_worst(b, g, metric, rng)
+            bw = _group_table(b, g, metric)
             tested = bw[bw["tested"]]
             if len(tested) < 2:
                 continue
