@@ -119,27 +119,11 @@ def _heap_kernel():
     import numba
 
     @numba.njit(cache=True, nogil=True, boundscheck=False)
-    def sift_down(hs, hi, size):
-        """Move the root of the heap hs[:size] (worst on top) down to its place."""
-        pos = 0
-        while True:
-            c = 2 * pos + 1
-            if c >= size:
-                break
-            if c + 1 < size and (hs[c + 1] < hs[c] or (hs[c + 1] == hs[c] and hi[c + 1] > hi[c])):
-                c += 1
-            if hs[c] < hs[pos] or (hs[c] == hs[pos] and hi[c] > hi[pos]):
-                hs[c], hs[pos] = hs[pos], hs[c]
-                hi[c], hi[pos] = hi[pos], hi[c]
-                pos = c
-            else:
-                break
-
-    @numba.njit(cache=True, nogil=True, boundscheck=False)
     def select(block, indptr, indices, k, out):
         """Per row, a k-heap whose root is the worst kept item: items arrive in ascending
         index, so a newcomer enters only with a strictly higher score than the root. Then a
-        heap sort writes the k best (score desc, index asc); -1 pads."""
+        heap sort writes the k best (score desc, index asc); -1 pads. (The sift-down is
+        written out twice: a kernel calling another jitted closure is not cacheable.)"""
         n_rows, n_items = block.shape
         mark = np.full(n_items, -1, dtype=np.int64)  # mark[i] == u: i excluded for row u
         hs = np.empty(k, dtype=np.float64)
@@ -169,11 +153,39 @@ def _heap_kernel():
                 elif s > hs[0]:
                     hs[0] = s
                     hi[0] = i
-                    sift_down(hs, hi, k)
+                    pos = 0  # sift the root down to its place in hs[:k] (worst on top)
+                    while True:
+                        c = 2 * pos + 1
+                        if c >= k:
+                            break
+                        if c + 1 < k and (
+                            hs[c + 1] < hs[c] or (hs[c + 1] == hs[c] and hi[c + 1] > hi[c])
+                        ):
+                            c += 1
+                        if hs[c] < hs[pos] or (hs[c] == hs[pos] and hi[c] > hi[pos]):
+                            hs[c], hs[pos] = hs[pos], hs[c]
+                            hi[c], hi[pos] = hi[pos], hi[c]
+                            pos = c
+                        else:
+                            break
             for j in range(n - 1, -1, -1):  # pop the worst into the last free slot
                 out[u, j] = hi[0]
                 hs[0] = hs[j]
                 hi[0] = hi[j]
-                sift_down(hs, hi, j)
+                pos = 0  # sift the root down to its place in hs[:j] (worst on top)
+                while True:
+                    c = 2 * pos + 1
+                    if c >= j:
+                        break
+                    if c + 1 < j and (
+                        hs[c + 1] < hs[c] or (hs[c + 1] == hs[c] and hi[c + 1] > hi[c])
+                    ):
+                        c += 1
+                    if hs[c] < hs[pos] or (hs[c] == hs[pos] and hi[c] > hi[pos]):
+                        hs[c], hs[pos] = hs[pos], hs[c]
+                        hi[c], hi[pos] = hi[pos], hi[c]
+                        pos = c
+                    else:
+                        break
 
     return select

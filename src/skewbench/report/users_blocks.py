@@ -111,15 +111,18 @@ def _group_table(frame: pd.DataFrame, grouping: str, metric: str) -> pd.DataFram
     (grouping, metric): a group's interval is the same wherever the report shows it, so the
     same users' values are bootstrapped once per report (memo by content)."""
     values = frame[metric].to_numpy(dtype=np.float64)
-    return _group_table_of(grouping, metric, values.tobytes(), tuple(frame[grouping].astype(str)))
+    codes, names = pd.factorize(frame[grouping].astype(str))
+    key = (values.tobytes(), codes.astype(np.int64).tobytes(), tuple(names))
+    return _group_table_of(grouping, metric, *key)
 
 
 @functools.lru_cache(maxsize=256)
 def _group_table_of(
-    grouping: str, metric: str, values: bytes, labels: tuple[str, ...]
+    grouping: str, metric: str, values: bytes, codes: bytes, names: tuple[str, ...]
 ) -> pd.DataFrame:
+    labels = np.array(names, dtype=object)[np.frombuffer(codes, dtype=np.int64)]
     rng = make_rng(0, "report", "users", grouping, metric)
-    return group_table(np.frombuffer(values, dtype=np.float64), np.array(labels), rng=rng)
+    return group_table(np.frombuffer(values, dtype=np.float64), labels, rng=rng)
 
 
 def _heatmap(
