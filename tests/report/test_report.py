@@ -316,8 +316,8 @@ def test_markdown_html_and_exports(run_dir, capsys, monkeypatch):
     # per task first one figure, then the three plain sentences of the best trade-off
     lead = text.split("## Headline")[1].split("\n**")[0]
     assert re.search(r"### recommend: .+\n\n!\[headline_recommend\]\(headline_recommend\.png\)"
-                     r"\n\nBest trade-off in .+\n\nIt costs .+\n\nThe non_head_share change is ",
-                     lead), lead  # fmt: skip
+                     r"\n\nBest trade-off in .+\n\nIt costs .+\n\nThe non_head_share change is "
+                     r".+\n\n\*The figure: one point per system.+ Numbered: 1 = ", lead), lead  # fmt: skip
     assert (run_dir / "report" / "headline_recommend.svg").is_file()
     # the glossary: one line per term a column header names, each header linked to its line
     gloss = text.split("## Glossary")[1]
@@ -464,9 +464,9 @@ window.addEventListener('load', function () {
 @pytest.mark.parametrize("width", [390, 1024, 1440])
 def test_report_in_headless_chromium(run_dir, tmp_path, width):
     """Rendered by a real browser at a phone's and two desktop widths: no horizontal page
-    overflow (every table in its scroll box), every image loaded, the headline figure (SVG,
-    text >= 10 px, inside the page) and its first sentence on the first screen, and every
-    column header's glossary link resolving."""
+    overflow (every table and wide plot in its scroll box), every image loaded, the headline
+    figure (SVG inside the page) and its first sentence on the first screen, every plot's text
+    >= 10 px, and every column header's glossary link resolving."""
     import json
     import shutil
     import subprocess
@@ -495,10 +495,10 @@ def test_report_in_headless_chromium(run_dir, tmp_path, width):
     assert found, "the probe script did not run"
     check = json.loads(found.group(1).replace("&quot;", '"'))
     assert check["innerWidth"] == width and check["overflow"] <= 0, check
-    assert check["broken"] == 0 and check["svgs"] >= 2, check
+    assert check["broken"] == 0 and check["svgs"] >= 2 and check["images"] == 0, check  # SVG
     assert 0 < check["figure"] < check["headline"] < 900, check  # figure, then its sentences
     assert check["headlineSvg"] == 1 and check["figureRight"] <= width, check
-    assert check["minTextPx"] >= 10, check
+    assert check["minTextPx"] >= 10 and check["allSvgTextPx"] >= 10, check  # every plot's text
     assert check["unscrolledTables"] == 0, check
     assert check["tooltips"] > 0 and check["glossaryLinks"] > 0, check
     assert check["deadGlossaryLinks"] == 0, check

@@ -163,6 +163,20 @@ def test_headline_sentences_say_gain_cost_and_significance():
     assert "100 distinct users" in test and "Holm-corrected" in test
 
 
+def test_legend_names_drop_parameters_only_while_distinct():
+    from skewbench.report.plots import short_names
+
+    assert short_names(["ease(l2=500)", "bpr(factors=64)"]) == {
+        "ease(l2=500)": "ease",
+        "bpr(factors=64)": "bpr",
+    }
+    two = short_names(["itemknn(neighbours=20)", "itemknn(neighbours=200,shrink=50)"], width=24)
+    assert two == {
+        "itemknn(neighbours=20)": "itemknn(neighbours=20)",
+        "itemknn(neighbours=200,shrink=50)": "itemknn(neighbours=200,…",
+    }
+
+
 def test_most_skewed_condition_first():
     conds = [
         ({"dataset": "d", "imbalance": 10.0, "control": "", "setting": ""}, None),

@@ -94,6 +94,15 @@ def test_interval_and_p_formats():
     assert p_is(0.0004) == "< 0.001" and p_is(0.0123) == "= 0.012"
 
 
+def test_no_percentage_on_a_base_below_the_floor():
+    from skewbench.report.fmt import DASH, PCT_FLOOR, rel
+
+    assert PCT_FLOOR == 0.05
+    assert rel(0.0426, 0.001) == DASH  # would read "+4,260 %"
+    assert rel(-0.01, -0.0499) == DASH and rel(0.01, 0.05) == "+20.0 %"
+    assert rel(-0.00209, 0.120) == "−1.74 %" and rel(float("nan"), 0.5) == DASH
+
+
 @pytest.mark.parametrize("seed", range(5))
 def test_printed_interval_contains_the_printed_mean(seed):
     from skewbench.report.fmt import interval

@@ -55,6 +55,18 @@ def pct(x: object, digits: int = 3) -> str:
     return signed(100 * float(x), digits) + " %"  # type: ignore[arg-type]
 
 
+# A relative change is printed only where the baseline's magnitude is at least this: on a tiny
+# base a percentage ("+4,264 %") says more about the base than about the change.
+PCT_FLOOR = 0.05
+
+
+def rel(delta: object, base: object) -> str:
+    """``delta`` relative to ``base`` as a percentage; a dash where |base| < :data:`PCT_FLOOR`."""
+    if _missing(delta) or _missing(base) or abs(float(base)) < PCT_FLOOR:  # type: ignore[arg-type]
+        return DASH
+    return pct(float(delta) / float(base))  # type: ignore[arg-type]
+
+
 def pvalue(p: object) -> str:
     if _missing(p):
         return DASH

@@ -21,10 +21,6 @@ from skewbench.report.plots import pareto_front, tradeoff_figure
 from skewbench.report.render import Block, Details, Figure, Heading, Paragraph, Table, file_name
 from skewbench.report.spec import TaskReport
 
-# A relative change is printed only where the baseline's magnitude is at least this: on a tiny
-# base a percentage ("+4,264 %") says more about the base than about the change.
-PCT_FLOOR = 0.05
-
 
 @dataclass(frozen=True)
 class Change:
@@ -60,9 +56,10 @@ def significant(p: float) -> bool:
 
 
 def change_text(base: float, new: float) -> str:
-    """ "0.267 → 0.419 (+0.152, +57.0 %)"; the percentage only where |base| >= PCT_FLOOR."""
+    """ "0.267 → 0.419 (+0.152, +57.0 %)"; the percentage only where |base| >= fmt.PCT_FLOOR."""
     delta = new - base
-    pct = f", {fmt.pct(delta / base)}" if abs(base) >= PCT_FLOOR else ""
+    rel = fmt.rel(delta, base)
+    pct = f", {rel}" if rel != fmt.DASH else ""
     return f"{fmt.num(base)} → {fmt.num(new)} ({fmt.signed(delta)}{pct})"
 
 
@@ -199,6 +196,18 @@ def _changes(
     return out
 
 
+def _front_numbers(
+    grp: pd.DataFrame, acc: str, exp: str, exp_up: bool
+) -> dict[tuple[str, str], int]:
+    """(model, treatment) → 1, 2, … for the treated systems on the condition's Pareto front,
+    in the order of their exposure (the figure writes the numbers, the note the names)."""
+    data = grp[grp[acc].notna() & grp[exp].notna()]
+    on = data[pareto_front(data, acc, exp, exp_up) & (data["treatment"] != BASE_TREATMENT)]
+    on = on.sort_values(exp, ascending=exp_up)
+    pairs = zip(on["model"].astype(str), on["treatment"].astype(str), strict=True)
+    return {pair: i for i, pair in enumerate(pairs, 1)}
+
+
 def _front_table(changes: list[Change], acc: str, exp: str) -> pd.DataFrame:
     rows = [
         {
@@ -257,6 +266,7 @@ def headline_blocks(
     label = condition_label(cond, spec)
     best = best_tradeoff(changes, exp_up)
     blocks: list[Block] = [Heading(f"{task}: {label}", 3)]
+    numbers = _front_numbers(grp, acc, exp, exp_up)
     figure = tradeoff_figure(
         shown_intervals(shown_intervals(grp, acc), exp),
         acc,
@@ -264,13 +274,25 @@ def headline_blocks(
         out / file_name(f"headline_{task}", ".png"),
         f"{task}, {label}",
         exp_higher_better=exp_up,
+        labels={k: str(n) for k, n in numbers.items()},
         highlight=(best.model, best.treatment) if best else None,
     )
     if figure is not None:
-        blocks.append(Figure(figure))
+        blocks.append(Figure(figure, fit=True))
     blocks += [
         Paragraph(s, style="headline") for s in sentences(best, task, label, acc, exp, exp_up)
     ]
+    if figure is not None:
+        key = "; ".join(f"{n} = {m} + {t}" for (m, t), n in numbers.items())
+        ring = f" Ringed: {best.model} + {best.treatment}." if best else ""
+        blocks.append(
+            Paragraph(
+                "The figure: one point per system, its mean with the 95 % interval the "
+                "leaderboard shows on both axes; squares: untreated baselines; the line: the "
+                f"Pareto front.{ring}" + (f" Numbered: {key}." if key else ""),
+                style="note",
+            )
+        )
     still = []
     for c_cond, _, c_changes in conditions:
         if c_cond is cond:
@@ -294,7 +316,7 @@ def headline_blocks(
             f"{_better(exp_up)}) against the untreated baseline; Δ = difference of means; "
             "p_holm: paired randomization test over distinct units, Holm-corrected; "
             f"significant at p_holm < {ALPHA_SIG}. Percent changes are printed only where the "
-            f"baseline is at least {PCT_FLOOR}.",
+            f"baseline is at least {fmt.PCT_FLOOR}.",
             style="note",
         )
     ]

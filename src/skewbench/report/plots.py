@@ -23,7 +23,7 @@ import pandas as pd  # noqa: E402
 OKABE_ITO = ["#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#999999"]
 LINESTYLES = ["-", "--", ":", "-."]
 BASELINE = "none"
-FONT = 9  # >= 8 pt everywhere
+FONT = 9  # >= 8 pt everywhere: >= 10.7 px on the page, which shows plots at their drawn size
 
 plt.rcParams.update(
     {
@@ -227,14 +227,12 @@ def heatmap(
     w = max(5.0, 0.45 * mat.shape[1] + 3.5)
     fig, ax = plt.subplots(figsize=(w, h))
     im = ax.imshow(np.ma.masked_invalid(z), cmap=cmap, vmin=-lim, vmax=lim, aspect="auto")
-    ax.set_yticks(range(len(mat)), mat.index, fontsize=7)
-    ax.set_xticks(range(mat.shape[1]), mat.columns, rotation=60, ha="right", fontsize=7)
+    ax.set_yticks(range(len(mat)), mat.index, fontsize=8)
+    ax.set_xticks(range(mat.shape[1]), mat.columns, rotation=60, ha="right", fontsize=8)
     fig.colorbar(im, ax=ax, label=label)
     ax.set_title(title, fontsize=9)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, path)  # tight box: the title and the colour-bar label are never clipped
 
 
 def position_bias(curves: dict[str, np.ndarray], path: Path, title: str) -> Path:
@@ -253,7 +251,7 @@ def position_bias(curves: dict[str, np.ndarray], path: Path, title: str) -> Path
     ax.set_xlabel("position in the prompt")
     ax.set_ylabel("mean position in the LLM's output")
     ax.set_title(title)
-    ax.legend(fontsize=7, loc="upper left")
+    ax.legend(fontsize=8, loc="upper left")
     return _save(fig, path)
 
 
@@ -327,6 +325,15 @@ def _bar(r: pd.Series, metric: str) -> list[list[float]] | None:
     return [[max(0.0, r[metric] - lo)], [max(0.0, hi - r[metric])]]
 
 
+def short_names(names: Sequence[str], width: int = 24) -> dict[str, str]:
+    """Legend names: without their parameters where the base names are still distinct
+    ("ease(dtype=float32,l2=500)" → "ease"), else cut to ``width`` characters."""
+    base = {n: n.split("(", 1)[0] for n in names}
+    if len(set(base.values())) == len(base):
+        return base
+    return {n: n if len(n) <= width else n[: width - 1] + "…" for n in names}
+
+
 def tradeoff_figure(
     summary: pd.DataFrame,
     acc: str,
@@ -334,12 +341,13 @@ def tradeoff_figure(
     path: Path,
     title: str,
     exp_higher_better: bool,
+    labels: Mapping[tuple[str, str], str] | None = None,
     highlight: tuple[str, str] | None = None,
 ) -> Path | None:
     """The headline figure of one condition: every system's accuracy against its exposure with
     both intervals (``<metric>_lo/_hi``), each model's untreated baseline a black-edged square,
-    the Pareto front a grey step line with its treatments named, ``highlight`` (model,
-    treatment) ringed. 5 in wide with constrained layout and 11 pt text."""
+    the Pareto front a grey step line, ``labels`` ((model, treatment) → short text) written
+    beside their points, ``highlight`` ringed. 5 in wide, constrained layout, 11 pt text."""
     import textwrap
 
     data = summary[summary[acc].notna() & summary[exp].notna()].reset_index(drop=True)
@@ -349,7 +357,6 @@ def tradeoff_figure(
     colour = {m: OKABE_ITO[i % len(OKABE_ITO)] for i, m in enumerate(models)}
     fig, ax = plt.subplots(figsize=(5.0, 4.8), layout="constrained")
     front = pareto_front(data, acc, exp, exp_higher_better)
-    mid_x = (data[exp].min() + data[exp].max()) / 2
     for i, r in data.iterrows():
         base = r["treatment"] == BASELINE
         c = colour[str(r["model"])]
@@ -359,22 +366,22 @@ def tradeoff_figure(
             mec="black" if base else c, mew=1.5 if base else 0.5, ecolor=c, elinewidth=0.8,
             alpha=1.0 if (base or front[i]) else 0.5, zorder=3,
         )  # fmt: skip
-        if highlight == (r["model"], r["treatment"]):
+        system = (str(r["model"]), str(r["treatment"]))
+        if highlight == system:
             ax.scatter(r[exp], r[acc], s=280, facecolors="none", edgecolors="black", zorder=4)
-        if front[i] and not base:
-            right = r[exp] > mid_x  # label towards the middle: it never leaves the axes
+        if labels and system in labels:
             ax.annotate(
-                textwrap.shorten(str(r["treatment"]), 22, placeholder="…"),
-                (r[exp], r[acc]), xytext=(-6 if right else 6, 5), textcoords="offset points",
-                ha="right" if right else "left", fontsize=HEADLINE_FONT, color="#222222",
+                labels[system], (r[exp], r[acc]), xytext=(5, 4), textcoords="offset points",
+                fontsize=HEADLINE_FONT, fontweight="bold", color="#222222",
             )  # fmt: skip
     line = data[front].sort_values(exp)
     ax.step(
         line[exp], line[acc], where="post" if exp_higher_better else "pre",
         color="#444444", lw=1.0, alpha=0.7, zorder=1,
     )  # fmt: skip
+    names = short_names(models)
     for m in models:
-        ax.plot([], [], "o", color=colour[m], label=textwrap.shorten(m, 24, placeholder="…"))
+        ax.plot([], [], "o", color=colour[m], label=names[m])
     ax.plot([], [], "s", mfc="white", mec="black", mew=1.5, label="untreated")
     ax.plot([], [], "-", color="#444444", label="Pareto front")
     ax.set_xlabel(direction_label(exp, exp_higher_better), fontsize=HEADLINE_FONT)

@@ -53,9 +53,13 @@ class Table:
 
 @dataclass(frozen=True)
 class Figure:
-    """A plot written next to the report (PNG, with an SVG twin the HTML page inlines)."""
+    """A plot written next to the report (PNG, with an SVG twin the HTML page inlines).
+    ``fit``: shrunk to the page's width (a plot drawn for a phone's width, such as the
+    headline's); otherwise shown at its drawn size in a box that scrolls sideways where the
+    page is narrower, so its text stays at least 10 px."""
 
     path: Path
+    fit: bool = False
 
 
 @dataclass(frozen=True)
@@ -162,7 +166,7 @@ body{font:15px/1.5 system-ui,-apple-system,"Segoe UI",sans-serif;color:var(--ink
 main{max-width:1600px;margin:0 auto}
 h1{font-size:1.6em;margin:.2em 0}h2{font-size:1.3em;margin-top:2em;border-bottom:2px solid var(--line)}
 h3{font-size:1.05em;margin-top:1.6em}
-p{max-width:75ch}.note{color:var(--muted);font-size:.9em;max-width:90ch}
+h1,h2,h3,p,li,summary,dt,dd{overflow-wrap:anywhere}p{max-width:75ch}.note{color:var(--muted);font-size:.9em;max-width:90ch}
 nav.toc{background:var(--head);border:1px solid var(--line);padding:.5em 1em;margin:1em 0;
  font-size:.9em;max-width:75ch}
 nav.toc ul{margin:.2em 0;padding-left:1.2em}
@@ -180,7 +184,8 @@ details{margin:.6em 0 1em}summary{cursor:pointer;font-weight:600}
 a.gl{color:inherit;text-decoration:underline dotted #9aa5b1}
 dl.glossary{max-width:90ch}dl.glossary dt{font-weight:600;margin-top:.4em}
 dl.glossary dd{margin:0 0 0 1.5em}dl.glossary dt:target{background:#fff3c4}
-figure{margin:.5em 0 1.5em;max-width:100%}figure svg,figure img{max-width:100%;height:auto}
+figure{margin:.5em 0 1.5em;max-width:100%;overflow-x:auto}figure svg{height:auto}
+figure.fit svg,figure img{max-width:100%;height:auto}
 @media print{nav.toc{display:none}.scroll{overflow:visible;border:0}th{position:static}
  .sticky{position:static}details>*{display:block}body{font-size:11px}
  h2{break-before:page}table,figure{break-inside:avoid}}
@@ -304,7 +309,7 @@ def _blocks_html(blocks: list[Block], anchors: dict[int, str], linked: set[str])
             case Table():
                 parts.append(_table_html(b, linked))
             case Figure():
-                parts.append(_figure_html(Path(b.path)))
+                parts.append(_figure_html(Path(b.path), b.fit))
             case Glossary():
                 items = "".join(
                     f"<dt id='{glossary.anchor(t)}'>{html.escape(t)}</dt><dd>{html.escape(line)}</dd>"
@@ -320,12 +325,13 @@ def _blocks_html(blocks: list[Block], anchors: dict[int, str], linked: set[str])
     return parts
 
 
-def _figure_html(path: Path) -> str:
+def _figure_html(path: Path, fit: bool) -> str:
     svg = path.with_suffix(".svg")
     if svg.is_file():  # inline vector copy: sharp at any zoom, still one file
         body = svg.read_text(encoding="utf-8")
         body = body[body.find("<svg") :]
-        return f"<figure role='img' aria-label='{html.escape(path.stem)}'>{body}</figure>"
+        cls = " class='fit'" if fit else ""
+        return f"<figure{cls} role='img' aria-label='{html.escape(path.stem)}'>{body}</figure>"
     import base64
 
     data = base64.b64encode(path.read_bytes()).decode("ascii")

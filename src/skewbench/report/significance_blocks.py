@@ -80,10 +80,16 @@ def paired_sentence(
     return (
         f"{condition_label(r, spec)}: {r['model']} {verdict} {base}: {metric} "
         f"{fmt.num(r['base'] + r['delta'])} vs {fmt.num(r['base'])} "
-        f"({change or fmt.pct(r['rel_delta'])}), paired randomization test over "
+        f"({change or _relative(r)}), paired randomization test over "
         f"{fmt.num(int(r['n_units']))} distinct {unit_word(task)}, "
         f"p_holm {fmt.p_is(r['p_holm'])}{_null_suffix(r)}."
     )
+
+
+def _relative(r: pd.Series) -> str:
+    """The relative Δ, or the signed Δ where the base is below the percentage floor."""
+    rel = fmt.rel(r["delta"], r["base"])
+    return rel if rel != fmt.DASH else f"Δ {fmt.signed(r['delta'])}"
 
 
 def replicate_blocks(
@@ -127,7 +133,7 @@ def sig_display(sig: pd.DataFrame, spec: TaskReport) -> pd.DataFrame:
     out["deterministic"] = [fmt.num(v) if v is not None else fmt.DASH for v in sig["deterministic"]]
     out["base"] = [fmt.num(v) for v in sig["base"]]
     out["Δ"] = [fmt.signed(v) for v in sig["delta"]]
-    out["Δ %"] = [fmt.pct(v) for v in sig["rel_delta"]]
+    out["Δ %"] = [fmt.rel(d, b) for d, b in zip(sig["delta"], sig["base"], strict=True)]
     out["SE (units)"] = [fmt.num(v) for v in sig["se"]]
     if "seed_sd" in sig:
         out["SD of Δ over seeds"] = [fmt.num(v) for v in sig["seed_sd"]]
