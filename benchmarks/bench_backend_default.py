@@ -51,7 +51,9 @@ def compare(reference: str, candidate: str) -> dict:
     for c in METRICS:
         m[f"delta_{c}"] = m[f"{c}_new"] - m[f"{c}_torch"]
     spread = ref.pivot_table(index=["imbalance", "treatment"], columns="seed", values=METRICS[0])
-    seed_gap = (spread.max(axis=1) - spread.min(axis=1)).to_numpy()
+    gaps = (spread.max(axis=1) - spread.min(axis=1)).rename("seed_gap")
+    m = m.join(gaps, on=["imbalance", "treatment"])  # the default run's own seed-to-seed gap
+    seed_gap = gaps.to_numpy()
     d = m["delta_balanced_accuracy"].to_numpy()
     return {
         "cells": int(len(m)),
@@ -60,6 +62,8 @@ def compare(reference: str, candidate: str) -> dict:
         "over_tolerance": int((np.abs(d) > TOLERANCE).sum()),
         "max_abs_delta": float(np.abs(d).max()),
         "mean_delta": float(d.mean()),
+        "mean_abs_delta": float(np.abs(d).mean()),
+        "over_own_seed_gap": int((np.abs(d) > m["seed_gap"].to_numpy()).sum()),
         "seed_gap_max": float(seed_gap.max()),
         "seed_gap_mean": float(seed_gap.mean()),
         **{f"mean_delta_{c}": float(m[f"delta_{c}"].mean()) for c in METRICS[1:]},

@@ -3,9 +3,10 @@
 Usage: ``python benchmarks/bench_kernels.py [--users 10000] [--items 10000] [--n 1e6]
 [--json out.json]``.
 
-1. ItemKNN fit: skewbench's (sparse co-occurrence per block of targets + a compiled k-heap)
-   against the dense formulation it replaced (each block's co-occurrence as a dense
-   n_items × block matrix, top-k by a full selection over every item). Scoring: the compiled
+1. ItemKNN fit: skewbench's (one compiled pass per target: co-occurrences summed into a
+   dense row over the target's users, similarity and k-heap in the same loop) against the
+   dense formulation (each block's co-occurrence as a dense n_items × block matrix, top-k by a
+   full selection over every item). Scoring: the compiled
    scatter-add against scipy's sparse product ``X[users] @ S`` densified. Both pairs must give
    identical matrices and scores (checked), so the ratio is pure cost.
 2. Expected exposure (EE-L/D/R) of Plackett–Luce samples: the compiled pass per unit against

@@ -33,7 +33,9 @@ def sift_down(hs, hi, size):
 def select(block, indptr, indices, k, out):
     """Per row, a k-heap whose root is the worst kept item: items arrive in ascending
     index, so a newcomer enters only with a strictly higher score than the root. Then a
-    heap sort writes the k best (score desc, index asc); -1 pads."""
+    heap sort writes the k best (score desc, index asc); -1 pads. Once the heap is full,
+    a score not above the root (NaN and -inf never are) is dropped before anything else
+    is read: the scan is one compare per item."""
     n_rows, n_items = block.shape
     mark = np.full(n_items, -1, dtype=np.int64)  # mark[i] == u: i excluded for row u
     hs = np.empty(k, dtype=np.float64)
@@ -42,11 +44,10 @@ def select(block, indptr, indices, k, out):
         for p in range(indptr[u], indptr[u + 1]):
             mark[indices[p]] = u
         n = 0
-        for i in range(n_items):
+        i = 0
+        while i < n_items and n < k:  # fill the heap (sift up)
             s = np.float64(block[u, i])
-            if s != s or s == -np.inf or mark[i] == u:
-                continue
-            if n < k:  # sift up
+            if not (s != s or s == -np.inf or mark[i] == u):
                 pos = n
                 hs[pos] = s
                 hi[pos] = i
@@ -60,10 +61,15 @@ def select(block, indptr, indices, k, out):
                         pos = parent
                     else:
                         break
-            elif s > hs[0]:
+            i += 1
+        root = hs[0]
+        for t in range(i, n_items):
+            s = np.float64(block[u, t])
+            if s > root and mark[t] != u:
                 hs[0] = s
-                hi[0] = i
+                hi[0] = t
                 sift_down(hs, hi, k)
+                root = hs[0]
         for j in range(n - 1, -1, -1):  # pop the worst into the last free slot
             out[u, j] = hi[0]
             hs[0] = hs[j]

@@ -24,9 +24,7 @@ import scipy.sparse as sp
 
 from skewbench.metrics.exposure import ListItemStats, list_item_stats
 from skewbench.metrics.ranking import ranking_metrics
-from skewbench.metrics.topk import topk
-
-_USERS_PER_BLOCK = 1024  # scores are dense (users × items): ranked one block at a time
+from skewbench.models.recommend.base import rank_users
 
 
 @dataclass(frozen=True)
@@ -55,15 +53,7 @@ def evaluate_shard(
     weights: np.ndarray | None = None,
 ) -> ShardResult:
     """Rank ``units`` with a fitted recommender (training items excluded), then score them."""
-    blocks = [
-        topk(
-            model.score(units[s : s + _USERS_PER_BLOCK]),
-            k,
-            exclude=train[units[s : s + _USERS_PER_BLOCK]],
-        )  # fmt: skip
-        for s in range(0, units.size, _USERS_PER_BLOCK)
-    ]
-    ranked = np.concatenate(blocks) if blocks else np.zeros((0, k), dtype=np.int64)
+    ranked, _ = rank_users(model, train, units, k)
     rows = truth[units]
     per_unit = ranking_metrics(ranked, rows, list(metrics), list(cutoffs))
     return ShardResult(units, per_unit, list_item_stats(ranked, truth.shape[1], weights, rows))

@@ -9,11 +9,12 @@ from pathlib import Path
 
 #: the cache folders skewbench writes under ``$SKEWBENCH_CACHE`` (``clear`` removes only these
 #: and the data sets' Parquet caches, never anything else in the folder)
-KINDS = ("embeddings", "tuning", "llm", "models")
+KINDS = ("embeddings", "tuning", "llm", "models", "recommend_data")
 
 
 def verify_caches(root: Path) -> list[str]:
     """One line per kind: entries checked and entries moved aside."""
+    from skewbench.data.stored import verify as verify_stored
     from skewbench.encoders.cache import EmbeddingStore
     from skewbench.encoders.models import verify_assembled
     from skewbench.models.llm.scorer import PromptCache
@@ -38,6 +39,7 @@ def verify_caches(root: Path) -> list[str]:
     lines.append(_line("LLM answers", checked, moved))
     folders = verify_assembled(root / "models") if (root / "models").is_dir() else (0, 0)
     lines.append(_line("assembled model folders", *folders))
+    lines.append(_line("loaded data sides", *verify_stored(root / "recommend_data")))
     return lines
 
 

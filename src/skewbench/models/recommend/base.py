@@ -138,3 +138,38 @@ class Recommender:
 
     def _score_chunk(self, users: np.ndarray) -> np.ndarray:
         raise NotImplementedError
+
+
+#: Scores held at once while ranking (4M floats = 16 MB): small enough for the allocator to
+#: reuse the same memory block after block (a fresh 400 MB block per 1,024 users over 10⁵ items
+#: spent more CPU on page faults than on the products), at most 512 users per block.
+RANK_BLOCK_ELEMENTS = 1 << 22
+
+
+def rank_users(
+    model: Any,
+    exclude: sp.csr_matrix,
+    users: np.ndarray,
+    k: int,
+    with_scores: bool = False,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Each user's top-``k`` items by ``model.score`` (``exclude[u]``'s items left out; -1
+    pads) and, with ``with_scores``, their scores as float64 (−inf at padding). Users are
+    scored a block at a time, so memory stays flat in the number of users."""
+    from skewbench.metrics.topk import topk
+
+    users = np.asarray(users, dtype=np.int64)
+    step = int(max(1, min(512, RANK_BLOCK_ELEMENTS // max(int(exclude.shape[1]), 1))))
+    if getattr(model, "user_independent", False):  # one shared row, ordered once for all
+        step = max(users.size, 1)
+    ranked_parts, score_parts = [], []
+    for start in range(0, users.size, step):
+        u = users[start : start + step]
+        S = model.score(u)
+        top = topk(S, k, exclude=exclude[u])
+        ranked_parts.append(top)
+        if with_scores:
+            s = np.take_along_axis(S, np.maximum(top, 0), axis=1).astype(np.float64)
+            score_parts.append(np.where(top >= 0, s, -np.inf))
+    ranked = np.concatenate(ranked_parts) if ranked_parts else np.zeros((0, k), np.int64)
+    return ranked, (np.concatenate(score_parts) if score_parts else None)

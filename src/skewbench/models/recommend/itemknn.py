@@ -6,11 +6,12 @@ similarities resting on few co-occurrences. For each target item i only its ``ne
 similar items j ≠ i are kept (ties at the cut: the lower item index), so the model is a sparse
 items × items matrix S with S[j, i] = sim(j, i); score(u, i) = Σ_j x_uj S[j, i].
 
-Only positive similarities are kept, so the fit works on the sparse co-occurrence of each
-block of targets (sparse × sparse) and selects each target's neighbours among its stored
-entries with a compiled k-heap; scoring scatter-adds S's rows into a dense row per user (compiled). Both accumulate in
-float32 in the same order as scipy's sparse products, so S and the scores equal the dense
-formulation bit for bit (``benchmarks/bench_itemknn.py`` compares them side by side).
+Only positive similarities are kept, so the fit visits only co-occurring pairs: per target, one
+compiled pass sums its co-occurrences into a dense row (over its users, ascending), turns them
+into similarities and keeps the best k in a heap; scoring scatter-adds S's rows into a dense row
+per user (compiled). Both accumulate in float32 in the same order as scipy's sparse products, so
+S and the scores equal the sparse-product formulation bit for bit
+(``benchmarks/bench_kernels.py`` compares them side by side).
 """
 
 from __future__ import annotations
@@ -37,20 +38,17 @@ class ItemKNN(Recommender):
 
     def _fit(self, X: sp.csr_matrix, seed: int) -> None:
         n = X.shape[1]
-        Xc = X.tocsc()
-        norms = np.sqrt(np.asarray(Xc.multiply(Xc).sum(axis=0)).ravel())
+        Xc = X.tocsc()  # sorted indices: each target's users ascending
+        norms = np.sqrt(np.asarray(Xc.multiply(Xc).sum(axis=0)).ravel()).astype(X.dtype)
         k = min(self.neighbours, n - 1)
         rows, cols, vals = [], [], []
+        kernel = _fit_kernel()
         for sl in chunks(n, self.block_size):
-            # co[t, j] = x_t · x_j for the block's targets t, only co-occurring pairs stored;
-            # each sum runs over users in ascending order, as the dense product's does.
-            co = (Xc[:, sl].T.tocsr() @ X).tocsr()
-            t = np.repeat(np.arange(sl.start, sl.stop), np.diff(co.indptr))
-            sim = co.data / (norms[co.indices] * norms[t] + self.shrink + 1e-12)
             top_j = np.empty((sl.stop - sl.start, k), dtype=np.int64)
-            top_v = np.empty((sl.stop - sl.start, k), dtype=sim.dtype)
+            top_v = np.empty((sl.stop - sl.start, k), dtype=X.dtype)
             counts = np.empty(sl.stop - sl.start, dtype=np.int64)
-            _select_kernel()(co.indptr, co.indices, sim, sl.start, k, top_j, top_v, counts)
+            kernel(Xc.indptr, Xc.indices, Xc.data, X.indptr, X.indices, X.data, norms,
+                   X.dtype.type(self.shrink), sl.start, k, top_j, top_v, counts)  # fmt: skip
             kept = np.arange(k)[None, :] < counts[:, None]
             rows.append(top_j[kept])
             cols.append(np.broadcast_to(np.arange(sl.start, sl.stop)[:, None], kept.shape)[kept])
@@ -67,7 +65,7 @@ class ItemKNN(Recommender):
 
 
 @functools.cache
-def _select_kernel():
+def _fit_kernel():
     import numba
 
     @numba.njit(cache=True, nogil=True, boundscheck=False)
@@ -76,21 +74,44 @@ def _select_kernel():
         return hs[a] < hs[b] or (hs[a] == hs[b] and hi[a] > hi[b])
 
     @numba.njit(cache=True, nogil=True, boundscheck=False)
-    def select(indptr, indices, sim, start, k, top_j, top_v, counts):
-        """Per target row t: its k best neighbours j != start + t with sim > 0, in a heap whose
-        root is the worst kept entry (value desc, index asc decide)."""
-        hs = np.empty(k, dtype=sim.dtype)
+    def fit(c_ptr, c_idx, c_val, x_ptr, x_idx, x_val, norms, shrink, start, k, top_j, top_v,
+            counts):  # fmt: skip
+        """For each target t = start + r: its co-occurrences x_t · x_j summed over t's users in
+        ascending order into a dense row (float32, as scipy's sparse product sums them), then
+        sim = co / (‖x_j‖ ‖x_t‖ + shrink + 1e-12) in the same dtype, and its k best
+        neighbours j != t with sim > 0 in a heap whose root is the worst kept entry (value
+        desc, index asc decide)."""
+        n_items = norms.size
+        acc = np.zeros(n_items, dtype=c_val.dtype)
+        # int32 so that acc and seen (2 × 4 bytes × items) stay in a core's L2 cache
+        seen = np.full(n_items, -1, dtype=np.int32)  # seen[j] == t: j co-occurs with t
+        touched = np.empty(n_items, dtype=np.int32)
+        hs = np.empty(k, dtype=top_v.dtype)
         hi = np.empty(k, dtype=np.int64)
-        for t in range(indptr.size - 1):
+        eps = norms.dtype.type(1e-12)
+        for r in range(counts.size):
+            t = start + r
+            m = 0
+            for p in range(c_ptr[t], c_ptr[t + 1]):
+                u = c_idx[p]
+                v = c_val[p]
+                for q in range(x_ptr[u], x_ptr[u + 1]):
+                    j = x_idx[q]
+                    if seen[j] != t:
+                        seen[j] = t
+                        acc[j] = 0
+                        touched[m] = j
+                        m += 1
+                    acc[j] += v * x_val[q]
             n = 0
-            for p in range(indptr[t], indptr[t + 1]):
-                j = indices[p]
-                v = sim[p]
-                if j == start + t or not v > 0:
+            for z in range(m):
+                j = touched[z]
+                sim = acc[j] / (norms[j] * norms[t] + shrink + eps)
+                if j == t or not sim > 0:
                     continue
                 if n < k:
                     pos = n
-                    hs[pos] = v
+                    hs[pos] = sim
                     hi[pos] = j
                     n += 1
                     while pos > 0:
@@ -100,8 +121,8 @@ def _select_kernel():
                         hs[pos], hs[parent] = hs[parent], hs[pos]
                         hi[pos], hi[parent] = hi[parent], hi[pos]
                         pos = parent
-                elif v > hs[0] or (v == hs[0] and j < hi[0]):
-                    hs[0] = v
+                elif sim > hs[0] or (sim == hs[0] and j < hi[0]):
+                    hs[0] = sim
                     hi[0] = j
                     pos = 0
                     while True:
@@ -115,11 +136,11 @@ def _select_kernel():
                         hs[c], hs[pos] = hs[pos], hs[c]
                         hi[c], hi[pos] = hi[pos], hi[c]
                         pos = c
-            top_j[t, :n] = hi[:n]
-            top_v[t, :n] = hs[:n]
-            counts[t] = n
+            top_j[r, :n] = hi[:n]
+            top_v[r, :n] = hs[:n]
+            counts[r] = n
 
-    return select
+    return fit
 
 
 @functools.cache

@@ -7,11 +7,12 @@ import time
 import numpy as np
 import scipy.sparse as sp
 
+from skewbench.models.recommend.base import rank_users
 from skewbench.pipeline import CandidateCache, Candidates, candidate_key
 from skewbench.runner.cell import Cell
 from skewbench.tasks.recommend.config import LIST_SIDE, base_cell
 from skewbench.tasks.recommend.data import Data
-from skewbench.tasks.recommend.models import build_model, fit_model, model_info, rank, reuse_key
+from skewbench.tasks.recommend.models import build_model, fit_model, model_info, reuse_key
 from skewbench.tasks.recommend.split import validation_split
 from skewbench.tasks.recommend.tune import tune
 
@@ -52,7 +53,7 @@ def base_candidates(
         model = fit_model(model, fit_X, base.seed_int("model"), data, reuse_key(cell, depth))
         fit_s = time.perf_counter() - t0
         t0 = time.perf_counter()
-        ranked, scores = rank(model, X, eval_users, depth, with_scores)
+        ranked, scores = rank_users(model, X, eval_users, depth, with_scores)
         return Candidates(
             ranked,
             scores,

@@ -199,25 +199,6 @@ def reuse_key(cell: Cell, depth: int) -> str | None:
     return dataclasses.replace(cell, treatment=Component(cell.treatment.name, params)).key
 
 
-def rank(
-    model: Any, X: sp.csr_matrix, users: np.ndarray, depth: int, with_scores: bool
-) -> tuple[np.ndarray, np.ndarray | None]:
-    """Top-``depth`` items per user (training items of ``X`` excluded), optionally scores."""
-    from skewbench.metrics.topk import topk
-
-    ranked_parts, score_parts = [], []
-    for start in range(0, users.size, 512):
-        u = users[start : start + 512]
-        S = model.score(u)
-        top = topk(S, depth, exclude=X[u])
-        ranked_parts.append(top)
-        if with_scores:
-            s = np.take_along_axis(S, np.maximum(top, 0), axis=1).astype(np.float64)
-            score_parts.append(np.where(top >= 0, s, -np.inf))
-    ranked = np.concatenate(ranked_parts) if ranked_parts else np.zeros((0, depth), np.int64)
-    return ranked, (np.concatenate(score_parts) if score_parts else None)
-
-
 def model_info(model: Any) -> dict[str, Any]:
     """What a fitted model reports about its own training (losses, LLM calls, …)."""
     if callable(getattr(model, "info", None)):

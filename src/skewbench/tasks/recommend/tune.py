@@ -11,6 +11,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from skewbench.errors import ConfigError
+from skewbench.models.recommend.base import rank_users
 from skewbench.runner.cell import Cell, Component
 from skewbench.tasks.recommend.config import DEFAULT_TUNE_METRIC, MODELS, RANKING_METRICS, options
 from skewbench.tasks.recommend.models import (
@@ -18,7 +19,6 @@ from skewbench.tasks.recommend.models import (
     build_model,
     fit_model,
     model_class,
-    rank,
 )
 from skewbench.tasks.recommend.split import load_split, validation_split
 from skewbench.tuning_memo import code_version, fingerprint, memo_key, memoised
@@ -112,7 +112,7 @@ def _search(
             cell.model.name, {**fixed, **params}, Component("none"), data, embeddings
         )
         fit_model(model, F, seed, data)
-        ranked, _ = rank(model, F, val_users, cut, with_scores=False)
+        ranked, _ = rank_users(model, F, val_users, cut)
         values = ranking_metrics(ranked, truth, [metric], [cut])[f"{metric}@{cut}"]
         return float(np.nanmean(values))
 
