@@ -289,7 +289,10 @@ def headline_blocks(
             Paragraph(
                 "The figure: one point per system, its mean with the 95 % interval the "
                 "leaderboard shows on both axes; squares: untreated baselines; the line: the "
-                f"Pareto front.{ring}" + (f" Numbered: {key}." if key else ""),
+                f"Pareto front.{ring}" + (f" Numbered: {key}." if key else "") + " The best "
+                f"trade-off: of the treatments on their model's front, the largest {exp} gain "
+                f"whose {acc} is not significantly lower (if every gain costs {acc} "
+                "significantly: the most gain per unit lost).",
                 style="note",
             )
         )
