@@ -1,5 +1,5 @@
-"""Encoder backends side by side in one process: sentence-transformers (torch, fp32) against
-ONNX Runtime fp32 and int8 (``skewbench.encoders.onnx_runtime``) on Clothing reviews.
+"""Encoder backends side by side in one process: sentence-transformers (torch, fp32, and bf16
+where the CPU computes it natively: the default path there) against ONNX Runtime fp32 and int8 (``skewbench.encoders.onnx_runtime``) on Clothing reviews.
 
 Usage: ``python benchmarks/bench_onnx.py [--texts 2000] [--encoder minilm] [--threads 1]
 [--json out.json]``.
@@ -56,7 +56,12 @@ def main() -> None:
     os.environ.setdefault("SKEWBENCH_CACHE", tempfile.mkdtemp(prefix="bench-onnx-"))
     import torch
 
-    from skewbench.encoders.models import encoder_path, load_encoder, run_encoder
+    from skewbench.encoders.models import (
+        encoder_path,
+        load_encoder,
+        resolve_precision,
+        run_encoder,
+    )
     from skewbench.encoders.onnx_runtime import export_onnx
 
     torch.set_num_threads(a.threads)
@@ -72,23 +77,31 @@ def main() -> None:
           f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")  # fmt: skip
     print(f"one-off CPU: export {prep['onnx']:.1f} s, int8 quantization {prep['onnx_int8']:.1f} s")
     rows, ref = {}, None
-    for backend in ("torch", "onnx", "onnx_int8"):
+    # torch_bf16 is what ``dtype: auto`` runs on a CPU with native bf16 (the default path there).
+    runs = [
+        ("torch", "torch", "fp32"),
+        ("onnx", "onnx", "fp32"),
+        ("onnx_int8", "onnx_int8", "fp32"),
+    ]
+    if resolve_precision("auto") == "bf16":
+        runs.insert(1, ("torch_bf16", "torch", "bf16"))
+    for name, backend, precision in runs:
         model = load_encoder(a.encoder, None, backend)
-        run_encoder(model, texts[:64])  # warm-up: first-call allocations, thread pools
+        run_encoder(model, texts[:64], precision=precision)  # warm-up: allocations, threads
         _hwm_reset()
         c = time.process_time()
-        vec = run_encoder(model, texts)
+        vec = run_encoder(model, texts, precision=precision)
         cpu = time.process_time() - c
         if ref is None:
             ref = vec
         cos = (vec * ref).sum(axis=1)
-        rows[backend] = {
+        rows[name] = {
             "texts_per_cpu_s": len(texts) / cpu, "cpu_s": cpu, "peak_gb": _hwm_gb(),
             "cos_min": float(cos.min()), "cos_mean": float(cos.mean()),
             "balanced_accuracy": balanced_accuracy(vec, labels, a.seed),
         }  # fmt: skip
-        r = rows[backend]
-        print(f"  {backend:<10} {r['texts_per_cpu_s']:7.1f} texts/CPU-s "
+        r = rows[name]
+        print(f"  {name:<10} {r['texts_per_cpu_s']:7.1f} texts/CPU-s "
               f"({r['texts_per_cpu_s'] / rows['torch']['texts_per_cpu_s']:.2f}x torch)  "
               f"peak RSS {r['peak_gb']:.2f} GB  cos to torch min {r['cos_min']:.4f} "
               f"mean {r['cos_mean']:.4f}  LR balanced accuracy {r['balanced_accuracy']:.4f}")  # fmt: skip

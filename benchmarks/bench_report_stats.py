@@ -8,9 +8,11 @@ the default categorize run (5,201 test reviews; 0/±1 correctness shares: many t
 MovieLens users (943; continuous NDCG changes) and of search queries (537).
 
 With ``--report RESULTS`` it also times a whole ``skewbench report RESULTS`` with this checkout's
-code and with another checkout's (``--old-src``: e.g. ``git archive 913b749 src | tar -x -C
-/tmp/old`` for the code before this change), each in a child process (CPU = user + sys of
-the child). Recorded: 81 TF-IDF + LR cells of configs/quick.yaml (its first experiment alone).
+code and with another checkout's (``--old-src``: e.g. ``git archive 9806f36 src | tar -x -C
+/tmp/old`` for main before the report's "who is served" and worked-example changes), each in a
+child process from an empty ``report/`` folder (CPU = user + sys of the child; peak = its
+maximum resident set). Recorded: the default results (configs/quick.yaml, all three tasks,
+88 cells); the earlier record (81 TF-IDF cells, old = 913b749) is kept under ``earlier``.
 
     python benchmarks/bench_report_stats.py [--repeat 3] [--report results/quick --old-src DIR]
 """
@@ -21,6 +23,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import time
@@ -85,13 +88,18 @@ def kernels(repeat: int) -> dict:
     return res
 
 
-def _report_cpu(src: str, results: str) -> float:
+def _report_cpu(src: str, results: str) -> dict[str, float]:
+    shutil.rmtree(Path(results) / "report", ignore_errors=True)
     env = {**os.environ, "PYTHONPATH": src, "SKEWBENCH_QUIET": "1"}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     cmd = [sys.executable, "-m", "skewbench.cli", "report", results]
+    t0 = time.perf_counter()
     subprocess.run(cmd, check=True, capture_output=True, env=env)
+    wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    # ru_maxrss of the children is the largest child so far (KiB on Linux)
+    return {"cpu_s": round(cpu, 2), "wall_s": round(wall, 1), "peak_mb": after.ru_maxrss / 1024}
 
 
 def main() -> None:
@@ -103,14 +111,27 @@ def main() -> None:
     out: dict = {"n_perm": N_PERM, "kernels": kernels(args.repeat)}
     if args.report:
         new_src = str(Path(__file__).resolve().parents[1] / "src")
-        out["report_cpu_s"] = {"new": round(_report_cpu(new_src, args.report), 2)}
+        load = [os.getloadavg()[0]]
+        # New first: ru_maxrss of the children is a running maximum, so the old code's peak
+        # (the larger) is only its own when it runs second.
+        runs = {"new": _report_cpu(new_src, args.report)}
+        load.append(os.getloadavg()[0])
         if args.old_src:
-            out["report_cpu_s"]["old"] = round(_report_cpu(args.old_src, args.report), 2)
+            runs["old"] = _report_cpu(args.old_src, args.report)
+            load.append(os.getloadavg()[0])
             out["old_src"] = args.old_src
+        out["report"] = runs
+        out["report_cpu_s"] = {k: v["cpu_s"] for k, v in runs.items()}
         out["report_results"] = args.report
+        out["report_load_average"] = [round(min(load), 1), round(max(load), 1)]
     out["load_average"] = os.getloadavg()[0]
     print(json.dumps(out, indent=2))
     target = Path(__file__).parent / "measured" / "report_stats.json"
+    if target.is_file():
+        earlier = json.loads(target.read_text(encoding="utf-8"))
+        out["earlier"] = earlier.get("earlier") or {
+            k: earlier[k] for k in ("report_cpu_s", "old_src", "report_results") if k in earlier
+        }
     target.write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
 
 

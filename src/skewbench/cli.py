@@ -159,21 +159,27 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 def _cmd_plan(args: argparse.Namespace) -> int:
     from skewbench.errors import ConfigError
-    from skewbench.report.plan import format_plan, plan
+    from skewbench.report.plan import OBSERVED, format_plan, plan
 
-    delta: dict[str, float] = {}  # metric → |Δ|; "" → every metric
+    delta: dict[str, float | str] = {}  # metric → |Δ| or OBSERVED; "" → every metric
     for text in args.delta or []:
         name, _, value = text.rpartition("=")
+        if value == OBSERVED:
+            delta[name] = OBSERVED
+            continue
         try:
             v = float(value)
         except ValueError:
             v = math.nan
         if not v > 0 or math.isinf(v):
-            raise ConfigError(f"--delta: expected a positive number or METRIC=NUMBER, got {text!r}")
+            raise ConfigError(
+                f"--delta: expected a positive number, {OBSERVED!r}, METRIC=NUMBER or "
+                f"METRIC={OBSERVED}, got {text!r}"
+            )
         delta[name] = v
     if not 0 < args.power < 1:
         raise ConfigError(f"--power: must be in (0, 1), got {args.power}")
-    res = plan(Path(args.results), delta, power=args.power)
+    res = plan(Path(args.results), delta, power=args.power, versus=args.versus)
     print(format_plan(res, power=args.power))
     if args.csv:
         res.to_csv(args.csv, index=False)
@@ -356,9 +362,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--delta",
         action="append",
         help="the |Δ| to detect: a number for every metric or METRIC=NUMBER (repeatable); "
-        "default each metric's smallest effect of interest (0.01)",
+        "'observed' (or METRIC=observed): each comparison's own pilot |Δ|; default each "
+        "metric's smallest effect of interest (0.01)",
     )
     p.add_argument("--power", type=float, default=0.8, help="power to reach (default 0.8)")
+    p.add_argument(
+        "--versus",
+        metavar="MODEL",
+        help="also plan every other untreated model against this one (a model label as the "
+        "report prints it, e.g. popularity)",
+    )
     p.add_argument("--csv", help="also write the plan as CSV")
     p.set_defaults(func=_cmd_plan)
 
@@ -435,7 +448,10 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "metrics": ("skewbench metrics", "skewbench metrics --update-doc"),
     "explain": ("skewbench explain results/recommend_quick --cell 3fa2 --user 1234",),
     "cache": ("skewbench cache verify", "skewbench cache clear"),
-    "plan": ("skewbench plan results/quick --delta ndcg@10=0.005 --power 0.8",),
+    "plan": (
+        "skewbench plan results/quick --delta ndcg@10=0.005 --power 0.8",
+        "skewbench plan results/llm_quick --delta observed",
+    ),
     "evaluate": (
         "skewbench evaluate --task recommend --qrels qrels.txt --run mine=run.trec "
         "--output results/mine",

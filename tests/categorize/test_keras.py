@@ -104,5 +104,6 @@ def test_learning_curve_plot(tmp_path):
     }
     out = plot_learning_curves([("none", h), ("none", h), ("drw", h)], tmp_path / "lc.png", "t")
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "<svg" in out.with_suffix(".svg").read_text()  # the twin the HTML page inlines
     with pytest.raises(ValueError, match="no histories"):
         plot_learning_curves([], tmp_path / "x.png")

@@ -393,11 +393,18 @@ def test_plan_sizes_each_comparison_from_the_pilot(run_dir, capsys):
     """N is the smallest unit count whose MDE (80 % power, α/m) reaches the target; seeds add
     units only where the pilot's replicates hold different users."""
     from skewbench.cli import main
+    from skewbench.errors import ConfigError
     from skewbench.metrics.stats import min_detectable_effect
     from skewbench.report.plan import plan
 
     res = plan(run_dir, {"": 0.02, "non_head_share": 0.005})
-    assert len(res) == 10 and set(res["metric"]) == {"ndcg@10", "non_head_share"}
+    assert set(res["metric"]) == {"ndcg@10", "non_head_share"}
+    # every treatment against none, and the one-factor pair (neighbours 20 → 50) under each
+    # treatment, each in its own Holm family
+    assert (res["vs"] == "none").sum() == 10 and (res.loc[res["vs"] == "none", "family"] == 5).all()
+    factor = res[res["vs"] == "itemknn(neighbours=20)"]
+    assert len(factor) == 4 and set(factor["model"]) == {"itemknn(neighbours=50)"}
+    assert (factor["family"] == 2).all()
     assert set(res.loc[res["metric"] == "ndcg@10", "target"]) == {0.02}
     for _, r in res.iterrows():
         n, m, sigma = r["units_needed"], r["family"], r["se"] * np.sqrt(r["n_units"])
@@ -413,6 +420,21 @@ def test_plan_sizes_each_comparison_from_the_pilot(run_dir, capsys):
     assert len(rnd) and (rnd["seeds_needed"] > 3).all()  # each seed samples ~200 new users
     tem = res[(res["dataset"] == TEMPORAL) & (res["units_needed"] > res["n_units"])]
     assert (tem["seeds_needed"] == -1).all()  # the same users every seed: seeds add none
+    # the observed target: each comparison's own pilot |Δ|
+    seen = plan(run_dir, {"ndcg@10": "observed"})
+    acc = seen[seen["metric"] == "ndcg@10"]
+    assert np.allclose(acc["target"], acc["delta"].abs()) and (acc["target"] > 0).any()
+    # --versus: each other untreated model against a baseline model, per metric
+    vs = plan(run_dir, {"": 0.02}, versus="popularity")
+    base = vs[vs["vs"] == "popularity"]
+    assert set(base["model"]) == {
+        "itemknn(neighbours=20)",
+        "itemknn(neighbours=50)",
+        "ease(l2=200)",
+    }
+    assert len(base) == 2 * 3 and set(base["treatment"]) == {"none"}
+    with pytest.raises(ConfigError, match="--versus: no model 'pop'"):
+        plan(run_dir, versus="pop")
     assert main(["plan", str(run_dir), "--delta", "ndcg@10=0.05"]) == 0
     assert "units needed" in capsys.readouterr().out
     assert main(["plan", str(run_dir), "--delta", "-1"]) == 2

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pandas as pd
 import pytest
 
@@ -144,6 +146,14 @@ def test_best_tradeoff_prefers_the_largest_gain_without_a_significant_cost():
         H.best_tradeoff([_change("e", (0.5, 0.5), (0.3, 0.2), 1, 1)], exp_up=False).treatment == "e"
     )
     assert H.best_tradeoff([_change("e", (0.5, 0.5), (0.1, 0.05), 1, 1)], exp_up=True) is None
+    # a significant cost that TOST shows within the smallest effect of interest counts as free
+    tiny = replace(_change("f", (0.5, 0.497), (0.1, 0.35), 0.001, 0.001), acc_negligible=0.01)
+    assert H.best_tradeoff([free, costly, tiny], exp_up=True) is tiny
+    cost = H.sentences(tiny, "recommend", "cj", "ndcg@10", "non_head_share", True)[1]
+    assert cost == (
+        "It costs 0.00300 ndcg@10: 0.500 → 0.497 (−0.00300, −0.600 %), a change shown to lie within "
+        "±0.01, the smallest effect of interest (equivalence test)."
+    )
 
 
 def test_headline_sentences_say_gain_cost_and_significance():

@@ -89,6 +89,7 @@ def _tests(
     build: Any,
     cache: UnitCache,
     families: Mapping[str, pd.DataFrame] | None = None,
+    method: str = "randomization",
 ) -> dict[str, pd.DataFrame]:
     """Run the pairs ``build(cond, grp)`` yields, per metric (Holm within a metric). A metric
     whose comparisons are already tested in a task-wide family (``families``: metric → the
@@ -105,7 +106,7 @@ def _tests(
         if family is not None and not family.empty:
             out[m] = _rows_of(family, [row for row, _, _ in pairs])
         else:
-            out[m] = paired_tests(store, pairs, m, cache=cache)
+            out[m] = paired_tests(store, pairs, m, method=method, cache=cache)
     return out
 
 
@@ -169,6 +170,31 @@ def _treatment_pairs(sides: tuple[str, str]):
                 yield {**cond, "model": side, "treatment": t}, sgrp[sgrp["treatment"] == t], none
 
     return build
+
+
+def factor_tests(
+    store: ResultStore,
+    data: pd.DataFrame,
+    configs: Mapping[str, dict],
+    task: str,
+    spec: TaskReport,
+    cache: UnitCache,
+    families: Mapping[str, pd.DataFrame] | None = None,
+    method: str = "randomization",
+) -> list[pd.DataFrame]:
+    """The test families of every one-factor pair's two tables as the report tests them: the
+    variant against the base per metric (rows name the variant ``model`` and the base ``vs``),
+    and each treatment against none for the metrics ``families`` does not already hold."""
+    metrics = _metrics(data, spec)
+    # as in _tests: a metric whose task family is given (and not empty) is not tested again
+    rest = [m for m in metrics if (families or {}).get(m, pd.DataFrame()).empty]
+    out = []
+    for base, variant, *_ in one_factor_pairs(data, configs, task):
+        res = _tests(store, data, metrics, _factor_pairs(base, variant), cache, method=method)
+        out += [t.assign(model=variant, vs=base) for t in res.values() if not t.empty]
+        res = _tests(store, data, rest, _treatment_pairs((base, variant)), cache, method=method)
+        out += [t for t in res.values() if not t.empty]
+    return out
 
 
 def _pair_blocks(

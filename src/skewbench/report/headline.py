@@ -37,6 +37,9 @@ class Change:
     deterministic: bool = False  # every replicate's per-unit table identical
     null_acc: str = ""  # what a non-significant test can still say (equivalence or its MDE)
     null_exp: str = ""
+    # TOST (Holm) shows the accuracy change within ±sesoi, the declared smallest effect of
+    # interest: a cost too small to matter even where it is significant
+    acc_negligible: float | None = None
 
     @property
     def d_acc(self) -> float:
@@ -65,8 +68,9 @@ def change_text(base: float, new: float) -> str:
 
 def best_tradeoff(changes: list[Change], exp_up: bool) -> Change | None:
     """The front treatment with the largest exposure gain among those whose accuracy is not
-    significantly lower; if every gain costs significant accuracy, the one with the most gain
-    per unit of accuracy lost; None when no front treatment gains exposure."""
+    significantly lower or is shown equivalent within the smallest effect of interest; if every
+    gain costs accuracy beyond that, the one with the most gain per unit of accuracy lost; None
+    when no front treatment gains exposure."""
 
     def gain(c: Change) -> float:
         return c.d_exp if exp_up else -c.d_exp
@@ -74,7 +78,11 @@ def best_tradeoff(changes: list[Change], exp_up: bool) -> Change | None:
     gains = [c for c in changes if c.on_front and gain(c) > 0]
     if not gains:
         return None
-    free = [c for c in gains if not (c.d_acc < 0 and significant(c.p_acc))]
+    free = [
+        c
+        for c in gains
+        if not (c.d_acc < 0 and significant(c.p_acc)) or c.acc_negligible is not None
+    ]
     if free:
         return max(free, key=gain)
     return max(gains, key=lambda c: gain(c) / max(-c.d_acc, 1e-12))
@@ -103,6 +111,11 @@ def sentences(
         cost = f"It costs no {acc}: {fmt.num(best.acc[0])} before and after."
     else:
         cost = f"It costs {fmt.num(-best.d_acc)} {acc}: {change_text(*best.acc)}."
+        if best.acc_negligible is not None:
+            cost = cost[:-1] + (
+                f", a change shown to lie within ±{best.acc_negligible:.3g}, the smallest "
+                "effect of interest (equivalence test)."
+            )
 
     def verdict(metric: str, p: float, null: str) -> str:
         if math.isnan(p):
@@ -191,9 +204,18 @@ def _changes(
                     deterministic=ta is not None and ta.get("deterministic") is True,
                     null_acc=null_phrase(ta) if ta is not None else "",
                     null_exp=null_phrase(te) if te is not None else "",
+                    acc_negligible=_negligible(ta),
                 )
             )
     return out
+
+
+def _negligible(test: pd.Series | None) -> float | None:
+    """The smallest effect of interest where the test's TOST (Holm) rejects |Δ| >= it."""
+    if test is None:
+        return None
+    pe = float(test.get("p_equiv_holm", math.nan))
+    return float(test["sesoi"]) if significant(pe) else None
 
 
 def _front_numbers(
@@ -289,7 +311,11 @@ def headline_blocks(
             Paragraph(
                 "The figure: one point per system, its mean with the 95 % interval the "
                 "leaderboard shows on both axes; squares: untreated baselines; the line: the "
-                f"Pareto front.{ring}" + (f" Numbered: {key}." if key else ""),
+                f"Pareto front.{ring}" + (f" Numbered: {key}." if key else "") + " The best "
+                f"trade-off: of the treatments on their model's front, the largest {exp} gain "
+                f"whose {acc} is not significantly lower or is shown equivalent within the "
+                f"smallest effect of interest (if every gain costs more {acc}: the most gain "
+                "per unit lost).",
                 style="note",
             )
         )

@@ -270,8 +270,8 @@ def learning_curves(
     cells): two panels (loss; accuracy), one colour per label (e.g. treatment), training solid,
     validation dashed, so over-fitting shows as a validation curve turning up (loss) or
     flattening below training (accuracy). Histories sharing a label (replicates) are averaged
-    epoch by epoch, with their min–max as a band. Writes a PNG of the (label, history) pairs and
-    returns its path; empty input is an error."""
+    epoch by epoch, with their min–max as a band. Writes a PNG (and its SVG twin) of the
+    (label, history) pairs and returns the PNG's path; empty input is an error."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -311,6 +311,7 @@ def learning_curves(
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, format="png", bbox_inches="tight")
+    fig.savefig(out.with_suffix(".svg"), format="svg", bbox_inches="tight")  # the page inlines it
     return out
 
 

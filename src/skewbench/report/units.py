@@ -79,20 +79,36 @@ def _canonical(units: pd.DataFrame) -> pd.DataFrame:
 def _same(a: pd.DataFrame, b: pd.DataFrame) -> bool:
     if list(a.columns) != list(b.columns) or len(a) != len(b):
         return False
-    for c in a.columns:
-        x, y = a[c], b[c]
-        if pd.api.types.is_numeric_dtype(x) and pd.api.types.is_numeric_dtype(y):
-            if not np.allclose(
-                x.to_numpy(dtype=float),
-                y.to_numpy(dtype=float),
-                rtol=0.0,
-                atol=_IDENTICAL_ATOL,
-                equal_nan=True,
-            ):
-                return False
-        elif [_hashable(v) for v in x] != [_hashable(v) for v in y]:  # ids, labels, ranked lists
+    numeric = [
+        c
+        for c in a.columns
+        if pd.api.types.is_numeric_dtype(a[c]) and pd.api.types.is_numeric_dtype(b[c])
+    ]
+    for c in numeric:  # first: cheap, and where replicates usually differ
+        if not np.allclose(
+            a[c].to_numpy(dtype=float),
+            b[c].to_numpy(dtype=float),
+            rtol=0.0,
+            atol=_IDENTICAL_ATOL,
+            equal_nan=True,
+        ):
             return False
-    return True
+    return all(_same_objects(a[c], b[c]) for c in a.columns if c not in numeric)
+
+
+def _same_objects(x: pd.Series, y: pd.Series) -> bool:
+    """Equal ids, labels or ranked lists, element by element; a column of lists or arrays is
+    compared as its lengths and its concatenated entries."""
+    xs, ys = x.to_numpy(dtype=object), y.to_numpy(dtype=object)
+    seqs = (np.ndarray, list, tuple)
+    if all(isinstance(v, seqs) for v in xs) and all(isinstance(v, seqs) for v in ys):
+        if [len(v) for v in xs] != [len(v) for v in ys]:
+            return False
+        if not len(xs):
+            return True
+        flat = [np.concatenate([np.asarray(v).ravel() for v in s]) for s in (xs, ys)]
+        return bool(np.array_equal(flat[0], flat[1]))
+    return [_hashable(v) for v in xs] == [_hashable(v) for v in ys]
 
 
 def _hashable(v: object) -> object:

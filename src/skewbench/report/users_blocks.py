@@ -60,11 +60,21 @@ def user_frame(store: ResultStore, keys: list[str]) -> pd.DataFrame:
 def majority_label(users: pd.Series, labels: pd.Series) -> pd.Series:
     """Per user, the label it has most often; ties go to the label seen first (rows in seed
     order: the first seed's). Counted per (user, label) pair, not per user group."""
-    rows = pd.DataFrame({"user": users.to_numpy(), "label": labels.to_numpy()})
-    rows["pos"] = np.arange(len(rows))
-    pairs = rows.groupby(["user", "label"], sort=False)["pos"].agg(["size", "min"]).reset_index()
-    pairs = pairs.sort_values(["user", "size", "min"], ascending=[True, False, True])
-    return pairs.drop_duplicates("user").set_index("user")["label"]
+    u, user_names = pd.factorize(users, sort=True)
+    g, label_names = pd.factorize(labels)
+    ok = (u >= 0) & (g >= 0)  # a missing user id or label counts for nothing
+    n_labels = max(len(label_names), 1)
+    pairs, first, count = np.unique(
+        u[ok].astype(np.int64) * n_labels + g[ok], return_index=True, return_counts=True
+    )
+    user = pairs // n_labels
+    # Per user (ascending): the most frequent label, then the earliest seen.
+    order = np.lexsort((first, -count, user))
+    keep = order[np.r_[True, user[order][1:] != user[order][:-1]]] if order.size else order
+    return pd.Series(
+        np.asarray(label_names, dtype=object)[pairs[keep] % n_labels],
+        index=pd.Index(np.asarray(user_names, dtype=object)[user[keep]]),
+    )
 
 
 def accuracy_columns(columns: Any) -> list[str]:
@@ -111,15 +121,18 @@ def _group_table(frame: pd.DataFrame, grouping: str, metric: str) -> pd.DataFram
     (grouping, metric): a group's interval is the same wherever the report shows it, so the
     same users' values are bootstrapped once per report (memo by content)."""
     values = frame[metric].to_numpy(dtype=np.float64)
-    return _group_table_of(grouping, metric, values.tobytes(), tuple(frame[grouping].astype(str)))
+    codes, names = pd.factorize(frame[grouping].astype(str))
+    key = (values.tobytes(), codes.astype(np.int64).tobytes(), tuple(names))
+    return _group_table_of(grouping, metric, *key)
 
 
 @functools.lru_cache(maxsize=256)
 def _group_table_of(
-    grouping: str, metric: str, values: bytes, labels: tuple[str, ...]
+    grouping: str, metric: str, values: bytes, codes: bytes, names: tuple[str, ...]
 ) -> pd.DataFrame:
+    labels = np.array(names, dtype=object)[np.frombuffer(codes, dtype=np.int64)]
     rng = make_rng(0, "report", "users", grouping, metric)
-    return group_table(np.frombuffer(values, dtype=np.float64), np.array(labels), rng=rng)
+    return group_table(np.frombuffer(values, dtype=np.float64), labels, rng=rng)
 
 
 def _heatmap(
