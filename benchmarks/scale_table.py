@@ -30,11 +30,13 @@ def rows(doc: dict) -> list[str]:
         scale = info["eval_users"] / info.get("ranked_users", info["eval_users"])
         mark = "*" if scale > 1 else ""
         st = {(r["model"], r["stage"]): r for r in doc["stages"] if r["size"] == n}
-        cells, total = [], st[("data", "generate")]["cpu_s"]
+        cells, total, done = [], st[("data", "generate")]["cpu_s"], True
         for m in MODELS:
             fit = st.get((m, "fit"))
-            if fit is None:
-                cells.append("not run")
+            if fit is None or (m, "metrics") not in st:  # a stage still running or not run
+                cells.append("not measured" if fit is None else f"{fit['cpu_s']:.1f} / –")
+                total += 0 if fit is None else fit["cpu_s"]
+                done = False
                 continue
             rank = st[(m, "rank")]["cpu_s"] * scale
             metrics = st[(m, "metrics")]["cpu_s"] * scale
@@ -47,7 +49,7 @@ def rows(doc: dict) -> list[str]:
         out.append(
             f"| {n:,} | {info['users']:,} × {info['items']:,} | "
             f"{st[('data', 'generate')]['cpu_s']:.1f} | " + " | ".join(cells) + f" | "
-            f"**{total:,.0f} CPU-s** ({total / 60:.1f} min) | {peak:.2f} GB |"
+            f"**{'' if done else '> '}{total:,.0f} CPU-s** ({total / 60:.1f} min) | {peak:.2f} GB |"
         )
     return out
 
