@@ -246,6 +246,13 @@ def adjust_family(tests: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def equivalence_bound(row: Mapping[str, object]) -> float | None:
+    """The smallest effect of interest x where the comparison's TOST rejects |Δ| >= x (Holm,
+    ``ALPHA_SIG``), else None; it can hold for a significant Δ too (a real but negligible one)."""
+    pe = float(row.get("p_equiv_holm", math.nan))  # type: ignore[arg-type]
+    return float(row["sesoi"]) if pe < ALPHA_SIG else None  # type: ignore[arg-type]
+
+
 def null_phrase(row: Mapping[str, object]) -> str:
     """What a non-significant comparison can still say: "equivalent within ±x" when TOST
     rejects |Δ| >= x (Holm, ``ALPHA_SIG``), else the minimum detectable effect; "" when the
@@ -253,9 +260,9 @@ def null_phrase(row: Mapping[str, object]) -> str:
     p = float(row["p_holm"])  # type: ignore[arg-type]
     if p < ALPHA_SIG:
         return ""
-    pe = float(row.get("p_equiv_holm", math.nan))  # type: ignore[arg-type]
-    if pe < ALPHA_SIG:
-        return f"equivalent within ±{float(row['sesoi']):.3g}"  # type: ignore[arg-type]
+    bound = equivalence_bound(row)
+    if bound is not None:
+        return f"equivalent within ±{bound:.3g}"
     return f"MDE ±{fmt.num(float(row.get('mde', math.nan)))}"  # type: ignore[arg-type]
 
 

@@ -14,7 +14,13 @@ import numpy as np
 import pandas as pd
 
 from skewbench.report import fmt
-from skewbench.report.aggregate import ALPHA_SIG, BASE_TREATMENT, CONDITION, null_phrase
+from skewbench.report.aggregate import (
+    ALPHA_SIG,
+    BASE_TREATMENT,
+    CONDITION,
+    equivalence_bound,
+    null_phrase,
+)
 from skewbench.report.conditions import by_condition, condition_label, higher_is_better, unit_word
 from skewbench.report.leaderboard import shown_intervals
 from skewbench.report.plots import pareto_front, tradeoff_figure
@@ -204,18 +210,10 @@ def _changes(
                     deterministic=ta is not None and ta.get("deterministic") is True,
                     null_acc=null_phrase(ta) if ta is not None else "",
                     null_exp=null_phrase(te) if te is not None else "",
-                    acc_negligible=_negligible(ta),
+                    acc_negligible=equivalence_bound(ta) if ta is not None else None,
                 )
             )
     return out
-
-
-def _negligible(test: pd.Series | None) -> float | None:
-    """The smallest effect of interest where the test's TOST (Holm) rejects |Δ| >= it."""
-    if test is None:
-        return None
-    pe = float(test.get("p_equiv_holm", math.nan))
-    return float(test["sesoi"]) if significant(pe) else None
 
 
 def _front_numbers(
