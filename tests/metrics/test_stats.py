@@ -171,3 +171,14 @@ def test_equivalence_p_is_scipy_two_one_sided_tests():
     assert equivalence_p(d, margin) < 0.01  # |Δ| well inside ±0.005 with 300 units
     assert equivalence_p(d, 1e-5) > 0.5
     assert np.isnan(equivalence_p(d, 0.0))
+
+
+def test_t_quantiles_are_scipys_without_importing_scipy_stats():
+    from skewbench.metrics.stats import _t_ppf, min_detectable_effect
+
+    q = np.array([0.6, 0.8, 0.975, 0.995, 1 - 1e-9])
+    df = np.array([1.0, 2.0, 9.0, 299.0, 1e6])
+    assert np.array_equal(_t_ppf(q[:, None], df[None, :]), sps.t.ppf(q[:, None], df[None, :]))
+    se, n = np.array([0.3, 1.2]), np.array([5, 943])
+    want = (sps.t.ppf(1 - 0.01 / 4, n - 1) + sps.t.ppf(0.8, n - 1)) * se
+    assert np.array_equal(min_detectable_effect(se, n, 0.01 / 2), want)
