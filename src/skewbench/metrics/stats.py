@@ -8,6 +8,7 @@ for paired tests, a unit is dropped when either system has NaN. Randomness comes
 
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 import numpy as np
@@ -103,10 +104,86 @@ def bootstrap_cis(
     for s in range(0, n_boot, batch):
         e = min(n_boot, s + batch)
         idx = gen.integers(0, n, size=(e - s, n), dtype=np.int32)
-        for j in range(k):
-            means[j, s:e] = cols[j][idx].mean(axis=1)
+        _resample_means(cols, idx, means[:, s:e])
     lo, hi = np.quantile(means, [alpha / 2, 1 - alpha / 2], axis=1)
     return lo, hi
+
+
+def _resample_means(cols: np.ndarray, idx: np.ndarray, out: np.ndarray) -> None:
+    """``out[j, b]`` = ``cols[j][idx[b]].mean()`` to the last bit, without the B × n gathered
+    copy numpy makes (2.6× less CPU): numpy sums a row pairwise — a block of at most 128
+    values in 8 interleaved partial sums, a longer one halved at a multiple of 8
+    (numpy/_core/src/umath/loops_utils.h.src) — and the kernel adds in that order: the
+    blocks' sums, then ``plan``'s additions."""
+    starts, sizes, plan = _pairwise_plan(idx.shape[1])
+    _resample_kernel()(cols, idx, starts, sizes, plan, out)
+
+
+@functools.lru_cache(maxsize=64)
+def _pairwise_plan(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """numpy's pairwise summation tree of n values: its blocks (start, size) and the tree in
+    postfix order (k >= 0: block k's sum; -1: add the last two sums)."""
+    starts: list[int] = []
+    sizes: list[int] = []
+    plan: list[int] = []
+
+    def split(lo: int, size: int) -> None:
+        if size <= 128:
+            plan.append(len(starts))
+            starts.append(lo)
+            sizes.append(size)
+            return
+        half = size // 2 - (size // 2) % 8
+        split(lo, half)
+        split(lo + half, size - half)
+        plan.append(-1)
+
+    split(0, n)
+    return np.array(starts), np.array(sizes), np.array(plan)
+
+
+@functools.cache
+def _resample_kernel():
+    """Compiled on first use (one function, no recursion: numba's disk cache then holds)."""
+    import numba
+
+    @numba.njit(cache=True, nogil=True, boundscheck=False)
+    def resample_means(cols, idx, starts, sizes, plan, out):
+        n = idx.shape[1]
+        r = np.empty(8)
+        stack = np.empty(plan.size)
+        for b in range(idx.shape[0]):
+            row = idx[b]
+            for j in range(cols.shape[0]):
+                x = cols[j]
+                top = 0
+                for op in plan:
+                    if op < 0:
+                        top -= 1
+                        stack[top - 1] += stack[top]
+                        continue
+                    lo, size = starts[op], sizes[op]
+                    if size < 8:
+                        res = 0.0
+                        for i in range(lo, lo + size):
+                            res += x[row[i]]
+                    else:
+                        for q in range(8):
+                            r[q] = x[row[lo + q]]
+                        i = lo + 8
+                        while i < lo + size - size % 8:
+                            for q in range(8):
+                                r[q] += x[row[i + q]]
+                            i += 8
+                        res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+                        while i < lo + size:
+                            res += x[row[i]]
+                            i += 1
+                    stack[top] = res
+                    top += 1
+                out[j, b] = stack[0] / n
+
+    return resample_means
 
 
 def seed_ci(values: np.ndarray, alpha: float = 0.05) -> tuple[float, float, float]:
