@@ -81,24 +81,26 @@ def _same(a: pd.DataFrame, b: pd.DataFrame) -> bool:
         return False
     numeric = [
         c
-        for c in a.columns
-        if pd.api.types.is_numeric_dtype(a[c]) and pd.api.types.is_numeric_dtype(b[c])
+        for c, x, y in zip(a.columns, a.dtypes, b.dtypes, strict=True)
+        if pd.api.types.is_numeric_dtype(x) and pd.api.types.is_numeric_dtype(y)
     ]
-    for c in numeric:  # first: cheap, and where replicates usually differ
-        if not np.allclose(
-            a[c].to_numpy(dtype=float),
-            b[c].to_numpy(dtype=float),
-            rtol=0.0,
-            atol=_IDENTICAL_ATOL,
-            equal_nan=True,
-        ):
-            return False
+    if numeric and not np.allclose(  # first: cheap, and where replicates usually differ
+        a[numeric].to_numpy(dtype=float),
+        b[numeric].to_numpy(dtype=float),
+        rtol=0.0,
+        atol=_IDENTICAL_ATOL,
+        equal_nan=True,
+    ):
+        return False
     return all(_same_objects(a[c], b[c]) for c in a.columns if c not in numeric)
 
 
 def _same_objects(x: pd.Series, y: pd.Series) -> bool:
     """Equal ids, labels or ranked lists, element by element; a column of lists or arrays is
     compared as its lengths and its concatenated entries."""
+    if x.dtype != object and y.dtype != object:  # scalars only (e.g. string ids): at C speed
+        a, b = x.reset_index(drop=True), y.reset_index(drop=True)
+        return bool(a.isna().equals(b.isna()) and a[a.notna()].equals(b[b.notna()]))
     xs, ys = x.to_numpy(dtype=object), y.to_numpy(dtype=object)
     seqs = (np.ndarray, list, tuple)
     if all(isinstance(v, seqs) for v in xs) and all(isinstance(v, seqs) for v in ys):
@@ -122,10 +124,12 @@ def deterministic(frames: Mapping[int, pd.DataFrame]) -> bool | None:
 
     ``None`` with fewer than two replicates (nothing to compare).
     """
-    tables = [_canonical(f) for f in frames.values()]
+    tables = list(frames.values())
     if len(tables) < 2:
         return None
-    return all(_same(tables[0], t) for t in tables[1:])
+    first = _canonical(tables[0])
+    # Tables equal row by row are equal in canonical (unit id) order too: sort only if not.
+    return all(_same(tables[0], t) or _same(first, _canonical(t)) for t in tables[1:])
 
 
 def overlap(frames: Mapping[int, pd.DataFrame]) -> dict[str, float]:
