@@ -17,6 +17,7 @@ from resampling units, never from a t-interval over identical seeds.
 from __future__ import annotations
 
 import math
+import weakref
 from collections.abc import Mapping
 
 import numpy as np
@@ -122,9 +123,27 @@ def _hashable(v: object) -> object:
 def deterministic(frames: Mapping[int, pd.DataFrame]) -> bool | None:
     """True when every replicate's per-unit table (ids, metric values, stored lists) is the same.
 
-    ``None`` with fewer than two replicates (nothing to compare).
+    ``None`` with fewer than two replicates (nothing to compare). The answer for the same
+    frame objects is remembered (a report asks once per system and once per comparison; the
+    frames are never modified once read).
     """
     tables = list(frames.values())
+    seen = _DETERMINISTIC.get(tuple(map(id, tables)))
+    if seen is not None and all(r() is t for r, t in zip(seen[0], tables, strict=True)):
+        return seen[1]
+    answer = _deterministic(tables)
+    if len(_DETERMINISTIC) >= 1024:
+        _DETERMINISTIC.clear()
+    _DETERMINISTIC[tuple(map(id, tables))] = ([weakref.ref(t) for t in tables], answer)
+    return answer
+
+
+# ids of the frames → (weak references to them, answer); an id is only trusted while its
+# frame is alive, and a live frame's id is never another frame's.
+_DETERMINISTIC: dict[tuple[int, ...], tuple[list[weakref.ref], bool | None]] = {}
+
+
+def _deterministic(tables: list[pd.DataFrame]) -> bool | None:
     if len(tables) < 2:
         return None
     first = _canonical(tables[0])
