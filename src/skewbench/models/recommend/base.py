@@ -173,8 +173,8 @@ def rank_users(
     users = np.asarray(users, dtype=np.int64)
     own = getattr(model, "rank_top", None)
     exclude = sp.csr_matrix(exclude)
-    usable = isinstance(k, int | np.integer) and k >= 1 and own is not None
-    mine = own(users, exclude, int(k)) if usable else None
+    usable = isinstance(k, int | np.integer) and k >= 1
+    mine = own(users, exclude, int(k)) if own is not None and usable else None
     if mine is not None:
         return mine[0], (mine[1] if with_scores else None)
     step = int(max(1, min(512, RANK_BLOCK_ELEMENTS // max(int(exclude.shape[1]), 1))))

@@ -217,4 +217,3 @@ def knn_rank(x_ptr, x_idx, x_val, users, s_ptr, s_idx, s_val, ex_ptr, ex_idx, k,
         for z in range(m):
             acc[touched[z]] = 0
             hit[touched[z]] = False
-
