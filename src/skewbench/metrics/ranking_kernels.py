@@ -149,7 +149,8 @@ def kernels() -> Kernels:
             # -2 - u (never a CSR position, never another unit's tag), so meeting the tag again
             # is a repeat — no second pass to clear anything. Lists checked where they were
             # built (``checked``: in range, no repeats, padding only at the end) are read only
-            # up to ``scan`` and not checked again.
+            # up to ``scan`` and not checked again. Two loops with the same hit bookkeeping on
+            # purpose: one loop branching on ``checked`` per slot costs the plain array 15 %.
             n_hit = 0
             n_valid = 0
             n_neg = ncand[u] - fnrel if do_auc else 0.0
