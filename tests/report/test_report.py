@@ -350,6 +350,13 @@ def test_markdown_html_and_exports(run_dir, capsys, monkeypatch):
     assert set(pd.read_csv(out / "cells.csv")["key"]) == set(cells["key"])
     units = pd.read_parquet(out / "units_recommend.parquet")
     assert {"key", "seed", "user_id", "ndcg@10"} <= set(units)
+    with ResultStore(run_dir / "results.sqlite") as store:  # each cell's rows, its identity
+        cells_by_key = store.table().set_index("key")
+        for key, rows in units.groupby("key", sort=False):
+            own, cell = store.units(key), cells_by_key.loc[key]
+            assert rows["user_id"].astype(str).tolist() == own["user_id"].astype(str).tolist()
+            assert np.array_equal(rows["ndcg@10"], own["ndcg@10"], equal_nan=True)
+            assert (rows["seed"] == cell["seed"]).all() and (rows["model"] == cell["model"]).all()
     summary = pd.read_parquet(out / "summary.parquet")
     assert {"deterministic", "n_units", "ndcg@10_blo"} <= set(summary)
     tex = (out / "leaderboards.tex").read_text()
