@@ -149,9 +149,8 @@ def run_size(
         "als": R.ALS(factors=64, iterations=iterations, num_threads=1),
         "bpr": R.BPR(factors=64, epochs=epochs),
     }
-    for name, model in models.items():
-        if name not in only:
-            continue
+    for name in only:  # in the order asked for
+        model = models[name]
         stage(log, n, name, "fit", model.fit, X, seed=seed)
         ranked = stage(log, n, name, "rank", rank_all, model, X, users, 100)
         m = stage(log, n, name, "metrics", metrics, ranked, T, X, users)

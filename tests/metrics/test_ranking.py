@@ -10,7 +10,13 @@ import pytest
 import scipy.sparse as sp
 
 from skewbench.errors import SchemaError
-from skewbench.metrics.ranking import METRICS, aggregate, metric_names, ranking_metrics
+from skewbench.metrics.ranking import (
+    METRICS,
+    RankedLists,
+    aggregate,
+    metric_names,
+    ranking_metrics,
+)
 from skewbench.metrics.topk import topk
 
 CUTOFFS = [1, 2, 3, 5, 10, 20]  # 20 exceeds every list width below: tests padding to the cutoff
@@ -309,3 +315,56 @@ def test_duplicate_truth_entries_are_summed_as_scipy_does():
     for key in got:
         np.testing.assert_array_equal(got[key], want[key])
     assert got["recall@3"][0] == 1.0  # two relevant items, both listed
+
+
+def test_lists_checked_once_give_the_same_values(cases, ours):
+    """RankedLists (checked where built, read only up to the largest cutoff) against the
+    every-call check on the 1,200 fixtures (ties, short lists, padding, empty truth): equal bits."""
+    per = [ranking_metrics(RankedLists.check(r, n), t, METRICS, CUTOFFS) for r, t, n in cases]
+    for name, want in ours.items():
+        got = np.concatenate([p[name] for p in per])
+        np.testing.assert_array_equal(got, want, err_msg=name)
+    # A gap inside a list is closed when the lists are checked, as the every-call path ranks it.
+    truth = sp.csr_matrix(np.array([[0, 2.0, 0, 1, 0, 0], [1.0, 0, 0, 0, 0, 1]]))
+    gapped = np.array([[0, -1, 1, -1, 3, 4], [-1, 5, 2, -1, -1, 0]])
+    a = ranking_metrics(RankedLists.check(gapped, 6), truth, METRICS, [2, 3])
+    b = ranking_metrics(gapped, truth, METRICS, [2, 3])
+    for name in a:
+        np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+
+
+def test_lists_checked_once_refuse_what_the_every_call_check_refuses():
+    ok = np.array([[0, 1, -1, -1], [1, -1, 3, -1], [3, 2, 1, 0], [-1, -1, -1, -1]])
+    with pytest.raises(SchemaError, match=r"run.trec, row 2: item 3 appears more than once"):
+        RankedLists.check(np.array([[0, 1, -1, -1], [1, -1, 3, -1], [3, 2, 3, 0]]), 4, "run.trec")
+    with pytest.raises(SchemaError, match=r"row 1: item index 4 outside \[-1, 4\)"):
+        RankedLists.check(np.array([[0, 1], [1, 4]]), 4)
+    lists = RankedLists.check(ok, 4)
+    assert not lists.items.flags.writeable  # the check cannot be undone through it
+    with pytest.raises(SchemaError, match="lists checked against 4 items, truth has 5"):
+        ranking_metrics(lists, sp.csr_matrix(np.eye(4, 5)), ["recall"], [2])
+
+
+@pytest.mark.parametrize("scale", [1.0, 0.5, 7.0])  # integer grades ≤ 16, fractional, up to 21
+def test_ideal_order_for_any_grades(scale):
+    """IDCG reads the grades in descending order whichever way they are sorted (small integer
+    grades by counting, others by comparison): NDCG against a direct formula, exactly."""
+    rng = np.random.default_rng(7)
+    n_units, n_items, width = 60, 50, 12
+    grades = rng.integers(0, 4, size=(n_units, n_items)) * (rng.random((n_units, n_items)) < 0.4)
+    grades = grades * scale
+    truth = sp.csr_matrix(grades)
+    ranked = np.argsort(rng.random((n_units, n_items)), axis=1)[:, :width]
+    got = ranking_metrics(ranked, truth, ["ndcg", "ndcg_exp"], [5, 10])
+    disc = 1.0 / np.log2(np.arange(1, 11) + 1.0)
+    for u in range(n_units):
+        ideal = sorted(grades[u][grades[u] > 0], reverse=True)
+        for k in (5, 10):
+            for name, gain in (("ndcg", lambda g: g), ("ndcg_exp", lambda g: 2.0**g - 1.0)):
+                dcg = idcg = 0.0
+                for r in range(k):
+                    dcg += gain(grades[u, ranked[u, r]]) * disc[r]
+                for q in range(min(k, len(ideal))):
+                    idcg += gain(ideal[q]) * disc[q]
+                want = dcg / idcg if ideal else 0.0
+                assert got[f"{name}@{k}"][u] == pytest.approx(want, rel=1e-14), (name, k, u)

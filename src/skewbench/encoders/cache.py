@@ -191,7 +191,9 @@ def encode(
         if progress:
             from tqdm import tqdm
 
-            bar = tqdm(total=len(todo), desc=f"encoding ({model_name}, {prec})", unit="text")
+            # onnx_int8 computes in fp32 on int8 weights: name the backend, not the precision
+            label = prec if backend == "torch" else backend
+            bar = tqdm(total=len(todo), desc=f"encoding ({model_name}, {label})", unit="text")
         with returning_memory():  # peak near model + one batch (see encoders.memory)
             for start in range(0, len(todo), CHUNK):
                 chunk = todo[start : start + CHUNK]

@@ -39,12 +39,15 @@ a judged query with no relevant document. ``empty="nan"`` gives it NaN instead, 
 with at least one relevant item). Pass only the units you mean to evaluate.
 
 A ranked list must not repeat an item (padding -1 may repeat): a repeat would count one relevant
-item twice (recall above 1), so it raises a SchemaError naming the row.
+item twice (recall above 1), so it raises a SchemaError naming the row. Every slot is checked on
+every call; lists checked once where they are built (:class:`RankedLists`, like ranx's ``Run``)
+are not checked again and are read only as far as the largest cutoff.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -85,8 +88,28 @@ def gauc(auc: np.ndarray, n_relevant: np.ndarray) -> float:
     return float(a[keep] @ w[keep] / w[keep].sum()) if keep.any() else float("nan")
 
 
+@dataclass(frozen=True, eq=False)
+class RankedLists:
+    """(units × k) ranked lists checked once, where they are built (like ranx's ``Run``): item
+    indices in [0, ``n_items``), no item twice in a list, padding (-1) only at the end of a list.
+    :func:`ranking_metrics` does not check them again and reads each list only as far as the
+    largest cutoff. Build it with :meth:`check`; ``items`` is a read-only view (the check holds
+    only as long as nobody writes to the array it was built from)."""
+
+    items: np.ndarray
+    n_items: int
+
+    @classmethod
+    def check(cls, ranked: np.ndarray, n_items: int, source: str = "ranked") -> RankedLists:
+        """The lists of ``ranked`` (gaps closed) once :func:`check_ranked` has accepted them,
+        else a SchemaError naming ``source`` and the row."""
+        items = check_ranked(ranked, n_items, source).view()
+        items.flags.writeable = False
+        return cls(items, int(n_items))
+
+
 def ranking_metrics(
-    ranked: np.ndarray,
+    ranked: np.ndarray | RankedLists,
     truth: sp.csr_matrix | sp.csr_array,
     metrics: Sequence[str],
     cutoffs: Sequence[int],
@@ -101,8 +124,9 @@ def ranking_metrics(
     or "nan" (such units get NaN, so :func:`aggregate` drops them). ``n_candidates``: per-unit
     number of candidate items for ``auc`` (default: all ``truth.shape[1]`` items).
     Returns float64 arrays of shape (units,); ``auc`` has no cutoff and is keyed ``"auc"``.
-    Raises SchemaError naming the row when a list repeats an item or holds an index outside
-    [-1, n_items).
+    ``ranked``: an integer array, every slot checked on each call (a SchemaError naming the row
+    when a list repeats an item or holds an index outside [-1, n_items)), or
+    :class:`RankedLists` checked when they were built (their ``n_items`` must be the truth's).
     """
     metrics = list(metrics)
     unknown = [m for m in metrics if m not in METRICS]
@@ -114,9 +138,16 @@ def ranking_metrics(
     cutoffs = sorted({_check_cutoff(k) for k in cutoffs}) if cut_metrics else []
     if cut_metrics and not cutoffs:
         raise SchemaError("ranking_metrics", "cutoffs must not be empty")
-    ranked, truth = _check_inputs(ranked, truth)
+    checked = ranked if isinstance(ranked, RankedLists) else None
+    ranked, truth = _check_inputs(
+        ranked.items if isinstance(ranked, RankedLists) else ranked, truth
+    )
     n_units, width = ranked.shape
     n_items = truth.shape[1]
+    if checked and checked.n_items != n_items:
+        raise SchemaError(
+            "ranked", f"lists checked against {checked.n_items} items, truth has {n_items}"
+        )
     if n_candidates is not None:
         n_candidates = np.asarray(n_candidates, dtype=np.float64).reshape(-1)
         if n_candidates.shape[0] != n_units:
@@ -141,6 +172,7 @@ def ranking_metrics(
     def rank(truth: sp.csr_matrix) -> tuple[int, int]:
         return kernels().rank(
             ranked,
+            checked is not None,
             truth.indptr.astype(np.int64, copy=False),
             truth.indices.astype(np.int64, copy=False),
             truth.data.astype(np.float64, copy=False),
@@ -245,17 +277,21 @@ def _check_inputs(ranked: np.ndarray, truth: Any) -> tuple[np.ndarray, sp.csr_ma
 
 
 def check_ranked(ranked: np.ndarray, n_items: int, source: str = "ranked") -> np.ndarray:
-    """A (units × k) ranked array as C-contiguous int64, or a SchemaError naming the row: 2-D
-    integer, entries in [-1, n_items), no item twice in a row (padding -1 may repeat)."""
+    """A (units × k) ranked array as C-contiguous int64 with its gaps closed (:func:`close_gaps`),
+    or a SchemaError naming the row: 2-D integer, entries in [-1, n_items), no item twice in a
+    row (padding -1 may repeat)."""
     ranked = np.asarray(ranked)
     if ranked.ndim != 2 or not np.issubdtype(ranked.dtype, np.integer):
         raise SchemaError(source, f"must be a 2-D integer array, got {ranked.dtype} {ranked.shape}")
-    ranked = close_gaps(np.ascontiguousarray(ranked, dtype=np.int64))
-    if ranked.size:
-        row, code = kernels().first_bad_row(ranked, n_items)
-        if code:
-            _raise_bad_row(ranked, n_items, int(row), int(code), source)
-    return ranked
+    ranked = np.ascontiguousarray(ranked, dtype=np.int64)
+    if not ranked.size:
+        return ranked
+    # The marker holds row numbers: int32 halves its cache footprint whenever they fit.
+    mark = np.full(n_items, -1, dtype=np.int32 if ranked.shape[0] < 2**31 else np.int64)
+    row, code = kernels().first_bad_row(ranked, mark)
+    if code > 0:
+        _raise_bad_row(ranked, n_items, int(row), int(code), source)
+    return close_gaps(ranked) if code < 0 else ranked
 
 
 def _raise_bad_row(ranked: np.ndarray, n_items: int, row: int, code: int, source: str = "ranked"):

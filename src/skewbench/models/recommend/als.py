@@ -62,3 +62,11 @@ class ALS(Recommender):
 
     def _score_chunk(self, users: np.ndarray) -> np.ndarray:
         return self.user_factors_[users] @ self.item_factors_.T
+
+    def rank_top(
+        self, users: np.ndarray, exclude: sp.csr_matrix, k: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        from skewbench.models.recommend.rank_kernels import factor_rank
+
+        users = self._checked_users(users)
+        return factor_rank(self.user_factors_, self.item_factors_, None, users, exclude, k)

@@ -123,11 +123,7 @@ class Recommender:
     def score(self, users: np.ndarray) -> np.ndarray:
         """Scores of every item for each user in ``users``: float32 (len(users) × n_items);
         a read-only broadcast of one row when the model is ``user_independent``."""
-        if not hasattr(self, "n_items_"):
-            raise RuntimeError(f"{type(self).__name__} is not fitted")
-        users = np.asarray(users, dtype=np.int64)
-        if users.size and (users.min() < 0 or users.max() >= self.n_users_):
-            raise IndexError(f"user index out of range [0, {self.n_users_})")
+        users = self._checked_users(users)
         if self.user_independent and users.size:
             row = np.asarray(self._score_chunk(users[:1])[0], dtype=np.float32)
             return np.broadcast_to(row, (users.size, self.n_items_))
@@ -138,6 +134,22 @@ class Recommender:
 
     def _score_chunk(self, users: np.ndarray) -> np.ndarray:
         raise NotImplementedError
+
+    def _checked_users(self, users: np.ndarray) -> np.ndarray:
+        if not hasattr(self, "n_items_"):
+            raise RuntimeError(f"{type(self).__name__} is not fitted")
+        users = np.asarray(users, dtype=np.int64)
+        if users.size and (users.min() < 0 or users.max() >= self.n_users_):
+            raise IndexError(f"user index out of range [0, {self.n_users_})")
+        return users
+
+    def rank_top(
+        self, users: np.ndarray, exclude: sp.csr_matrix, k: int
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """The model's own exact top-k, for models that can rank without a dense score row
+        per user: (items, float64 scores) equal to those of ``topk`` over ``score``. None (the
+        default) = rank through ``score``."""
+        return None
 
 
 #: Scores held at once while ranking (4M floats = 16 MB): small enough for the allocator to
@@ -159,6 +171,12 @@ def rank_users(
     from skewbench.metrics.topk import topk
 
     users = np.asarray(users, dtype=np.int64)
+    own = getattr(model, "rank_top", None)
+    exclude = sp.csr_matrix(exclude)
+    usable = isinstance(k, int | np.integer) and k >= 1
+    mine = own(users, exclude, int(k)) if own is not None and usable else None
+    if mine is not None:
+        return mine[0], (mine[1] if with_scores else None)
     step = int(max(1, min(512, RANK_BLOCK_ELEMENTS // max(int(exclude.shape[1]), 1))))
     if getattr(model, "user_independent", False):  # one shared row, ordered once for all
         step = max(users.size, 1)

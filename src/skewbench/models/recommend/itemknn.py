@@ -63,6 +63,14 @@ class ItemKNN(Recommender):
         _scatter_kernel()(X.indptr, X.indices, X.data, users, S.indptr, S.indices, S.data, out)
         return out
 
+    def rank_top(
+        self, users: np.ndarray, exclude: sp.csr_matrix, k: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        from skewbench.models.recommend.rank_kernels import itemknn_rank
+
+        users = self._checked_users(users)
+        return itemknn_rank(self.X_, self.similarity_, users, exclude, k)
+
 
 @functools.cache
 def _fit_kernel():
