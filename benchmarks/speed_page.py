@@ -124,7 +124,7 @@ def block(d: Path) -> str:
         )
     if s.get("note"):
         out += ["", s["note"]]
-    out += ["", "![cost against size](docs/scale.png)", ""]
+    out += ["", "![cost against size](scale.png)", ""]
     if (d / "recommend.json").exists():
         r = _load(d, "recommend.json")
         out += [

@@ -50,7 +50,7 @@ def _run_verbatim(task: str, root: Path, monkeypatch) -> tuple[pd.DataFrame, Pat
     for export in ("report.md", "report.html", "cells.csv", "summary.csv", "leaderboards.tex"):
         assert (report / export).is_file(), export
     assert (report / f"units_{task}.parquet").is_file()
-    for figure in report.glob("*.png"):
+    for figure in report.glob("*.svg"):
         # a table's label holds paths and column mappings: the name is cut, with a hash of it
         assert len(figure.name) <= 120, figure.name
     return table, report
@@ -81,7 +81,7 @@ def test_recommend_example(shop, monkeypatch):
     head = md.split("## Headline", 1)[1].split("## Task:", 1)[0]
     assert "Δ ndcg@5" in head and "p_holm (ndcg@5)" in head
     assert "| recall@5 " in md and "recall@20" not in md
-    assert list(report.glob("recommend_*.png"))  # the trade-off plots at @5 are drawn
+    assert list(report.glob("recommend_*.svg"))  # the trade-off plots at @5 are drawn
     # group inequality per grouping, beside the catalog's and the relevant pairs' Gini
     assert "Exposure inequality between groups" in md
     for g in ("popularity", "brand", "category", "manufacturer", "price"):

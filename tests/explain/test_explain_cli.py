@@ -118,7 +118,13 @@ def test_units_carry_user_groups_and_info_the_decomposition_steps(run_dir):
     assert (tail <= long_tail + 1e-12).all() and tail.mean() < long_tail.mean()
 
 
-def test_report_has_explanation_and_who_is_served_sections(run_dir):
+def test_report_has_explanation_and_who_is_served_sections(run_dir, monkeypatch):
+    import skewbench.explain.lists as lists
+
+    def refit(*args, **kwargs):
+        raise AssertionError("the report refitted a model")
+
+    monkeypatch.setattr(lists, "explain_recommend", refit)
     md, _ = build_report(run_dir)
     text = md.read_text()
     for head in (
@@ -130,3 +136,24 @@ def test_report_has_explanation_and_who_is_served_sections(run_dir):
         assert head in text, head
     assert "Worked example" in text
     assert "Δ gap" in text
+    # the worked example, re-derived from the two stored lists and per-user shares
+    example = re.search(
+        r"seed 0, user (\S+): (\d+) of the top 10 items \(ranks ([\d, ]+)\) were not in the "
+        r"untreated model's top 10; its non_head_share \(top 10\) went from ([\d.]+) to ([\d.]+)"
+        r" .+`skewbench explain \S+ --cell (\w+) --user \1 --top 10`",
+        text,
+    )
+    assert example, text[text.index("Worked example") :][:800]
+    user, n_new, ranks, before, after, cell = example.groups()
+    with ResultStore(run_dir / "results.sqlite") as store:
+        treated, base = (
+            store.units(_key(run_dir, "itemknn", t)).set_index("user_id").rename(index=str)
+            for t in ("xquad", "none")
+        )
+    assert _key(run_dir, "itemknn", "xquad").startswith(cell)
+    top = set(base.loc[user, "ranked"][:10])
+    new = [r for r, i in enumerate(treated.loc[user, "ranked"][:10], 1) if i not in top]
+    assert new == [int(r) for r in ranks.split(", ")] and len(new) == int(n_new)
+    rise = treated["non_head_share"] - base["non_head_share"].reindex(treated.index)
+    assert float(after) - float(before) == pytest.approx(rise.max(), abs=0.01)
+    assert float(before) == pytest.approx(base.loc[user, "non_head_share"], abs=0.005)

@@ -171,3 +171,33 @@ def test_equivalence_p_is_scipy_two_one_sided_tests():
     assert equivalence_p(d, margin) < 0.01  # |Δ| well inside ±0.005 with 300 units
     assert equivalence_p(d, 1e-5) > 0.5
     assert np.isnan(equivalence_p(d, 0.0))
+
+
+def test_t_quantiles_are_scipys_without_importing_scipy_stats():
+    from skewbench.metrics.stats import _t_ppf, min_detectable_effect
+
+    q = np.array([0.6, 0.8, 0.975, 0.995, 1 - 1e-9])
+    df = np.array([1.0, 2.0, 9.0, 299.0, 1e6])
+    assert np.array_equal(_t_ppf(q[:, None], df[None, :]), sps.t.ppf(q[:, None], df[None, :]))
+    se, n = np.array([0.3, 1.2]), np.array([5, 943])
+    want = (sps.t.ppf(1 - 0.01 / 4, n - 1) + sps.t.ppf(0.8, n - 1)) * se
+    assert np.array_equal(min_detectable_effect(se, n, 0.01 / 2), want)
+
+
+@pytest.mark.parametrize("n", [2, 7, 8, 9, 127, 128, 129, 136, 255, 943, 4099])
+def test_resampled_means_are_numpys_to_the_last_bit(n):
+    # the compiled kernel adds in numpy's pairwise order, so the bootstrap intervals the report
+    # printed before it are unchanged (not merely close)
+    from skewbench.metrics.stats import _resample_means, bootstrap_cis
+
+    rng = np.random.default_rng(n)
+    cols = rng.normal(size=(3, n)) * np.array([[1e-6], [1.0], [1e6]])
+    cols[0] = np.round(cols[0], 7)  # ties
+    idx = rng.integers(0, n, size=(40, n), dtype=np.int32)
+    out = np.empty((3, 40))
+    _resample_means(cols, idx, out)
+    assert np.array_equal(out, np.stack([c[idx].mean(axis=1) for c in cols]))
+    draws = np.random.default_rng(5).integers(0, n, size=(300, n), dtype=np.int32)
+    means = cols[1][draws].mean(axis=1)  # the interval as numpy alone computes it
+    lo, hi = bootstrap_cis(cols[1][:, None], n_boot=300, rng=5)
+    assert (lo[0], hi[0]) == tuple(np.quantile(means, [0.025, 0.975]))

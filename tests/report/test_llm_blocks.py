@@ -82,7 +82,7 @@ def test_position_bias_table_and_figure(tmp_path):
     facts = blocks[2].frame
     assert facts["model_calls"].tolist() == ["6"]  # untreated cells, summed over seeds
     img = next(b for b in blocks if isinstance(b, Figure))
-    assert img.path.is_file() and img.path.with_suffix(".svg").is_file()
+    assert img.path.suffix == ".svg" and "<svg" in img.path.read_text()
     table = blocks[-1].frame
     assert len(table) == 1 and table["seeds"].iloc[0] == "2"
     # mean over the two seeds, 1-based: input 1 → (1 + 2)/2, input 3 → (3 + 2)/2

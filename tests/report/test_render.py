@@ -52,3 +52,14 @@ def test_html_renders_every_block_and_lists_headings(tmp_path):
 def test_an_unknown_block_is_refused_not_dropped(tmp_path, render):
     with pytest.raises(AssertionError):
         render([Heading("x", 2), "tabel"], tmp_path)
+
+
+def test_an_svg_figure_is_linked_in_markdown_and_inlined_in_html(tmp_path):
+    svg = tmp_path / "plot.svg"
+    svg.write_text(
+        "<?xml version='1.0'?>\n<svg xmlns='http://www.w3.org/2000/svg'><text>x</text></svg>"
+    )
+    assert "![plot](plot.svg)" in to_markdown([Figure(svg, fit=True)], tmp_path)
+    page = to_html([Figure(svg, fit=True)])
+    assert "<figure class='fit' role='img' aria-label='plot'><svg xmlns=" in page
+    assert "<?xml" not in page and "<img" not in page

@@ -315,10 +315,12 @@ def test_markdown_html_and_exports(run_dir, capsys, monkeypatch):
     assert text.index("## Headline") < text.index("## Task: recommend")
     # per task first one figure, then the three plain sentences of the best trade-off
     lead = text.split("## Headline")[1].split("\n**")[0]
-    assert re.search(r"### recommend: .+\n\n!\[headline_recommend\]\(headline_recommend\.png\)"
+    assert re.search(r"### recommend: .+\n\n!\[headline_recommend\]\(headline_recommend\.svg\)"
                      r"\n\nBest trade-off in .+\n\nIt costs .+\n\nThe non_head_share change is "
                      r".+\n\n\*The figure: one point per system.+ Numbered: 1 = ", lead), lead  # fmt: skip
+    # each figure is drawn once, as the SVG Markdown links and the HTML inlines
     assert (run_dir / "report" / "headline_recommend.svg").is_file()
+    assert not list((run_dir / "report").glob("*.png"))
     # the glossary: one line per term a column header names, each header linked to its line
     gloss = text.split("## Glossary")[1]
     assert "- **non_head_share**: Non-head share: " in gloss and "- **p_holm**: " in gloss

@@ -30,6 +30,37 @@ def test_deterministic_ignores_row_order_and_sees_any_change():
     assert U.deterministic({0: a}) is None
 
 
+def test_deterministic_compares_string_ids_and_labels_with_missing_values():
+    def t(ids, groups, vals=(0.1, 0.2, 0.3)):
+        frame = _t(ids, vals).assign(user_id=pd.array(ids, dtype="str"))
+        return frame.assign(group=pd.array(groups, dtype="str"))
+
+    a = t(["u3", "u1", "u2"], ["q1", None, "q2"])
+    assert U.deterministic({0: a, 1: t(["u3", "u1", "u2"], ["q1", None, "q2"])}) is True
+    assert U.deterministic({0: a, 1: t(["u3", "u1", "u2"], ["q1", "q3", "q2"])}) is False
+    assert U.deterministic({0: a, 1: t(["u3", "u1", "u2"], ["q1", None, "q1"])}) is False
+    assert (
+        U.deterministic({0: a, 1: t(["u1", "u2", "u3"], [None, "q2", "q1"], (0.2, 0.3, 0.1))})
+        is True
+    )
+
+
+def test_deterministic_remembers_only_the_same_frames():
+    a, b = _t([1, 2], [0.1, 0.2]), _t([1, 2], [0.1, 0.2])
+    assert U.deterministic({0: a, 1: b}) is True
+    calls = []
+    real = U._deterministic
+    U._deterministic = lambda tables: calls.append(1) or real(tables)
+    try:
+        assert U.deterministic({0: a, 1: b}) is True and calls == []  # remembered
+        c = _t([1, 2], [0.1, 0.25])
+        assert U.deterministic({0: a, 1: c}) is False and calls == [1]  # another frame
+        del b
+        assert U.deterministic({0: a, 1: _t([1, 2], [0.1, 0.3])}) is False  # a dead frame's id
+    finally:
+        U._deterministic = real
+
+
 def test_unit_means_average_each_unit_over_the_replicates_holding_it():
     frames = {0: _t([1, 2], [0.2, 0.4]), 1: _t([2, 3], [0.6, np.nan]), 2: _t([1, 3], [0.4, 1.0])}
     m = U.unit_means(frames, ["ndcg@10"])

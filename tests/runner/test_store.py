@@ -58,6 +58,23 @@ def test_put_is_idempotent_and_round_trips(tmp_path):
             store.units("missing")
 
 
+def test_reading_units_once_decodes_each_table_once(tmp_path, monkeypatch):
+    with ResultStore(tmp_path / "r.sqlite") as store:
+        store.put(_cell(), _result(0.5), 1.5)
+        key = _cell().key
+        assert store.units(key) is not store.units(key)  # outside the block: read each time
+        reads = []
+        read = store._read_units
+        monkeypatch.setattr(store, "_read_units", lambda k: reads.append(k) or read(k))
+        with store.reading_units_once():
+            first = store.units(key)
+            assert store.units(key) is first and reads == [key]
+            pd.testing.assert_frame_equal(first, _result(0.5).units)
+            with pytest.raises(KeyError, match="no finished cell"):
+                store.units("missing")
+        assert store.units(key) is not first and reads == [key, "missing", key]
+
+
 def test_a_renamed_metric_reads_under_its_new_name(tmp_path):
     """A store written before ``tail_share`` became ``non_head_share`` (it counts the non-head
     items, not the ``popularity=tail`` group) reads as if written today."""

@@ -37,13 +37,6 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import (
-    accuracy_score,
-    balanced_accuracy_score,
-    f1_score,
-    precision_recall_fscore_support,
-    roc_auc_score,
-)
 
 from skewbench.metrics.exposure import gini
 
@@ -117,6 +110,15 @@ def classification_metrics(
     The table has one row per class: class, group, support (test), n_pred, recall, precision,
     f1, auc (NaN where undefined).
     """
+    # Imported here: the report reads METRIC_NAMES and need not load scikit-learn (0.8 s).
+    from sklearn.metrics import (
+        accuracy_score,
+        balanced_accuracy_score,
+        f1_score,
+        precision_recall_fscore_support,
+        roc_auc_score,
+    )
+
     classes = np.asarray(classes)
     yt, yp = np.asarray(y_true), np.asarray(y_pred)
     proba = np.asarray(proba, dtype=float)

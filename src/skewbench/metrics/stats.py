@@ -8,10 +8,11 @@ for paired tests, a unit is dropped when either system has NaN. Randomness comes
 
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 import numpy as np
-from scipy import stats as sps
+from scipy import special
 
 from skewbench.errors import ConfigError
 
@@ -35,6 +36,12 @@ def _rng(rng: np.random.Generator | int) -> np.random.Generator:
     if isinstance(rng, int | np.integer) and not isinstance(rng, bool):
         return np.random.default_rng(int(rng))
     raise ConfigError(f"rng: expected a numpy Generator or an int seed, got {type(rng).__name__}")
+
+
+def _t_ppf(q: float, df: float | np.ndarray) -> np.ndarray:
+    """Student's t quantile, the function ``scipy.stats.t.ppf`` calls for 0 < q < 1 (the
+    report then need not import ``scipy.stats``: a second of a report's CPU)."""
+    return special.stdtrit(df, q)
 
 
 def _check_alpha(alpha: float) -> float:
@@ -97,10 +104,86 @@ def bootstrap_cis(
     for s in range(0, n_boot, batch):
         e = min(n_boot, s + batch)
         idx = gen.integers(0, n, size=(e - s, n), dtype=np.int32)
-        for j in range(k):
-            means[j, s:e] = cols[j][idx].mean(axis=1)
+        _resample_means(cols, idx, means[:, s:e])
     lo, hi = np.quantile(means, [alpha / 2, 1 - alpha / 2], axis=1)
     return lo, hi
+
+
+def _resample_means(cols: np.ndarray, idx: np.ndarray, out: np.ndarray) -> None:
+    """``out[j, b]`` = ``cols[j][idx[b]].mean()`` to the last bit, without the B × n gathered
+    copy numpy makes (2.6× less CPU): numpy sums a row pairwise — a block of at most 128
+    values in 8 interleaved partial sums, a longer one halved at a multiple of 8
+    (numpy/_core/src/umath/loops_utils.h.src) — and the kernel adds in that order: the
+    blocks' sums, then ``plan``'s additions."""
+    starts, sizes, plan = _pairwise_plan(idx.shape[1])
+    _resample_kernel()(cols, idx, starts, sizes, plan, out)
+
+
+@functools.lru_cache(maxsize=64)
+def _pairwise_plan(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """numpy's pairwise summation tree of n values: its blocks (start, size) and the tree in
+    postfix order (k >= 0: block k's sum; -1: add the last two sums)."""
+    starts: list[int] = []
+    sizes: list[int] = []
+    plan: list[int] = []
+
+    def split(lo: int, size: int) -> None:
+        if size <= 128:
+            plan.append(len(starts))
+            starts.append(lo)
+            sizes.append(size)
+            return
+        half = size // 2 - (size // 2) % 8
+        split(lo, half)
+        split(lo + half, size - half)
+        plan.append(-1)
+
+    split(0, n)
+    return np.array(starts), np.array(sizes), np.array(plan)
+
+
+@functools.cache
+def _resample_kernel():
+    """Compiled on first use (one function, no recursion: numba's disk cache then holds)."""
+    import numba
+
+    @numba.njit(cache=True, nogil=True, boundscheck=False)
+    def resample_means(cols, idx, starts, sizes, plan, out):
+        n = idx.shape[1]
+        r = np.empty(8)
+        stack = np.empty(plan.size)
+        for b in range(idx.shape[0]):
+            row = idx[b]
+            for j in range(cols.shape[0]):
+                x = cols[j]
+                top = 0
+                for op in plan:
+                    if op < 0:
+                        top -= 1
+                        stack[top - 1] += stack[top]
+                        continue
+                    lo, size = starts[op], sizes[op]
+                    if size < 8:
+                        res = 0.0
+                        for i in range(lo, lo + size):
+                            res += x[row[i]]
+                    else:
+                        for q in range(8):
+                            r[q] = x[row[lo + q]]
+                        i = lo + 8
+                        while i < lo + size - size % 8:
+                            for q in range(8):
+                                r[q] += x[row[i + q]]
+                            i += 8
+                        res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+                        while i < lo + size:
+                            res += x[row[i]]
+                            i += 1
+                    stack[top] = res
+                    top += 1
+                out[j, b] = stack[0] / n
+
+    return resample_means
 
 
 def seed_ci(values: np.ndarray, alpha: float = 0.05) -> tuple[float, float, float]:
@@ -116,7 +199,7 @@ def seed_ci(values: np.ndarray, alpha: float = 0.05) -> tuple[float, float, floa
     mean = float(x.mean())
     if x.size == 1:
         return mean, float("nan"), float("nan")
-    half = float(sps.t.ppf(1 - alpha / 2, x.size - 1) * x.std(ddof=1) / np.sqrt(x.size))
+    half = float(_t_ppf(1 - alpha / 2, x.size - 1) * x.std(ddof=1) / np.sqrt(x.size))
     return mean, mean - half, mean + half
 
 
@@ -168,11 +251,15 @@ def one_sample_test(
         if np.all(d == d[0]):  # zero variance: t undefined
             p = 1.0 if d[0] == 0 else 0.0
             return PairedTestResult(float("nan"), p, mean_diff, n, method)
+        from scipy import stats as sps
+
         res = sps.ttest_1samp(d, 0.0)
         return PairedTestResult(float(res.statistic), float(res.pvalue), mean_diff, n, method)
     if method == "wilcoxon":
         if np.all(d == 0):
             return PairedTestResult(0.0, 1.0, mean_diff, n, method)
+        from scipy import stats as sps
+
         res = sps.wilcoxon(d)
         return PairedTestResult(float(res.statistic), float(res.pvalue), mean_diff, n, method)
     if method == "randomization":
@@ -237,7 +324,7 @@ def min_detectable_effect(
     spread). Vectorised over ``se`` and ``n``."""
     alpha = _check_alpha(alpha)
     df = np.maximum(np.asarray(n, dtype=np.float64) - 1, 1)
-    return (sps.t.ppf(1 - alpha / 2, df) + sps.t.ppf(power, df)) * np.asarray(se, dtype=float)
+    return (_t_ppf(1 - alpha / 2, df) + _t_ppf(power, df)) * np.asarray(se, dtype=float)
 
 
 def equivalence_p(d: np.ndarray, margin: float) -> float:
@@ -255,8 +342,8 @@ def equivalence_p(d: np.ndarray, margin: float) -> float:
     if se == 0:
         return 0.0 if abs(total) < margin else 1.0
     df = d.size - 1
-    lower = sps.t.sf((total + margin) / se, df)
-    upper = sps.t.cdf((total - margin) / se, df)
+    lower = special.stdtr(df, -(total + margin) / se)  # the t_{n-1} survival function
+    upper = special.stdtr(df, (total - margin) / se)
     return float(max(lower, upper))
 
 

@@ -30,6 +30,24 @@ def sift_down(hs, hi, size):
 
 
 @numba.njit(cache=True, nogil=True, boundscheck=False)
+def push(hs, hi, n, s, i):
+    """Add (s, i) to the heap hs[:n] (worst on top: lower score, or equal score and higher
+    index); returns the new size."""
+    pos = n
+    hs[pos] = s
+    hi[pos] = i
+    while pos > 0:
+        parent = (pos - 1) >> 1
+        if hs[pos] < hs[parent] or (hs[pos] == hs[parent] and hi[pos] > hi[parent]):
+            hs[pos], hs[parent] = hs[parent], hs[pos]
+            hi[pos], hi[parent] = hi[parent], hi[pos]
+            pos = parent
+        else:
+            break
+    return n + 1
+
+
+@numba.njit(cache=True, nogil=True, boundscheck=False)
 def select(block, indptr, indices, k, out):
     """Per row, a k-heap whose root is the worst kept item: items arrive in ascending
     index, so a newcomer enters only with a strictly higher score than the root. Then a
@@ -48,19 +66,7 @@ def select(block, indptr, indices, k, out):
         while i < n_items and n < k:  # fill the heap (sift up)
             s = np.float64(block[u, i])
             if not (s != s or s == -np.inf or mark[i] == u):
-                pos = n
-                hs[pos] = s
-                hi[pos] = i
-                n += 1
-                while pos > 0:
-                    parent = (pos - 1) >> 1
-                    # "worse": lower score, or equal score and higher index.
-                    if hs[pos] < hs[parent] or (hs[pos] == hs[parent] and hi[pos] > hi[parent]):
-                        hs[pos], hs[parent] = hs[parent], hs[pos]
-                        hi[pos], hi[parent] = hi[parent], hi[pos]
-                        pos = parent
-                    else:
-                        break
+                n = push(hs, hi, n, s, i)
             i += 1
         root = hs[0]
         for t in range(i, n_items):

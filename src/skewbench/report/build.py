@@ -192,7 +192,7 @@ def build_report(
     exports: bool = True,
     sesoi: Mapping[str, float] | None = None,
 ) -> tuple[Path, Path]:
-    """Write ``report.md`` and ``report.html`` (with PNG/SVG plots) under ``<output>/report``,
+    """Write ``report.md`` and ``report.html`` (with SVG plots) under ``<output>/report``,
     and with ``exports`` the tidy cell metrics, per-unit tables and LaTeX leaderboards.
 
     ``sesoi``: smallest effect of interest per metric (the run config's ``sesoi:``) for the
@@ -204,7 +204,8 @@ def build_report(
         raise FileNotFoundError(f"no results store at {store_file}; run the config first")
     out = output / "report"
     md, page, stamp_file = out / "report.md", out / "report.html", out / STAMP
-    with ResultStore(store_file) as store:  # checks the store before anything is written
+    with ResultStore(store_file) as store, store.reading_units_once():
+        # (opening checks the store before anything is written)
         stamp = report_stamp(store, sesoi or {}, exports)
         token = SESOI.set(dict(sesoi or {}))
         try:

@@ -82,7 +82,7 @@ def learning_curve_blocks(data: pd.DataFrame, out: Path) -> list[Block]:
     for key, grp in keyed.groupby(keys, dropna=False, sort=True):
         label = ", ".join(f"{k}={v}" for k, v in zip(keys, key, strict=True) if v not in ("", None))
         histories = [(t, i["history"]) for t, i in zip(grp["treatment"], grp["info"], strict=True)]
-        name = file_name(f"learning_curves_{label}", ".png")
+        name = file_name(f"learning_curves_{label}", ".svg")
         path = learning_curves(histories, out / name, label)
         blocks.append(Figure(path))
     return blocks

@@ -27,12 +27,6 @@ from skewbench.runner.store import ResultStore
 DECOMPOSE_GROUPS = ("popularity", "brand", "manufacturer", "price")
 #: Category labels shown in the exposure table: the most relevant ones.
 TOP_CATEGORIES = 6
-#: Users tried (one model refit each) before the worked example gives up.
-MAX_EXAMPLE_ATTEMPTS = 3
-#: The worked example refits the untreated model; when that cell took longer than this many
-#: seconds to run, the report names the example and the ``skewbench explain`` command that
-#: gives its reasons instead of refitting (a Complete Journey EASE inverse alone is > 10 CPU-s).
-EXAMPLE_REFIT_BUDGET_S = 5.0
 
 
 def condition_groups(data: pd.DataFrame) -> Iterator[tuple[str, pd.DataFrame]]:
@@ -205,16 +199,15 @@ def lift_table(store: ResultStore, data: pd.DataFrame) -> pd.DataFrame:
 
 
 def _worked_example(store: ResultStore, data: pd.DataFrame, results: Path) -> list[Block]:
-    """A long-tail item a re-ranker pulled into a user's top list from outside the base
-    model's list, with the base model's exact reasons (EASE or ItemKNN cells only; a slow base
-    model is not refit: ``EXAMPLE_REFIT_BUDGET_S``)."""
-    from skewbench.explain.lists import cell_from_config, explain_recommend
-
+    """One user whose list a re-ranker (over EASE or ItemKNN) changed most towards long-tail
+    items, from the stored lists and per-user shares only (the report never refits a model):
+    which slots of the top k changed and the user's non-head share before and after; the item
+    names, their positions in the untreated model's full ranking and the model's exact reasons
+    are one ``skewbench explain`` command away."""
     rer = data[
         data["treatment"].str.startswith(("xquad", "fair", "calibrated"))
-        & data["model"].str.startswith(("ease", "itemknn"))
+        & data["model"].str.startswith(("ease", "itemknn"))  # explain's reasons are exact
     ]
-    attempts = 0  # each attempt refits the base model
     for _, r in rer.sort_values(["model", "treatment", "seed"]).iterrows():
         base = data[
             (data["model"] == r["model"])
@@ -224,53 +217,63 @@ def _worked_example(store: ResultStore, data: pd.DataFrame, results: Path) -> li
         if base.empty:
             continue
         tu, bu = store.units(r["key"]), store.units(base["key"].iloc[0])
-        if "ranked" not in tu or "ranked" not in bu:
+        if not {"ranked", "user_id"} <= set(tu.columns) & set(bu.columns):
             continue
-        cell = cell_from_config(store.config(r["key"]))
-        k = int(cell.options.get("exposure_k", 10))
-        base_lists = dict(zip(bu["user_id"].astype(str), bu["ranked"], strict=True))
-        for uid, lst in zip(tu["user_id"].astype(str), tu["ranked"], strict=True):
-            new = [i for i in list(lst)[:k] if i not in set(list(base_lists.get(uid, []))[:k])]
-            if not new:
-                continue
-            attempts += 1
-            if attempts > MAX_EXAMPLE_ATTEMPTS:
-                return []
-            refit_s = float(base["seconds"].iloc[0])
-            if refit_s > EXAMPLE_REFIT_BUDGET_S:
-                return [
-                    Heading(f"Worked example — a re-ranked list ({r['dataset']})", 3),
-                    Paragraph(
-                        f"{r['dataset']}, {system_label(r['model'], r['treatment'])}, seed "
-                        f"{r['seed']}, user {uid}: {len(new)} of the top {k} items were not in "
-                        f"the untreated model's top {k}. Their exact reasons need the untreated "
-                        f"model refit (its cell ran {refit_s:.0f} s), which the report leaves to "
-                        f"`skewbench explain {results} --cell {r['key'][:12]} --user {uid} "
-                        f"--top {k}`."
-                    ),
-                ]
-            table, head = explain_recommend(cell, tu, uid, k)
-            promoted = table[(table["base_rank"] > k) & (table.get("popularity") != "head")]
-            if promoted.empty:
-                continue
-            p = promoted.iloc[0]
-            text = (
+        options = store.config(r["key"]).get("options", {})
+        k = int(options.get("exposure_k") or min(10, len(tu["ranked"].iloc[0])))
+        pick = _most_changed(tu, bu, k)
+        if pick is None:
+            continue
+        uid, new_ranks, shares = pick
+        share = (
+            f"; its {SHARE} (top {k}) went from {shares[0]:.2f} to {shares[1]:.2f}"
+            if shares
+            else ""
+        )
+        slots = ", ".join(map(str, new_ranks))
+        return [
+            Heading(f"Worked example — a list a re-ranker changed ({r['dataset']})", 3),
+            Paragraph(
                 f"{r['dataset']}, {system_label(r['model'], r['treatment'])}, seed {r['seed']}, "
-                f"user {uid}: item {p['item']} «{p['title']}» ({p['popularity']} popularity) "
-                f"is at rank {p['rank']} after the re-ranker but at rank {p['base_rank']} in the "
-                "untreated model's ranking. The model's own score for it comes from the user's "
-                f"history items {p['top reasons']} (exact contributions); the re-ranker put it "
-                "in the list because it is a long-tail item and the list had too few of them."
-            )
-            return [
-                Heading(
-                    f"Worked example — a long-tail item promoted by a re-ranker ({r['dataset']})", 3
-                ),
-                Paragraph(text),
-                Paragraph(" ".join(head)),
-                Table(table),
-            ]
+                f"user {uid}: {len(new_ranks)} of the top {k} items (ranks {slots}) were not in "
+                f"the untreated model's top {k}{share} — of the users whose list changed, the "
+                f"largest rise. The items, their positions in the untreated model's full "
+                f"ranking and the model's exact reasons for each: `skewbench explain {results} "
+                f"--cell {r['key'][:12]} --user {uid} --top {k}` (it refits the untreated "
+                "model; the report reads stored lists only)."
+            ),
+        ]
     return []
+
+
+SHARE = "non_head_share"  # the per-user long-tail share of list slots the example quotes
+
+
+def _most_changed(
+    treated: pd.DataFrame, base: pd.DataFrame, k: int
+) -> tuple[str, list[int], tuple[float, float] | None] | None:
+    """(user, 1-based ranks of the treated top k that are not in the base top k, the user's
+    ``SHARE`` base → treated) for the user whose ``SHARE`` rose most among those whose top k
+    changed (most new items when the share is not stored; ties: the first in the table)."""
+    base_top = {
+        str(u): set(list(lst)[:k]) for u, lst in zip(base["user_id"], base["ranked"], strict=True)
+    }
+    shares = SHARE in treated.columns and SHARE in base.columns
+    before = dict(zip(base["user_id"].astype(str), base[SHARE], strict=True)) if shares else {}
+    best: tuple[float, str, list[int], tuple[float, float] | None] | None = None
+    for i, (uid, lst) in enumerate(
+        zip(treated["user_id"].astype(str), treated["ranked"], strict=True)
+    ):
+        if uid not in base_top:
+            continue
+        new = [rank for rank, item in enumerate(list(lst)[:k], 1) if item not in base_top[uid]]
+        if not new:
+            continue
+        pair = (float(before[uid]), float(treated[SHARE].iloc[i])) if shares else None
+        score = pair[1] - pair[0] if pair else float(len(new))
+        if best is None or score > best[0]:
+            best = (score, uid, new, pair)
+    return None if best is None else best[1:]
 
 
 def explain_blocks(store: ResultStore, data: pd.DataFrame, task: str, out: Path) -> list[Block]:
@@ -285,7 +288,7 @@ def explain_blocks(store: ResultStore, data: pd.DataFrame, task: str, out: Path)
             blocks.append(Paragraph(_exposure_note(grp)))
             path = _heatmap(
                 wide,
-                out / _slug(f"{task}_{cond}_group_exposure.png"),
+                out / _slug(f"{task}_{cond}_group_exposure.svg"),
                 f"{task} — {cond}: exposure ÷ relevance (log2)",
             )
             if path:

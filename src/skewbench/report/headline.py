@@ -291,7 +291,7 @@ def headline_blocks(
         shown_intervals(shown_intervals(grp, acc), exp),
         acc,
         exp,
-        out / file_name(f"headline_{task}", ".png"),
+        out / file_name(f"headline_{task}", ".svg"),
         f"{task}, {label}",
         exp_higher_better=exp_up,
         labels={k: str(n) for k, n in numbers.items()},

@@ -222,7 +222,7 @@ def llm_blocks(
         ]
     probes = once[once["position_bias"].notna()]
     for dataset, cells in probes.groupby("dataset", sort=True):
-        name = file_name(f"{task}_{dataset}", "_llm_position_bias.png")
+        name = file_name(f"{task}_{dataset}", "_llm_position_bias.svg")
         rows, lines = [], {}
         for model, grp in cells.groupby("model", sort=True):
             curves = [

@@ -21,7 +21,7 @@ from skewbench.report.spec import TaskReport
 
 def _plot_name(*parts: object) -> str:
     name = "_".join(str(p) for p in parts if p not in (None, ""))
-    return file_name(name, ".png")
+    return file_name(name, ".svg")
 
 
 def plot_blocks(merged: pd.DataFrame, task: str, spec: TaskReport, out: Path) -> list[Block]:

@@ -2,7 +2,8 @@
 
 Every plot shows ONE condition (data set, imbalance level, control, setting), says so in its
 title, uses the colour-blind-safe Okabe–Ito palette with the untreated baseline drawn in black,
-and is saved with a tight bounding box as PNG (for Markdown) and SVG (inlined in the HTML).
+and is saved once, with a tight bounding box, as SVG: Markdown links it and the HTML inlines it
+(drawing a PNG twin as well cost as much again).
 """
 
 from __future__ import annotations
@@ -41,10 +42,11 @@ def _style(i: int) -> tuple[str, str]:
 
 
 def _save(fig: plt.Figure, path: Path) -> Path:
-    fig.savefig(path, dpi=120, bbox_inches="tight", pad_inches=0.1)
-    fig.savefig(path.with_suffix(".svg"), bbox_inches="tight", pad_inches=0.1)
+    """Write ``fig`` as ``path`` with an ``.svg`` suffix (the only format drawn) and close it."""
+    svg = path.with_suffix(".svg")
+    fig.savefig(svg, format="svg", bbox_inches="tight", pad_inches=0.1)
     plt.close(fig)
-    return path
+    return svg
 
 
 def direction_label(metric: str, higher_is_better: bool | None) -> str:
@@ -270,8 +272,8 @@ def learning_curves(
     cells): two panels (loss; accuracy), one colour per label (e.g. treatment), training solid,
     validation dashed, so over-fitting shows as a validation curve turning up (loss) or
     flattening below training (accuracy). Histories sharing a label (replicates) are averaged
-    epoch by epoch, with their min–max as a band. Writes a PNG (and its SVG twin) of the
-    (label, history) pairs and returns the PNG's path; empty input is an error."""
+    epoch by epoch, with their min–max as a band. Writes an SVG of the (label, history) pairs
+    (``path`` with an ``.svg`` suffix) and returns its path; empty input is an error."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -308,10 +310,9 @@ def learning_curves(
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    out = Path(path)
+    out = Path(path).with_suffix(".svg")
     out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, format="png", bbox_inches="tight")
-    fig.savefig(out.with_suffix(".svg"), format="svg", bbox_inches="tight")  # the page inlines it
+    fig.savefig(out, format="svg", bbox_inches="tight")  # the page inlines it
     return out
 
 

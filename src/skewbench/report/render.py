@@ -53,7 +53,8 @@ class Table:
 
 @dataclass(frozen=True)
 class Figure:
-    """A plot written next to the report (PNG, with an SVG twin the HTML page inlines).
+    """A plot written next to the report: an SVG, which Markdown links and the HTML page
+    inlines (a PNG is embedded as an image).
     ``fit``: shrunk to the page's width (a plot drawn for a phone's width, such as the
     headline's); otherwise shown at its drawn size in a box that scrolls sideways where the
     page is narrower, so its text stays at least 10 px."""
@@ -326,9 +327,8 @@ def _blocks_html(blocks: list[Block], anchors: dict[int, str], linked: set[str])
 
 
 def _figure_html(path: Path, fit: bool) -> str:
-    svg = path.with_suffix(".svg")
-    if svg.is_file():  # inline vector copy: sharp at any zoom, still one file
-        body = svg.read_text(encoding="utf-8")
+    if path.suffix == ".svg":  # inlined: sharp at any zoom, still one file
+        body = path.read_text(encoding="utf-8")
         body = body[body.find("<svg") :]
         cls = " class='fit'" if fit else ""
         return f"<figure{cls} role='img' aria-label='{html.escape(path.stem)}'>{body}</figure>"

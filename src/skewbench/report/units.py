@@ -17,6 +17,7 @@ from resampling units, never from a t-interval over identical seeds.
 from __future__ import annotations
 
 import math
+import weakref
 from collections.abc import Mapping
 
 import numpy as np
@@ -81,24 +82,26 @@ def _same(a: pd.DataFrame, b: pd.DataFrame) -> bool:
         return False
     numeric = [
         c
-        for c in a.columns
-        if pd.api.types.is_numeric_dtype(a[c]) and pd.api.types.is_numeric_dtype(b[c])
+        for c, x, y in zip(a.columns, a.dtypes, b.dtypes, strict=True)
+        if pd.api.types.is_numeric_dtype(x) and pd.api.types.is_numeric_dtype(y)
     ]
-    for c in numeric:  # first: cheap, and where replicates usually differ
-        if not np.allclose(
-            a[c].to_numpy(dtype=float),
-            b[c].to_numpy(dtype=float),
-            rtol=0.0,
-            atol=_IDENTICAL_ATOL,
-            equal_nan=True,
-        ):
-            return False
+    if numeric and not np.allclose(  # first: cheap, and where replicates usually differ
+        a[numeric].to_numpy(dtype=float),
+        b[numeric].to_numpy(dtype=float),
+        rtol=0.0,
+        atol=_IDENTICAL_ATOL,
+        equal_nan=True,
+    ):
+        return False
     return all(_same_objects(a[c], b[c]) for c in a.columns if c not in numeric)
 
 
 def _same_objects(x: pd.Series, y: pd.Series) -> bool:
     """Equal ids, labels or ranked lists, element by element; a column of lists or arrays is
     compared as its lengths and its concatenated entries."""
+    if x.dtype != object and y.dtype != object:  # scalars only (e.g. string ids): at C speed
+        a, b = x.reset_index(drop=True), y.reset_index(drop=True)
+        return bool(a.isna().equals(b.isna()) and a[a.notna()].equals(b[b.notna()]))
     xs, ys = x.to_numpy(dtype=object), y.to_numpy(dtype=object)
     seqs = (np.ndarray, list, tuple)
     if all(isinstance(v, seqs) for v in xs) and all(isinstance(v, seqs) for v in ys):
@@ -120,12 +123,32 @@ def _hashable(v: object) -> object:
 def deterministic(frames: Mapping[int, pd.DataFrame]) -> bool | None:
     """True when every replicate's per-unit table (ids, metric values, stored lists) is the same.
 
-    ``None`` with fewer than two replicates (nothing to compare).
+    ``None`` with fewer than two replicates (nothing to compare). The answer for the same
+    frame objects is remembered (a report asks once per system and once per comparison; the
+    frames are never modified once read).
     """
-    tables = [_canonical(f) for f in frames.values()]
+    tables = list(frames.values())
+    seen = _DETERMINISTIC.get(tuple(map(id, tables)))
+    if seen is not None and all(r() is t for r, t in zip(seen[0], tables, strict=True)):
+        return seen[1]
+    answer = _deterministic(tables)
+    if len(_DETERMINISTIC) >= 1024:
+        _DETERMINISTIC.clear()
+    _DETERMINISTIC[tuple(map(id, tables))] = ([weakref.ref(t) for t in tables], answer)
+    return answer
+
+
+# ids of the frames → (weak references to them, answer); an id is only trusted while its
+# frame is alive, and a live frame's id is never another frame's.
+_DETERMINISTIC: dict[tuple[int, ...], tuple[list[weakref.ref], bool | None]] = {}
+
+
+def _deterministic(tables: list[pd.DataFrame]) -> bool | None:
     if len(tables) < 2:
         return None
-    return all(_same(tables[0], t) for t in tables[1:])
+    first = _canonical(tables[0])
+    # Tables equal row by row are equal in canonical (unit id) order too: sort only if not.
+    return all(_same(tables[0], t) or _same(first, _canonical(t)) for t in tables[1:])
 
 
 def overlap(frames: Mapping[int, pd.DataFrame]) -> dict[str, float]:

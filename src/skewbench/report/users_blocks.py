@@ -206,7 +206,7 @@ def _section(
             )
     path = _heatmap(
         heat,
-        out / _slug(f"{task}_{cond}_who_is_served.png"),
+        out / _slug(f"{task}_{cond}_who_is_served.svg"),
         f"{task} — {cond}: {metric} by user group",
         metric,
     )

@@ -16,6 +16,7 @@ import shlex
 import sqlite3
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -118,6 +119,7 @@ class ResultStore:
             self._conn.executescript(SCHEMA)
         except sqlite3.DatabaseError as err:
             raise StoreError(damage_message(self.path, str(err))) from None
+        self._units_read: dict[str, pd.DataFrame] | None = None  # see reading_units_once
 
     def close(self) -> None:
         self._conn.close()
@@ -251,8 +253,26 @@ class ResultStore:
         ]
         return pd.DataFrame.from_records(records, columns=None if records else columns)
 
+    @contextmanager
+    def reading_units_once(self) -> Iterator[None]:
+        """Within the block, each cell's per-unit table is read and decoded once and the same
+        frame returned to every later call (callers must not modify it): a report asks for
+        each table from several sections."""
+        self._units_read = {}
+        try:
+            yield
+        finally:
+            self._units_read = None
+
     def units(self, key: str) -> pd.DataFrame:
         """The per-unit table of one cell."""
+        if self._units_read is not None:
+            if key not in self._units_read:
+                self._units_read[key] = self._read_units(key)
+            return self._units_read[key]
+        return self._read_units(key)
+
+    def _read_units(self, key: str) -> pd.DataFrame:
         try:
             row = self._conn.execute("SELECT units FROM cells WHERE key = ?", (key,)).fetchone()
         except sqlite3.DatabaseError as err:

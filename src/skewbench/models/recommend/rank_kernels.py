@@ -21,29 +21,12 @@ import numba
 import numpy as np
 import scipy.sparse as sp
 
-from skewbench.metrics.topk_kernels import sift_down
+from skewbench.metrics.topk_kernels import push, sift_down
 
 #: Users per block and items per tile of the factor path: 256 × 1,024 float32 scores = 1 MB,
 #: half of a core's L2 cache here, and the item tile's factors (1,024 × 64 floats) beside it.
 FACTOR_BLOCK_USERS = 256
 FACTOR_TILE_ITEMS = 1024
-
-
-@numba.njit(cache=True, nogil=True, boundscheck=False)
-def _push(hs, hi, n, s, i):
-    """Add (s, i) to the heap hs[:n] (worst on top); returns the new size."""
-    pos = n
-    hs[pos] = s
-    hi[pos] = i
-    while pos > 0:
-        parent = (pos - 1) >> 1
-        if hs[pos] < hs[parent] or (hs[pos] == hs[parent] and hi[pos] > hi[parent]):
-            hs[pos], hs[parent] = hs[parent], hs[pos]
-            hi[pos], hi[parent] = hi[parent], hi[pos]
-            pos = parent
-        else:
-            break
-    return n + 1
 
 
 @numba.njit(cache=True, nogil=True, boundscheck=False)
@@ -81,7 +64,7 @@ def factor_tile(buf, t0, bias, ex_end, ex_idx, ptr, hs, hi, n, k):
             while p < end and ex_idx[p] < it:
                 p += 1
             if not (s != s or s == -np.inf or (p < end and ex_idx[p] == it)):
-                cnt = _push(h_s, h_i, cnt, s, it)
+                cnt = push(h_s, h_i, cnt, s, it)
             c += 1
         if cnt == k:
             root = h_s[0]
@@ -201,7 +184,7 @@ def knn_rank(x_ptr, x_idx, x_val, users, s_ptr, s_idx, s_val, ex_ptr, ex_idx, k,
             if not s > 0 or mark[i] == r:
                 continue
             if cnt < kk:
-                cnt = _push(hs, hi, cnt, s, i)
+                cnt = push(hs, hi, cnt, s, i)
             elif s > hs[0] or (s == hs[0] and i < hi[0]):
                 hs[0] = s
                 hi[0] = i
