@@ -155,3 +155,15 @@ def test_gap_effect_p_against_scipy_permutation_test():
     assert 0.01 < ref.pvalue < 0.5
     assert abs(res.pvalue - ref.pvalue) < 4 * se
     assert res.delta == pytest.approx(da.mean() - db.mean())
+
+
+def test_gap_effect_se_is_welchs_against_scipy_ttest_ind():
+    from scipy.stats import ttest_ind
+
+    rng = np.random.default_rng(11)
+    g = rng.choice(["A", "B"], 300, p=[0.3, 0.7]).astype(object)
+    base = rng.random(300)
+    d = rng.normal(0.0, 0.1, 300) * np.where(g == "A", 2.0, 1.0) + 0.02 * (g == "A")
+    res = gap_effect_test(base, base + d, g, "A", "B", n_perm=10, rng=0)
+    ref = ttest_ind(d[g == "A"], d[g == "B"], equal_var=False)
+    assert res.delta / res.se == pytest.approx(ref.statistic, rel=1e-12)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from skewbench.metrics.user_fairness import group_table
 from skewbench.report.users_blocks import _group_table, majority_label, per_group_table
@@ -55,3 +56,32 @@ def test_group_tables_computed_once_equal_group_table_on_the_same_stream():
         f"{t.loc['q1', 'mean']:.4f} [{t.loc['q1', 'lo']:.4f}, {t.loc['q1', 'hi']:.4f}]"
     )
     assert list(detail["n"]) == list(t["n"])
+
+
+def test_gap_effects_carry_the_mde_of_each_row():
+    """The MDE beside each Δ gap is (t_{1−α/2m} + t_{0.8}) · Welch's SE, m = the table's rows."""
+    from scipy import stats as sps
+
+    from skewbench.report.aggregate import ALPHA_SIG
+    from skewbench.report.users_blocks import _effects
+
+    rng = np.random.default_rng(5)
+    n = 240
+    groups = rng.choice(["q1", "q2", "q3"], n)
+    base = pd.DataFrame({"ndcg@10": rng.random(n) + 0.3 * (groups == "q3"), "ug_activity": groups})
+    frames = {("ease", "none"): base}
+    for k, shift in (("xquad", 0.05), ("fair", 0.0)):
+        frames[("ease", k)] = base.assign(
+            **{"ndcg@10": base["ndcg@10"] - shift * (groups == "q3") + rng.normal(0, 0.05, n)}
+        )
+    eff = _effects(frames, ["ug_activity"], "ndcg@10", make_rng(0, "t"))
+    assert len(eff) == 2
+    for treat, (_, row) in zip(("xquad", "fair"), eff.iterrows(), strict=True):
+        best, worst = row["best → worst (base)"].split(" → ")
+        d = frames[("ease", treat)]["ndcg@10"] - base["ndcg@10"]
+        da, db = d[groups == best], d[groups == worst]
+        assert row["Δ gap"] == pytest.approx(da.mean() - db.mean(), abs=1e-5)
+        se = np.sqrt(da.var(ddof=1) / da.size + db.var(ddof=1) / db.size)
+        df = da.size + db.size - 1
+        want = (sps.t.ppf(1 - ALPHA_SIG / 4, df) + sps.t.ppf(0.8, df)) * se
+        assert row["MDE"] == pytest.approx(want, abs=1e-5)

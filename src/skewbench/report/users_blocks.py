@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from skewbench.metrics.stats import holm
+from skewbench.metrics.stats import holm, min_detectable_effect
 from skewbench.metrics.user_fairness import MIN_USERS, gap_effect_test, gap_summary, group_table
-from skewbench.report.aggregate import ALPHA_SIG
+from skewbench.report.aggregate import ALPHA_SIG, POWER
 from skewbench.report.explain_blocks import _slug, condition_groups, system_label
 from skewbench.report.plots import heatmap
 from skewbench.report.render import Block, Figure, Heading, Paragraph, Table
@@ -276,6 +276,8 @@ def _effects(
                 "gap treated": res.treated_gap,
                 "Δ gap": res.delta,
                 "p": res.pvalue,
+                "_se": res.se,
+                "_n": res.n_a + res.n_b,
                 f"Δ {metric} (all)": float(np.nanmean(t[metric]) - np.nanmean(b[metric])),
             }
             if tail:
@@ -286,7 +288,12 @@ def _effects(
     df = pd.DataFrame(rows)
     df["p_holm"] = holm(df["p"].to_numpy())
     df["sig"] = ["★" if p < ALPHA_SIG else "" for p in df["p_holm"]]
-    return df.round(5)
+    # What a non-significant row could have detected: the |Δ gap| found with 80 % power at
+    # the level a row must pass were it the table's only real effect (as adjust_family).
+    df["MDE"] = min_detectable_effect(
+        df["_se"].to_numpy(), df["_n"].to_numpy(), ALPHA_SIG / len(df), POWER
+    )
+    return df.drop(columns=["_se", "_n"]).round(5)
 
 
 def _note(task: str, metric: str) -> str:
@@ -310,6 +317,9 @@ EFFECT_NOTE = (
     "group (negative: the gap narrows). p: permutation test of the group labels of the users' "
     "paired changes (H0: the treatment's effect on a user does not depend on the group; "
     f"{N_PERM:,} permutations), Holm-adjusted over this table (★: p_holm < {{alpha}}). "
+    "MDE: the smallest |Δ gap| the test detects with 80 % power at level α/m (m = the "
+    "table's rows; Welch's SE of the two groups' mean changes): a row without ★ says the "
+    "gap did not move by its MDE or more, not that it did not move. "
     "Beside it the treatment's change of {metric} over all users and of the tail items' share "
     "of list slots, so a re-ranker that helps tail items and hurts a user group shows both."
 )
