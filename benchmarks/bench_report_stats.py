@@ -8,11 +8,12 @@ the default categorize run (5,201 test reviews; 0/±1 correctness shares: many t
 MovieLens users (943; continuous NDCG changes) and of search queries (537).
 
 With ``--report RESULTS`` it also times a whole ``skewbench report RESULTS`` with this checkout's
-code and with another checkout's (``--old-src``: e.g. ``git archive 9806f36 src | tar -x -C
-/tmp/old`` for main before the report's "who is served" and worked-example changes), each in a
-child process from an empty ``report/`` folder (CPU = user + sys of the child; peak = its
-maximum resident set). Recorded: the default results (configs/quick.yaml, all three tasks,
-88 cells); the earlier record (81 TF-IDF cells, old = 913b749) is kept under ``earlier``.
+code and with another checkout's (``--old-src``: e.g. ``git archive fb96463 src | tar -x -C
+/tmp/old``), each in a child process from an empty ``report/`` folder (CPU = user + sys of the
+child; peak = its maximum resident set). Recorded: the default results (configs/quick.yaml, all three tasks,
+88 cells) against fb96463 (main before single SVG figures, no refit in the report and the
+compiled bootstrap means; docs/speed.md keeps the 9806f36 → 78f64bb record); the earlier
+record (81 TF-IDF cells, old = 913b749) is kept under ``earlier``.
 
     python benchmarks/bench_report_stats.py [--repeat 3] [--report results/quick --old-src DIR]
 """

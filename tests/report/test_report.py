@@ -9,6 +9,8 @@ changes nothing for popularity / EASE and the re-rankers: deterministic replicat
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -350,6 +352,13 @@ def test_markdown_html_and_exports(run_dir, capsys, monkeypatch):
     assert set(pd.read_csv(out / "cells.csv")["key"]) == set(cells["key"])
     units = pd.read_parquet(out / "units_recommend.parquet")
     assert {"key", "seed", "user_id", "ndcg@10"} <= set(units)
+    with ResultStore(run_dir / "results.sqlite") as store:  # each cell's rows, its identity
+        cells_by_key = store.table().set_index("key")
+        for key, rows in units.groupby("key", sort=False):
+            own, cell = store.units(key), cells_by_key.loc[key]
+            assert rows["user_id"].astype(str).tolist() == own["user_id"].astype(str).tolist()
+            assert np.array_equal(rows["ndcg@10"], own["ndcg@10"], equal_nan=True)
+            assert (rows["seed"] == cell["seed"]).all() and (rows["model"] == cell["model"]).all()
     summary = pd.read_parquet(out / "summary.parquet")
     assert {"deterministic", "n_units", "ndcg@10_blo"} <= set(summary)
     tex = (out / "leaderboards.tex").read_text()
@@ -362,6 +371,20 @@ def test_markdown_html_and_exports(run_dir, capsys, monkeypatch):
     marked = tex.count(r"] $^{\star}$")
     assert marked == (sig["p_holm"] < 0.01).sum() > 0, (marked, sig["p_holm"].tolist())
     assert not list(out.glob(".*tmp*"))  # atomic writes leave no temporary files
+
+
+def test_the_report_code_loads_no_model_library():
+    # The report reads stored results: importing it and every task's layout must not load
+    # scikit-learn, scipy.stats or torch (a second of CPU per report before).
+    code = (
+        "import sys\n"
+        "from skewbench.report.build import build_report\n"
+        "from skewbench.report.spec import REPORTS\n"
+        "[REPORTS[t] for t in REPORTS]\n"
+        "print(sorted(m for m in ('sklearn', 'scipy.stats', 'torch') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr
 
 
 def test_missing_store_is_a_clear_error(tmp_path):

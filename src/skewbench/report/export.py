@@ -19,6 +19,7 @@ import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from skewbench.report import fmt
@@ -88,12 +89,11 @@ def unit_tables(store: ResultStore, table: pd.DataFrame) -> dict[str, pd.DataFra
     ident = [c for c in IDENTITY if c in table.columns]
     out = {}
     for task, grp in table.groupby("task", sort=True):
-        parts = []
-        for _, r in grp.iterrows():
-            units = store.units(r["key"])
-            front = pd.DataFrame({c: [r[c]] * len(units) for c in ident})
-            parts.append(pd.concat([front, units.reset_index(drop=True)], axis=1))
-        out[str(task)] = pd.concat(parts, ignore_index=True)
+        units = [store.units(key).reset_index(drop=True) for key in grp["key"]]
+        # each cell's identity row repeated once per unit row, in one take
+        rows = np.repeat(np.arange(len(grp)), [len(u) for u in units])
+        front = grp[ident].iloc[rows].reset_index(drop=True)
+        out[str(task)] = pd.concat([front, pd.concat(units, ignore_index=True)], axis=1)
     return out
 
 
