@@ -18,8 +18,10 @@ import json
 import math
 import os
 
+import numpy as np
 import pytest
 
+from skewbench.metrics.exposure import gini
 from tests.pipeline.pinned import CELLS, PATH, run_cell
 
 PINNED = json.loads(PATH.read_text())
@@ -54,3 +56,18 @@ def test_cell_numbers_unchanged(name):
         assert _close(got_v, v, tol), (key, got_v, v)
     if EXACT:
         assert got["units"] == want["units"]
+
+
+@pytest.mark.parametrize("name", sorted(PINNED))
+def test_pinned_group_gini_is_the_gini_of_the_pinned_shares(name):
+    """A pin must agree with itself: ``exposure_gini[g]`` is the Gini (normaliser n) of the
+    groups' exposure, so of the ``exposure_share[g=…]`` values pinned beside it. (The
+    search/dense_xquad pin once held Ginis of another list set than its shares.)"""
+    metrics = PINNED[name]["metrics"]
+    for key, value in metrics.items():
+        if not key.startswith("exposure_gini[") or value == "nan":
+            continue
+        g = key[len("exposure_gini[") : -1]
+        shares = [v for k, v in metrics.items() if k.startswith(f"exposure_share[{g}=")]
+        assert shares, key
+        assert gini(np.asarray(shares)) == pytest.approx(value, abs=1e-12), key
