@@ -25,22 +25,21 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from skewbench.data.synthetic import zipf_matrix
-from skewbench.metrics.topk import topk
 from skewbench.models import recommend as R
 from skewbench.models.recommend.base import as_interactions, rank_users
 from skewbench.models.recommend.bpr import _sgd_kernel
 
 
-def dense_rank(model, X, users, k=100, block=40):
-    tops, scores = [], []
-    for s in range(0, users.size, block):
-        u = users[s : s + block]
-        S = model.score(u)
-        t = topk(S, k, exclude=X[u])
-        tops.append(t)
-        v = np.take_along_axis(S, np.maximum(t, 0), axis=1).astype(np.float64)
-        scores.append(np.where(t >= 0, v, -np.inf))
-    return np.concatenate(tops), np.concatenate(scores)
+class ScoreOnly:
+    """A model seen without its ``rank_top``: ``rank_users`` then takes its dense path (score
+    a block of users, then ``topk``), the one every model took before."""
+
+    def __init__(self, model):
+        self.score = model.score
+
+
+def dense_rank(model, X, users, k=100):
+    return rank_users(ScoreOnly(model), X, users, k, with_scores=True)
 
 
 def cpu(fn, *a):
