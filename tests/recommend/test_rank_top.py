@@ -52,6 +52,7 @@ def test_rank_top_equals_topk_of_scores(make, k, monkeypatch):
     # tiny blocks and tiles, so every boundary of the factor path is crossed
     monkeypatch.setattr(rank_kernels, "FACTOR_BLOCK_USERS", 7)
     monkeypatch.setattr(rank_kernels, "FACTOR_TILE_ITEMS", 6)
+    monkeypatch.setattr(rank_kernels, "KNN_TILE_ITEMS", 3)
     X = _data()
     model = make().fit(X, seed=3)
     if hasattr(model, "item_factors_"):
@@ -76,3 +77,66 @@ def test_itemknn_fills_with_score_zero_items_by_index():
     zeros = got[r, pos[r] :]
     assert (got_s[r, pos[r] :] == 0).all() and (np.diff(zeros[zeros >= 0]) > 0).all()
     np.testing.assert_array_equal(got, _dense(model, X, users, 30)[0])
+
+
+@pytest.mark.parametrize("with_bias", [False, True])
+@pytest.mark.parametrize("k", [1, 7, 50])
+def test_factor_rank_skips_tiles_and_stays_exact(with_bias, k, monkeypatch):
+    """Items of falling norm (as popularity gives them), integer factors so that many scores
+    tie exactly, also across tiles of different bound: the tiles a user skips change nothing,
+    and most are skipped."""
+    monkeypatch.setattr(rank_kernels, "FACTOR_BLOCK_USERS", 16)
+    monkeypatch.setattr(rank_kernels, "FACTOR_TILE_ITEMS", 32)
+    rng = np.random.default_rng(7)
+    n_users, n_items, f = 70, 900, 6
+    U = rng.integers(-1, 3, (n_users, f)).astype(np.float32)
+    U[3] = 0.0
+    scale = np.ceil(30.0 / (1 + np.arange(n_items)) ** 0.8)[:, None]
+    V = (rng.integers(0, 3, (n_items, f)) * scale).astype(np.float32)
+    V[rng.permutation(n_items)[:100]] = V[rng.integers(0, n_items, 100)]  # tied rows
+    V = V[rng.permutation(n_items)]  # norm order is not index order
+    bias = rng.integers(0, 2, n_items).astype(np.float32) if with_bias else None
+    X = sp.csr_matrix((rng.random((n_users, n_items)) < 0.05).astype(np.float32))
+    users = np.array([3, *range(n_users), 0])
+    S = U[users] @ V.T
+    if bias is not None:
+        S += bias
+    want = topk(S, k, exclude=X[users])
+    want_s = np.where(want >= 0, np.take_along_axis(S, np.maximum(want, 0), 1), -np.inf)
+    stats: dict[str, int] = {}
+    got, got_s = rank_kernels.factor_rank(U, V, bias, users, X, k, stats)
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(got_s, want_s)
+    assert stats["possible"] == users.size * 29
+    assert stats["computed"] < (0.75 if k == 50 else 0.5) * stats["possible"]
+
+
+@pytest.mark.parametrize("weights", ["binary", "graded", "unbounded"])
+@pytest.mark.parametrize("k", [1, 10, 60])
+def test_itemknn_rank_skips_tiles_and_stays_exact(weights, k, monkeypatch):
+    """Zipf-popular items, so that a few neighbours serve every target and their tiles bound
+    the rest; graded weights; a zero and a negative weight (no bound: every tile of that
+    user); users with no history or every item excluded. The tiles skipped change nothing."""
+    monkeypatch.setattr(rank_kernels, "KNN_TILE_ITEMS", 16)
+    rng = np.random.default_rng(5)
+    n_users, n_items = 600, 400
+    p = 2.0 / (1 + np.arange(n_items))
+    X = rng.random((n_users, n_items)) < p[rng.permutation(n_items)] + 0.002
+    X = X.astype(np.float32)
+    if weights == "graded":
+        X *= rng.integers(1, 4, X.shape)
+    X[5, :] = 1.0
+    X[6, :] = 0.0
+    X = sp.csr_matrix(X)
+    model = R.ItemKNN(neighbours=10, shrink=1.0).fit(X)
+    if weights == "unbounded":  # weights the fit refuses, seen by the kernel alone
+        for u, w in ((4, 0.0), (8, -1.0)):
+            model.X_.data[model.X_.indptr[u]] = w
+    users = np.array([4, 5, 6, 8, *range(n_users)])
+    want, want_s = _dense(model, X, users, k)
+    stats: dict[str, int] = {}
+    got, got_s = rank_kernels.itemknn_rank(model.X_, model.similarity_, users, X, k, stats)
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(got_s, want_s)
+    assert stats["possible"] == users.size * 25
+    assert stats["computed"] < {1: 0.15, 10: 0.7, 60: 1.0}[k] * stats["possible"]
