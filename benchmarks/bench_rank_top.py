@@ -2,16 +2,17 @@
 it replaced, in one process on the same data.
 
 Usage: ``python benchmarks/bench_rank_top.py [--size 1e7] [--items 100000] [--users 3000]
-[--json benchmarks/measured/rank_top.json]``.
+[--dataset zipf|movielens100k|completejourney] [--json benchmarks/measured/rank_top.json]``.
 
-Data: bench_scale.py's synthetic Zipf matrix (n/100 users × ``--items`` items). Ranking: a seeded
-random ``--users`` of the users with a test item, top-100 with training items excluded, by
-``rank_users`` (ItemKNN: the touched-items heap; ALS/BPR: user-block × item-tile GEMM merged into
-the heaps) and by the former path (dense ``score`` of 40 users × every item, then ``topk``);
-CPU µs per user and whether lists and scores are identical. The models are fitted briefly (ALS 3
-iterations, BPR 2 epochs; ItemKNN in full): ranking cost depends on the catalogue and the
-histories, not on how converged the factors are. BPR: two epochs with each visiting order (the
-same kernel; former order = one shuffle of all pairs), ns per update. One thread throughout.
+Data: bench_scale.py's synthetic Zipf matrix (n/100 users × ``--items`` items), or a bundled
+data set's training split (replicate 0). Ranking: a seeded random ``--users`` of the users with a
+test item (every user of a bundled set), top-100 with training items excluded, by ``rank_users``
+(``rank_top``: item tiles skipped by their bound, ``models/recommend/rank_kernels.py``) and by
+the dense path (``score`` of a block of users × every item, then ``topk``); CPU µs per user,
+the share of user × tile products the bounds left to compute, and whether lists and scores are
+identical. The models are fitted briefly (ALS 3 iterations, BPR 2 epochs; ItemKNN in full).
+BPR (Zipf data): two epochs with each visiting order (the same kernel; former order = one
+shuffle of all pairs), ns per update. One thread throughout.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from threadpoolctl import threadpool_limits
 
 from skewbench.data.synthetic import zipf_matrix
 from skewbench.models import recommend as R
+from skewbench.models.recommend import rank_kernels
 from skewbench.models.recommend.base import as_interactions, rank_users
 from skewbench.models.recommend.bpr import _sgd_kernel
 
@@ -40,6 +42,33 @@ class ScoreOnly:
 
 def dense_rank(model, X, users, k=100):
     return rank_users(ScoreOnly(model), X, users, k, with_scores=True)
+
+
+def tiles_share(model, X, users, k=100) -> float:
+    """The share of user × tile products ``rank_top``'s bounds left to compute."""
+    st: dict[str, int] = {}
+    if isinstance(model, R.ItemKNN):
+        rank_kernels.itemknn_rank(model.X_, model.similarity_, users, X, k, st)
+    else:
+        bias = getattr(model, "item_bias_", None)
+        rank_kernels.factor_rank(model.user_factors_, model.item_factors_, bias, users, X, k, st)
+    return st["computed"] / max(st["possible"], 1)
+
+
+def load(a) -> tuple:
+    if a.dataset == "zipf":
+        n = int(a.size)
+        X, T = zipf_matrix(np.random.default_rng(0), n // 100, a.items, n, a=1.0,
+                           activity_a=0.5, test_frac=0.2)  # fmt: skip
+        users = np.flatnonzero(np.diff(T.indptr) > 0)
+        users = np.sort(np.random.default_rng(1).choice(users, min(a.users, users.size), False))
+        return as_interactions(X), users
+    from skewbench.runner.cell import Cell, Component
+    from skewbench.tasks.recommend import load_split
+
+    cell = Cell("recommend", Component(a.dataset), Component("ease"), Component("none"), None, 0)
+    X = load_split(cell)[1]
+    return as_interactions(X), np.arange(X.shape[0])
 
 
 def cpu(fn, *a):
@@ -73,19 +102,16 @@ def main() -> None:
     ap.add_argument("--size", type=float, default=1e7)
     ap.add_argument("--items", type=int, default=100_000)
     ap.add_argument("--users", type=int, default=3000)
+    ap.add_argument("--dataset", default="zipf")
     ap.add_argument("--json")
     a = ap.parse_args()
-    n = int(a.size)
-    X, T = zipf_matrix(np.random.default_rng(0), n // 100, a.items, n, a=1.0, activity_a=0.5,
-                       test_frac=0.2)  # fmt: skip
-    X = as_interactions(X)
-    users = np.flatnonzero(np.diff(T.indptr) > 0)
-    users = np.sort(np.random.default_rng(1).choice(users, min(a.users, users.size), False))
-    load = [os.getloadavg()[0]]
-    out: dict = {"size": n, "users": int(X.shape[0]), "items": int(X.shape[1]),
-                 "ranked_users": int(users.size), "rank": {}}  # fmt: skip
-    print(f"{n:,} interactions, {X.shape[0]:,} users × {X.shape[1]:,} items; ranking "
-          f"{users.size:,} users (load average {load[0]:.1f} on {os.cpu_count()} cores)")  # fmt: skip
+    X, users = load(a)
+    load_avg = [os.getloadavg()[0]]
+    out: dict = {"dataset": a.dataset, "size": int(X.nnz), "users": int(X.shape[0]),
+                 "items": int(X.shape[1]), "ranked_users": int(users.size), "rank": {}}  # fmt: skip
+    print(f"{a.dataset}: {X.nnz:,} training interactions, {X.shape[0]:,} users × "
+          f"{X.shape[1]:,} items; ranking {users.size:,} users (load average "
+          f"{load_avg[0]:.1f} on {os.cpu_count()} cores)")  # fmt: skip
     with threadpool_limits(1):
         warm = np.arange(50)
         for name, model in [
@@ -99,13 +125,19 @@ def main() -> None:
             (new, new_s), t_new = cpu(rank_users, model, X, users, 100, True)
             row = {"dense_score_topk_us": t_old / users.size * 1e6,
                    "rank_top_us": t_new / users.size * 1e6, "speed_up": t_old / t_new,
+                   "tiles_computed_share": tiles_share(model, X, users),
                    "identical_lists": bool(np.array_equal(old, new)),
                    "identical_scores": bool(np.array_equal(old_s, new_s))}  # fmt: skip
             out["rank"][name] = row
-            load.append(os.getloadavg()[0])
+            load_avg.append(os.getloadavg()[0])
             print(f"  {name:<8} dense score + topk {row['dense_score_topk_us']:7.1f} µs/user, "
-                  f"rank_top {row['rank_top_us']:7.1f} µs/user ({row['speed_up']:.2f}×), "
+                  f"rank_top {row['rank_top_us']:7.1f} µs/user ({row['speed_up']:.2f}×; "
+                  f"{row['tiles_computed_share']:.1%} of the tiles computed), "
                   f"identical lists {row['identical_lists']}, scores {row['identical_scores']}")  # fmt: skip
+        if a.dataset != "zipf":  # the visiting-order comparison below is on Zipf data
+            if a.json:
+                _write(a.json, out, load_avg)
+            return
         R.BPR(factors=64, epochs=1).fit(X[:100], seed=0)  # compile: not timed
         _, t_block = cpu(lambda: R.BPR(factors=64, epochs=2).fit(X, seed=0))
         _, t_full = cpu(bpr_full_shuffle_epochs, X, 2)
@@ -113,13 +145,17 @@ def main() -> None:
         out["bpr_fit"] = {"epochs": 2, "user_blocks_ns_per_update": t_block * per,
                           "full_shuffle_ns_per_update": t_full * per,
                           "speed_up": t_full / t_block}  # fmt: skip
-        load.append(os.getloadavg()[0])
+        load_avg.append(os.getloadavg()[0])
         print(f"  BPR 2 epochs: user blocks {t_block * per:.0f} ns/update, one shuffle of all "
               f"pairs {t_full * per:.0f} ns/update ({t_full / t_block:.2f}×)")  # fmt: skip
-    out["load_average"] = [min(load), max(load)]
     if a.json:
-        with open(a.json, "w", encoding="utf-8") as f:
-            json.dump(out, f, indent=1)
+        _write(a.json, out, load_avg)
+
+
+def _write(path: str, out: dict, load_avg: list[float]) -> None:
+    out["load_average"] = [min(load_avg), max(load_avg)]
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(out, f, indent=1)
 
 
 if __name__ == "__main__":

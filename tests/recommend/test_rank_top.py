@@ -118,6 +118,7 @@ def test_itemknn_rank_skips_tiles_and_stays_exact(weights, k, monkeypatch):
     the rest; graded weights; a zero and a negative weight (no bound: every tile of that
     user); users with no history or every item excluded. The tiles skipped change nothing."""
     monkeypatch.setattr(rank_kernels, "KNN_TILE_ITEMS", 16)
+    monkeypatch.setattr(rank_kernels, "KNN_PILOT_USERS", 10**6)  # every user on 16-item tiles
     rng = np.random.default_rng(5)
     n_users, n_items = 600, 400
     p = 2.0 / (1 + np.arange(n_items))
@@ -140,3 +141,19 @@ def test_itemknn_rank_skips_tiles_and_stays_exact(weights, k, monkeypatch):
     np.testing.assert_array_equal(got_s, want_s)
     assert stats["possible"] == users.size * 25
     assert stats["computed"] < {1: 0.15, 10: 0.7, 60: 1.0}[k] * stats["possible"]
+
+
+def test_itemknn_rank_takes_one_tile_where_the_bounds_skip_little(monkeypatch):
+    """k above the catalogue: no tile can be skipped, so after the pilot users the rest are
+    ranked with the whole catalogue as one tile, and the lists do not change."""
+    monkeypatch.setattr(rank_kernels, "KNN_TILE_ITEMS", 3)
+    monkeypatch.setattr(rank_kernels, "KNN_PILOT_USERS", 8)
+    X = _data(2)
+    model = R.ItemKNN(neighbours=100, shrink=0.0).fit(X)
+    users = np.arange(X.shape[0])
+    stats: dict[str, int] = {}
+    got, got_s = rank_kernels.itemknn_rank(model.X_, model.similarity_, users, X, 45, stats)
+    want, want_s = _dense(model, X, users, 45)
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(got_s, want_s)
+    assert stats["possible"] == 8 * 14 + (users.size - 8) * 1

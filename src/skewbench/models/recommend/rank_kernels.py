@@ -25,6 +25,8 @@ caches them on disk.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numba
 import numpy as np
 import scipy.sparse as sp
@@ -37,6 +39,8 @@ FACTOR_BLOCK_USERS = 256
 FACTOR_TILE_ITEMS = 1024
 #: Items per tile of ItemKNN's bounded scatter: its float32 scores (4 KB) stay in L1.
 KNN_TILE_ITEMS = 1024
+#: Users ranked with KNN_TILE_ITEMS before the share of tiles computed decides the rest.
+KNN_PILOT_USERS = 256
 
 
 @numba.njit(cache=True, nogil=True, boundscheck=False)
@@ -222,6 +226,48 @@ def factor_rank(
     return out, out_s
 
 
+class KnnTiles(NamedTuple):
+    """S with its columns renumbered in tile order (descending column sum: the items most often
+    a strong neighbour first) and each row sorted, so that a row's entries in one tile are one
+    run, a segment; per row its segments' tiles, starts, ends and largest values."""
+
+    order: np.ndarray  # tile-order position → item
+    newid: np.ndarray  # item → tile-order position
+    indices: np.ndarray
+    data: np.ndarray
+    seg_ptr: np.ndarray
+    seg_tile: np.ndarray
+    seg_start: np.ndarray
+    seg_end: np.ndarray
+    seg_max: np.ndarray
+    tile_items: int
+    n_tiles: int
+    positive: bool  # the bound holds for positive S only (ItemKNN keeps positive similarities)
+
+
+def knn_tiles(S: sp.csr_matrix, tile_items: int) -> KnnTiles:
+    n_rows, n_items = S.shape
+    colsum = np.asarray(S.sum(axis=0, dtype=np.float64)).ravel()
+    order = np.argsort(-colsum, kind="stable")
+    newid = np.empty(n_items, dtype=np.int64)
+    newid[order] = np.arange(n_items)
+    Sp = sp.csr_matrix((S.data.copy(), newid[S.indices], S.indptr.copy()), shape=S.shape)
+    Sp.sort_indices()
+    tile = Sp.indices // tile_items
+    row_of = np.repeat(np.arange(n_rows), np.diff(Sp.indptr))
+    first = np.ones(Sp.nnz, dtype=np.bool_)
+    first[1:] = (row_of[1:] != row_of[:-1]) | (tile[1:] != tile[:-1])
+    seg_start = np.flatnonzero(first)
+    seg_ptr = np.zeros(n_rows + 1, dtype=np.int64)
+    np.cumsum(np.bincount(row_of[seg_start], minlength=n_rows), out=seg_ptr[1:])
+    return KnnTiles(
+        order, newid, Sp.indices, Sp.data, seg_ptr, tile[seg_start], seg_start,
+        np.append(seg_start[1:], Sp.nnz),
+        np.maximum.reduceat(Sp.data, seg_start) if Sp.nnz else Sp.data[:0],
+        tile_items, -(-n_items // tile_items), bool(Sp.nnz == 0 or Sp.data.min() > 0),
+    )  # fmt: skip
+
+
 def itemknn_rank(
     X: sp.csr_matrix,
     S: sp.csr_matrix,
@@ -233,49 +279,32 @@ def itemknn_rank(
     """Top-k of X[users] @ S (ItemKNN's scores) with exclude's items left out: (items, float64
     scores), -1 / -inf padded; the lists and scores of ``topk`` over the dense product.
 
-    The catalogue is cut into tiles of items (in descending column sum of S, the items most
-    often a strong neighbour first). A user's bound on a tile, Σ_j x_uj · max over the tile of
-    S[j, ·], costs one pass over the tile maxima of their history rows; tiles are scattered
-    exactly in descending bound until the next bound, widened for float32 rounding, is below
-    the k-th score kept. ``stats``, when given, receives the user × tile scatters done and
-    possible."""
+    The catalogue is cut into tiles of items (``knn_tiles``). A user's bound on a tile,
+    Σ_j x_uj · max over the tile of S[j, ·], costs one pass over the tile maxima of their
+    history rows; tiles are scattered exactly in descending bound until the next bound, widened
+    for float32 rounding, is below the k-th score kept. Where the bounds skip little (over half
+    the tiles computed for the first ``KNN_PILOT_USERS`` users), the rest are ranked with one
+    tile, the whole catalogue, which costs less per user than many tiles all computed.
+    ``stats``, when given, receives the user × tile scatters done and possible."""
     n_items = S.shape[1]
-    T = KNN_TILE_ITEMS
-    n_tiles = -(-n_items // T)
-    colsum = np.asarray(S.sum(axis=0, dtype=np.float64)).ravel()
-    order = np.argsort(-colsum, kind="stable")
-    newid = np.empty(n_items, dtype=np.int64)
-    newid[order] = np.arange(n_items)
-    # S with its columns renumbered in tile order, each row sorted: a row's entries in one
-    # tile are one run (a "segment"), whose start, end and largest value are kept per row
-    Sp = sp.csr_matrix((S.data.copy(), newid[S.indices], S.indptr.copy()), shape=S.shape)
-    Sp.sort_indices()
-    tile = Sp.indices // T
-    row_of = np.repeat(np.arange(S.shape[0]), np.diff(Sp.indptr))
-    first = np.ones(Sp.nnz, dtype=np.bool_)
-    first[1:] = (row_of[1:] != row_of[:-1]) | (tile[1:] != tile[:-1])
-    seg_start = np.flatnonzero(first)
-    seg_end = np.append(seg_start[1:], Sp.nnz)
-    seg_tile = tile[seg_start]
-    seg_max = np.maximum.reduceat(Sp.data, seg_start) if Sp.nnz else Sp.data[:0]
-    seg_ptr = np.zeros(S.shape[0] + 1, dtype=np.int64)
-    np.cumsum(np.bincount(row_of[seg_start], minlength=S.shape[0]), out=seg_ptr[1:])
-    del tile, row_of, first
-    # the bound holds for positive x and S only (S keeps positive similarities: always here)
-    positive = bool(Sp.nnz == 0 or Sp.data.min() > 0)
+    tiles = knn_tiles(S, KNN_TILE_ITEMS)
     out = np.full((users.size, k), -1, dtype=np.int64)
     out_s = np.full((users.size, k), -np.inf)
     counts = np.zeros(2, dtype=np.int64)
-    for start in range(0, users.size, 1 << 14):  # exclusion rows copied a slice at a time
-        u = users[start : start + (1 << 14)]
+    pilot = KNN_PILOT_USERS if tiles.n_tiles > 1 and users.size >= 2 * KNN_PILOT_USERS else 0
+    # exclusion rows are copied a slice of users at a time
+    edges = sorted({0, pilot, *range(0, users.size, 1 << 14), users.size})
+    for start, stop in zip(edges[:-1], edges[1:], strict=True):
+        if start == pilot > 0 and counts[0] > 0.5 * counts[1]:
+            tiles = knn_tiles(S, max(n_items, 1))
+        u = users[start:stop]
         ex = exclude[u]
-        knn_rank(X.indptr, X.indices, X.data, u, Sp.indices, Sp.data, seg_ptr, seg_tile,
-                 seg_start, seg_end, seg_max, order, newid, T, n_tiles, positive, ex.indptr,
-                 ex.indices, k, out[start : start + u.size], out_s[start : start + u.size],
-                 counts)  # fmt: skip
+        knn_rank(X.indptr, X.indices, X.data, u, *tiles, ex.indptr, ex.indices, k,
+                 out[start:stop], out_s[start:stop], counts)  # fmt: skip
+        counts[1] += u.size * tiles.n_tiles
     if stats is not None:
         stats["computed"] = stats.get("computed", 0) + int(counts[0])
-        stats["possible"] = stats.get("possible", 0) + users.size * n_tiles
+        stats["possible"] = stats.get("possible", 0) + int(counts[1])
     return out, out_s
 
 
@@ -294,8 +323,8 @@ def _segment(seg_ptr, seg_tile, j, t):
 
 
 @numba.njit(cache=True, nogil=True, boundscheck=False)
-def knn_rank(x_ptr, x_idx, x_val, users, s_idx, s_val, seg_ptr, seg_tile, seg_start, seg_end,
-             seg_max, order, newid, T, n_tiles, positive, ex_ptr, ex_idx, k, out, out_s,
+def knn_rank(x_ptr, x_idx, x_val, users, order, newid, s_idx, s_val, seg_ptr, seg_tile,
+             seg_start, seg_end, seg_max, T, n_tiles, positive, ex_ptr, ex_idx, k, out, out_s,
              counts):  # fmt: skip
     """Per user r: the tiles their history reaches, by descending bound (every tile, unbounded,
     when a weight of theirs is not a positive finite number); each tile's scores Σ_j X[u, j]
