@@ -40,7 +40,7 @@ FACTOR_TILE_ITEMS = 1024
 #: Items per tile of ItemKNN's bounded scatter: its float32 scores (4 KB) stay in L1.
 KNN_TILE_ITEMS = 1024
 #: Users ranked with KNN_TILE_ITEMS before the share of tiles computed decides the rest.
-KNN_PILOT_USERS = 256
+KNN_PILOT_USERS = 64
 
 
 @numba.njit(cache=True, nogil=True, boundscheck=False)
@@ -247,12 +247,17 @@ class KnnTiles(NamedTuple):
 
 def knn_tiles(S: sp.csr_matrix, tile_items: int) -> KnnTiles:
     n_rows, n_items = S.shape
-    colsum = np.asarray(S.sum(axis=0, dtype=np.float64)).ravel()
-    order = np.argsort(-colsum, kind="stable")
-    newid = np.empty(n_items, dtype=np.int64)
-    newid[order] = np.arange(n_items)
-    Sp = sp.csr_matrix((S.data.copy(), newid[S.indices], S.indptr.copy()), shape=S.shape)
-    Sp.sort_indices()
+    if tile_items >= n_items:  # one tile: no order to give the items, each row one segment
+        order = np.arange(n_items)
+        newid = order
+        Sp = S
+    else:
+        colsum = np.asarray(S.sum(axis=0, dtype=np.float64)).ravel()
+        order = np.argsort(-colsum, kind="stable")
+        newid = np.empty(n_items, dtype=np.int64)
+        newid[order] = np.arange(n_items)
+        Sp = sp.csr_matrix((S.data.copy(), newid[S.indices], S.indptr.copy()), shape=S.shape)
+        Sp.sort_indices()
     tile = Sp.indices // tile_items
     row_of = np.repeat(np.arange(n_rows), np.diff(Sp.indptr))
     first = np.ones(Sp.nnz, dtype=np.bool_)
@@ -283,24 +288,30 @@ def itemknn_rank(
     Σ_j x_uj · max over the tile of S[j, ·], costs one pass over the tile maxima of their
     history rows; tiles are scattered exactly in descending bound until the next bound, widened
     for float32 rounding, is below the k-th score kept. Where the bounds skip little (over half
-    the tiles computed for the first ``KNN_PILOT_USERS`` users), the rest are ranked with one
-    tile, the whole catalogue, which costs less per user than many tiles all computed.
+    the tiles computed for ``KNN_PILOT_USERS`` users spread over ``users``), the rest are
+    ranked with one tile, the whole catalogue, which costs less than many tiles all computed.
     ``stats``, when given, receives the user × tile scatters done and possible."""
     n_items = S.shape[1]
     tiles = knn_tiles(S, KNN_TILE_ITEMS)
     out = np.full((users.size, k), -1, dtype=np.int64)
     out_s = np.full((users.size, k), -np.inf)
     counts = np.zeros(2, dtype=np.int64)
-    pilot = KNN_PILOT_USERS if tiles.n_tiles > 1 and users.size >= 2 * KNN_PILOT_USERS else 0
-    # exclusion rows are copied a slice of users at a time
-    edges = sorted({0, pilot, *range(0, users.size, 1 << 14), users.size})
-    for start, stop in zip(edges[:-1], edges[1:], strict=True):
-        if start == pilot > 0 and counts[0] > 0.5 * counts[1]:
+    everyone = np.arange(users.size)
+    pilot = np.zeros(0, dtype=np.int64)
+    if tiles.n_tiles > 1 and users.size >= 4 * KNN_PILOT_USERS:  # spread over the users
+        pilot = np.unique(np.linspace(0, users.size - 1, KNN_PILOT_USERS).astype(np.int64))
+    rest = np.setdiff1d(everyone, pilot, assume_unique=True)
+    # the pilot, then the rest a slice at a time (exclusion rows are copied per slice)
+    parts = [pilot, *(rest[s : s + (1 << 14)] for s in range(0, rest.size, 1 << 14))]
+    for n_part, pos in enumerate(parts):
+        if n_part == 1 and pilot.size and counts[0] > 0.5 * counts[1]:
             tiles = knn_tiles(S, max(n_items, 1))
-        u = users[start:stop]
+        u = users[pos]
         ex = exclude[u]
-        knn_rank(X.indptr, X.indices, X.data, u, *tiles, ex.indptr, ex.indices, k,
-                 out[start:stop], out_s[start:stop], counts)  # fmt: skip
+        part, part_s = out[pos], out_s[pos]
+        knn_rank(X.indptr, X.indices, X.data, u, *tiles, ex.indptr, ex.indices, k, part,
+                 part_s, counts)  # fmt: skip
+        out[pos], out_s[pos] = part, part_s
         counts[1] += u.size * tiles.n_tiles
     if stats is not None:
         stats["computed"] = stats.get("computed", 0) + int(counts[0])
@@ -334,6 +345,8 @@ def knn_rank(x_ptr, x_idx, x_val, users, order, newid, s_idx, s_val, seg_ptr, se
     in ascending index among the items scoring 0 that are not excluded."""
     n_items = order.size
     acc = np.zeros(n_items, dtype=s_val.dtype)  # by tile-order id
+    hit = np.zeros(n_items, dtype=np.bool_)
+    touched = np.empty(n_items, dtype=np.int64)
     bound = np.zeros(n_tiles, dtype=np.float64)
     tiles = np.empty(n_tiles, dtype=np.int64)
     mark = np.full(n_items, -1, dtype=np.int64)
@@ -367,18 +380,26 @@ def knn_rank(x_ptr, x_idx, x_val, users, order, newid, s_idx, s_val, seg_ptr, se
         widen = 1.0 + 2.0 * (x_ptr[u + 1] - x_ptr[u] + 2) * 2.0**-24
         cnt = 0
         done = 0
+        n_hit = 0
         for z in range(m):
             t = visit[z]
             if bounded and cnt == kk and hs[0] < np.inf and bound[t] * widen < hs[0]:
                 break
+            first = n_hit
             for p in range(x_ptr[u], x_ptr[u + 1]):
                 g = _segment(seg_ptr, seg_tile, x_idx[p], t)
                 if g < 0:
                     continue
                 x = x_val[p]
                 for q in range(seg_start[g], seg_end[g]):
-                    acc[s_idx[q]] += x * s_val[q]
-            for c in range(t * T, min(t * T + T, n_items)):
+                    c = s_idx[q]
+                    if not hit[c]:
+                        hit[c] = True
+                        touched[n_hit] = c
+                        n_hit += 1
+                    acc[c] += x * s_val[q]
+            for z2 in range(first, n_hit):  # the tile's items that some history row reaches
+                c = touched[z2]
                 s = np.float64(acc[c])
                 if cnt == kk and not s >= hs[0]:
                     continue
@@ -403,8 +424,8 @@ def knn_rank(x_ptr, x_idx, x_val, users, order, newid, s_idx, s_val, seg_ptr, se
                 out_s[r, cnt] = np.float64(acc[newid[i]])
                 cnt += 1
             i += 1
-        for z in range(done):
-            t = visit[z]
-            acc[t * T : min(t * T + T, n_items)] = 0
+        for z in range(n_hit):
+            acc[touched[z]] = 0
+            hit[touched[z]] = False
         for z in range(m if bounded else 0):
             bound[tiles[z]] = 0
