@@ -1,7 +1,7 @@
 """Ranking without a dense score block, and BPR's blocked visiting order, each beside the path
 it replaced, in one process on the same data.
 
-Usage: ``python benchmarks/bench_rank_top.py [--size 1e7] [--items 100000] [--users 3000]
+Usage: ``python benchmarks/bench_rank_top.py [--size 1e7] [--items 100000] [--users 20000]
 [--dataset zipf|movielens100k|completejourney] [--json benchmarks/measured/rank_top.json]``.
 
 Data: bench_scale.py's synthetic Zipf matrix (n/100 users × ``--items`` items), or a bundled
@@ -101,7 +101,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--size", type=float, default=1e7)
     ap.add_argument("--items", type=int, default=100_000)
-    ap.add_argument("--users", type=int, default=3000)
+    ap.add_argument("--users", type=int, default=20_000)
     ap.add_argument("--dataset", default="zipf")
     ap.add_argument("--json")
     a = ap.parse_args()

@@ -1,6 +1,6 @@
 """The growth-curve table of docs/speed.md from bench_scale.py's stored stages.
 
-Usage: ``python benchmarks/scale_table.py [benchmarks/measured/scale_growth.json]``. Prints one
+Usage: ``python benchmarks/scale_table.py [benchmarks/measured/scale_e8.json]``. Prints one
 markdown row per size: CPU seconds per model for fit and rank (+ metrics), the generation, the
 total and the peak resident memory. Where a size ranked a sample of the users
 (``--rank-users``), the rank and metrics CPU seconds are scaled to every user with a test item
@@ -62,7 +62,7 @@ def rows(doc: dict) -> list[str]:
 
 
 def main() -> None:
-    path = Path(sys.argv[1] if len(sys.argv) > 1 else "benchmarks/measured/scale_growth.json")
+    path = Path(sys.argv[1] if len(sys.argv) > 1 else "benchmarks/measured/scale_e8.json")
     print("\n".join(rows(json.loads(path.read_text(encoding="utf-8")))))
 
 

@@ -55,17 +55,16 @@ def _pop_all(hs, hi, n, out, out_s):
 
 
 @numba.njit(cache=True, nogil=True, boundscheck=False)
-def _excluded(ex_ptr, ex_idx, r, it):
-    """Whether item ``it`` is in row r's sorted excluded items (a binary search)."""
-    lo = ex_ptr[r]
-    hi = ex_ptr[r + 1]
+def _find(a, lo, hi, v):
+    """The position of v in the sorted a[lo:hi], or -1 (a binary search)."""
+    end = hi
     while lo < hi:
         mid = (lo + hi) >> 1
-        if ex_idx[mid] < it:
+        if a[mid] < v:
             lo = mid + 1
         else:
             hi = mid
-    return lo < ex_ptr[r + 1] and ex_idx[lo] == it
+    return lo if lo < end and a[lo] == v else -1
 
 
 @numba.njit(cache=True, nogil=True, boundscheck=False)
@@ -125,7 +124,7 @@ def factor_tile(buf, m, rows, items, t0, bias, ex_ptr, ex_idx, hs, hi, n, k):
             it = items[t0 + c]
             if cnt == k and s == h_s[0] and it > h_i[0]:
                 continue
-            if _excluded(ex_ptr, ex_idx, r, it):
+            if _find(ex_idx, ex_ptr[r], ex_ptr[r + 1], it) >= 0:  # excluded
                 continue
             if cnt < k:
                 cnt = push(h_s, h_i, cnt, s, it)
@@ -320,20 +319,6 @@ def itemknn_rank(
 
 
 @numba.njit(cache=True, nogil=True, boundscheck=False)
-def _segment(seg_ptr, seg_tile, j, t):
-    """Row j's segment in tile t, or -1 (a binary search over the row's tiles)."""
-    lo = seg_ptr[j]
-    hi = seg_ptr[j + 1]
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if seg_tile[mid] < t:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo if lo < seg_ptr[j + 1] and seg_tile[lo] == t else -1
-
-
-@numba.njit(cache=True, nogil=True, boundscheck=False)
 def knn_rank(x_ptr, x_idx, x_val, users, order, newid, s_idx, s_val, seg_ptr, seg_tile,
              seg_start, seg_end, seg_max, T, n_tiles, positive, ex_ptr, ex_idx, k, out, out_s,
              counts):  # fmt: skip
@@ -345,8 +330,6 @@ def knn_rank(x_ptr, x_idx, x_val, users, order, newid, s_idx, s_val, seg_ptr, se
     in ascending index among the items scoring 0 that are not excluded."""
     n_items = order.size
     acc = np.zeros(n_items, dtype=s_val.dtype)  # by tile-order id
-    hit = np.zeros(n_items, dtype=np.bool_)
-    touched = np.empty(n_items, dtype=np.int64)
     bound = np.zeros(n_tiles, dtype=np.float64)
     tiles = np.empty(n_tiles, dtype=np.int64)
     mark = np.full(n_items, -1, dtype=np.int64)
@@ -380,26 +363,18 @@ def knn_rank(x_ptr, x_idx, x_val, users, order, newid, s_idx, s_val, seg_ptr, se
         widen = 1.0 + 2.0 * (x_ptr[u + 1] - x_ptr[u] + 2) * 2.0**-24
         cnt = 0
         done = 0
-        n_hit = 0
         for z in range(m):
             t = visit[z]
             if bounded and cnt == kk and hs[0] < np.inf and bound[t] * widen < hs[0]:
                 break
-            first = n_hit
             for p in range(x_ptr[u], x_ptr[u + 1]):
-                g = _segment(seg_ptr, seg_tile, x_idx[p], t)
+                g = _find(seg_tile, seg_ptr[x_idx[p]], seg_ptr[x_idx[p] + 1], t)  # j's run in t
                 if g < 0:
                     continue
                 x = x_val[p]
                 for q in range(seg_start[g], seg_end[g]):
-                    c = s_idx[q]
-                    if not hit[c]:
-                        hit[c] = True
-                        touched[n_hit] = c
-                        n_hit += 1
-                    acc[c] += x * s_val[q]
-            for z2 in range(first, n_hit):  # the tile's items that some history row reaches
-                c = touched[z2]
+                    acc[s_idx[q]] += x * s_val[q]
+            for c in range(t * T, min(t * T + T, n_items)):
                 s = np.float64(acc[c])
                 if cnt == kk and not s >= hs[0]:
                     continue
@@ -424,8 +399,8 @@ def knn_rank(x_ptr, x_idx, x_val, users, order, newid, s_idx, s_val, seg_ptr, se
                 out_s[r, cnt] = np.float64(acc[newid[i]])
                 cnt += 1
             i += 1
-        for z in range(n_hit):
-            acc[touched[z]] = 0
-            hit[touched[z]] = False
+        for z in range(done):
+            t = visit[z]
+            acc[t * T : min(t * T + T, n_items)] = 0
         for z in range(m if bounded else 0):
             bound[tiles[z]] = 0
