@@ -157,3 +157,19 @@ def test_itemknn_rank_takes_one_tile_where_the_bounds_skip_little(monkeypatch):
     np.testing.assert_array_equal(got, want)
     np.testing.assert_array_equal(got_s, want_s)
     assert stats["possible"] == 8 * 14 + (users.size - 8) * 1
+
+
+def test_itemknn_rank_without_bounds_when_a_similarity_is_not_positive(monkeypatch):
+    """A negative entry in S (ItemKNN never keeps one; a user's own S might): no tile bound
+    holds, every tile is scored for every user, and the lists are still the dense ones."""
+    monkeypatch.setattr(rank_kernels, "KNN_TILE_ITEMS", 4)
+    X = _data(3)
+    model = R.ItemKNN(neighbours=10).fit(X)
+    model.similarity_.data[::7] *= -1.0
+    users = np.arange(X.shape[0])
+    stats: dict[str, int] = {}
+    got, got_s = rank_kernels.itemknn_rank(model.X_, model.similarity_, users, X, 10, stats)
+    want, want_s = _dense(model, X, users, 10)
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(got_s, want_s)
+    assert stats["computed"] == stats["possible"] == users.size * 10
