@@ -1,6 +1,8 @@
-"""Models that rank without a dense score row (``rank_top``: ItemKNN, ALS, BPR) give exactly
-the lists and scores of ``topk`` over their dense ``score``: ties by item index, training items
-excluded, short lists padded — across user blocks and item tiles."""
+"""Models that rank without a dense score row (``rank_top``: ItemKNN, ALS, BPR) give the lists
+and scores of ``topk`` over their dense ``score``: ties by item index, training items excluded,
+short lists padded — across user blocks and item tiles. ItemKNN's scores are exact on any
+shape; a factor model's are BLAS dot products, equal here because these products take the
+same OpenBLAS kernel as the dense ones (see ``rank_kernels``)."""
 
 from __future__ import annotations
 
@@ -173,3 +175,26 @@ def test_itemknn_rank_without_bounds_when_a_similarity_is_not_positive(monkeypat
     np.testing.assert_array_equal(got, want)
     np.testing.assert_array_equal(got_s, want_s)
     assert stats["computed"] == stats["possible"] == users.size * 10
+
+
+def test_itemknn_rank_equals_the_dense_ranking_on_random_shapes(monkeypatch):
+    """Seeded random catalogues, histories, weights, neighbours, tile and pilot sizes and k
+    (beyond the catalogue too): lists and scores equal the dense ones bit for bit."""
+    rng = np.random.default_rng(123)
+    for _ in range(40):
+        n_users, n_items = int(rng.integers(2, 60)), int(rng.integers(2, 120))
+        popular = (1.0 / (1 + rng.permutation(n_items))) ** rng.random()
+        X = (rng.random((n_users, n_items)) < rng.random() * 0.4 * popular).astype(np.float32)
+        if rng.random() < 0.5:
+            X *= rng.integers(1, 4, X.shape)
+        X[0, 0] = 1.0  # some history
+        X = sp.csr_matrix(X)
+        model = R.ItemKNN(int(rng.integers(1, 30)), float(rng.choice([0.0, 1.0, 10.0]))).fit(X)
+        monkeypatch.setattr(rank_kernels, "KNN_TILE_ITEMS", int(rng.integers(1, 40)))
+        monkeypatch.setattr(rank_kernels, "KNN_PILOT_USERS", int(rng.integers(1, 10)))
+        users = rng.integers(0, n_users, int(rng.integers(1, 100)))
+        k = int(rng.integers(1, n_items + 5))
+        got, got_s = rank_kernels.itemknn_rank(model.X_, model.similarity_, users, X, k)
+        want, want_s = _dense(model, X, users, k)
+        np.testing.assert_array_equal(got, want)
+        np.testing.assert_array_equal(got_s, want_s)
