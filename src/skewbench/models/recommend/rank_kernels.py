@@ -1,16 +1,18 @@
 """Exact top-k ranking without a dense score matrix, for the models that allow it.
 
 Both paths rank as ``topk(model.score(users), k, exclude=...)`` does: score descending, ties by
-item index ascending, excluded items never listed, -1 padding. ItemKNN's scores are the dense
-scores bit for bit (the same float32 additions in the same order). A factor model's score is a
-BLAS float32 dot product, and OpenBLAS picks its kernel by the product's shape: a kernel may
-round a dot product differently (the dense path's own score of a user changes with the size of
-its block), so the factor scores match the dense ones bit for bit where both products take the
-same kernel (every benchmark data set) and otherwise to float32 rounding. What they save is most of the catalogue: a tile of items whose upper bound
-cannot reach a user's k-th kept score is never scored for that user. Each bound is widened by
-the float32 rounding of the score it bounds, and a tile is skipped only when its bound is
-strictly below the k-th score, so no item that could enter (a tie with a lower index
-included) is missed.
+item index ascending, excluded items never listed, -1 padding. What they save is most of the
+catalogue: a tile of items whose upper bound cannot reach a user's k-th kept score is never
+scored for that user. Each bound is widened by the float32 rounding of the score it bounds, and
+a tile is skipped only when its bound is strictly below the k-th score, so no item that could
+enter (a tie with a lower index included) is missed.
+
+ItemKNN's scores are the dense scores bit for bit (the same float32 additions in the same
+order). A factor model's score is a BLAS float32 dot product, and OpenBLAS picks its kernel by
+the product's shape: a kernel may round a dot product differently (the dense path's own score
+of a user changes with the size of its block), so the factor scores match the dense ones bit
+for bit where both products take the same kernel (every benchmark data set) and otherwise to
+float32 rounding.
 
 - Factor models (ALS, BPR): items are visited in tiles of descending ‖v‖ (plus bias); a block
   of users × a tile is multiplied by BLAS into a buffer that stays in the core's L2 cache and
