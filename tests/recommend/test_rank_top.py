@@ -32,6 +32,16 @@ def _dense(model, X, users, k):
     return top, np.where(top >= 0, s, -np.inf)
 
 
+def _knn_equals_dense(model, X, users, k) -> dict[str, int]:
+    """itemknn_rank's lists and scores equal the dense ones bit for bit; its tile counts."""
+    stats: dict[str, int] = {}
+    got, got_s = rank_kernels.itemknn_rank(model.X_, model.similarity_, users, X, k, stats)
+    want, want_s = _dense(model, X, users, k)
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(got_s, want_s)
+    return stats
+
+
 def _tied_factors(model):
     """Duplicate item factor rows and a zero user: exact ties for the factor models."""
     model.item_factors_[11] = model.item_factors_[2]
@@ -136,11 +146,7 @@ def test_itemknn_rank_skips_tiles_and_stays_exact(weights, k, monkeypatch):
         for u, w in ((4, 0.0), (8, -1.0)):
             model.X_.data[model.X_.indptr[u]] = w
     users = np.array([4, 5, 6, 8, *range(n_users)])
-    want, want_s = _dense(model, X, users, k)
-    stats: dict[str, int] = {}
-    got, got_s = rank_kernels.itemknn_rank(model.X_, model.similarity_, users, X, k, stats)
-    np.testing.assert_array_equal(got, want)
-    np.testing.assert_array_equal(got_s, want_s)
+    stats = _knn_equals_dense(model, X, users, k)
     assert stats["possible"] == users.size * 25
     assert stats["computed"] < {1: 0.15, 10: 0.7, 60: 1.0}[k] * stats["possible"]
 
@@ -153,11 +159,7 @@ def test_itemknn_rank_takes_one_tile_where_the_bounds_skip_little(monkeypatch):
     X = _data(2)
     model = R.ItemKNN(neighbours=100, shrink=0.0).fit(X)
     users = np.arange(X.shape[0])
-    stats: dict[str, int] = {}
-    got, got_s = rank_kernels.itemknn_rank(model.X_, model.similarity_, users, X, 45, stats)
-    want, want_s = _dense(model, X, users, 45)
-    np.testing.assert_array_equal(got, want)
-    np.testing.assert_array_equal(got_s, want_s)
+    stats = _knn_equals_dense(model, X, users, 45)
     assert stats["possible"] == 8 * 14 + (users.size - 8) * 1
 
 
@@ -169,11 +171,7 @@ def test_itemknn_rank_without_bounds_when_a_similarity_is_not_positive(monkeypat
     model = R.ItemKNN(neighbours=10).fit(X)
     model.similarity_.data[::7] *= -1.0
     users = np.arange(X.shape[0])
-    stats: dict[str, int] = {}
-    got, got_s = rank_kernels.itemknn_rank(model.X_, model.similarity_, users, X, 10, stats)
-    want, want_s = _dense(model, X, users, 10)
-    np.testing.assert_array_equal(got, want)
-    np.testing.assert_array_equal(got_s, want_s)
+    stats = _knn_equals_dense(model, X, users, 10)
     assert stats["computed"] == stats["possible"] == users.size * 10
 
 
@@ -193,8 +191,4 @@ def test_itemknn_rank_equals_the_dense_ranking_on_random_shapes(monkeypatch):
         monkeypatch.setattr(rank_kernels, "KNN_TILE_ITEMS", int(rng.integers(1, 40)))
         monkeypatch.setattr(rank_kernels, "KNN_PILOT_USERS", int(rng.integers(1, 10)))
         users = rng.integers(0, n_users, int(rng.integers(1, 100)))
-        k = int(rng.integers(1, n_items + 5))
-        got, got_s = rank_kernels.itemknn_rank(model.X_, model.similarity_, users, X, k)
-        want, want_s = _dense(model, X, users, k)
-        np.testing.assert_array_equal(got, want)
-        np.testing.assert_array_equal(got_s, want_s)
+        _knn_equals_dense(model, X, users, int(rng.integers(1, n_items + 5)))
