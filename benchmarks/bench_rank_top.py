@@ -29,7 +29,7 @@ from skewbench.data.synthetic import zipf_matrix
 from skewbench.models import recommend as R
 from skewbench.models.recommend import rank_kernels
 from skewbench.models.recommend.base import as_interactions, rank_users
-from skewbench.models.recommend.bpr import _sgd_kernel
+from skewbench.models.recommend.bpr_kernels import sgd
 
 
 class ScoreOnly:
@@ -88,7 +88,7 @@ def bpr_full_shuffle_epochs(X, epochs, seed=0, f=64, lr=0.01, reg=0.01):
     P = (rng.standard_normal((X.shape[0], f)) * 0.1).astype(np.float32)
     Q = (rng.standard_normal((X.shape[1], f)) * 0.1).astype(np.float32)
     b, w, cdf = np.zeros(X.shape[1], np.float32), np.ones(X.shape[1]), np.zeros(0)
-    kernel = _sgd_kernel()
+    kernel = sgd
     for _ in range(epochs):
         order = rng.permutation(users.size)
         state = np.array([rng.integers(1, 2**63)], dtype=np.uint64)

@@ -181,7 +181,7 @@ def test_bpr_ips_weights_enter_the_loss():
 
 def test_bpr_matches_a_python_reference_step():
     """Two triples through the kernel equal the documented SGD update done by hand."""
-    from skewbench.models.recommend.bpr import _sgd_kernel
+    from skewbench.models.recommend.bpr_kernels import sgd
 
     rng = np.random.default_rng(0)
     P = rng.normal(size=(2, 3)).astype(np.float32)
@@ -206,7 +206,7 @@ def test_bpr_matches_a_python_reference_step():
         b2[i] += lr * (g - reg * b2[i])
         b2[j] += lr * (-g - reg * b2[j])
     state = np.array([12345], dtype=np.uint64)
-    loss = _sgd_kernel()(users, items, indptr, indices, P, Q, b, w, np.zeros(0), state, lr, reg)
+    loss = sgd(users, items, indptr, indices, P, Q, b, w, np.zeros(0), state, lr, reg)
     assert loss == pytest.approx(expect_loss, rel=1e-5)
     np.testing.assert_allclose(P, P2, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(Q, Q2, rtol=1e-5, atol=1e-6)
